@@ -1,0 +1,62 @@
+{#- Periods: calendar month, quarter, year. period_end is exclusive. -#}
+
+{% macro as_of_date() -%}
+    {%- if var('as_of_date') is none -%}
+        current_date
+    {%- else -%}
+        cast('{{ var("as_of_date") }}' as date)
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro add_months(date_expr, months) -%}
+    cast({{ dbt.dateadd('month', months, date_expr) }} as date)
+{%- endmacro %}
+
+{% macro add_days(date_expr, days) -%}
+    cast({{ dbt.dateadd('day', days, date_expr) }} as date)
+{%- endmacro %}
+
+{% macro period_months(grain) -%}
+    {%- if grain == 'month' -%}1{%- elif grain == 'quarter' -%}3{%- elif grain == 'year' -%}12
+    {%- else -%}{{ exceptions.raise_compiler_error("period grain must be month, quarter or year, got " ~ grain) }}{%- endif -%}
+{%- endmacro %}
+
+{#- Number of months in a period whose grain is held in a column. -#}
+{% macro period_months_of(grain_col) -%}
+    (case {{ grain_col }} when 'month' then 1 when 'quarter' then 3 when 'year' then 12 end)
+{%- endmacro %}
+
+{% macro period_start_of(grain, date_expr) -%}
+    cast({{ dbt.date_trunc(grain, date_expr) }} as date)
+{%- endmacro %}
+
+{#- '2025-03', '2025-Q1', '2025'. -#}
+{% macro period_label(grain_col, start_col) -%}
+    (case {{ grain_col }}
+        when 'month' then to_char({{ start_col }}, 'YYYY-MM')
+        when 'quarter' then to_char({{ start_col }}, 'YYYY') || '-Q' || to_char({{ start_col }}, 'Q')
+        else to_char({{ start_col }}, 'YYYY')
+    end)
+{%- endmacro %}
+
+{#- One row per day from start_expr to end_expr inclusive, column date_day. -#}
+{% macro date_series(start_expr, end_expr) -%}
+    select cast(series.day_at as date) as date_day
+    from generate_series(cast({{ start_expr }} as timestamp), cast({{ end_expr }} as timestamp), interval '1 day') as series (day_at)
+{%- endmacro %}
+
+{#- One row per month start from start_expr to end_expr inclusive, column month_start. -#}
+{% macro month_series(start_expr, end_expr) -%}
+    select cast(series.month_at as date) as month_start
+    from generate_series(cast({{ start_expr }} as timestamp), cast({{ end_expr }} as timestamp), interval '1 month') as series (month_at)
+{%- endmacro %}
+
+{#- numerator / denominator as a decimal, null (not an error) when the denominator is 0 or null. -#}
+{% macro safe_divide(numerator, denominator) -%}
+    cast({{ numerator }} as {{ dbt.type_numeric() }}) / nullif({{ denominator }}, 0)
+{%- endmacro %}
+
+
+{% macro date_part_macro(part, expr) -%}
+    cast(extract({{ part }} from {{ expr }}) as integer)
+{%- endmacro %}

@@ -1,0 +1,57 @@
+{#- Calendar periods (month, quarter, year) from the first sale's year to as_of_date. -#}
+with
+
+sale_dates as (
+
+    select document_date as sale_date from {{ ref('stg_onec__sales_documents') }}
+    union all
+    select return_doc.document_date as sale_date from {{ ref('stg_onec__returns') }} as return_doc
+    union all
+    select file_line.sold_on as sale_date from {{ ref('stg_files__sales_lines') }} as file_line
+
+),
+
+bounds as (
+
+    select
+        {{ period_start_of('year', 'coalesce(min(sale_dates.sale_date), ' ~ as_of_date() ~ ')') }} as first_day,
+        {{ as_of_date() }} as last_day
+    from sale_dates
+    where sale_dates.sale_date <= {{ as_of_date() }}
+
+),
+
+months as (
+
+    {{ month_series('(select bounds.first_day from bounds)', '(select bounds.last_day from bounds)') }}
+
+),
+
+grains as (
+
+    {% for grain in ['month', 'quarter', 'year'] %}
+    select distinct
+        '{{ grain }}' as period_grain,
+        {{ period_start_of(grain, 'months.month_start') }} as period_start
+    from months
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+final as (
+
+    select
+        grains.period_grain,
+        grains.period_start,
+        {{ add_months('grains.period_start', period_months_of('grains.period_grain')) }} as period_end,
+        {{ period_label('grains.period_grain', 'grains.period_start') }} as period_label,
+        {{ add_months('grains.period_start', '-1 * ' ~ period_months_of('grains.period_grain')) }} as prev_period_start,
+        {{ add_months('grains.period_start', -12) }} as sply_period_start,
+        {{ add_months('grains.period_start', period_months_of('grains.period_grain')) }}
+        <= {{ add_days(as_of_date(), 1) }} as is_complete
+    from grains
+
+)
+
+select * from final

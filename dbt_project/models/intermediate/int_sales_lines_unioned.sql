@@ -1,0 +1,148 @@
+{#- Every revenue line: posted, not deletion-marked 1C sales lines, posted 1C returns as
+    negative lines, and the lines of the generic ERP sales file. Revenue excludes VAT unless
+    var revenue_includes_vat. Document flags are applied here, not in staging. -#}
+with
+
+onec_identity as (
+
+    select * from {{ ref('int_client_identity') }}
+    where source_system = 'onec'
+
+),
+
+file_identity as (
+
+    select * from {{ ref('int_client_identity') }}
+    where source_system = 'file'
+
+),
+
+matched_users as (
+
+    select * from {{ ref('int_onec_users_matched') }}
+
+),
+
+partners as (
+
+    select
+        partner.partner_id,
+        partner.sales_channel,
+        region.region_name
+    from {{ ref('stg_onec__partners') }} as partner
+    left join {{ ref('stg_onec__business_regions') }} as region
+        on partner.business_region_id = region.business_region_id
+
+),
+
+sales as (
+
+    select
+        {{ dbt.concat(["'onec:'", 'line.sales_line_id']) }} as sales_line_id,
+        'onec' as source,
+        'sale' as line_kind,
+        doc.document_id as onec_document_ref,
+        doc.document_number,
+        doc.document_date,
+        doc.counterparty_id,
+        doc.partner_id,
+        doc.manager_user_id,
+        line.product_id,
+        line.quantity,
+        {{ onec_line_revenue('line', 'doc') }} as revenue
+    from {{ ref('stg_onec__sales_documents') }} as doc
+    inner join {{ ref('stg_onec__sales_lines') }} as line
+        on doc.document_id = line.document_id
+    where doc.is_posted and not doc.is_deletion_marked and not doc.is_deleted
+
+),
+
+returns as (
+
+    select
+        {{ dbt.concat(["'onec:'", 'line.return_line_id']) }} as sales_line_id,
+        'onec' as source,
+        'return' as line_kind,
+        doc.return_id as onec_document_ref,
+        doc.document_number,
+        doc.document_date,
+        doc.counterparty_id,
+        doc.partner_id,
+        doc.manager_user_id,
+        line.product_id,
+        -1 * line.quantity as quantity,
+        -1 * {{ onec_line_revenue('line', 'doc') }} as revenue
+    from {{ ref('stg_onec__returns') }} as doc
+    inner join {{ ref('stg_onec__return_lines') }} as line
+        on doc.return_id = line.return_id
+    where doc.is_posted and not doc.is_deletion_marked and not doc.is_deleted
+
+),
+
+onec_lines as (
+
+    select * from sales
+    union all
+    select * from returns
+
+),
+
+onec_enriched as (
+
+    select
+        onec_lines.sales_line_id,
+        onec_lines.source,
+        onec_lines.line_kind,
+        onec_lines.onec_document_ref,
+        onec_lines.document_number,
+        onec_lines.document_date,
+        coalesce(onec_identity.client_id, {{ dbt.concat(["'onec:'", "coalesce(onec_lines.counterparty_id, 'без контрагента')"]) }}) as client_id,
+        onec_lines.product_id,
+        matched_users.manager_id,
+        matched_users.department_id,
+        partners.region_name as region,
+        partners.sales_channel as channel,
+        onec_lines.quantity,
+        onec_lines.revenue
+    from onec_lines
+    left join onec_identity
+        on onec_lines.counterparty_id = onec_identity.record_id
+    left join matched_users
+        on onec_lines.manager_user_id = matched_users.onec_user_id
+    left join partners
+        on onec_lines.partner_id = partners.partner_id
+
+),
+
+file_lines as (
+
+    select
+        {{ dbt.concat(["'file:'", 'file_line.sales_line_id']) }} as sales_line_id,
+        'file' as source,
+        case when file_line.amount_rub < 0 then 'return' else 'sale' end as line_kind,
+        cast(null as {{ dbt.type_string() }}) as onec_document_ref,
+        file_line.document_number,
+        file_line.sold_on as document_date,
+        coalesce(file_identity.client_id, 'file:без ИНН') as client_id,
+        {{ dbt.concat(["'file:'", 'file_line.product_name']) }} as product_id,
+        coalesce(manager_by_id.user_id, manager_by_name.user_id) as manager_id,
+        {{ dbt.safe_cast('coalesce(manager_by_id.department_id, manager_by_name.department_id)', dbt.type_string()) }} as department_id,
+        file_line.region,
+        file_line.channel,
+        file_line.quantity,
+        file_line.amount_rub as revenue
+    from {{ ref('stg_files__sales_lines') }} as file_line
+    left join file_identity
+        on coalesce(file_line.inn, file_line.client_name, 'без ИНН') = file_identity.record_id
+    left join {{ ref('stg_bitrix24__users') }} as manager_by_id
+        on file_line.manager_name = manager_by_id.user_id
+    left join {{ ref('stg_bitrix24__users') }} as manager_by_name
+        on {{ normalize_person_name('file_line.manager_name') }}
+        = {{ normalize_person_name(dbt.concat(['manager_by_name.last_name', "' '", 'manager_by_name.first_name'])) }}
+    where not file_line.is_deleted
+
+)
+
+select * from onec_enriched
+union all
+select * from file_lines

@@ -1,0 +1,110 @@
+{#- One row per Bitrix24 deal: pipeline, stage, outcome, amount, client (via the identity model),
+    manager, source, dates in the portal's time zone and a link to the deal in the portal. -#}
+with
+
+deals as (
+
+    select * from {{ ref('stg_bitrix24__deals') }}
+    where not is_deleted
+
+),
+
+statuses as (
+
+    select * from {{ ref('stg_bitrix24__statuses') }}
+    where not is_deleted
+
+),
+
+stages as (
+
+    select
+        coalesce(statuses.category_id, '0') as category_id,
+        statuses.status_id as stage_id,
+        statuses.status_name as stage_name,
+        statuses.sort_order as stage_sort
+    from statuses
+    where statuses.entity_id = 'DEAL_STAGE' or statuses.entity_id like 'DEAL_STAGE\_%'
+
+),
+
+sources as (
+
+    select
+        statuses.status_id as source_id,
+        min(statuses.status_name) as source_name
+    from statuses
+    where statuses.entity_id = 'SOURCE'
+    group by statuses.status_id
+
+),
+
+companies_identity as (
+
+    select
+        identity.record_id as company_id,
+        identity.client_id
+    from {{ ref('int_client_identity') }} as identity
+    where identity.source_system = 'bitrix24'
+
+),
+
+final as (
+
+    select
+        -- ids
+        deals.deal_id,
+        deals.category_id as pipeline_id,
+        deals.stage_id,
+        deals.company_id,
+        companies_identity.client_id,
+        deals.assigned_user_id as manager_id,
+        managers.department_id,
+        deals.source_id,
+        deals.lead_id,
+
+        -- strings
+        deals.deal_title,
+        coalesce(pipelines.category_name, {{ dbt.concat(["'Воронка '", 'deals.category_id']) }}) as pipeline_name,
+        coalesce(stages.stage_name, deals.stage_id) as stage_name,
+        case deals.stage_semantic_id
+            when 'S' then 'won'
+            when 'F' then 'lost'
+            else 'in_progress'
+        end as stage_semantic,
+        coalesce(sources.source_name, deals.source_id, 'Не указан') as source_name,
+        deals.currency_id,
+        {{ b_portal_link('deal', 'deals.deal_id') }} as deal_url,
+
+        -- numerics
+        stages.stage_sort,
+        coalesce(deals.amount, 0) as amount,
+
+        -- booleans
+        deals.is_won,
+        deals.is_lost,
+        deals.is_closed or deals.is_won or deals.is_lost as is_closed,
+
+        -- dates
+        deals.created_at,
+        deals.closed_at,
+        {{ b_portal_date('deals.created_at') }} as created_date,
+        case when deals.is_won or deals.is_lost then {{ b_portal_date('coalesce(deals.closed_at, deals.modified_at)') }} end
+        as closed_date
+
+    from deals
+    left join {{ ref('stg_bitrix24__deal_categories') }} as pipelines
+        on deals.category_id = pipelines.category_id
+    left join stages
+        on deals.category_id = stages.category_id
+        and deals.stage_id = stages.stage_id
+    left join sources
+        on deals.source_id = sources.source_id
+    left join companies_identity
+        on deals.company_id = companies_identity.company_id
+    left join {{ ref('dim_managers') }} as managers
+        on deals.assigned_user_id = managers.manager_id
+
+)
+
+select * from final

@@ -1,0 +1,50 @@
+{#- ABC/XYZ class of every client per period, over the trailing 12 months as of the period end
+    (macro abc_xyz_ctes). Clients with a purchase before the period end are included;
+    zero or negative revenue is C. -#}
+with
+
+periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
+monthly as (
+
+    select
+        revenue.client_id as entity_id,
+        revenue.period_start as month_start,
+        revenue.revenue
+    from {{ ref('client_period_revenue') }} as revenue
+    where revenue.period_grain = 'month'
+
+),
+
+{{ abc_xyz_ctes('monthly', 'periods') }},
+
+final as (
+
+    select
+        abc_xyz.period_grain,
+        abc_xyz.period_start,
+        abc_xyz.period_label,
+        abc_xyz.entity_id as client_id,
+        clients.manager_id,
+        clients.department_id,
+        clients.region,
+        clients.channel,
+        abc_xyz.abc_class,
+        abc_xyz.xyz_class,
+        {{ dbt.concat(['abc_xyz.abc_class', 'abc_xyz.xyz_class']) }} as abc_xyz_class,
+        abc_xyz.revenue_t12,
+        abc_xyz.revenue_rank,
+        abc_xyz.revenue_share,
+        abc_xyz.cumulative_share,
+        abc_xyz.revenue_cv
+    from abc_xyz
+    left join {{ ref('int_clients_attributed') }} as clients
+        on abc_xyz.entity_id = clients.client_id
+
+)
+
+select * from final

@@ -1,0 +1,133 @@
+{#- КБ by region (the seed's case table) per period, region and client scope ('A+B': clients
+    of ABC class A or B as of the period end, 'all'):
+    active = bought in the period and before it; attracted = first purchase ever in the period;
+    potential = the uploaded potential list of the period's year; total = Rosstat outlets of
+    the latest year ≤ the period's year; attraction_rate = attracted / potential;
+    coverage_rate = (active + attracted) / total; rates rounded to 4 decimals, null when the
+    denominator is 0 or missing. -#}
+with
+
+periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
+client_periods as (
+
+    select
+        revenue.period_grain,
+        revenue.period_start,
+        revenue.region,
+        revenue.client_id,
+        revenue.purchase_days,
+        revenue.is_first_purchase_period,
+        coalesce(abc.abc_class, 'C') as abc_class
+    from {{ ref('client_period_revenue') }} as revenue
+    left join {{ ref('abc_xyz_clients') }} as abc
+        on revenue.period_grain = abc.period_grain
+        and revenue.period_start = abc.period_start
+        and revenue.client_id = abc.client_id
+    where revenue.purchase_days > 0
+
+),
+
+scoped as (
+
+    select client_periods.*, 'all' as client_scope from client_periods
+    union all
+    select client_periods.*, 'A+B' as client_scope from client_periods
+    where client_periods.abc_class in ('A', 'B')
+
+),
+
+counts as (
+
+    select
+        scoped.period_grain,
+        scoped.period_start,
+        scoped.region,
+        scoped.client_scope,
+        sum(case when scoped.is_first_purchase_period then 0 else 1 end) as active_clients,
+        sum(case when scoped.is_first_purchase_period then 1 else 0 end) as attracted_clients
+    from scoped
+    group by scoped.period_grain, scoped.period_start, scoped.region, scoped.client_scope
+
+),
+
+regions as (
+
+    select region from {{ ref('dim_regions') }}
+
+),
+
+grid as (
+
+    select
+        periods.period_grain,
+        periods.period_start,
+        periods.period_label,
+        {{ date_part_macro('year', 'periods.period_start') }} as period_year,
+        regions.region,
+        scopes.client_scope
+    from periods
+    cross join regions
+    cross join (
+        select 'A+B' as client_scope
+        union all
+        select 'all' as client_scope
+    ) as scopes
+
+),
+
+outlets_year as (
+
+    select
+        grid.period_grain,
+        grid.period_start,
+        grid.region,
+        max(outlets.year) as outlets_year
+    from grid
+    inner join {{ ref('int_outlets_by_region_year') }} as outlets
+        on grid.region = outlets.region
+        and outlets.year <= grid.period_year
+    group by grid.period_grain, grid.period_start, grid.region
+
+),
+
+assembled as (
+
+    select
+        grid.period_grain,
+        grid.period_start,
+        grid.period_label,
+        grid.region,
+        grid.client_scope,
+        coalesce(counts.active_clients, 0) as active_clients,
+        coalesce(counts.attracted_clients, 0) as attracted_clients,
+        coalesce(potential.potential_clients, 0) as potential_clients,
+        outlets.total_outlets
+    from grid
+    left join counts
+        on grid.period_grain = counts.period_grain
+        and grid.period_start = counts.period_start
+        and grid.region = counts.region
+        and grid.client_scope = counts.client_scope
+    left join {{ ref('int_potential_clients_by_region_year') }} as potential
+        on grid.region = potential.region
+        and grid.period_year = potential.year
+    left join outlets_year
+        on grid.period_grain = outlets_year.period_grain
+        and grid.period_start = outlets_year.period_start
+        and grid.region = outlets_year.region
+    left join {{ ref('int_outlets_by_region_year') }} as outlets
+        on outlets_year.region = outlets.region
+        and outlets_year.outlets_year = outlets.year
+
+)
+
+select
+    assembled.*,
+    round({{ safe_divide('assembled.attracted_clients', 'assembled.potential_clients') }}, 4) as attraction_rate,
+    round({{ safe_divide('assembled.active_clients + assembled.attracted_clients', 'assembled.total_outlets') }}, 4) as coverage_rate
+from assembled

@@ -1,0 +1,53 @@
+{#- The list a manager works from: clients overdue for a purchase (purchase_periodicity), with
+    name, ИНН, the last 1C document and the trailing-12-month revenue at stake. -#}
+with
+
+last_document as (
+
+    select
+        fct.client_id,
+        max(fct.document_number) as last_document_number
+    from {{ ref('fct_sales_lines') }} as fct
+    inner join {{ ref('purchase_periodicity') }} as periodicity
+        on fct.client_id = periodicity.client_id
+        and fct.document_date = periodicity.last_purchase_date
+    where fct.line_kind = 'sale'
+    group by fct.client_id
+
+),
+
+revenue_t12 as (
+
+    select
+        fct.client_id,
+        sum(fct.revenue) as revenue_t12
+    from {{ ref('fct_sales_lines') }} as fct
+    where fct.document_date > {{ add_months(as_of_date(), -12) }}
+        and fct.document_date <= {{ as_of_date() }}
+    group by fct.client_id
+
+)
+
+select
+    periodicity.client_id,
+    clients.client_name,
+    clients.inn,
+    periodicity.manager_id,
+    periodicity.department_id,
+    periodicity.region,
+    periodicity.channel,
+    periodicity.last_purchase_date,
+    last_document.last_document_number,
+    periodicity.days_since_last_purchase,
+    periodicity.mean_gap_days,
+    periodicity.overdue_threshold_days,
+    periodicity.is_regular,
+    coalesce(revenue_t12.revenue_t12, 0) as revenue_t12
+from {{ ref('purchase_periodicity') }} as periodicity
+left join {{ ref('int_clients_attributed') }} as clients
+    on periodicity.client_id = clients.client_id
+left join last_document
+    on periodicity.client_id = last_document.client_id
+left join revenue_t12
+    on periodicity.client_id = revenue_t12.client_id
+where periodicity.is_overdue

@@ -1,0 +1,111 @@
+{#- Segmentation matrix per period: business size × potential band × ABC class → number of
+    clients (classes of abc_xyz_clients as of the period end), trend versus the previous
+    period of the same grain (↑ ↓ =) and the strategy from the seed segment_strategies. -#}
+with
+
+classes as (
+
+    select
+        abc.period_grain,
+        abc.period_start,
+        abc.period_label,
+        abc.client_id,
+        abc.abc_class,
+        clients.business_size,
+        clients.potential_band
+    from {{ ref('abc_xyz_clients') }} as abc
+    inner join {{ ref('int_clients_attributed') }} as clients
+        on abc.client_id = clients.client_id
+
+),
+
+periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
+cells as (
+
+    select distinct
+        strategies.business_size,
+        strategies.potential_band,
+        strategies.abc_class
+    from {{ ref('segment_strategies') }} as strategies
+    union
+    select distinct
+        classes.business_size,
+        classes.potential_band,
+        classes.abc_class
+    from classes
+
+),
+
+counts as (
+
+    select
+        classes.period_grain,
+        classes.period_start,
+        classes.business_size,
+        classes.potential_band,
+        classes.abc_class,
+        count(*) as clients
+    from classes
+    group by classes.period_grain, classes.period_start, classes.business_size, classes.potential_band, classes.abc_class
+
+),
+
+grid as (
+
+    select
+        periods.period_grain,
+        periods.period_start,
+        periods.period_label,
+        periods.prev_period_start,
+        cells.business_size,
+        cells.potential_band,
+        cells.abc_class
+    from periods
+    cross join cells
+
+),
+
+final as (
+
+    select
+        grid.period_grain,
+        grid.period_start,
+        grid.period_label,
+        grid.business_size,
+        grid.potential_band,
+        grid.abc_class,
+        {{ dbt.concat(['grid.business_size', "' / '", dbt.safe_cast('grid.potential_band', dbt.type_string()), "' / '", 'grid.abc_class']) }} as segment,
+        coalesce(current_count.clients, 0) as clients,
+        coalesce(previous_count.clients, 0) as clients_previous_period,
+        case
+            when coalesce(current_count.clients, 0) > coalesce(previous_count.clients, 0) then '↑'
+            when coalesce(current_count.clients, 0) < coalesce(previous_count.clients, 0) then '↓'
+            else '='
+        end as trend,
+        coalesce(strategies.strategy, 'не задана') as strategy
+    from grid
+    left join counts as current_count
+        on grid.period_grain = current_count.period_grain
+        and grid.period_start = current_count.period_start
+        and grid.business_size = current_count.business_size
+        and grid.potential_band = current_count.potential_band
+        and grid.abc_class = current_count.abc_class
+    left join counts as previous_count
+        on grid.period_grain = previous_count.period_grain
+        and grid.prev_period_start = previous_count.period_start
+        and grid.business_size = previous_count.business_size
+        and grid.potential_band = previous_count.potential_band
+        and grid.abc_class = previous_count.abc_class
+    left join {{ ref('segment_strategies') }} as strategies
+        on grid.business_size = strategies.business_size
+        and grid.potential_band = strategies.potential_band
+        and grid.abc_class = strategies.abc_class
+
+)
+
+select * from final

@@ -1,0 +1,28 @@
+{#- Every region name known to any source: 1C business regions, Bitrix24 companies, the
+    Rosstat and potential-clients files, the ERP sales file. -#}
+with
+
+names as (
+
+    select region_name as region from {{ ref('stg_onec__business_regions') }}
+    union
+    select company.region from {{ ref('stg_bitrix24__companies') }} as company
+    union
+    select outlets.region from {{ ref('stg_files__rosstat_outlets') }} as outlets
+    union
+    select potential.region from {{ ref('stg_files__potential_clients') }} as potential
+    union
+    select file_line.region from {{ ref('stg_files__sales_lines') }} as file_line
+    union
+    select 'Не указан' as region
+
+)
+
+select
+    names.region,
+    onec_region.business_region_id as onec_business_region_key
+from names
+left join {{ ref('stg_onec__business_regions') }} as onec_region
+    on names.region = onec_region.region_name
+    and not onec_region.is_deleted
+where names.region is not null

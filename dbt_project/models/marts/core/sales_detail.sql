@@ -1,0 +1,26 @@
+{#- Drill-down (расшифровка) of every sales KPI: one row per revenue line with the 1C document
+    number and date, client, product and the grain attributes. -#}
+select
+    fct.sales_line_id,
+    fct.onec_document_ref,
+    fct.document_number,
+    fct.document_date,
+    fct.source,
+    fct.line_kind,
+    fct.client_id,
+    clients.client_name,
+    clients.inn,
+    fct.product_id,
+    products.product_name,
+    fct.category,
+    fct.manager_id,
+    fct.department_id,
+    fct.region,
+    fct.channel,
+    fct.quantity,
+    fct.revenue
+from {{ ref('fct_sales_lines') }} as fct
+left join {{ ref('int_clients_attributed') }} as clients
+    on fct.client_id = clients.client_id
+left join {{ ref('dim_products') }} as products
+    on fct.product_id = products.product_id

@@ -1,0 +1,133 @@
+{#- Assortment matrix fulfilment per client and period: the share of the mandatory items of the
+    client's sales channel (user file: a SKU, or a whole category when the SKU is empty) that the
+    client bought in the period. Only clients that bought in the period and whose channel has a
+    matrix are rated. -#}
+with
+
+periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
+matrix as (
+
+    select * from {{ ref('stg_files__assortment_matrix') }}
+    where not is_deleted
+
+),
+
+clients as (
+
+    select * from {{ ref('dim_clients') }}
+
+),
+
+bought as (
+
+    select distinct
+        periods.period_grain,
+        periods.period_start,
+        periods.period_label,
+        lines.client_id,
+        lines.category,
+        products.sku
+    from {{ ref('fct_sales_lines') }} as lines
+    inner join periods
+        on lines.document_date >= periods.period_start
+        and lines.document_date < periods.period_end
+    left join {{ ref('dim_products') }} as products
+        on lines.product_id = products.product_id
+    where lines.line_kind = 'sale'
+
+),
+
+buyers as (
+
+    select distinct
+        bought.period_grain,
+        bought.period_start,
+        bought.period_label,
+        bought.client_id
+    from bought
+
+),
+
+required as (
+
+    select
+        buyers.period_grain,
+        buyers.period_start,
+        buyers.period_label,
+        buyers.client_id,
+        clients.manager_id,
+        clients.department_id,
+        clients.channel,
+        matrix.assortment_item_id,
+        matrix.category,
+        matrix.sku,
+        matrix.is_whole_category
+    from buyers
+    inner join clients
+        on buyers.client_id = clients.client_id
+    inner join matrix
+        on lower(trim(clients.channel)) = lower(trim(matrix.channel))
+
+),
+
+checked as (
+
+    select
+        required.period_grain,
+        required.period_start,
+        required.period_label,
+        required.client_id,
+        required.manager_id,
+        required.department_id,
+        required.channel,
+        required.assortment_item_id,
+        max(case when bought.client_id is not null then 1 else 0 end) as is_bought
+    from required
+    left join bought
+        on required.period_grain = bought.period_grain
+        and required.period_start = bought.period_start
+        and required.client_id = bought.client_id
+        and lower(trim(required.category)) = lower(trim(bought.category))
+        and (required.is_whole_category or lower(trim(required.sku)) = lower(trim(bought.sku)))
+    group by
+        required.period_grain, required.period_start, required.period_label, required.client_id,
+        required.manager_id, required.department_id, required.channel, required.assortment_item_id
+
+),
+
+final as (
+
+    select
+        -- ids
+        {{ dbt.concat(['period_grain', "'|'", 'period_label', "'|'", 'client_id']) }} as assortment_row_id,
+        client_id,
+        manager_id,
+        department_id,
+
+        -- strings
+        period_grain,
+        period_label,
+        channel,
+
+        -- numerics
+        count(*) as mandatory_items,
+        sum(is_bought) as bought_items,
+        round(1.0 * sum(is_bought) / count(*), 4) as fulfilment_share,
+
+        -- booleans
+        sum(is_bought) = count(*) as is_complete,
+
+        -- dates
+        period_start
+
+    from checked
+    group by period_grain, period_start, period_label, client_id, manager_id, department_id, channel
+
+)
+
+select * from final

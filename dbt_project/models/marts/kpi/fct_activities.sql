@@ -1,0 +1,42 @@
+{#- One row per Bitrix24 activity, dated in the portal's time zone; the activity norms KPI
+    counts completed calls, meetings and tasks. -#}
+with
+
+activities as (
+
+    select * from {{ ref('stg_bitrix24__activities') }}
+    where not is_deleted
+
+),
+
+final as (
+
+    select
+        -- ids
+        activities.activity_id,
+        activities.responsible_user_id as manager_id,
+        managers.department_id,
+        activities.owner_type_id,
+        activities.owner_id,
+
+        -- strings
+        activities.activity_type,
+        activities.direction,
+        activities.subject,
+
+        -- booleans
+        activities.is_completed,
+        activities.is_completed
+        and activities.activity_type in ('call', 'meeting', 'task') as is_counted_for_norms,
+
+        -- dates
+        {{ b_portal_date('coalesce(activities.end_at, activities.start_at, activities.deadline_at, activities.created_at)') }}
+        as activity_date
+
+    from activities
+    left join {{ ref('dim_managers') }} as managers
+        on activities.responsible_user_id = managers.manager_id
+
+)
+
+select * from final

@@ -1,0 +1,70 @@
+{#- NPS survey answers classified into promoters, passives and detractors, linked to the client
+    (by ИНН) and to the Bitrix24 department (by name, case-insensitive). -#}
+with
+
+answers as (
+
+    select * from {{ ref('stg_files__nps_answers') }}
+    where not is_deleted
+
+),
+
+clients_by_inn as (
+
+    select
+        identity.inn,
+        min(identity.client_id) as client_id
+    from {{ ref('int_client_identity') }} as identity
+    where identity.inn is not null
+    group by identity.inn
+
+),
+
+departments as (
+
+    select
+        lower(trim(department_name)) as department_key,
+        min(department_id) as department_id
+    from {{ ref('dim_departments') }}
+    where not is_deleted
+    group by lower(trim(department_name))
+
+),
+
+final as (
+
+    select
+        -- ids
+        answers.nps_answer_id,
+        clients_by_inn.client_id,
+        departments.department_id,
+        answers.inn,
+
+        -- strings
+        answers.department_name,
+        case
+            when answers.score >= {{ var('nps_promoter_min_score') }} then 'promoter'
+            when answers.score <= {{ var('nps_detractor_max_score') }} then 'detractor'
+            else 'passive'
+        end as nps_category,
+        answers.source_file,
+
+        -- numerics
+        answers.score,
+
+        -- booleans
+        answers.score >= {{ var('nps_promoter_min_score') }} as is_promoter,
+        answers.score <= {{ var('nps_detractor_max_score') }} as is_detractor,
+
+        -- dates
+        answers.answered_on
+
+    from answers
+    left join clients_by_inn
+        on answers.inn = clients_by_inn.inn
+    left join departments
+        on lower(trim(answers.department_name)) = departments.department_key
+
+)
+
+select * from final

@@ -1,0 +1,217 @@
+{#- Additive building blocks of the KPI panel per period (month, quarter, year) and manager:
+    sums and counts only, so that department and company totals are sums of manager rows and
+    the ratios are taken after summing (kpi_panel). manager_id is null for revenue, clients
+    and deals with no responsible manager (they count for the company only). -#}
+{%- set columns = [
+    'revenue_rub', 'sales_orders', 'sply_revenue_rub', 'sply_sales_orders', 'new_clients',
+    'stable_clients', 'stable_clients_previous', 'deals_created', 'deals_won', 'activities_done',
+    'revenue_plan_rub', 'new_clients_plan', 'stable_growth_plan', 'aov_growth_plan_pct_sum',
+    'aov_growth_plan_rows', 'conversion_target_pct_sum', 'plan_rows', 'activities_norm',
+    'assortment_share_sum', 'assortment_clients', 'assortment_complete_clients',
+] -%}
+{%- set components = {
+    'revenue': {'revenue_rub': 'sum(lines.revenue)',
+                'sales_orders': "count(distinct case when lines.line_kind = 'sale' then " ~ dbt.concat(['lines.source', "'|'", 'lines.document_number', "'|'", 'cast(lines.document_date as ' ~ dbt.type_string() ~ ')']) ~ " end)"},
+    'sply_revenue': {'sply_revenue_rub': 'sum(lines.revenue)',
+                     'sply_sales_orders': "count(distinct case when lines.line_kind = 'sale' then " ~ dbt.concat(['lines.source', "'|'", 'lines.document_number', "'|'", 'cast(lines.document_date as ' ~ dbt.type_string() ~ ')']) ~ " end)"},
+    'new_clients': {'new_clients': 'count(*)'},
+    'stable': {'stable_clients': 'count(*)'},
+    'stable_previous': {'stable_clients_previous': 'count(*)'},
+    'deals': {'deals_created': 'count(*)', 'deals_won': 'sum(case when deals.is_won then 1 else 0 end)'},
+    'activities': {'activities_done': 'count(*)'},
+    'plans': {'revenue_plan_rub': 'sum(plans.revenue_plan_rub)', 'new_clients_plan': 'sum(plans.new_clients_plan)',
+              'stable_growth_plan': 'sum(plans.stable_growth_plan)',
+              'aov_growth_plan_pct_sum': 'sum(plans.aov_growth_plan_pct)',
+              'aov_growth_plan_rows': 'count(plans.aov_growth_plan_pct)',
+              'conversion_target_pct_sum': 'sum(plans.conversion_target_pct)', 'plan_rows': 'count(*)',
+              'activities_norm': 'sum(plans.calls_norm + plans.meetings_norm + plans.tasks_norm)'},
+    'assortment': {'assortment_share_sum': 'sum(assortment.fulfilment_share)', 'assortment_clients': 'count(*)',
+                   'assortment_complete_clients': 'sum(case when assortment.is_complete then 1 else 0 end)'},
+} -%}
+with
+
+periods as (
+
+    select
+        period_grain,
+        period_start,
+        period_end,
+        period_label,
+        prev_period_start,
+        {{ add_months('period_end', -12) }} as sply_period_end,
+        sply_period_start
+    from {{ ref('int_periods') }}
+
+),
+
+lines as (
+
+    select * from {{ ref('fct_sales_lines') }}
+
+),
+
+deals as (
+
+    select * from {{ ref('fct_deals') }}
+
+),
+
+plans as (
+
+    select * from {{ ref('fct_sales_plans') }}
+
+),
+
+assortment as (
+
+    select * from {{ ref('assortment_fulfilment') }}
+
+),
+
+stable_counts as (
+
+    select * from {{ ref('client_stability') }}
+    where stability_type in ('stable', 'growing')
+
+),
+
+revenue as (
+
+    select periods.period_grain, periods.period_start, lines.manager_id,{{ b_measure_list(columns, components['revenue']) }}
+    from lines
+    inner join periods
+        on lines.document_date >= periods.period_start
+        and lines.document_date < periods.period_end
+    group by periods.period_grain, periods.period_start, lines.manager_id
+
+),
+
+sply_revenue as (
+
+    select periods.period_grain, periods.period_start, lines.manager_id,{{ b_measure_list(columns, components['sply_revenue']) }}
+    from lines
+    inner join periods
+        on lines.document_date >= periods.sply_period_start
+        and lines.document_date < periods.sply_period_end
+    group by periods.period_grain, periods.period_start, lines.manager_id
+
+),
+
+new_clients as (
+
+    select periods.period_grain, periods.period_start, clients.manager_id,{{ b_measure_list(columns, components['new_clients']) }}
+    from {{ ref('dim_clients') }} as clients
+    inner join periods
+        on clients.first_purchase_date >= periods.period_start
+        and clients.first_purchase_date < periods.period_end
+    group by periods.period_grain, periods.period_start, clients.manager_id
+
+),
+
+stable as (
+
+    select stable_counts.period_grain, stable_counts.period_start, stable_counts.manager_id,{{ b_measure_list(columns, components['stable']) }}
+    from stable_counts
+    group by stable_counts.period_grain, stable_counts.period_start, stable_counts.manager_id
+
+),
+
+stable_previous as (
+
+    select periods.period_grain, periods.period_start, stable_counts.manager_id,{{ b_measure_list(columns, components['stable_previous']) }}
+    from stable_counts
+    inner join periods
+        on stable_counts.period_grain = periods.period_grain
+        and stable_counts.period_start = periods.prev_period_start
+    group by periods.period_grain, periods.period_start, stable_counts.manager_id
+
+),
+
+deal_cohorts as (
+
+    select periods.period_grain, periods.period_start, deals.manager_id,{{ b_measure_list(columns, components['deals']) }}
+    from deals
+    inner join periods
+        on deals.created_date >= periods.period_start
+        and deals.created_date < periods.period_end
+    group by periods.period_grain, periods.period_start, deals.manager_id
+
+),
+
+activities_done as (
+
+    select periods.period_grain, periods.period_start, activities.manager_id,{{ b_measure_list(columns, components['activities']) }}
+    from {{ ref('fct_activities') }} as activities
+    inner join periods
+        on activities.activity_date >= periods.period_start
+        and activities.activity_date < periods.period_end
+    where activities.is_counted_for_norms
+    group by periods.period_grain, periods.period_start, activities.manager_id
+
+),
+
+plan_totals as (
+
+    select periods.period_grain, periods.period_start, plans.manager_id,{{ b_measure_list(columns, components['plans']) }}
+    from plans
+    inner join periods
+        on plans.plan_month >= periods.period_start
+        and plans.plan_month < periods.period_end
+    group by periods.period_grain, periods.period_start, plans.manager_id
+
+),
+
+assortment_totals as (
+
+    select assortment.period_grain, assortment.period_start, assortment.manager_id,{{ b_measure_list(columns, components['assortment']) }}
+    from assortment
+    group by assortment.period_grain, assortment.period_start, assortment.manager_id
+
+),
+
+combined as (
+
+    select * from revenue
+    union all select * from sply_revenue
+    union all select * from new_clients
+    union all select * from stable
+    union all select * from stable_previous
+    union all select * from deal_cohorts
+    union all select * from activities_done
+    union all select * from plan_totals
+    union all select * from assortment_totals
+
+),
+
+final as (
+
+    select
+        -- ids
+        {{ dbt.concat(['combined.period_grain', "'|'", 'periods.period_label', "'|'", "coalesce(combined.manager_id, '-')"]) }}
+        as kpi_component_id,
+        combined.manager_id,
+        managers.department_id,
+
+        -- strings
+        combined.period_grain,
+        periods.period_label,
+
+        -- numerics
+        {%- for column in columns %}
+        sum(combined.{{ column }}) as {{ column }},
+        {%- endfor %}
+
+        -- dates
+        combined.period_start
+
+    from combined
+    inner join periods
+        on combined.period_grain = periods.period_grain
+        and combined.period_start = periods.period_start
+    left join {{ ref('dim_managers') }} as managers
+        on combined.manager_id = managers.manager_id
+    group by combined.period_grain, combined.period_start, periods.period_label, combined.manager_id, managers.department_id
+
+)
+
+select * from final

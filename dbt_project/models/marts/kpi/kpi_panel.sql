@@ -1,0 +1,149 @@
+{#- Integrated KPI panel (KPI.md section 4): per period (month, quarter, year) and level
+    (manager, department, company), each of the seven KPIs as fact, target, fulfilment % and
+    done flag. Department and company rows sum the additive components of kpi_components and
+    take ratios after summing. Formulas:
+      sales_plan          fact = revenue, target = revenue plan
+      new_clients         fact = clients with the first purchase in the period, target = plan
+      stable_base_growth  fact = stable+growing clients now - in the previous period, target = plan
+      order_growth        fact = (AOV / AOV same period last year - 1) * 100, target = mean planned %
+      funnel_conversion   fact = won / created deals of the period's cohort * 100, target = mean target %
+      activity_norms      fact = completed calls + meetings + tasks, target = sum of norms
+      assortment_matrix   fact = mean share of mandatory items bought * 100, target = var assortment_target_pct
+    fulfilment_pct = fact / target * 100; is_done = fulfilment_pct >= 100 * var kpi_done_min_ratio. -#}
+{%- set additive = [
+    'revenue_rub', 'sales_orders', 'sply_revenue_rub', 'sply_sales_orders', 'new_clients',
+    'stable_clients', 'stable_clients_previous', 'deals_created', 'deals_won', 'activities_done',
+    'revenue_plan_rub', 'new_clients_plan', 'stable_growth_plan', 'aov_growth_plan_pct_sum',
+    'aov_growth_plan_rows', 'conversion_target_pct_sum', 'plan_rows', 'activities_norm',
+    'assortment_share_sum', 'assortment_clients', 'assortment_complete_clients',
+] -%}
+{%- set levels = {
+    'manager': ('components.manager_id', 'components.department_id', 'components.manager_id is not null'),
+    'department': ('cast(null as ' ~ dbt.type_string() ~ ')', 'components.department_id', 'components.department_id is not null'),
+    'company': ('cast(null as ' ~ dbt.type_string() ~ ')', 'cast(null as ' ~ dbt.type_string() ~ ')', '1 = 1'),
+} -%}
+{%- set kpis = [
+    ('sales_plan', 'Выполнение планов продаж', 1,
+     'totals.revenue_rub', 'totals.revenue_plan_rub', 'totals.revenue_rub', 'totals.revenue_plan_rub'),
+    ('new_clients', 'Выполнение привлечения новых клиентов', 2,
+     'totals.new_clients', 'totals.new_clients_plan', 'totals.new_clients', 'totals.new_clients_plan'),
+    ('stable_base_growth', 'Расширение стабильной клиентской базы', 3,
+     'totals.stable_clients - totals.stable_clients_previous', 'totals.stable_growth_plan',
+     'totals.stable_clients', 'totals.stable_clients_previous'),
+    ('order_growth', 'Динамика роста заказа', 4,
+     '100.0 * ((totals.revenue_rub / nullif(totals.sales_orders, 0)) / nullif(totals.sply_revenue_rub / nullif(totals.sply_sales_orders, 0), 0) - 1)',
+     'totals.aov_growth_plan_pct_sum / nullif(totals.aov_growth_plan_rows, 0)',
+     'totals.revenue_rub / nullif(totals.sales_orders, 0)', 'totals.sply_revenue_rub / nullif(totals.sply_sales_orders, 0)'),
+    ('funnel_conversion', 'Конверсия воронки продаж', 5,
+     '100.0 * totals.deals_won / nullif(totals.deals_created, 0)',
+     'coalesce(totals.conversion_target_pct_sum / nullif(totals.plan_rows, 0), ' ~ var('funnel_conversion_target_pct') ~ ')',
+     'totals.deals_won', 'totals.deals_created'),
+    ('activity_norms', 'Нормативы продаж', 6,
+     'totals.activities_done', 'totals.activities_norm', 'totals.activities_done', 'totals.activities_norm'),
+    ('assortment_matrix', 'Выполнение ассортиментной матрицы', 7,
+     '100.0 * totals.assortment_share_sum / nullif(totals.assortment_clients, 0)', var('assortment_target_pct') ~ '.0',
+     'totals.assortment_share_sum', 'totals.assortment_clients'),
+] -%}
+with
+
+components as (
+
+    select * from {{ ref('kpi_components') }}
+
+),
+
+totals as (
+    {% for level, (manager_expr, department_expr, condition) in levels.items() %}
+    select
+        '{{ level }}' as kpi_level,
+        components.period_grain,
+        components.period_start,
+        components.period_label,
+        {{ manager_expr }} as manager_id,
+        {{ department_expr }} as department_id,
+        {%- for column in additive %}
+        sum(components.{{ column }}) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from components
+    where {{ condition }}
+    group by components.period_grain, components.period_start, components.period_label, {{ manager_expr }}, {{ department_expr }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+kpis as (
+    {% for code, name, sort, fact, target, numerator, denominator in kpis %}
+    select
+        totals.kpi_level,
+        totals.period_grain,
+        totals.period_start,
+        totals.period_label,
+        totals.manager_id,
+        totals.department_id,
+        '{{ code }}' as kpi_code,
+        '{{ name }}' as kpi_name,
+        {{ sort }} as kpi_sort,
+        {{ dbt.safe_cast(fact, dbt.type_numeric()) }} as fact_value,
+        {{ dbt.safe_cast(target, dbt.type_numeric()) }} as target_value,
+        {{ dbt.safe_cast(numerator, dbt.type_numeric()) }} as numerator_value,
+        {{ dbt.safe_cast(denominator, dbt.type_numeric()) }} as denominator_value,
+        {% if code == 'assortment_matrix' -%}
+        100.0 * totals.assortment_complete_clients / nullif(totals.assortment_clients, 0)
+        {%- else -%}
+        cast(null as {{ dbt.type_numeric() }})
+        {%- endif %} as clients_complete_pct
+    from totals
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+final as (
+
+    select
+        -- ids
+        {{ dbt.concat([
+            'kpis.kpi_level', "'|'", 'kpis.period_grain', "'|'", 'kpis.period_label', "'|'",
+            "coalesce(kpis.department_id, '-')", "'|'", "coalesce(kpis.manager_id, '-')", "'|'", 'kpis.kpi_code',
+        ]) }} as kpi_row_id,
+        kpis.manager_id,
+        kpis.department_id,
+
+        -- strings
+        kpis.kpi_level,
+        kpis.period_grain,
+        kpis.period_label,
+        kpis.kpi_code,
+        kpis.kpi_name,
+        managers.manager_name,
+        coalesce(departments.department_name, case when kpis.kpi_level = 'company' then 'Коммерческая служба' end)
+        as department_name,
+
+        -- numerics
+        kpis.kpi_sort,
+        round(kpis.fact_value, 2) as fact_value,
+        round(kpis.target_value, 2) as target_value,
+        round(100.0 * kpis.fact_value / nullif(kpis.target_value, 0), 2) as fulfilment_pct,
+        kpis.numerator_value,
+        kpis.denominator_value,
+        round(kpis.clients_complete_pct, 2) as clients_complete_pct,
+
+        -- booleans
+        case
+            when kpis.fact_value is not null and kpis.target_value is not null and kpis.target_value <> 0
+                then 100.0 * kpis.fact_value / kpis.target_value >= 100.0 * {{ var('kpi_done_min_ratio') }}
+        end as is_done,
+
+        -- dates
+        kpis.period_start
+
+    from kpis
+    left join {{ ref('dim_managers') }} as managers
+        on kpis.manager_id = managers.manager_id
+    left join {{ ref('dim_departments') }} as departments
+        on kpis.department_id = departments.department_id
+
+)
+
+select * from final

@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select * from {{ source('bitrix24', 'bitrix24__deal_product_rows') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        source_key as product_row_id,
+        {{ b_to_link(b_json_text('payload', 'OWNER_ID')) }} as deal_id,
+        {{ b_to_link(b_json_text('payload', 'PRODUCT_ID')) }} as product_id,
+
+        -- strings
+        {{ b_json_text('payload', 'PRODUCT_NAME') }} as product_name,
+
+        -- numerics
+        {{ b_to_numeric(b_json_text('payload', 'PRICE')) }} as price,
+        {{ b_to_numeric(b_json_text('payload', 'QUANTITY')) }} as quantity,
+
+        -- booleans
+        _deleted_at is not null as is_deleted,
+
+        -- dates
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed

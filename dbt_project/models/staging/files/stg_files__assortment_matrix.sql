@@ -1,0 +1,31 @@
+with
+
+source as (
+
+    select * from {{ source('files', 'files__assortment_matrix') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        source_key as assortment_item_id,
+        {{ b_json_text('payload', 'sku') }} as sku,
+
+        -- strings
+        {{ b_json_text('payload', 'channel') }} as channel,
+        {{ b_json_text('payload', 'category') }} as category,
+
+        -- booleans
+        {{ b_json_text('payload', 'sku') }} is null as is_whole_category,
+        _deleted_at is not null as is_deleted,
+
+        -- dates
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed

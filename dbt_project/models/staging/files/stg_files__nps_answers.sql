@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select * from {{ source('files', 'files__nps_answers') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        source_key as nps_answer_id,
+        {{ b_json_text('payload', 'inn') }} as inn,
+
+        -- strings
+        {{ b_json_text('payload', 'department') }} as department_name,
+        _source as source_file,
+
+        -- numerics
+        {{ b_to_int(b_json_text('payload', 'score')) }} as score,
+
+        -- booleans
+        _deleted_at is not null as is_deleted,
+
+        -- dates
+        {{ b_to_date(b_json_text('payload', 'answered_on')) }} as answered_on,
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,35 @@
+with
+
+source as (
+
+    select * from {{ source('files', 'files__potential_clients') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        source_key as potential_client_id,
+        {{ b_json_text('payload', 'inn') }} as inn,
+        {{ b_to_link(b_json_text('payload', 'manager')) }} as manager_id,
+
+        -- strings
+        {{ b_json_text('payload', 'region') }} as region,
+        {{ b_json_text('payload', 'name') }} as client_name,
+
+        -- numerics
+        {{ b_to_int(b_json_text('payload', 'year')) }} as year,
+        {{ b_to_numeric(b_json_text('payload', 'potential_rub')) }} as potential_rub,
+
+        -- booleans
+        _deleted_at is not null as is_deleted,
+
+        -- dates
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('files', 'files__rosstat_outlets') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        source_key as rosstat_outlets_id,
+
+        -- strings
+        {{ b_json_text('payload', 'region') }} as region,
+
+        -- numerics
+        {{ b_to_int(b_json_text('payload', 'year')) }} as year,
+        {{ b_to_int(b_json_text('payload', 'outlets')) }} as outlets,
+
+        -- booleans
+        _deleted_at is not null as is_deleted,
+
+        -- dates
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,433 @@
+"""`happyclient`: the command line. `happyclient demo` runs the whole product on demo data;
+the other subcommands run one step each. Run `happyclient <command> --help` for details."""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from happyclient.console import Console
+from happyclient.processes import BackgroundProcess
+from happyclient.redact import install_log_redaction, redact
+from happyclient.settings import PROJECT_ROOT, Settings
+from happyclient.warehouse import Warehouse, dbt_env, resolve_warehouse
+
+DAGSTER_UI = "dagster-ui"
+
+
+class CliError(RuntimeError):
+    """An error to show the user without a traceback."""
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+def _warehouse(settings: Settings, console: Console) -> Warehouse:
+    warehouse = resolve_warehouse(settings)
+    with console.step(f"warehouse: {warehouse.describe()}"):
+        warehouse.start()
+    return warehouse
+
+
+def _superset_server(settings: Settings) -> object:
+    from happyclient.superset.server import SupersetServer
+
+    return SupersetServer(settings.superset_data_dir, port=settings.superset_port)
+
+
+def _pipeline_env(settings: Settings, warehouse_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    password, _ = settings.admin_password()
+    env = {
+        "WAREHOUSE_URL": warehouse_url,
+        "SUPERSET_URL": settings.superset_base_url,
+        "SUPERSET_ADMIN_USER": settings.superset_admin_user,
+        "SUPERSET_ADMIN_PASSWORD": password,
+        "DAGSTER_HOME": str(settings.dagster_home),
+    }
+    env.update(extra or {})
+    return env
+
+
+def _demo_sources_env(settings: Settings) -> dict[str, str]:
+    """When the demo's fake servers run, the connector variables pointing at them."""
+    from happyclient.demo import cached_demo_data, fake_processes, source_env, start_fakes
+
+    if not all(p.is_running() for p in fake_processes(settings).values()):
+        return {}
+    marker = settings.demo_dir / "current"
+    if not marker.exists():
+        return {}
+    data = cached_demo_data(Path(marker.read_text(encoding="utf-8").strip()))
+    if data is None:
+        return {}
+    return {**source_env(start_fakes(settings, data), data), "HAPPYCLIENT_AS_OF": data.as_of.isoformat()}
+
+
+def _print_step(console: Console) -> object:
+    def on_step(step: str, status: str) -> None:
+        if status != "started":
+            console.info(f"{step}: {status}")
+
+    return on_step
+
+
+def _run_pipeline(
+    settings: Settings,
+    console: Console,
+    env: dict[str, str],
+    *,
+    exclude_groups: Sequence[str] = (),
+    title: str = "Dagster job happyclient_pipeline",
+) -> None:
+    from happyclient.pipeline import run_pipeline
+
+    with console.step(title):
+        result = run_pipeline(
+            env, dagster_home=settings.dagster_home, exclude_groups=exclude_groups, on_step=_print_step(console)
+        )
+        if not result.success:
+            details = "\n".join(f"    {step}: {error}" for step, error in result.errors.items())
+            raise CliError(f"the pipeline run {result.run_id} failed:\n{details}")
+
+
+# ------------------------------------------------------------------------------------------ commands
+def cmd_warehouse(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    warehouse = resolve_warehouse(settings)
+    if args.action == "start":
+        _warehouse(settings, console)
+    elif args.action == "stop":
+        if warehouse.embedded is None:
+            console.line("WAREHOUSE_URL points at an external PostgreSQL; nothing to stop")
+        else:
+            warehouse.stop()
+            console.line("embedded PostgreSQL stopped")
+    else:
+        console.line(redact(warehouse.url))
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from happyclient.demo import ensure_demo_data
+
+    with console.step(f"demo data: {args.clients} clients, seed {args.seed}"):
+        data, generated = ensure_demo_data(settings.demo_dir, seed=args.seed, clients=args.clients)
+        console.info(f"{'generated' if generated else 'cached'}: {data.path} (as of {data.as_of})")
+    return 0
+
+
+def cmd_fakes(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from happyclient.demo import ensure_demo_data, start_fakes, stop_fakes
+
+    if args.action == "stop":
+        stopped = stop_fakes(settings)
+        console.line(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+        return 0
+    data, _ = ensure_demo_data(settings.demo_dir, seed=args.seed, clients=args.clients)
+    (settings.demo_dir / "current").write_text(str(data.path), encoding="utf-8")
+    with console.step("fake Bitrix24 and 1C servers"):
+        endpoints = start_fakes(settings, data)
+        console.info(f"1C OData: {endpoints.onec_odata_url}")
+        console.info(f"Bitrix24 webhook URL: in {settings.demo_dir / 'bitrix24-webhook.url'}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from ingestion.config import SourceSettings
+    from ingestion.registry import ENTITIES, SOURCES
+    from ingestion.run import ingest, ingest_source
+
+    warehouse = _warehouse(settings, console)
+    env = {**os.environ, **_demo_sources_env(settings)}
+    sources = SourceSettings.from_env(env)
+    with console.step(f"ingest {args.target}{' (full refresh)' if args.full_refresh else ''}"):
+        if args.target in SOURCES:
+            ingest_source(args.target, warehouse_url=warehouse.url, settings=sources, full_refresh=args.full_refresh,
+                          log=console.info)
+        elif args.target in ENTITIES:
+            ingest(args.target, warehouse_url=warehouse.url, settings=sources, full_refresh=args.full_refresh,
+                   log=console.info)
+        else:
+            raise CliError(
+                f"unknown source or entity {args.target!r}; sources: {', '.join(SOURCES)}; "
+                f"entities: {', '.join(sorted(ENTITIES))}"
+            )
+    return 0
+
+
+def cmd_dbt(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    warehouse = _warehouse(settings, console)
+    env = {**os.environ, **dbt_env(warehouse.url), "DBT_PROFILES_DIR": str(PROJECT_ROOT / "dbt_project")}
+    dbt_args = list(args.dbt_args)
+    if dbt_args and dbt_args[0] == "--":
+        dbt_args = dbt_args[1:]
+    return subprocess.run([_bin("dbt"), *dbt_args], cwd=PROJECT_ROOT / "dbt_project", env=env, check=False).returncode
+
+
+def cmd_superset(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    server = _superset_server(settings)
+    password, _ = settings.admin_password()
+    if args.action == "init":
+        with console.step("Superset: initialise metadata and admin user"):
+            server.init(settings.superset_admin_user, password)  # type: ignore[attr-defined]
+    elif args.action == "start":
+        with console.step(f"Superset: start on {settings.superset_base_url}"):
+            server.init(settings.superset_admin_user, password)  # type: ignore[attr-defined]
+            server.start()  # type: ignore[attr-defined]
+    elif args.action == "stop":
+        server.stop()  # type: ignore[attr-defined]
+        console.line("Superset stopped")
+    elif args.action == "sync":
+        from happyclient.superset.sync import import_assets
+
+        warehouse = _warehouse(settings, console)
+        with console.step("Superset: import superset_assets/"):
+            report = import_assets(settings.superset_base_url, settings.superset_admin_user, password,
+                                   PROJECT_ROOT / "superset_assets", warehouse.url)
+            console.info(str(report))
+    else:
+        from happyclient.superset.sync import export_assets
+
+        with console.step("Superset: export into superset_assets/"):
+            written = export_assets(settings.superset_base_url, settings.superset_admin_user, password,
+                                    PROJECT_ROOT / "superset_assets")
+            console.info(f"{len(written)} files written")
+    return 0
+
+
+def cmd_pipeline(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    warehouse = _warehouse(settings, console)
+    env = _pipeline_env(settings, warehouse.url, _demo_sources_env(settings))
+    _run_pipeline(settings, console, env, exclude_groups=("superset",) if args.no_superset else ())
+    return 0
+
+
+def cmd_push(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from ingestion.config import SourceSettings
+    from ingestion.run import bitrix24_client
+    from predictions.writeback import push_to_bitrix24
+
+    warehouse = _warehouse(settings, console)
+    dry_run = args.dry_run or not settings.writeback_enabled
+    if not args.dry_run and not settings.writeback_enabled:
+        console.warn("WRITEBACK_ENABLED is not true: running as a dry run")
+    sources = SourceSettings.from_env({**os.environ, **_demo_sources_env(settings)})
+    with console.step(f"write-back to Bitrix24 ({'dry run' if dry_run else 'live'})"):
+        report = push_to_bitrix24(warehouse.url, bitrix24_client(sources, warehouse.url), dry_run=dry_run)
+        console.info(str(report))
+    return 0
+
+
+def _start_ui(settings: Settings, env: dict[str, str]) -> str:
+    proc = BackgroundProcess(DAGSTER_UI, settings.run_dir, settings.log_dir)
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    (settings.dagster_home / "dagster.yaml").touch(exist_ok=True)
+    proc.start(
+        [_bin("dagster-webserver"), "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(settings.dagster_port)],
+        env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)},
+        cwd=PROJECT_ROOT,
+    )
+    return f"http://127.0.0.1:{settings.dagster_port}"
+
+
+def cmd_ui(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    warehouse = _warehouse(settings, console)
+    url = _start_ui(settings, _pipeline_env(settings, warehouse.url, _demo_sources_env(settings)))
+    console.line(f"Dagster UI: {url} (log: {settings.log_dir / (DAGSTER_UI + '.log')})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    import threading
+
+    from happyclient.demo import ensure_demo_data, source_env, start_fakes
+
+    warehouse = _warehouse(settings, console)
+    with console.step(f"demo data: {args.clients} clients, seed {args.seed}"):
+        data, generated = ensure_demo_data(settings.demo_dir, seed=args.seed, clients=args.clients)
+        console.info(f"{'generated' if generated else 'cached'}: {data.path} (as of {data.as_of})")
+    (settings.demo_dir / "current").write_text(str(data.path), encoding="utf-8")
+    with console.step("fake Bitrix24 and 1C servers"):
+        endpoints = start_fakes(settings, data)
+        console.info(f"1C OData: {endpoints.onec_odata_url}")
+    extra = {**source_env(endpoints, data), "HAPPYCLIENT_AS_OF": (settings.as_of or data.as_of).isoformat()}
+    env = _pipeline_env(settings, warehouse.url, extra)
+    password, _ = settings.admin_password()
+
+    superset_error: list[BaseException] = []
+    superset_thread: threading.Thread | None = None
+    if not args.no_serve:
+        server = _superset_server(settings)
+
+        def start_superset() -> None:
+            try:
+                server.init(settings.superset_admin_user, password)  # type: ignore[attr-defined]
+                server.start()  # type: ignore[attr-defined]
+            except BaseException as exc:  # reported after the pipeline
+                superset_error.append(exc)
+
+        console.line("==> Superset: initialising and starting in the background")
+        superset_thread = threading.Thread(target=start_superset, daemon=True)
+        superset_thread.start()
+
+    _run_pipeline(settings, console, env, exclude_groups=("superset",))
+    if args.no_serve:
+        console.line("pipeline finished (--no-serve: Superset and the Dagster UI were not started)")
+        return 0
+
+    assert superset_thread is not None
+    with console.step("Superset: waiting for the server"):
+        superset_thread.join()
+        if superset_error:
+            raise CliError(f"Superset did not start: {redact(superset_error[0])}")
+    _run_pipeline(settings, console, env, exclude_groups=_groups_except(env, "superset"),
+                  title="Dagster: import dashboards into Superset")
+    with console.step("Dagster UI"):
+        ui_url = _start_ui(settings, env)
+    console.line("")
+    console.line("Happy Client demo is running:")
+    console.line(f"  Панель руководителя (Superset): {settings.superset_base_url}")
+    console.line(f"  Dagster (pipeline, lineage):    {ui_url}")
+    console.line(f"  Warehouse (PostgreSQL):         {redact(warehouse.url)}")
+    console.line(f"  Superset login: {settings.superset_admin_user}")
+    # the one place a secret is printed: the user needs this login
+    print(f"  Superset password: {password}", flush=True)
+    console.line("Stop everything with: happyclient stop")
+    return 0
+
+
+def _groups_except(env: dict[str, str], keep: str) -> list[str]:
+    from happyclient.pipeline import _environ
+
+    with _environ(env):
+        from orchestration.definitions import defs
+
+        graph = defs.resolve_asset_graph()
+        return sorted({graph.get(k).group_name for k in graph.get_all_asset_keys()} - {keep})
+
+
+def cmd_stop(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from happyclient.demo import stop_fakes
+
+    if BackgroundProcess(DAGSTER_UI, settings.run_dir, settings.log_dir).stop():
+        console.line("Dagster UI stopped")
+    try:
+        server = _superset_server(settings)
+        if server.is_running():  # type: ignore[attr-defined]
+            server.stop()  # type: ignore[attr-defined]
+            console.line("Superset stopped")
+    except ImportError:
+        pass
+    for name in stop_fakes(settings):
+        console.line(f"{name} stopped")
+    warehouse = resolve_warehouse(settings)
+    if warehouse.embedded is not None and warehouse.embedded.is_running():
+        warehouse.stop()
+        console.line("embedded PostgreSQL stopped")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from happyclient.demo import fake_processes
+
+    warehouse = resolve_warehouse(settings)
+    if warehouse.embedded is not None:
+        state = "running" if warehouse.embedded.is_running() else "stopped"
+        console.line(f"warehouse        {state:8} {warehouse.describe()}")
+    else:
+        console.line(f"warehouse        external {warehouse.describe()}")
+    for name, proc in fake_processes(settings).items():
+        pid = proc.pid()
+        console.line(f"{name:16} {'running' if pid else 'stopped':8} {f'pid {pid}' if pid else ''}")
+    try:
+        running = _superset_server(settings).is_running()  # type: ignore[attr-defined]
+        console.line(f"{'superset':16} {'running' if running else 'stopped':8} {settings.superset_base_url}")
+    except ImportError:
+        console.line("superset         unavailable (happyclient.superset not installed)")
+    ui = BackgroundProcess(DAGSTER_UI, settings.run_dir, settings.log_dir).pid()
+    console.line(f"{DAGSTER_UI:16} {'running' if ui else 'stopped':8} http://127.0.0.1:{settings.dagster_port}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    from happyclient.demo import DEFAULT_CLIENTS, DEFAULT_SEED
+
+    parser = argparse.ArgumentParser(prog="happyclient", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    demo = sub.add_parser("demo", help="the whole product on demo data: pipeline, dashboards, UIs")
+    demo.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, help="demo size (default %(default)s)")
+    demo.add_argument("--seed", type=int, default=DEFAULT_SEED, help=argparse.SUPPRESS)
+    demo.add_argument("--no-serve", action="store_true", help="run the pipeline only; start no Superset or UI")
+    demo.set_defaults(func=cmd_demo)
+
+    sub.add_parser("stop", help="stop everything `happyclient` started").set_defaults(func=cmd_stop)
+    sub.add_parser("status", help="what is running").set_defaults(func=cmd_status)
+
+    wh = sub.add_parser("warehouse", help="the warehouse PostgreSQL")
+    wh.add_argument("action", choices=["start", "stop", "url"])
+    wh.set_defaults(func=cmd_warehouse)
+
+    gen = sub.add_parser("generate", help="generate the demo data set (cached by seed and size)")
+    gen.add_argument("--clients", type=int, default=DEFAULT_CLIENTS)
+    gen.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    gen.set_defaults(func=cmd_generate)
+
+    fakes = sub.add_parser("fakes", help="fake Bitrix24 and 1C servers over the demo data")
+    fakes.add_argument("action", choices=["start", "stop"])
+    fakes.add_argument("--clients", type=int, default=DEFAULT_CLIENTS)
+    fakes.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    fakes.set_defaults(func=cmd_fakes)
+
+    ing = sub.add_parser("ingest", help="load one source (bitrix24, onec, files) or entity (bitrix24.deals)")
+    ing.add_argument("target")
+    ing.add_argument("--full-refresh", action="store_true", help="re-read everything, not only changes")
+    ing.set_defaults(func=cmd_ingest)
+
+    dbt = sub.add_parser("dbt", help="run dbt against the warehouse: happyclient dbt build", add_help=False)
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    dbt.set_defaults(func=cmd_dbt)
+
+    ss = sub.add_parser("superset", help="Superset: init, start, stop, sync dashboards in, export them out")
+    ss.add_argument("action", choices=["init", "start", "stop", "sync", "export"])
+    ss.set_defaults(func=cmd_superset)
+
+    pipe = sub.add_parser("pipeline", help="run the Dagster job happyclient_pipeline in this process")
+    pipe.add_argument("--no-superset", action="store_true", help="leave out the dashboard import")
+    pipe.set_defaults(func=cmd_pipeline)
+
+    push = sub.add_parser("push", help="write results back to Bitrix24")
+    push.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    push.set_defaults(func=cmd_push)
+
+    sub.add_parser("ui", help="start the Dagster UI in the background").set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
+    args = build_parser().parse_args(argv)
+    console = Console()
+    try:
+        settings = Settings.from_env()
+        return int(args.func(args, settings, console) or 0)
+    except KeyboardInterrupt:
+        console.line("interrupted")
+        return 130
+    except Exception as exc:  # one readable line instead of a traceback
+        if os.environ.get("HAPPYCLIENT_DEBUG"):
+            raise
+        console.line(f"error: {redact(exc)}")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

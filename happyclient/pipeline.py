@@ -1,0 +1,133 @@
+"""Run the Dagster job `happyclient_pipeline` in this process, printing one line per step."""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from happyclient.redact import redact
+
+StepCallback = Callable[[str, str], None]  # (step key, "started" | "succeeded" | "failed" | "skipped")
+
+_REPORTED = {
+    "STEP_START": "started",
+    "STEP_SUCCESS": "succeeded",
+    "STEP_FAILURE": "failed",
+    "STEP_SKIPPED": "skipped",
+    "STEP_UP_FOR_RETRY": "will retry",
+}
+
+
+class PipelineError(RuntimeError):
+    """The pipeline run failed; the message lists the failed steps and their errors."""
+
+
+@dataclass
+class PipelineResult:
+    run_id: str
+    success: bool
+    steps: dict[str, str] = field(default_factory=dict)  # step key -> last status
+    errors: dict[str, str] = field(default_factory=dict)  # step key -> error message (redacted)
+
+
+def step_status(event_type: str) -> str | None:
+    """The progress word for a Dagster event type, or None when it is not reported."""
+    return _REPORTED.get(event_type)
+
+
+@contextmanager
+def _environ(values: Mapping[str, str]) -> Any:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_pipeline(
+    env: Mapping[str, str],
+    *,
+    dagster_home: Path | None = None,
+    exclude_groups: Iterable[str] = (),
+    on_step: StepCallback | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> PipelineResult:
+    """Execute `happyclient_pipeline` in-process with `env` set (WAREHOUSE_URL, source settings...).
+
+    `dagster_home` (a directory) keeps the run in that Dagster instance so the UI shows it;
+    without it the run uses an ephemeral instance. `exclude_groups` leaves asset groups out
+    (`superset` when no Superset runs).
+    """
+    import dagster as dg
+
+    with _environ(env):
+        from orchestration.definitions import PIPELINE_JOB, defs
+
+        job = defs.get_job_def(PIPELINE_JOB)
+        graph = defs.resolve_asset_graph()
+        excluded = set(exclude_groups)
+        selection = [
+            key
+            for key in graph.get_all_asset_keys()
+            if graph.get(key).is_materializable and graph.get(key).group_name not in excluded
+        ]
+        if dagster_home is not None:
+            dagster_home.mkdir(parents=True, exist_ok=True)
+            (dagster_home / "dagster.yaml").touch(exist_ok=True)
+            os.environ["DAGSTER_HOME"] = str(dagster_home)
+            instance = dg.DagsterInstance.get()
+        else:
+            instance = dg.DagsterInstance.ephemeral()
+        run_id = str(uuid.uuid4())
+        result = PipelineResult(run_id=run_id, success=False)
+
+        def listener(entry: Any) -> None:
+            event = entry.dagster_event
+            if event is None or not entry.step_key:
+                return
+            status = step_status(event.event_type_value)
+            if status is None:
+                return
+            result.steps[entry.step_key] = status
+            if status == "failed":
+                result.errors[entry.step_key] = redact(_error_text(event))
+            if on_step is not None:
+                on_step(entry.step_key, status)
+
+        instance.add_event_listener(run_id, listener)
+        try:
+            outcome = job.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                asset_selection=selection,
+                raise_on_error=False,
+                tags=dict(tags or {}),
+                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            )
+        finally:
+            if dagster_home is None:
+                instance.dispose()
+        result.success = bool(outcome.success)
+        return result
+
+
+def _error_text(event: Any) -> str:
+    data = getattr(event, "event_specific_data", None)
+    error = getattr(data, "error", None)
+    if error is None:
+        return event.message or "failed"
+    message = getattr(error, "message", str(error)).strip()
+    cause = getattr(error, "cause", None)
+    while cause is not None:
+        message += " | caused by: " + getattr(cause, "message", str(cause)).strip()
+        cause = getattr(cause, "cause", None)
+    return message[-4000:]

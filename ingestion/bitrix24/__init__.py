@@ -1,0 +1,1 @@
+"""Bitrix24 REST connector: auth (webhook / OAuth), client-side rate limit, client."""

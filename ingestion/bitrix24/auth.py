@@ -1,0 +1,143 @@
+"""How requests to Bitrix24 are authenticated: an inbound webhook or an OAuth application.
+
+Both expose `endpoint(method) -> url` and `params() -> dict` (extra body parameters). OAuth
+refreshes the access token on `401 expired_token` (via `refresh()`), and stores every rotated
+refresh token through a `TokenStore` (the warehouse's `ingest_state.oauth_tokens`, never a file),
+because Bitrix24 invalidates the old refresh token when it issues a new one.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+import requests
+
+from happyclient.redact import redact, register_secret
+
+from .errors import Bitrix24Error
+
+OAUTH_SERVER = "https://oauth.bitrix.info/oauth/token/"
+
+
+class TokenStore(Protocol):
+    def load(self, portal_url: str) -> str | None: ...
+
+    def save(self, portal_url: str, refresh_token: str) -> None: ...
+
+
+class MemoryTokenStore:
+    """Keeps refresh tokens in memory (tests, one-off runs)."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, str] = {}
+
+    def load(self, portal_url: str) -> str | None:
+        return self.tokens.get(portal_url)
+
+    def save(self, portal_url: str, refresh_token: str) -> None:
+        self.tokens[portal_url] = refresh_token
+
+
+class WebhookAuth:
+    """`https://<portal>/rest/<user_id>/<secret>/` — the whole URL is a secret."""
+
+    can_refresh = False
+
+    def __init__(self, url: str) -> None:
+        url = url.strip()
+        if not url.startswith(("http://", "https://")) or "/rest/" not in url:
+            raise ValueError(
+                "BITRIX24_WEBHOOK_URL must look like https://<portal>/rest/<user_id>/<secret>/, "
+                f"got {redact(url)!r}"
+            )
+        register_secret(url)
+        parts = url.rstrip("/").split("/")
+        if parts:
+            register_secret(parts[-1])
+        self.url = url if url.endswith("/") else url + "/"
+
+    def endpoint(self, method: str) -> str:
+        return f"{self.url}{method}"
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def refresh(self, session: requests.Session, timeout_s: float) -> None:  # pragma: no cover - never called
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return "WebhookAuth(url='***')"
+
+
+class OAuthAuth:
+    """OAuth 2.0 application: calls `https://<portal>/rest/<method>` with `auth=<access token>`."""
+
+    can_refresh = True
+
+    def __init__(
+        self,
+        portal_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        token_store: TokenStore | None = None,
+        *,
+        oauth_url: str | None = None,
+    ) -> None:
+        self.portal_url = portal_url.rstrip("/") + "/"
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_store: TokenStore = token_store or MemoryTokenStore()
+        # the portal answers the refresh grant itself (cloud portals also accept OAUTH_SERVER)
+        self.oauth_url = oauth_url or f"{self.portal_url}oauth/token/"
+        register_secret(client_secret)
+        stored = self.token_store.load(self.portal_url)
+        # a token rotated by an earlier run supersedes the one in the environment
+        self.refresh_token = stored or refresh_token
+        register_secret(self.refresh_token)
+        self.access_token: str | None = None
+        self._lock = threading.Lock()
+
+    def endpoint(self, method: str) -> str:
+        return f"{self.portal_url}rest/{method}"
+
+    def params(self) -> dict[str, Any]:
+        return {"auth": self.access_token or ""}
+
+    def refresh(self, session: requests.Session, timeout_s: float) -> None:
+        """Trade the refresh token for a new access token (and a new refresh token)."""
+        with self._lock:
+            try:
+                response = session.get(
+                    self.oauth_url,
+                    params={
+                        "grant_type": "refresh_token",
+                        "client_id": self.client_id,
+                        "client_secret": self.client_secret,
+                        "refresh_token": self.refresh_token,
+                    },
+                    timeout=timeout_s,
+                )
+            except requests.RequestException as exc:
+                raise Bitrix24Error("oauth_unreachable", redact(exc), "oauth/token", None) from None
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            if response.status_code != 200 or "access_token" not in body:
+                raise Bitrix24Error(
+                    str(body.get("error", "")),
+                    str(body.get("error_description", "token refresh failed")),
+                    "oauth/token",
+                    response.status_code,
+                )
+            self.access_token = str(body["access_token"])
+            register_secret(self.access_token)
+            new_refresh = body.get("refresh_token")
+            if new_refresh:
+                self.refresh_token = str(new_refresh)
+                register_secret(self.refresh_token)
+                self.token_store.save(self.portal_url, self.refresh_token)
+
+    def __repr__(self) -> str:
+        return f"OAuthAuth(portal_url={self.portal_url!r}, client_id={self.client_id!r}, secrets='***')"

@@ -1,0 +1,69 @@
+"""Russian taxpayer numbers (ИНН): check digits, validation and generation.
+
+ИНН of a legal entity has 10 digits, the last one a check digit; ИНН of a person or sole
+trader has 12 digits, the last two check digits. Each check digit is a weighted sum of the
+preceding digits modulo 11, then modulo 10 (the weights are fixed by the Federal Tax Service).
+The first two digits are the region code of the tax office that issued the number.
+"""
+from __future__ import annotations
+
+import random
+
+_W10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+_W11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+_W12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+
+
+def _check_digit(digits: list[int], weights: tuple[int, ...]) -> int:
+    return sum(d * w for d, w in zip(digits, weights, strict=True)) % 11 % 10
+
+
+def is_valid_inn(value: object) -> bool:
+    """True when `value` is a 10- or 12-digit string whose check digits are correct.
+
+    Surrounding whitespace is ignored; anything else (letters, other lengths, None) is invalid.
+    """
+    if not isinstance(value, str):
+        return False
+    s = value.strip()
+    if not s.isascii() or not s.isdigit() or len(s) not in (10, 12):
+        return False
+    d = [int(c) for c in s]
+    if len(s) == 10:
+        return _check_digit(d[:9], _W10) == d[9]
+    return _check_digit(d[:10], _W11) == d[10] and _check_digit(d[:11], _W12) == d[11]
+
+
+def complete_inn(prefix: str) -> str:
+    """Append the check digit(s) to a 9-digit (legal entity) or 10-digit (person) prefix."""
+    if not prefix.isdigit() or len(prefix) not in (9, 10):
+        raise ValueError(f"ИНН prefix must be 9 or 10 digits, got {prefix!r}")
+    d = [int(c) for c in prefix]
+    if len(prefix) == 9:
+        return prefix + str(_check_digit(d, _W10))
+    d.append(_check_digit(d, _W11))
+    d.append(_check_digit(d, _W12))
+    return "".join(str(x) for x in d)
+
+
+def make_inn(rng: random.Random, length: int = 10, region_code: str | None = None) -> str:
+    """A random valid ИНН of `length` (10 or 12) digits, optionally in a 2-digit region."""
+    if length not in (10, 12):
+        raise ValueError(f"ИНН length must be 10 or 12, got {length}")
+    region = region_code if region_code is not None else f"{rng.randint(1, 99):02d}"
+    if len(region) != 2 or not region.isdigit():
+        raise ValueError(f"region code must be 2 digits, got {region!r}")
+    body_len = (9 if length == 10 else 10) - 2
+    body = "".join(str(rng.randint(0, 9)) for _ in range(body_len))
+    return complete_inn(region + body)
+
+
+def corrupt_inn(rng: random.Random, inn: str) -> str:
+    """The same-length ИНН with one digit changed so that the check fails (a typo)."""
+    for _ in range(100):
+        pos = rng.randrange(len(inn) - 1)
+        new_digit = str((int(inn[pos]) + rng.randint(1, 9)) % 10)
+        candidate = inn[:pos] + new_digit + inn[pos + 1 :]
+        if not is_valid_inn(candidate):
+            return candidate
+    raise RuntimeError("could not corrupt ИНН")  # pragma: no cover - every typo in one digit fails

@@ -1,0 +1,401 @@
+"""A faithful fake of 1C:Enterprise's standard OData v3 interface, serving demo data.
+
+Base URL `http://host:port/<publication>/odata/standard.odata/`. HTTP Basic auth (UTF-8
+login), Atom XML by default and JSON with `$format=json` or `Accept: application/json`,
+`$top/$skip/$orderby/$filter/$select/$inlinecount`, entity by key `Entity(guid'…')`,
+tabular parts as their own entity sets (`Document_X_Товары`), `$metadata`, and 1C's error
+bodies (`odata.error` with codes 6, 9, 14, -1).
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import contextlib
+import json
+import re
+import secrets
+import socket
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+from xml.sax.saxutils import escape
+
+from ingestion.fakes.faults import HTML_ERROR_PAGE, Fault, FaultQueue
+from ingestion.fakes.loopback_server import LoopbackServer
+from ingestion.fakes.odata_query import ODataQueryError, parse_filter, parse_orderby
+
+_KEY_SEGMENT = re.compile(r"^(?P<entity>[^(]+)\(guid'(?P<key>[0-9a-fA-F-]{36})'\)$")
+MESSAGES = {
+    "6": "Сегмент пути не найден",
+    "9": "Экземпляр сущности не найден",
+    "14": "Ошибка при разборе опции запроса $filter",
+    "-1": "Произошла внутренняя ошибка OData сервиса. Дополнительные сведения можно найти в технологическом журнале.",
+}
+
+
+class ODataError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        return {"odata.error": {"code": self.code, "message": {"lang": "ru", "value": self.message}}}
+
+
+def _load(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    entities: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(data_dir.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            rows = [json.loads(line) for line in fh if line.strip()]
+        entities[path.stem] = rows
+        tabular: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            for field, value in row.items():
+                if isinstance(value, list) and (not value or isinstance(value[0], dict)):
+                    tabular.setdefault(f"{path.stem}_{field}", []).extend(value)
+        entities.update(tabular)
+    return entities
+
+
+class FakeOneC:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        publication: str = "demo",
+        user: str = "Администратор",
+        password: str | None = None,
+        first_request_delay_s: float = 0.0,
+    ) -> None:
+        data_dir = Path(data_dir)
+        if (data_dir / "onec").is_dir():
+            data_dir = data_dir / "onec"
+        if not data_dir.is_dir():
+            raise FileNotFoundError(f"1C demo data directory not found: {data_dir}")
+        self.entities = _load(data_dir)
+        self._fields = {name: self._field_names(rows) for name, rows in self.entities.items()}
+        self.host = host
+        self._port = port
+        self.publication = publication
+        self.user = user
+        self.password = password if password is not None else secrets.token_hex(8)
+        self.first_request_delay_s = first_request_delay_s
+        self._first_done = False
+        self.faults = FaultQueue()
+        self.requests_log: list[tuple[str, int, float]] = []
+        self.lock = threading.Lock()
+        self._server: LoopbackServer | None = None
+
+    @staticmethod
+    def _field_names(rows: list[dict[str, Any]]) -> set[str]:
+        names: set[str] = set()
+        for row in rows[:200]:
+            names.update(row)
+        return names
+
+    def start(self) -> None:
+        fake = self
+
+        class Handler(_Handler):
+            owner = fake
+
+        self._server = LoopbackServer((self.host, self._port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-1c", daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeOneC:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeOneC is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/{self.publication}/odata/standard.odata/"
+
+    def inject(self, kind: str, count: int = 1, entity: str | None = None, delay_s: float = 5.0) -> None:
+        """Make the next `count` requests (for `entity`, or any) fail: "500" (code -1), "html"
+        (502 page), "slow" (answer after `delay_s`), "timeout", "drop", "overload" (503)."""
+        self.faults.add(kind, count, entity, delay_s)
+
+    # -- query -------------------------------------------------------------------------------
+    def query(self, entity: str, key: str | None, options: dict[str, str]) -> tuple[Any, int | None]:
+        """(rows or one row, inline count or None)."""
+        rows = self.entities.get(entity)
+        if rows is None:
+            raise ODataError(400, "6", f"Сегмент пути {entity} не найден")
+        fields = self._fields[entity]
+        if key is not None:
+            for row in rows:
+                if str(row.get("Ref_Key", "")).lower() == key.lower():
+                    return self._select(row, options.get("$select"), fields), None
+            raise ODataError(404, "9", MESSAGES["9"])
+        try:
+            found = rows
+            if options.get("$filter"):
+                predicate = parse_filter(options["$filter"], fields)
+                found = [r for r in found if predicate(r)]
+            if options.get("$orderby"):
+                for field, desc in reversed(parse_orderby(options["$orderby"], fields)):
+                    found = sorted(found, key=lambda r, f=field: (r.get(f) is None, r.get(f)), reverse=desc)
+        except ODataQueryError as e:
+            raise ODataError(400, e.code, str(e)) from None
+        count = len(found) if options.get("$inlinecount") == "allpages" else None
+        skip = self._int(options, "$skip")
+        top = self._int(options, "$top")
+        page = found[skip:] if top is None else found[skip : skip + top]
+        return [self._select(r, options.get("$select"), fields) for r in page], count
+
+    @staticmethod
+    def _int(options: dict[str, str], name: str) -> Any:
+        if name not in options:
+            return 0 if name == "$skip" else None
+        try:
+            value = int(options[name])
+        except ValueError:
+            raise ODataError(400, "14", f"Ошибка при разборе опции запроса {name}") from None
+        if value < 0:
+            raise ODataError(400, "14", f"Ошибка при разборе опции запроса {name}")
+        return value
+
+    @staticmethod
+    def _select(row: dict[str, Any], select: str | None, fields: set[str]) -> dict[str, Any]:
+        if not select:
+            return dict(row)
+        wanted = [s.strip() for s in select.split(",") if s.strip()]
+        for name in wanted:
+            if name != "*" and name not in fields:
+                raise ODataError(400, "6", f"Сегмент пути {name} не найден")
+        if "*" in wanted:
+            return dict(row)
+        return {k: row[k] for k in wanted if k in row}
+
+    def metadata_xml(self) -> str:
+        sets = "".join(f'<EntitySet Name="{escape(n)}" EntityType="StandardODATA.{escape(n)}"/>' for n in sorted(self.entities))
+        types = []
+        for name in sorted(self.entities):
+            props = "".join(f'<Property Name="{escape(f)}" Type="Edm.String" Nullable="true"/>' for f in sorted(self._fields[name]))
+            key = '<Key><PropertyRef Name="Ref_Key"/></Key>' if "Ref_Key" in self._fields[name] else ""
+            types.append(f'<EntityType Name="{escape(name)}">{key}{props}</EntityType>')
+        return ('<?xml version="1.0" encoding="UTF-8"?>'
+                '<edmx:Edmx xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx" Version="1.0">'
+                '<edmx:DataServices xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata" '
+                'm:DataServiceVersion="3.0"><Schema xmlns="http://schemas.microsoft.com/ado/2009/11/edm" '
+                f'Namespace="StandardODATA">{"".join(types)}<EntityContainer Name="EnterpriseV8" '
+                f'm:IsDefaultEntityContainer="true">{sets}</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>')
+
+
+def _xml_value(name: str, value: Any) -> str:
+    tag = f"d:{escape(name)}"
+    if value is None:
+        return f'<{tag} m:null="true"/>'
+    if isinstance(value, bool):
+        return f'<{tag} m:type="Edm.Boolean">{"true" if value else "false"}</{tag}>'
+    if isinstance(value, int | float):
+        return f'<{tag} m:type="Edm.Double">{value}</{tag}>'
+    if isinstance(value, list):
+        items = "".join(
+            "<d:element>" + "".join(_xml_value(k, v) for k, v in item.items()) + "</d:element>" if isinstance(item, dict)
+            else f"<d:element>{escape(str(item))}</d:element>" for item in value)
+        return f"<{tag}>{items}</{tag}>"
+    if isinstance(value, dict):
+        return f"<{tag}>" + "".join(_xml_value(k, v) for k, v in value.items()) + f"</{tag}>"
+    return f"<{tag}>{escape(str(value))}</{tag}>"
+
+
+def atom_feed(base: str, entity: str, rows: list[dict[str, Any]], count: int | None) -> str:
+    updated = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entries = []
+    for row in rows:
+        key = row.get("Ref_Key")
+        ident = f"{base}{entity}(guid'{key}')" if key else f"{base}{entity}"
+        props = "".join(_xml_value(k, v) for k, v in row.items())
+        entries.append(f"<entry><id>{escape(ident)}</id><category term=\"StandardODATA.{escape(entity)}\" "
+                       "scheme=\"http://schemas.microsoft.com/ado/2007/08/dataservices/scheme\"/>"
+                       f"<title type=\"text\"/><updated>{updated}</updated><author/>"
+                       f"<content type=\"application/xml\"><m:properties>{props}</m:properties></content></entry>")
+    count_xml = f"<m:count>{count}</m:count>" if count is not None else ""
+    return ('<?xml version="1.0" encoding="UTF-8"?>'
+            '<feed xmlns="http://www.w3.org/2005/Atom" '
+            'xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices" '
+            'xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata" '
+            f'xml:base="{escape(base)}"><id>{escape(base + entity)}</id><title type="text">{escape(entity)}</title>'
+            f'<updated>{updated}</updated><author/>{count_xml}{"".join(entries)}</feed>')
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: FakeOneC
+    server_version = "Apache/2.4"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def _send(self, status: int, body: str, content_type: str, extra: dict[str, str] | None = None) -> None:
+        data = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorised(self) -> bool:
+        header = self.headers.get("Authorization") or ""
+        if not header.startswith("Basic "):
+            return False
+        try:
+            decoded = base64.b64decode(header[6:], validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        user, _, password = decoded.partition(":")
+        return user == self.owner.user and secrets.compare_digest(password.encode(), self.owner.password.encode())
+
+    def _fault(self, fault: Fault) -> bool:
+        if fault.kind in ("slow", "timeout"):
+            time.sleep(fault.delay_s)
+            if fault.kind == "slow":
+                return False
+        if fault.kind in ("timeout", "drop"):
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if fault.kind == "html":
+            self._send(502, HTML_ERROR_PAGE.format(status=502), "text/html")
+        elif fault.kind == "overload":
+            self._send(503, HTML_ERROR_PAGE.format(status=503), "text/html")
+        else:
+            self._send(500, json.dumps(ODataError(500, "-1", MESSAGES["-1"]).body(), ensure_ascii=False),
+                       "application/json;charset=utf-8")
+        return True
+
+    def _handle(self) -> None:
+        fake = self.owner
+        split = urlsplit(self.path)
+        path = unquote(split.path)
+        options = dict(parse_qsl(split.query, keep_blank_values=True))
+        wants_json = options.get("$format", "").lower() == "json" or "application/json" in (self.headers.get("Accept") or "")
+        prefix = f"/{fake.publication}/odata/standard.odata"
+        status, entity = 200, "?"
+        try:
+            with fake.lock:
+                first = not fake._first_done
+                fake._first_done = True
+            if first and fake.first_request_delay_s:
+                time.sleep(fake.first_request_delay_s)
+            if not self._authorised():
+                status = 401
+                self._send(401, "", "text/plain", {"WWW-Authenticate": 'Basic realm="1C:Enterprise"'})
+                return
+            if not path.startswith(prefix):
+                raise ODataError(404, "9", "Публикация не найдена")
+            rest = path[len(prefix):].strip("/")
+            entity = rest.split("(", 1)[0] or "$service"
+            fault = fake.faults.take(entity)
+            if fault is not None and self._fault(fault):
+                status = -1
+                return
+            base = f"http://{self.headers.get('Host') or f'{fake.host}:{fake.port}'}{prefix}/"
+            if rest == "$metadata":
+                self._send(200, fake.metadata_xml(), "application/xml;charset=utf-8")
+                return
+            if rest == "":
+                names = sorted(fake.entities)
+                body = {"odata.metadata": f"{base}$metadata", "value": [{"name": n, "url": n} for n in names]}
+                self._send(200, json.dumps(body, ensure_ascii=False), "application/json;charset=utf-8")
+                return
+            m = _KEY_SEGMENT.match(rest)
+            key = m.group("key") if m else None
+            entity = m.group("entity") if m else rest
+            result, count = fake.query(entity, key, options)
+            if wants_json:
+                if key is not None:
+                    body = {"odata.metadata": f"{base}$metadata#{entity}/@Element", **result}
+                else:
+                    body = {"odata.metadata": f"{base}$metadata#{entity}"}
+                    if count is not None:
+                        body["odata.count"] = str(count)
+                    body["value"] = result
+                self._send(200, json.dumps(body, ensure_ascii=False), "application/json;charset=utf-8")
+            else:
+                rows = [result] if key is not None else result
+                self._send(200, atom_feed(base, entity, rows, count), "application/atom+xml;type=feed;charset=utf-8")
+        except ODataError as e:
+            status = e.status
+            if wants_json:
+                self._send(e.status, json.dumps(e.body(), ensure_ascii=False), "application/json;charset=utf-8")
+            else:
+                xml = ('<?xml version="1.0" encoding="UTF-8"?><m:error '
+                       'xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata">'
+                       f'<m:code>{escape(e.code)}</m:code><m:message xml:lang="ru">{escape(e.message)}</m:message></m:error>')
+                self._send(e.status, xml, "application/xml;charset=utf-8")
+        except Exception:
+            status = 500
+            self._send(500, json.dumps(ODataError(500, "-1", MESSAGES["-1"]).body(), ensure_ascii=False),
+                       "application/json;charset=utf-8")
+        finally:
+            with fake.lock:
+                fake.requests_log.append((entity, status, time.time()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ingestion.fakes.onec", description="Serve a fake 1C OData publication.")
+    parser.add_argument("--data", type=Path, required=True, help="demo data directory (from python -m ingestion.demo)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--publication", default="demo")
+    parser.add_argument("--user", default="Администратор")
+    parser.add_argument("--password-file", type=Path, help="read the password from this file (else random, written to --url-file)")
+    parser.add_argument("--url-file", type=Path, help="write base URL, user and password here (mode 0600)")
+    args = parser.parse_args(argv)
+    password = args.password_file.read_text(encoding="utf-8").strip() if args.password_file else None
+    fake = FakeOneC(args.data, host=args.host, port=args.port, publication=args.publication, user=args.user, password=password)
+    fake.start()
+    if args.url_file:
+        import os
+
+        fd = os.open(args.url_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"base_url": fake.base_url, "user": fake.user, "password": fake.password}, fh, ensure_ascii=False)
+        os.chmod(args.url_file, 0o600)
+    print(f"port {fake.port}", flush=True)
+    print("ready", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""1C:Enterprise standard OData (v3) connector."""

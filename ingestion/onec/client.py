@@ -1,0 +1,176 @@
+"""1C:Enterprise standard OData client (`.../odata/standard.odata/`).
+
+JSON is forced with `$format=json` (Atom XML is 1C's default). Entity names are Cyrillic and are
+percent-encoded; HTTP Basic credentials are sent as UTF-8 (1C logins are often Cyrillic).
+Pages are read with `$top`/`$skip` under a stable `$orderby` (Ref_Key unless given). Slow
+first answers and 5xx/HTML/connection failures are retried with backoff; OData errors
+(`{"odata.error": {...}}`) become `OneCError` with the 1C code and message, never the password.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from happyclient.redact import redact, register_secret
+
+from ..http_logging import redact_http_logs
+
+log = logging.getLogger(__name__)
+redact_http_logs()
+
+_HINTS = {
+    "14": "The $filter expression is invalid.",
+    "6": "A field or entity in the query does not exist in this 1C configuration (check the publication's composition).",
+    "9": "The object was not found.",
+    "-1": "1C reported an internal error; see the technology log on the 1C server.",
+}
+
+
+class OneCError(Exception):
+    """1C refused a request (or kept failing). `code` is the OData error code (string)."""
+
+    def __init__(self, code: str, message: str, entity: str, http_status: int | None) -> None:
+        self.code = code
+        self.message = redact(message)
+        self.entity = entity
+        self.http_status = http_status
+        status = f"HTTP {http_status}" if http_status is not None else "no HTTP answer"
+        hint = _HINTS.get(code, "")
+        if http_status == 401:
+            hint = "Check ONEC_USER / ONEC_PASSWORD and the user's OData rights."
+        text = f"1C OData {entity}: error {code or '(no code)'}: {self.message} ({status})"
+        super().__init__(f"{text}. {hint}" if hint else text)
+
+
+def parse_odata_error(body: Any) -> tuple[str, str] | None:
+    """`{"odata.error": {"code": "14", "message": {"lang": "ru", "value": "..."}}}` -> (code, message)."""
+    if not isinstance(body, Mapping) or "odata.error" not in body:
+        return None
+    err = body["odata.error"] or {}
+    message = err.get("message")
+    if isinstance(message, Mapping):
+        message = message.get("value", "")
+    return str(err.get("code", "")), str(message or "")
+
+
+def parse_odata_page(body: Any, entity: str) -> list[dict[str, Any]]:
+    """The records of one OData answer: the `value` array, or the single entity itself."""
+    if not isinstance(body, Mapping):
+        raise OneCError("", "answer is not a JSON object", entity, None)
+    error = parse_odata_error(body)
+    if error is not None:
+        raise OneCError(error[0], error[1], entity, None)
+    if "value" in body and isinstance(body["value"], list):
+        return [dict(v) for v in body["value"]]
+    return [{k: v for k, v in body.items() if k != "odata.metadata"}]
+
+
+class OneCClient:
+    def __init__(
+        self,
+        base_url: str,
+        user: str,
+        password: str,
+        *,
+        timeout_s: float = 300.0,
+        max_retries: int = 5,
+        page_size: int = 1000,
+        session: requests.Session | None = None,
+        backoff_s: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.user = user
+        register_secret(password)
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        register_secret(token)
+        self._auth_header = f"Basic {token}"
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.page_size = page_size
+        self.session = session or requests.Session()
+        self.backoff_s = backoff_s
+        self._sleep = sleep
+        self.requests_sent = 0
+
+    def __repr__(self) -> str:
+        return f"OneCClient(base_url={redact(self.base_url)!r}, user={self.user!r}, password='***')"
+
+    def url(self, entity: str, params: Mapping[str, str]) -> str:
+        """Entity path percent-encoded (Cyrillic, parentheses of keys kept), query percent-encoded."""
+        path = quote(entity, safe="()'=,_-/")
+        query = "&".join(f"{quote(k, safe='$')}={quote(v, safe='')}" for k, v in params.items())
+        return f"{self.base_url}{path}?{query}"
+
+    def get_page(self, entity: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        """One GET with retries; returns the records of the answer."""
+        full = {"$format": "json", **params}
+        full["$format"] = "json"
+        url = self.url(entity, full)
+        attempt = 0
+        while True:
+            self.requests_sent += 1
+            failure: OneCError
+            try:
+                response = self.session.get(
+                    url,
+                    headers={"Authorization": self._auth_header, "Accept": "application/json"},
+                    timeout=(min(30.0, self.timeout_s), self.timeout_s),
+                )
+            except requests.Timeout:
+                failure = OneCError("TIMEOUT", f"no answer within {self.timeout_s:g} s (ONEC_TIMEOUT_S)", entity, None)
+            except requests.RequestException as exc:
+                failure = OneCError("CONNECTION_ERROR", redact(type(exc).__name__), entity, None)
+            else:
+                status = response.status_code
+                try:
+                    body = response.json()
+                except ValueError:
+                    body = None
+                error = parse_odata_error(body)
+                if status == 200 and body is not None and error is None:
+                    return parse_odata_page(body, entity)
+                if error is not None:
+                    failure = OneCError(error[0], error[1], entity, status)
+                elif body is None:
+                    kind = response.headers.get("Content-Type", "?")
+                    failure = OneCError("", f"answer is not JSON ({kind})", entity, status)
+                else:
+                    failure = OneCError("", "unexpected answer", entity, status)
+                if status in (400, 401, 403, 404):
+                    raise failure
+            attempt += 1
+            if attempt > self.max_retries:
+                raise failure
+            delay = min(60.0, self.backoff_s * 2 ** (attempt - 1)) * (0.75 + random.random() * 0.5)
+            log.warning("1C %s: %s; retry %d/%d in %.1f s", entity, failure, attempt, self.max_retries, delay)
+            self._sleep(delay)
+
+    def get_entity(
+        self,
+        name: str,
+        *,
+        filter: str | None = None,
+        select: Sequence[str] | None = None,
+        orderby: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of entity set `name`, paged with `$top`/`$skip`."""
+        skip = 0
+        while True:
+            params = {"$top": str(self.page_size), "$skip": str(skip), "$orderby": orderby or "Ref_Key"}
+            if filter:
+                params["$filter"] = filter
+            if select:
+                params["$select"] = ",".join(select)
+            page = self.get_page(name, params)
+            yield from page
+            if len(page) < self.page_size:
+                return
+            skip += len(page)

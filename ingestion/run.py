@@ -1,0 +1,435 @@
+"""Run one load: read an entity from its source and land it in ONE warehouse transaction.
+
+`ingest()` opens a transaction, streams the source's records into `raw.*`, marks records gone
+from the source as deleted, writes quarantined rows and advances the entity's cursor, then
+commits. Any failure rolls all of it back, so the previous rows and cursor stay as they were
+and the next run simply repeats the load. The load log (`ingest_state.loads`) is written
+outside that transaction and records failures too (with the error text redacted).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from happyclient.redact import redact
+
+from . import landing
+from .bitrix24.auth import OAuthAuth, WebhookAuth
+from .bitrix24.client import Bitrix24Client, rows_of
+from .bitrix24.token_store import PostgresTokenStore
+from .config import ConfigError, SourceSettings
+from .files.specs import load_specs
+from .files.validate import FileParser
+from .onec.client import OneCClient
+from .registry import ENTITIES, SOURCES, EntitySpec, entities_of
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int | None], None]
+Log = Callable[[str], None]
+PROGRESS_EVERY = 1000
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    entity: str
+    load_id: str
+    rows_landed: int
+    rows_quarantined: int
+    rows_deleted: int
+    cursor: dict[str, Any] | None
+
+
+class IngestError(RuntimeError):
+    """One or more entities of a source failed to load; the message lists them."""
+
+
+@dataclass
+class _Load:
+    spec: EntitySpec
+    conn: psycopg.Connection
+    settings: SourceSettings
+    warehouse_url: str
+    load_id: str
+    full_refresh: bool
+    progress: Progress | None
+    log: Log
+    landed: int = 0
+    quarantined: int = 0
+    deleted: int = 0
+    seen: int = 0
+
+    def counted(self, records: Iterable[landing.Record], total: int | None = None) -> Iterator[landing.Record]:
+        for record in records:
+            self.seen += 1
+            if self.progress is not None and self.seen % PROGRESS_EVERY == 0:
+                self.progress(self.seen, total)
+            yield record
+
+    def land(self, records: Iterable[landing.Record], source: str) -> None:
+        self.landed += landing.land(self.conn, self.spec.raw_table, self.counted(records), source=source, load_id=self.load_id)
+
+    def cursor(self) -> dict[str, Any] | None:
+        if self.full_refresh:
+            return None
+        return landing.get_cursor(self.conn, self.spec.source, self.spec.entity)
+
+
+def ingest(
+    entity: str,
+    *,
+    warehouse_url: str,
+    settings: SourceSettings,
+    full_refresh: bool = False,
+    progress: Progress | None = None,
+    log: Log | None = None,
+) -> LoadResult:
+    """Load one entity (`bitrix24.deals`, `onec.sales_documents`, `files.sales_plans`, ...)."""
+    spec = ENTITIES.get(entity)
+    if spec is None:
+        raise KeyError(f"unknown entity {entity!r}; known: {', '.join(sorted(ENTITIES))}")
+    say: Log = log or logger.info
+    load_id = landing.new_load_id(spec.source, spec.entity)
+    with psycopg.connect(warehouse_url, autocommit=True) as log_conn:
+        landing.ensure_schema(log_conn, [spec.raw_table])
+        landing.log_load_start(log_conn, load_id, spec.source, spec.entity)
+        try:
+            with psycopg.connect(warehouse_url) as conn:
+                load = _Load(spec, conn, settings, warehouse_url, load_id, full_refresh, progress, say)
+                cursor = _LOADERS[spec.kind](load)
+                if cursor is not None:
+                    landing.set_cursor(conn, spec.source, spec.entity, cursor)
+                conn.commit()
+        except BaseException as exc:
+            landing.log_load_end(log_conn, load_id, status="failed", error=redact(f"{type(exc).__name__}: {exc}")[:2000])
+            raise
+        landing.log_load_end(
+            log_conn, load_id, status="success", rows_landed=load.landed, rows_quarantined=load.quarantined
+        )
+    if progress is not None:
+        progress(load.seen, load.seen)
+    say(
+        f"{entity}: {load.seen} read, {load.landed} new or changed, {load.deleted} marked deleted, "
+        f"{load.quarantined} quarantined (load {load_id})"
+    )
+    return LoadResult(entity, load_id, load.landed, load.quarantined, load.deleted, cursor)
+
+
+def ingest_source(
+    source: str,
+    *,
+    warehouse_url: str,
+    settings: SourceSettings,
+    full_refresh: bool = False,
+    progress: Progress | None = None,
+    log: Log | None = None,
+) -> list[LoadResult]:
+    """Load every entity of `source` (`bitrix24`, `onec`, `files`). An entity that fails does
+    not stop the others; `IngestError` lists the failures at the end."""
+    if source not in SOURCES:
+        raise KeyError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    say: Log = log or logger.info
+    specs = entities_of(source)
+    if source == "files":
+        specs = [s for s in specs if _files_for(s, settings)]
+        if not specs:
+            say(f"no user files found in {settings.files_dir}")
+    results: list[LoadResult] = []
+    failures: list[str] = []
+    for spec in specs:
+        try:
+            results.append(
+                ingest(spec.name, warehouse_url=warehouse_url, settings=settings, full_refresh=full_refresh,
+                       progress=progress, log=say)
+            )
+        except Exception as exc:  # keep loading the other entities
+            message = redact(f"{spec.name}: {exc}")
+            say(f"FAILED {message}")
+            failures.append(message)
+    if failures:
+        raise IngestError(f"{len(failures)} of {len(specs)} {source} loads failed:\n" + "\n".join(failures))
+    return results
+
+
+# ---------------------------------------------------------------------------- Bitrix24
+
+
+def bitrix24_client(settings: SourceSettings, warehouse_url: str) -> Bitrix24Client:
+    if settings.bitrix24_webhook_url:
+        auth: WebhookAuth | OAuthAuth = WebhookAuth(settings.bitrix24_webhook_url)
+    elif settings.bitrix24_oauth_configured:
+        auth = OAuthAuth(
+            settings.bitrix24_portal_url or "",
+            settings.bitrix24_client_id or "",
+            settings.bitrix24_client_secret or "",
+            settings.bitrix24_refresh_token or "",
+            PostgresTokenStore(warehouse_url),
+        )
+    else:
+        raise ConfigError(
+            "Bitrix24 is not configured: set BITRIX24_WEBHOOK_URL, or BITRIX24_PORTAL_URL + "
+            "BITRIX24_CLIENT_ID + BITRIX24_CLIENT_SECRET + BITRIX24_REFRESH_TOKEN"
+        )
+    return Bitrix24Client(
+        auth,
+        rate_per_s=settings.bitrix24_rate_per_s,
+        burst=settings.bitrix24_burst,
+        timeout_s=settings.bitrix24_timeout_s,
+    )
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _b24_records(rows: Iterable[dict[str, Any]], id_field: str, modified_field: str | None,
+                 tracker: list[datetime | None]) -> Iterator[landing.Record]:
+    for row in rows:
+        modified = _parse_dt(row.get(modified_field)) if modified_field else None
+        if modified is not None and (tracker[0] is None or modified > tracker[0]):
+            tracker[0] = modified
+        yield str(row[id_field]), row, modified
+
+
+def _load_b24_list(load: _Load) -> dict[str, Any] | None:
+    spec = load.spec
+    client = bitrix24_client(load.settings, load.warehouse_url)
+    method = spec.method or ""
+    previous = load.cursor()
+    since = _parse_dt((previous or {}).get("max_modified")) if spec.modified_field else None
+    tracker: list[datetime | None] = [since]
+    if since is None:
+        rows = client.list_all(method, spec.params, id_field=spec.id_field)
+        keys: set[str] = set()
+
+        def remember(records: Iterable[landing.Record]) -> Iterator[landing.Record]:
+            for record in records:
+                keys.add(record[0])
+                yield record
+
+        load.land(remember(_b24_records(rows, spec.id_field, spec.modified_field, tracker)), "bitrix24")
+        load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys)
+    else:
+        window = since - timedelta(minutes=load.settings.bitrix24_overlap_minutes)
+        load.log(f"{spec.name}: incremental from {window.isoformat()} ({spec.modified_field})")
+        rows = client.list_modified_since(method, window, spec.modified_field or "DATE_MODIFY", spec.params)
+        load.land(_b24_records(rows, spec.id_field, spec.modified_field, tracker), "bitrix24")
+        live = client.list_ids(method, {k: v for k, v in spec.params.items() if k != "select"}, id_field=spec.id_field)
+        load.deleted = landing.mark_deleted(load.conn, spec.raw_table, live)
+    return {"max_modified": tracker[0].isoformat() if tracker[0] else None, "rows_read": load.seen}
+
+
+def _load_b24_append(load: _Load) -> dict[str, Any] | None:
+    spec = load.spec
+    client = bitrix24_client(load.settings, load.warehouse_url)
+    last_id = int((load.cursor() or {}).get("last_id") or 0)
+    params = dict(spec.params)
+    params["filter"] = {**dict(params.get("filter") or {}), f">{spec.id_field}": last_id}
+    top = [last_id]
+    keys: set[str] = set()
+
+    def records() -> Iterator[landing.Record]:
+        for row in client.list_all(spec.method or "", params, id_field=spec.id_field):
+            key = str(row[spec.id_field])
+            top[0] = max(top[0], int(key))
+            keys.add(key)
+            yield key, row, None
+
+    load.land(records(), "bitrix24")
+    if last_id == 0:  # a full read: anything not seen is gone
+        load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys)
+    return {"last_id": top[0]}
+
+
+def _load_b24_dictionary(load: _Load) -> dict[str, Any] | None:
+    spec = load.spec
+    client = bitrix24_client(load.settings, load.warehouse_url)
+    keys: set[str] = set()
+
+    def records() -> Iterator[landing.Record]:
+        for row in client.list_paged(spec.method or "", spec.params):
+            key = str(row[spec.id_field])
+            keys.add(key)
+            yield key, row, None
+
+    load.land(records(), "bitrix24")
+    load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys)
+    return {"rows_read": load.seen}
+
+
+def _load_b24_product_rows(load: _Load) -> dict[str, Any] | None:
+    spec = load.spec
+    client = bitrix24_client(load.settings, load.warehouse_url)
+    since = _parse_dt((load.cursor() or {}).get("max_modified"))
+    deal_params = {"select": ["ID", "DATE_MODIFY"]}
+    if since is None:
+        deals = client.list_all("crm.deal.list", deal_params)
+    else:
+        window = since - timedelta(minutes=load.settings.bitrix24_overlap_minutes)
+        deals = client.list_modified_since("crm.deal.list", window, "DATE_MODIFY", deal_params)
+    tracker: list[datetime | None] = [since]
+    deal_ids: list[str] = []
+    for deal in deals:
+        deal_ids.append(str(deal["ID"]))
+        modified = _parse_dt(deal.get("DATE_MODIFY"))
+        if modified is not None and (tracker[0] is None or modified > tracker[0]):
+            tracker[0] = modified
+    keys: set[str] = set()
+
+    def records() -> Iterator[landing.Record]:
+        for deal_id, result in client.get_many(spec.method or "", {d: {"id": d} for d in deal_ids}):
+            for row in rows_of(result):
+                row = dict(row)
+                row.setdefault("OWNER_ID", deal_id)
+                key = str(row["ID"])
+                keys.add(key)
+                yield key, row, None
+
+    load.land(records(), "bitrix24")
+    if since is None:
+        load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys)
+    elif deal_ids:
+        load.deleted = landing.mark_deleted(
+            load.conn, spec.raw_table, keys, scope=("t.payload->>'OWNER_ID' = any(%s)", [deal_ids])
+        )
+    return {"max_modified": tracker[0].isoformat() if tracker[0] else None, "deals_read": len(deal_ids)}
+
+
+# ---------------------------------------------------------------------------- 1C
+
+
+def onec_client(settings: SourceSettings) -> OneCClient:
+    if not settings.onec_odata_url:
+        raise ConfigError(
+            "1C is not configured: set ONEC_ODATA_URL (…/odata/standard.odata/), ONEC_USER and ONEC_PASSWORD"
+        )
+    return OneCClient(
+        settings.onec_odata_url, settings.onec_user or "", settings.onec_password or "", timeout_s=settings.onec_timeout_s
+    )
+
+
+def _load_onec_catalog(load: _Load) -> dict[str, Any] | None:
+    spec = load.spec
+    client = onec_client(load.settings)
+    known: dict[str, str | None] = {}
+    if not load.full_refresh:
+        rows = load.conn.execute(
+            sql.SQL(
+                "select source_key, payload->>'DataVersion' from {}.{} where _deleted_at is null"
+            ).format(sql.Identifier(landing.RAW_SCHEMA), sql.Identifier(spec.raw_table))
+        ).fetchall()
+        known = {key: version for key, version in rows}
+    keys: set[str] = set()
+    unchanged = [0]
+
+    def records() -> Iterator[landing.Record]:
+        for row in client.get_entity(spec.method or ""):
+            key = str(row["Ref_Key"])
+            keys.add(key)
+            version = row.get("DataVersion")
+            if version is not None and key in known and known[key] == version:
+                unchanged[0] += 1
+                continue  # DataVersion changes on every write in 1C: same version, same record
+            yield key, row, None
+
+    load.land(records(), "onec")
+    load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys)
+    return {"rows_read": len(keys), "unchanged": unchanged[0]}
+
+
+def _load_onec_document(load: _Load) -> dict[str, Any] | None:
+    spec = load.spec
+    client = onec_client(load.settings)
+    previous = load.cursor() or {}
+    max_date: str | None = previous.get("max_date")
+    odata_filter = None
+    window: str | None = None
+    if max_date:
+        start = datetime.fromisoformat(max_date) - timedelta(days=load.settings.onec_reread_days)
+        window = start.strftime("%Y-%m-%dT%H:%M:%S")
+        odata_filter = f"Date ge datetime'{window}'"
+        load.log(f"{spec.name}: re-reading documents dated from {window}")
+    keys: set[str] = set()
+    top = [max_date]
+
+    def records() -> Iterator[landing.Record]:
+        for row in client.get_entity(spec.method or "", filter=odata_filter):
+            key = str(row["Ref_Key"])
+            keys.add(key)
+            date = row.get("Date")
+            if isinstance(date, str) and (top[0] is None or date > top[0]):
+                top[0] = date
+            yield key, row, None
+
+    load.land(records(), "onec")
+    scope = None if window is None else ("t.payload->>'Date' >= %s", [window])
+    load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys, scope=scope)
+    return {"max_date": top[0]}
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def _files_for(spec: EntitySpec, settings: SourceSettings) -> list[Path]:
+    if settings.files_dir is None:
+        raise ConfigError("FILES_DIR is not set: point it at the directory with the user files")
+    if not settings.files_dir.is_dir():
+        raise ConfigError(f"FILES_DIR={settings.files_dir} is not a directory")
+    file_spec = load_specs(settings.files_mapping)[spec.file_kind or ""]
+    return sorted(p for p in settings.files_dir.iterdir() if p.is_file() and file_spec.matches(p.name))
+
+
+def _load_files(load: _Load) -> dict[str, Any] | None:
+    spec = load.spec
+    file_spec = load_specs(load.settings.files_mapping)[spec.file_kind or ""]
+    paths = _files_for(spec, load.settings)
+    if not paths:
+        load.log(f"{spec.name}: no files matching {', '.join(file_spec.files)} in {load.settings.files_dir}")
+        return None
+    keys: set[str] = set()
+    seen_files: dict[str, Any] = {}
+    for path in paths:
+        parser = FileParser(path, file_spec)
+
+        def remember(records: Iterable[landing.Record]) -> Iterator[landing.Record]:
+            for record in records:
+                keys.add(record[0])
+                yield record
+
+        load.land(remember(parser.records()), f"file:{path.name}")
+        if parser.errors:
+            load.quarantined += landing.quarantine(load.conn, load.load_id, f"file:{path.name}", parser.errors)
+            for err, _ in parser.errors[:20]:
+                load.log(f"rejected: {err}")
+            if len(parser.errors) > 20:
+                load.log(f"... and {len(parser.errors) - 20} more rejected in {path.name} (see ingest_state.quarantine)")
+        stat = path.stat()
+        seen_files[path.name] = {
+            "size": stat.st_size, "mtime": stat.st_mtime, "rows": parser.rows_read,
+            "rejected": len(parser.errors), "encoding": parser.encoding,
+        }
+    load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys)
+    return {"files": seen_files}
+
+
+_LOADERS: dict[str, Callable[[_Load], dict[str, Any] | None]] = {
+    "b24_list": _load_b24_list,
+    "b24_append": _load_b24_append,
+    "b24_dictionary": _load_b24_dictionary,
+    "b24_product_rows": _load_b24_product_rows,
+    "onec_catalog": _load_onec_catalog,
+    "onec_document": _load_onec_document,
+    "file": _load_files,
+}

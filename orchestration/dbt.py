@@ -1,0 +1,182 @@
+"""dbt models as Dagster assets, dbt tests as asset checks.
+
+The translator maps dbt sources to the keys of the assets that land them (`raw/<table>` from
+`orchestration.ingestion`, `predictions/<table>` from `orchestration.predictions`), and groups
+models by their top-level dbt folder (staging, intermediate, marts), which is also their schema.
+Models that read the `predictions` source run in a second dbt step after the predictions asset,
+so the op graph has no cycle.
+"""
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from happyclient.redact import redact
+from orchestration.resources import WarehouseResource, patched_environ
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# our own target dir, so that a developer's `dbt run` in dbt_project/target does not race us
+DBT_TARGET = Path("target") / "dagster"
+PREDICTIONS_SOURCE = "predictions"
+AFTER_PREDICTIONS = f"source:{PREDICTIONS_SOURCE}+"
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=DBT_TARGET)
+
+
+def source_asset_key(source_name: str, table_name: str) -> dg.AssetKey:
+    """dbt source -> the key of the Dagster asset that writes that table."""
+    return dg.AssetKey([source_name if source_name == PREDICTIONS_SOURCE else "raw", table_name])
+
+
+def model_group(fqn: list[str]) -> str:
+    """`['happyclient', 'staging', 'bitrix24', 'stg_x']` -> `staging` (the top dbt folder)."""
+    return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+class HappyClientTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return source_asset_key(dbt_resource_props["source_name"], dbt_resource_props["name"])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props.get("resource_type") == "seed":
+            return "seeds"
+        return model_group(list(dbt_resource_props.get("fqn", [])))
+
+
+translator = HappyClientTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    newest = (project_dir / "dbt_project.yml").stat().st_mtime
+    for folder in ("models", "macros", "seeds", "tests", "snapshots", "analyses"):
+        base = project_dir / folder
+        if base.is_dir():
+            for path in base.rglob("*"):
+                if path.suffix in (".sql", ".yml", ".yaml", ".csv", ".md"):
+                    newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def ensure_manifest(project: DbtProject = dbt_project) -> Path:
+    """Run `dbt parse` when manifest.json is missing or older than the dbt project files."""
+    manifest = project.manifest_path
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(Path(project.project_dir)):
+        return manifest
+    dbt = Path(sys.executable).with_name("dbt")
+    proc = subprocess.run(
+        [str(dbt), "parse", "--quiet", "--target-path", str(project.target_path)],
+        cwd=project.project_dir,
+        capture_output=True,
+        text=True,
+        env={**_parse_env(), "DBT_PROFILES_DIR": str(project.profiles_dir)},
+        check=False,
+    )
+    if proc.returncode != 0 or not manifest.exists():
+        raise RuntimeError(
+            f"`dbt parse` failed in {project.project_dir} (exit {proc.returncode}); fix the dbt project: "
+            f"{redact((proc.stdout + proc.stderr).strip())[-3000:]}"
+        )
+    return manifest
+
+
+def _parse_env() -> dict[str, str]:
+    import os
+
+    return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
+def dbt_vars() -> dict[str, str]:
+    """dbt vars for a run: as_of_date from HAPPYCLIENT_AS_OF (read at run time)."""
+    from happyclient.settings import Settings
+
+    as_of = Settings.from_env().as_of
+    return {"as_of_date": as_of.isoformat()} if as_of else {}
+
+
+def manifest_has_predictions_source(manifest_path: Path) -> bool:
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    return any(s.get("source_name") == PREDICTIONS_SOURCE for s in manifest.get("sources", {}).values())
+
+
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
+    args = ["build"]
+    variables = dbt_vars()
+    if variables:
+        args += ["--vars", json.dumps(variables)]
+    with patched_environ(warehouse.dbt_env()):
+        yield from dbt.cli(args, context=context).stream()
+
+
+def build_dbt_assets() -> list[dg.AssetsDefinition]:
+    manifest = ensure_manifest()
+    has_predictions = manifest_has_predictions_source(manifest)
+
+    @dbt_assets(
+        manifest=manifest,
+        project=dbt_project,
+        dagster_dbt_translator=translator,
+        name="dbt_models",
+        exclude=AFTER_PREDICTIONS if has_predictions else None,
+        op_tags={"happyclient/layer": "dbt"},
+    )
+    def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
+        yield from _build(context, dbt, warehouse)
+
+    if not has_predictions:
+        return [dbt_models]
+
+    @dbt_assets(
+        manifest=manifest,
+        project=dbt_project,
+        dagster_dbt_translator=translator,
+        name="dbt_models_after_predictions",
+        select=AFTER_PREDICTIONS,
+        op_tags={"happyclient/layer": "dbt"},
+    )
+    def dbt_models_after_predictions(
+        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        yield from _build(context, dbt, warehouse)
+
+    return [dbt_models, dbt_models_after_predictions]
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=dbt_project,
+        profiles_dir=str(DBT_PROJECT_DIR),
+        dbt_executable=str(Path(sys.executable).with_name("dbt")),
+    )
+
+
+def exposures(manifest_path: Path | None = None) -> list[dict[str, Any]]:
+    """The dbt exposures (dashboards) with the asset keys of the models they read."""
+    manifest = json.loads((manifest_path or ensure_manifest()).read_text(encoding="utf-8"))
+    out = []
+    for exposure in manifest.get("exposures", {}).values():
+        keys = []
+        for unique_id in exposure.get("depends_on", {}).get("nodes", []):
+            node = manifest["nodes"].get(unique_id) or manifest["sources"].get(unique_id)
+            if node is not None:
+                keys.append(translator.get_asset_key(node))
+        out.append({"name": exposure["name"], "label": exposure.get("label") or exposure["name"], "type": exposure.get("type"), "deps": keys})
+    return out
+
+
+def mart_keys(manifest_path: Path | None = None) -> list[dg.AssetKey]:
+    manifest = json.loads((manifest_path or ensure_manifest()).read_text(encoding="utf-8"))
+    return [
+        translator.get_asset_key(node)
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and model_group(node["fqn"]) == "marts"
+    ]

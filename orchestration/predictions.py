@@ -1,0 +1,106 @@
+"""Predictions (BG/NBD, Gamma-Gamma) and the write-back of results to Bitrix24.
+
+The predictions asset runs after the marts it reads and before the dbt models that read the
+`predictions` source. The write-back asset depends on those models, so it only runs when the
+dbt build (models and their tests) succeeded: a failed dbt step skips everything downstream.
+WRITEBACK_ENABLED=false (the default) makes the write-back a dry run.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from happyclient.redact import redact
+from orchestration.dbt import PREDICTIONS_SOURCE, ensure_manifest, translator
+from orchestration.resources import WarehouseResource
+
+PREDICTIONS_GROUP = "predictions"
+WRITEBACK_KEY = dg.AssetKey(["bitrix24_writeback", "pushed"])
+# marts the model fits on; any that exist in the manifest become dependencies
+PREDICTION_INPUTS = ("fct_sales_lines", "dim_clients")
+
+
+def _manifest(path: Path | None = None) -> dict[str, Any]:
+    return json.loads((path or ensure_manifest()).read_text(encoding="utf-8"))
+
+
+def prediction_keys(manifest: dict[str, Any]) -> list[dg.AssetKey]:
+    keys = [
+        translator.get_asset_key(s) for s in manifest.get("sources", {}).values() if s["source_name"] == PREDICTIONS_SOURCE
+    ]
+    return sorted(keys, key=lambda k: k.to_user_string()) or [dg.AssetKey([PREDICTIONS_GROUP, "client_predictions"])]
+
+
+def prediction_input_keys(manifest: dict[str, Any]) -> list[dg.AssetKey]:
+    return [
+        translator.get_asset_key(n)
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["name"] in PREDICTION_INPUTS
+    ]
+
+
+def writeback_input_keys(manifest: dict[str, Any]) -> list[dg.AssetKey]:
+    """Models that read the predictions source (the action lists), else the predictions."""
+    source_ids = {uid for uid, s in manifest.get("sources", {}).items() if s["source_name"] == PREDICTIONS_SOURCE}
+    readers = [
+        translator.get_asset_key(n)
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and source_ids & set(n.get("depends_on", {}).get("nodes", []))
+    ]
+    return readers or prediction_keys(manifest)
+
+
+def build_prediction_assets() -> list[dg.AssetsDefinition]:
+    manifest = _manifest()
+    specs = [
+        dg.AssetSpec(
+            key=key,
+            deps=prediction_input_keys(manifest),
+            group_name=PREDICTIONS_GROUP,
+            kinds={"python", "postgres"},
+            description="BG/NBD + Gamma-Gamma output per client (schema predictions)",
+        )
+        for key in prediction_keys(manifest)
+    ]
+
+    @dg.multi_asset(specs=specs, name="client_predictions", op_tags={"happyclient/layer": "predictions"})
+    def client_predictions(context: AssetExecutionContext, warehouse: WarehouseResource) -> Any:
+        from happyclient.settings import Settings
+
+        try:
+            from predictions.model import run_predictions
+        except ImportError as exc:
+            raise RuntimeError(f"predictions.model.run_predictions is not available: {exc}") from exc
+        as_of = Settings.from_env().as_of
+        rows = run_predictions(warehouse.url, as_of)
+        context.log.info(f"predictions written for {rows} clients")
+        for spec in specs:
+            yield dg.MaterializeResult(asset_key=spec.key, metadata={"clients": int(rows)})
+
+    @dg.asset(
+        key=WRITEBACK_KEY,
+        deps=writeback_input_keys(manifest),
+        group_name="bitrix24_writeback",
+        kinds={"python", "bitrix24"},
+        description="Fields and tasks pushed back to Bitrix24 (dry run unless WRITEBACK_ENABLED=true)",
+        op_tags={"happyclient/layer": "writeback"},
+    )
+    def bitrix24_writeback(context: AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        from happyclient.settings import Settings
+
+        try:
+            from ingestion.run import bitrix24_client
+            from predictions.writeback import push_to_bitrix24
+        except ImportError as exc:
+            raise RuntimeError(f"predictions.writeback.push_to_bitrix24 is not available: {exc}") from exc
+        settings = Settings.from_env()
+        dry_run = not settings.writeback_enabled
+        client = bitrix24_client(settings.sources, warehouse.url)
+        report = push_to_bitrix24(warehouse.url, client, dry_run=dry_run)
+        context.log.info(redact(f"write-back ({'dry run' if dry_run else 'live'}): {report}"))
+        return dg.MaterializeResult(metadata={"dry_run": str(dry_run), "report": redact(report)[:2000]})
+
+    return [client_predictions, bitrix24_writeback]

@@ -1,0 +1,255 @@
+"""The demo generator: determinism, source shapes and the business facts the KPIs need."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from ingestion.demo import generate
+from ingestion.demo.inn import is_valid_inn
+
+SEED_TOTALS = {
+    "Санкт-Петербург": 1876, "Республика Коми": 1014, "Архангельская область": 760, "Вологодская область": 544,
+    "Калининградская область": 1035, "Ленинградская область": 2549, "Мурманская область": 658,
+    "Новгородская область": 1475,
+}
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def _csv(path: Path, encoding: str = "utf-8") -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_bytes().decode(encoding)), delimiter=";"))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    generate(out, seed=7, clients=200)
+    return out
+
+
+def _all_files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_gives_identical_bytes_and_other_seed_differs(tmp_path: Path) -> None:
+    generate(tmp_path / "a", seed=3, clients=40)
+    generate(tmp_path / "b", seed=3, clients=40)
+    generate(tmp_path / "c", seed=4, clients=40)
+    a, b, c = _all_files(tmp_path / "a"), _all_files(tmp_path / "b"), _all_files(tmp_path / "c")
+    assert len(a) >= 27
+    assert a == b
+    assert a.keys() == c.keys()
+    assert a["onec/Catalog_Контрагенты.jsonl"] != c["onec/Catalog_Контрагенты.jsonl"]
+    assert a["bitrix24/companies.jsonl"] != c["bitrix24/companies.jsonl"]
+
+
+def test_manifest_counts_match_files(demo: Path) -> None:
+    manifest = json.loads((demo / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["as_of"] == "2026-10-31"
+    for key, rel in manifest["paths"].items():
+        path = demo / rel
+        if path.suffix == ".jsonl":
+            assert manifest["counts"][key] == len(_jsonl(path)), key
+    lines = sum(len(d["Товары"]) for d in _jsonl(demo / "onec/Document_РеализацияТоваровУслуг.jsonl"))
+    assert manifest["counts"]["onec/sales_lines"] == lines
+
+
+def test_counterparties_have_valid_inn_kpp_and_branches(demo: Path) -> None:
+    rows = [r for r in _jsonl(demo / "onec/Catalog_Контрагенты.jsonl") if not r["DeletionMark"]]
+    assert len(rows) == 200
+    assert all(is_valid_inn(r["ИНН"]) for r in rows)
+    legal = [r for r in rows if r["ЮрФизЛицо"] == "ЮрЛицо"]
+    sole = [r for r in rows if r["ЮрФизЛицо"] != "ЮрЛицо"]
+    assert legal and sole
+    assert all(len(r["ИНН"]) == 10 and len(r["КПП"]) == 9 for r in legal)
+    assert all(len(r["ИНН"]) == 12 and r["КПП"] == "" for r in sole)
+    by_inn: dict[str, set[str]] = defaultdict(set)
+    for r in legal:
+        by_inn[r["ИНН"]].add(r["КПП"])
+    assert any(len(kpps) > 1 for kpps in by_inn.values()), "no branch sharing an ИНН"
+    assert any(r["Code"] != r["Code"].rstrip() for r in rows), "no space-padded Code"
+
+
+def test_identity_matching_has_work_to_do(demo: Path) -> None:
+    onec_inns = {r["ИНН"] for r in _jsonl(demo / "onec/Catalog_Контрагенты.jsonl")}
+    companies = _jsonl(demo / "bitrix24/companies.jsonl")
+    requisites = _jsonl(demo / "bitrix24/requisites.jsonl")
+    with_requisites = {r["ENTITY_ID"] for r in requisites}
+    assert any(c["ID"] not in with_requisites for c in companies), "every company has requisites"
+    assert any(not is_valid_inn(r["RQ_INN"]) for r in requisites), "no invalid ИНН in Bitrix24"
+    b24_inns = {r["RQ_INN"] for r in requisites}
+    assert onec_inns - b24_inns, "every 1C counterparty is in Bitrix24"
+    assert {c["COMPANY_TYPE"] for c in companies} == {"CUSTOMER", "PROSPECT"}
+
+
+def test_rosstat_file_is_cp1251_with_seed_totals_for_latest_year(demo: Path) -> None:
+    raw = (demo / "files/rosstat_outlets.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    rows = _csv(demo / "files/rosstat_outlets.csv", "cp1251")
+    assert list(rows[0]) == ["Регион", "Год", "Количество торговых точек"]
+    latest = {r["Регион"]: int(r["Количество торговых точек"]) for r in rows if r["Год"] == "2026"}
+    assert latest == SEED_TOTALS
+    earlier = {r["Регион"]: int(r["Количество торговых точек"]) for r in rows if r["Год"] == "2025"}
+    assert earlier.keys() == SEED_TOTALS.keys() and earlier != latest
+
+
+def _first_purchase_by_region(demo: Path) -> dict[str, dict[str, str]]:
+    regions = {r["Ref_Key"]: r["Description"] for r in _jsonl(demo / "onec/Catalog_БизнесРегионы.jsonl")}
+    partner_region = {r["Ref_Key"]: regions[r["БизнесРегион_Key"]] for r in _jsonl(demo / "onec/Catalog_Партнеры.jsonl")}
+    first: dict[str, str] = {}
+    region_of: dict[str, str] = {}
+    for d in _jsonl(demo / "onec/Document_РеализацияТоваровУслуг.jsonl"):
+        if not d["Posted"] or d["DeletionMark"]:
+            continue
+        key = d["Контрагент_Key"]
+        region_of[key] = partner_region[d["Партнер_Key"]]
+        if key not in first or d["Date"] < first[key]:
+            first[key] = d["Date"]
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    for key, day in first.items():
+        out[region_of[key]][key] = day
+    return out
+
+
+def test_some_region_attracts_more_than_its_potential_list_in_latest_full_year(demo: Path) -> None:
+    firsts = _first_purchase_by_region(demo)
+    attracted = {region: sum(1 for d in days.values() if d.startswith("2025")) for region, days in firsts.items()}
+    potential: dict[str, int] = defaultdict(int)
+    for row in _csv(demo / "files/potential_clients.csv"):
+        if row["Год"] == "2025":
+            potential[row["Регион"]] += 1
+            assert is_valid_inn(row["ИНН"])
+    assert set(potential) <= set(SEED_TOTALS)
+    over = [r for r in potential if attracted.get(r, 0) > potential[r]]
+    under = [r for r in potential if attracted.get(r, 0) < potential[r]]
+    assert over, f"attracted {attracted} vs potential {dict(potential)}"
+    assert under
+
+
+def test_unposted_deleted_documents_and_returns_exist(demo: Path) -> None:
+    docs = _jsonl(demo / "onec/Document_РеализацияТоваровУслуг.jsonl")
+    assert any(not d["Posted"] and not d["DeletionMark"] for d in docs)
+    assert any(d["DeletionMark"] for d in docs)
+    d = docs[0]
+    assert d["Number"].startswith("ЦБ-") and len(d["Date"]) == 19 and "+" not in d["Date"]
+    assert isinstance(d["Товары"][0]["LineNumber"], str) and isinstance(d["Товары"][0]["Сумма"], int | float)
+    line_qty = {(x["Ref_Key"], x["Номенклатура_Key"]): x["Количество"] for d in docs for x in d["Товары"]}
+    returns = _jsonl(demo / "onec/Document_ВозвратТоваровОтКлиента.jsonl")
+    assert returns
+    sale_keys = {d["Ref_Key"] for d in docs}
+    assert all(r["ДокументРеализации_Key"] in sale_keys for r in returns)
+    over_returned = [x for r in returns for x in r["Товары"]
+                     if x["Количество"] > line_qty[(r["ДокументРеализации_Key"], x["Номенклатура_Key"])]]
+    assert over_returned, "no return larger than its sale"
+
+
+def test_bitrix24_shapes(demo: Path) -> None:
+    company = _jsonl(demo / "bitrix24/companies.jsonl")[0]
+    assert all(v is None or isinstance(v, str) for v in company.values())
+    assert company["DATE_CREATE"].endswith("+03:00") and company["UF_CRM_HC_REGION"] in SEED_TOTALS
+    user = _jsonl(demo / "bitrix24/users.jsonl")[1]
+    assert user["ACTIVE"] is True and isinstance(user["ID"], str) and all(isinstance(x, int) for x in user["UF_DEPARTMENT"])
+    assert len(_jsonl(demo / "bitrix24/users.jsonl")) == 16
+    assert {d["NAME"] for d in _jsonl(demo / "bitrix24/departments.jsonl")} >= {
+        "Отдел продаж СПб", "Отдел регионов", "Отдел ключевых клиентов"}
+    cats = _jsonl(demo / "bitrix24/deal_categories.jsonl")
+    assert [(c["id"], c["isDefault"]) for c in cats] == [(0, "Y"), (1, "N")]
+    sources = {s["STATUS_ID"] for s in _jsonl(demo / "bitrix24/statuses.jsonl") if s["ENTITY_ID"] == "SOURCE"}
+    assert sources == {"WEB", "TRADE_SHOW", "RECOMMENDATION", "SELF", "EMAIL", "CALL"}
+    deals = _jsonl(demo / "bitrix24/deals.jsonl")
+    assert {d["CATEGORY_ID"] for d in deals} == {"0", "1"}
+    assert {d["STAGE_SEMANTIC_ID"] for d in deals} >= {"S", "F"}
+    assert all(d["STAGE_ID"].startswith("C1:") == (d["CATEGORY_ID"] == "1") for d in deals)
+    activities = _jsonl(demo / "bitrix24/activities.jsonl")
+    assert {a["COMPLETED"] for a in activities} == {"Y", "N"} and {a["TYPE_ID"] for a in activities} == {"1", "2", "3"}
+
+
+def test_stage_history_starts_with_creation_and_ends_with_the_deal_stage(demo: Path) -> None:
+    deals = {d["ID"]: d for d in _jsonl(demo / "bitrix24/deals.jsonl")}
+    history: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for h in _jsonl(demo / "bitrix24/deal_stage_history.jsonl"):
+        history[h["OWNER_ID"]].append(h)
+    assert set(history) == {int(i) for i in deals}
+    for deal_id, items in history.items():
+        deal = deals[str(deal_id)]
+        assert items[0]["TYPE_ID"] == 1
+        assert items[-1]["STAGE_ID"] == deal["STAGE_ID"]
+        assert (items[-1]["TYPE_ID"] == 3) == (deal["CLOSED"] == "Y")
+        times = [i["CREATED_TIME"] for i in items]
+        assert times == sorted(times)
+
+
+def test_first_shipment_follows_the_won_deal(demo: Path) -> None:
+    inn_of_company = {r["ENTITY_ID"]: r["RQ_INN"] for r in _jsonl(demo / "bitrix24/requisites.jsonl")}
+    counterparties = _jsonl(demo / "onec/Catalog_Контрагенты.jsonl")
+    inn_count: dict[str, int] = defaultdict(int)
+    for c in counterparties:
+        inn_count[c["ИНН"]] += 1
+    key_of_inn = {c["ИНН"]: c["Ref_Key"] for c in counterparties if not c["DeletionMark"]}
+    first: dict[str, str] = {}
+    for d in _jsonl(demo / "onec/Document_РеализацияТоваровУслуг.jsonl"):
+        if d["Posted"] and not d["DeletionMark"]:
+            first[d["Контрагент_Key"]] = min(first.get(d["Контрагент_Key"], "9"), d["Date"])
+    checked = 0
+    for deal in _jsonl(demo / "bitrix24/deals.jsonl"):
+        if deal["CATEGORY_ID"] != "0" or deal["STAGE_ID"] != "WON":
+            continue
+        inn = inn_of_company.get(deal["COMPANY_ID"])
+        if inn is None or inn_count.get(inn) != 1:
+            continue
+        assert first[key_of_inn[inn]] > deal["CLOSEDATE"][:19]
+        checked += 1
+    assert checked >= 20
+
+
+def test_reference_files_headers_and_formats(demo: Path) -> None:
+    plans = _csv(demo / "files/sales_plans.csv")
+    assert list(plans[0])[:4] == ["Месяц", "ID менеджера", "Менеджер", "План выручки, руб"]
+    assert plans[0]["Месяц"].count(".") == 2 and "," in plans[0]["План выручки, руб"]
+    assert len({p["ID менеджера"] for p in plans}) == 15
+    potential = _csv(demo / "files/potential_clients.csv")
+    assert list(potential[0]) == ["Год", "Регион", "ИНН", "Наименование", "Менеджер", "Потенциальная емкость, руб/год"]
+    matrix = _csv(demo / "files/assortment_matrix.csv")
+    assert any(r["Артикул"] == "" for r in matrix) and any(r["Артикул"] for r in matrix)
+    spend = _csv(demo / "files/marketing_spend.csv")
+    assert list(spend[0]) == ["Месяц", "Источник", "Затраты, руб"]
+    ws = load_workbook(demo / "files/nps_answers.xlsx").active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0] == ("Дата", "ИНН", "Отдел", "Оценка")
+    assert all(0 <= r[3] <= 10 for r in rows[1:])
+    assert len({r[2] for r in rows[1:]}) == 3
+
+
+def test_nps_differs_by_department(tmp_path: Path) -> None:
+    generate(tmp_path, seed=11, clients=1500)
+    ws = load_workbook(tmp_path / "files/nps_answers.xlsx").active
+    by_dept: dict[str, list[int]] = defaultdict(list)
+    for _, _, dept, score in list(ws.iter_rows(values_only=True))[1:]:
+        by_dept[dept].append(score)
+    nps = {d: (sum(s >= 9 for s in v) - sum(s <= 6 for s in v)) / len(v) for d, v in by_dept.items()}
+    # profiles: key accounts 0.70-0.08, SPb 0.55-0.15, regions 0.35-0.30
+    assert nps["Отдел ключевых клиентов"] > nps["Отдел продаж СПб"] > nps["Отдел регионов"]
+
+
+def test_target_lines_sets_the_volume(tmp_path: Path) -> None:
+    manifest = generate(tmp_path, seed=5, clients=30, target_lines=6000, as_of=date(2026, 10, 31))
+    assert 4500 <= manifest.counts["onec/sales_lines"] <= 7500
+
+
+def test_rejects_bad_parameters(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="clients"):
+        generate(tmp_path, clients=3)
+    with pytest.raises(ValueError, match="years"):
+        generate(tmp_path, years=1)

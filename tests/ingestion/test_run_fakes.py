@@ -1,0 +1,284 @@
+"""End-to-end loads (ingestion.run) against the fake Bitrix24 and 1C servers and demo files."""
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from ingestion.__main__ import main
+from ingestion.config import SourceSettings
+from ingestion.demo.generator import generate
+from ingestion.fakes.bitrix24 import FakeBitrix24
+from ingestion.fakes.onec import FakeOneC
+from ingestion.run import IngestError, ingest, ingest_source
+
+ONEC_PASSWORD = "odata-Пароль-42"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("h2demo")
+    generate(out, clients=60, seed=7)
+    return out
+
+
+@pytest.fixture
+def b24(demo: Path) -> Iterator[FakeBitrix24]:
+    fake = FakeBitrix24(demo, rate_per_s=200.0, burst=200)
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def onec(demo: Path) -> Iterator[FakeOneC]:
+    fake = FakeOneC(demo, password=ONEC_PASSWORD)
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def settings(b24: FakeBitrix24, onec: FakeOneC, demo: Path) -> SourceSettings:
+    return SourceSettings(
+        bitrix24_webhook_url=b24.webhook_url, bitrix24_rate_per_s=200.0, bitrix24_burst=200,
+        onec_odata_url=onec.base_url, onec_user="Администратор", onec_password=ONEC_PASSWORD,
+        files_dir=demo / "files",
+    )
+
+
+@pytest.fixture
+def warehouse(make_database: Callable[[str], str]) -> str:
+    return make_database("h2run")
+
+
+def jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def snapshot(url: str, table: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            f"select source_key, payload, _source, _deleted_at is not null from raw.{table} order by source_key"
+        ).fetchall()
+
+
+def cursor_of(url: str, source: str, entity: str) -> Any:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("select cursor from ingest_state.cursors where source = %s and entity = %s",
+                           (source, entity)).fetchone()
+    return None if row is None else row[0]
+
+
+def test_bitrix24_full_load_is_faithful_and_idempotent(b24: FakeBitrix24, settings: SourceSettings,
+                                                       warehouse: str, demo: Path) -> None:
+    first = ingest("bitrix24.deals", warehouse_url=warehouse, settings=settings)
+    source_rows = jsonl(demo / "bitrix24" / "deals.jsonl")
+    assert first.rows_landed == len(source_rows) and first.rows_deleted == 0
+    state = snapshot(warehouse, "bitrix24__deals")
+    by_key = {r[0]: r[1] for r in state}
+    for row in source_rows:  # untouched payload: strings stay strings, UF_ fields included
+        assert by_key[row["ID"]] == row
+    again = ingest("bitrix24.deals", warehouse_url=warehouse, settings=settings, full_refresh=True)
+    assert again.rows_landed == 0 and snapshot(warehouse, "bitrix24__deals") == state
+    history = ingest("bitrix24.deal_stage_history", warehouse_url=warehouse, settings=settings)
+    assert history.rows_landed == len(jsonl(demo / "bitrix24" / "deal_stage_history.jsonl"))
+    assert history.cursor == {"last_id": max(int(r["ID"]) for r in jsonl(demo / "bitrix24" / "deal_stage_history.jsonl"))}
+
+
+def test_incremental_with_overlap_and_deletion_reconciliation(b24: FakeBitrix24, settings: SourceSettings,
+                                                              warehouse: str) -> None:
+    ingest("bitrix24.deals", warehouse_url=warehouse, settings=settings)
+    before = snapshot(warehouse, "bitrix24__deals")
+    deals = b24.records("deals")
+    changed, gone = deals[3], deals[10]
+    b24.upsert("deals", {**changed, "OPPORTUNITY": "777.77"})
+    new_id = str(max(int(d["ID"]) for d in deals) + 1000)
+    new = b24.upsert("deals", {**deals[0], "ID": new_id, "TITLE": "Новая сделка", "OPPORTUNITY": "1.00"})
+    b24.delete("deals", gone["ID"])
+    calls_before = b24.calls("batch") + b24.calls("crm.deal.list")
+    result = ingest("bitrix24.deals", warehouse_url=warehouse, settings=settings)
+    assert result.rows_landed == 2 and result.rows_deleted == 1
+    after = {r[0]: r for r in snapshot(warehouse, "bitrix24__deals")}
+    assert len(after) == len(before) + 1  # the overlap re-read rows produced no duplicates
+    assert after[changed["ID"]][1]["OPPORTUNITY"] == "777.77"
+    assert after[str(new["ID"])][1]["TITLE"] == "Новая сделка"
+    assert after[gone["ID"]][3] is True and after[gone["ID"]][1] == gone  # kept, marked deleted
+    assert result.cursor is not None and result.cursor["max_modified"] >= changed["DATE_MODIFY"]
+    # incremental reads only the modified window plus an ID list, far fewer calls than rows
+    assert b24.calls("batch") + b24.calls("crm.deal.list") - calls_before <= 8
+    # the deleted deal comes back: un-deleted
+    b24.upsert("deals", gone)
+    assert ingest("bitrix24.deals", warehouse_url=warehouse, settings=settings).rows_landed == 1
+    assert {r[0]: r[3] for r in snapshot(warehouse, "bitrix24__deals")}[gone["ID"]] is False
+
+
+def test_killed_load_leaves_previous_state_and_rerun_matches_clean_run(
+    b24: FakeBitrix24, settings: SourceSettings, make_database: Callable[[str], str]
+) -> None:
+    clean, broken = make_database("h2clean"), make_database("h2kill")
+    ingest("bitrix24.activities", warehouse_url=clean, settings=settings)
+
+    def killer(done: int, total: int | None) -> None:
+        if done >= 1000 and total is None:
+            raise KeyboardInterrupt("killed after 1000 rows")
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest("bitrix24.activities", warehouse_url=broken, settings=settings, progress=killer)
+    assert snapshot(broken, "bitrix24__activities") == []
+    assert cursor_of(broken, "bitrix24", "activities") is None
+    with psycopg.connect(broken) as conn:
+        assert conn.execute("select status, error from ingest_state.loads").fetchall() == [
+            ("failed", "KeyboardInterrupt: killed after 1000 rows")]
+    # a transient failure on the way (HTML page from an overloaded front end) is retried
+    b24.inject("html", count=1, method="batch")
+    ingest("bitrix24.activities", warehouse_url=broken, settings=settings)
+    assert snapshot(broken, "bitrix24__activities") == snapshot(clean, "bitrix24__activities")
+    assert cursor_of(broken, "bitrix24", "activities") == cursor_of(clean, "bitrix24", "activities")
+
+
+def test_failed_incremental_keeps_rows_and_cursor(b24: FakeBitrix24, settings: SourceSettings, warehouse: str) -> None:
+    ingest("bitrix24.deals", warehouse_url=warehouse, settings=settings)
+    state, cursor = snapshot(warehouse, "bitrix24__deals"), cursor_of(warehouse, "bitrix24", "deals")
+    deal = b24.records("deals")[0]
+    b24.upsert("deals", {**deal, "TITLE": "изменено"})
+    b24.delete("deals", b24.records("deals")[5]["ID"])
+    b24.inject("500", count=100)  # every request fails until retries are exhausted
+    fast = replace(settings)
+    import ingestion.run as run_module
+
+    original = run_module.bitrix24_client
+
+    def quick_client(s: SourceSettings, url: str) -> Any:
+        client = original(s, url)
+        client.max_retries, client.backoff_s = 1, 0.01
+        return client
+
+    run_module.bitrix24_client = quick_client  # type: ignore[assignment]
+    try:
+        with pytest.raises(Exception, match="INTERNAL_SERVER_ERROR"):
+            ingest("bitrix24.deals", warehouse_url=warehouse, settings=fast)
+    finally:
+        run_module.bitrix24_client = original  # type: ignore[assignment]
+    assert snapshot(warehouse, "bitrix24__deals") == state
+    assert cursor_of(warehouse, "bitrix24", "deals") == cursor
+    assert b24.webhook_secret not in json.dumps(_load_errors(warehouse))
+
+
+def _load_errors(url: str) -> list[Any]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("select error from ingest_state.loads where error is not null").fetchall()
+
+
+def test_oauth_rotated_refresh_token_is_persisted(b24: FakeBitrix24, warehouse: str) -> None:
+    settings = SourceSettings(
+        bitrix24_portal_url=b24.portal_url, bitrix24_client_id=b24.client_id,
+        bitrix24_client_secret=b24.client_secret, bitrix24_refresh_token=b24.refresh_token,
+        bitrix24_rate_per_s=200.0, bitrix24_burst=200,
+    )
+    first = ingest("bitrix24.departments", warehouse_url=warehouse, settings=settings)
+    assert first.rows_landed > 0
+    with psycopg.connect(warehouse) as conn:
+        stored = conn.execute("select refresh_token from ingest_state.oauth_tokens").fetchall()
+    assert stored == [(b24.refresh_token,)] and stored[0][0] != settings.bitrix24_refresh_token
+    # the env token is now invalid on the portal; the next run must use the stored one
+    assert ingest("bitrix24.users", warehouse_url=warehouse, settings=settings).rows_landed > 0
+
+
+def test_product_rows_and_dictionaries(b24: FakeBitrix24, settings: SourceSettings, warehouse: str, demo: Path) -> None:
+    results = {r.entity: r for r in ingest_source("bitrix24", warehouse_url=warehouse, settings=settings)}
+    for entity in ("users", "departments", "statuses", "deal_categories", "deal_product_rows", "requisites"):
+        assert results[f"bitrix24.{entity}"].rows_landed == len(jsonl(demo / "bitrix24" / f"{entity}.jsonl")), entity
+    categories = snapshot(warehouse, "bitrix24__deal_categories")
+    assert {r[0] for r in categories} == {"0", "1"} and "isDefault" in categories[0][1]
+
+
+def test_onec_catalogs_by_dataversion_and_documents_by_window(onec: FakeOneC, settings: SourceSettings,
+                                                              warehouse: str, demo: Path) -> None:
+    cat = ingest("onec.counterparties", warehouse_url=warehouse, settings=settings)
+    n = len(jsonl(demo / "onec" / "Catalog_Контрагенты.jsonl"))
+    assert cat.rows_landed == n
+    rows = onec.entities["Catalog_Контрагенты"]
+    rows[0] = {**rows[0], "Description": "Изменён", "DataVersion": "AAAAAAAAAAE="}
+    again = ingest("onec.counterparties", warehouse_url=warehouse, settings=settings)
+    assert again.rows_landed == 1 and again.cursor == {"rows_read": n, "unchanged": n - 1}
+
+    docs_name = "Document_РеализацияТоваровУслуг"
+    docs = ingest("onec.sales_documents", warehouse_url=warehouse, settings=settings)
+    all_docs = onec.entities[docs_name]
+    assert docs.rows_landed == len(all_docs)
+    max_date = max(d["Date"] for d in all_docs)
+    assert docs.cursor == {"max_date": max_date}
+    stored = {r[0]: r[1] for r in snapshot(warehouse, "onec__sales_documents")}
+    sample = all_docs[0]
+    assert stored[sample["Ref_Key"]]["Товары"] == sample["Товары"]  # tabular part stays inline
+    assert {"Posted", "DeletionMark"} <= set(stored[sample["Ref_Key"]])
+    # inside the re-read window: one document changed, one physically deleted; an old one deleted too
+    ordered = sorted(all_docs, key=lambda d: d["Date"])
+    recent, recent_gone, old_gone = ordered[-1], ordered[-2], ordered[0]
+    onec.entities[docs_name] = [
+        {**d, "Posted": not d["Posted"], "DataVersion": "AAAAAAAAAAI="} if d is recent else d
+        for d in all_docs if d is not recent_gone and d is not old_gone
+    ]
+    inc = ingest("onec.sales_documents", warehouse_url=warehouse, settings=settings)
+    assert inc.rows_landed == 1 and inc.rows_deleted == 1
+    final = {r[0]: r for r in snapshot(warehouse, "onec__sales_documents")}
+    assert final[recent_gone["Ref_Key"]][3] is True
+    assert final[old_gone["Ref_Key"]][3] is False  # outside the window: not re-read, not judged
+    assert final[recent["Ref_Key"]][1]["Posted"] is (not recent["Posted"])
+
+
+def test_files_with_bad_rows_are_quarantined(settings: SourceSettings, warehouse: str, demo: Path, tmp_path: Path) -> None:
+    files = tmp_path / "files"
+    shutil.copytree(demo / "files", files)
+    (files / "sales_lines_2025.csv").write_bytes((
+        "ИНН;Клиент;Дата;Номер документа;Товар;Количество;Сумма;Менеджер;Регион;Канал\n"
+        "7707083893;ООО «Ромашка»;14.03.2025;ЦБ-1;Порошок;2;1 234,56;Иванов;Коми;Розница\n"
+        "7707083893;ООО «Ромашка»;14.03.2025;ЦБ-1;Мыло;1;abc;Иванов;Коми;Розница\n"
+        "7707083893;ООО «Ромашка»;15.03.2025;ЦБ-2;Мыло;3;30,00;Иванов;Коми;Розница\n"
+    ).encode("cp1251"))
+    cfg = replace(settings, files_dir=files)
+    results = {r.entity: r for r in ingest_source("files", warehouse_url=warehouse, settings=cfg)}
+    sales = results["files.sales_lines"]
+    assert (sales.rows_landed, sales.rows_quarantined) == (2, 1)
+    assert [r[0] for r in snapshot(warehouse, "files__sales_lines")] == ["ЦБ-1|1", "ЦБ-2|1"]
+    assert snapshot(warehouse, "files__sales_lines")[0][2] == "file:sales_lines_2025.csv"
+    with psycopg.connect(warehouse) as conn:
+        q = conn.execute("select source, file, row_number, field, value, reason from ingest_state.quarantine").fetchall()
+    assert q == [("file:sales_lines_2025.csv", "sales_lines_2025.csv", 3, "Сумма", "abc", "expected a number like 1 234,56")]
+    assert results["files.rosstat_outlets"].rows_landed == len((demo / "files" / "rosstat_outlets.csv").read_text(
+        encoding="utf-8-sig", errors="replace").strip().splitlines()) - 1 or results["files.rosstat_outlets"].rows_landed > 0
+    # the file is fixed: the row loads, nothing else changes
+    (files / "sales_lines_2025.csv").write_text((files / "sales_lines_2025.csv").read_text(encoding="cp1251")
+                                                .replace(";abc;", ";10,00;"), encoding="utf-8")
+    fixed = ingest("files.sales_lines", warehouse_url=warehouse, settings=cfg)
+    assert (fixed.rows_landed, fixed.rows_quarantined) == (1, 0)
+
+
+def test_source_errors_are_collected(settings: SourceSettings, warehouse: str) -> None:
+    broken = replace(settings, onec_password="wrong-password")
+    with pytest.raises(IngestError) as caught:
+        ingest_source("onec", warehouse_url=warehouse, settings=broken)
+    text = str(caught.value)
+    assert "8 of 8 onec loads failed" in text and "ONEC_USER / ONEC_PASSWORD" in text
+    assert "wrong-password" not in text
+
+
+def test_cli_main(settings: SourceSettings, warehouse: str, monkeypatch: pytest.MonkeyPatch,
+                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WAREHOUSE_URL", warehouse)
+    monkeypatch.setenv("FILES_DIR", str(settings.files_dir))
+    assert main(["files.marketing_spend"]) == 0
+    out = capsys.readouterr()
+    assert "files.marketing_spend\tlanded=" in out.out and "rows" in out.err
+    assert main(["nope"]) == 2
+    monkeypatch.setenv("BITRIX24_WEBHOOK_URL", settings.bitrix24_webhook_url or "")
+    monkeypatch.setenv("BITRIX24_RATE_PER_S", "fast")
+    assert main(["bitrix24.deals"]) == 2
+    assert "BITRIX24_RATE_PER_S must be a number" in capsys.readouterr().err

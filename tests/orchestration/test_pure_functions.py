@@ -1,0 +1,81 @@
+"""Small pure functions of the orchestration modules."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from ingestion.config import SourceSettings
+from orchestration.dbt import model_group, source_asset_key
+from orchestration.ingestion import freshness_ok, load_metadata, missing_configuration, raw_asset_key
+from orchestration.superset import dashboard_specs
+
+
+def test_raw_asset_key() -> None:
+    assert raw_asset_key("raw.bitrix24__deals") == dg.AssetKey(["raw", "bitrix24__deals"])
+    assert raw_asset_key("onec__returns") == dg.AssetKey(["raw", "onec__returns"])
+
+
+def test_source_asset_key_matches_ingestion_and_predictions() -> None:
+    assert source_asset_key("bitrix24", "bitrix24__deals") == raw_asset_key("bitrix24__deals")
+    assert source_asset_key("predictions", "client_predictions") == dg.AssetKey(["predictions", "client_predictions"])
+
+
+def test_model_group_is_top_folder() -> None:
+    assert model_group(["happyclient", "staging", "bitrix24", "stg_bitrix24__deals"]) == "staging"
+    assert model_group(["happyclient", "marts", "client_base_by_region"]) == "marts"
+    assert model_group(["happyclient", "top_level_model"]) == "dbt"
+
+
+def test_freshness() -> None:
+    now = datetime(2026, 10, 31, 12, tzinfo=UTC)
+    assert freshness_ok(now - timedelta(hours=25), now, timedelta(hours=26))
+    assert not freshness_ok(now - timedelta(hours=27), now, timedelta(hours=26))
+    assert not freshness_ok(None, now, timedelta(hours=26))
+
+
+def test_load_metadata_keeps_numbers_and_redacts_text() -> None:
+    @dataclass
+    class Result:
+        entity: str
+        rows_landed: int
+        cursor: dict | None
+        note: str
+
+    meta = load_metadata(Result("bitrix24.deals", 12, {"x": 1}, "from https://p.bitrix24.ru/rest/1/abcdefsecret/"))
+    assert meta["rows_landed"] == 12
+    assert "cursor" not in meta
+    assert "abcdefsecret" not in meta["note"]
+
+
+def test_missing_configuration_names_the_variable(tmp_path: Path) -> None:
+    empty = SourceSettings.from_env({})
+    assert "BITRIX24_WEBHOOK_URL" in (missing_configuration("bitrix24", empty) or "")
+    assert "ONEC_ODATA_URL" in (missing_configuration("onec", empty) or "")
+    assert "FILES_DIR" in (missing_configuration("files", empty) or "")
+    full = SourceSettings.from_env(
+        {"BITRIX24_WEBHOOK_URL": "https://p/rest/1/secret123/", "ONEC_ODATA_URL": "http://h/odata", "FILES_DIR": str(tmp_path)}
+    )
+    assert all(missing_configuration(s, full) is None for s in ("bitrix24", "onec", "files"))
+
+
+def test_dashboard_specs_from_exposures() -> None:
+    mart = dg.AssetKey(["client_base_by_region"])
+    specs = dashboard_specs(
+        [
+            {"name": "executive_panel", "label": "Панель руководителя", "type": "dashboard", "deps": [mart]},
+            {"name": "a_notebook", "label": "x", "type": "notebook", "deps": [mart]},
+        ],
+        [mart, dg.AssetKey(["other_mart"])],
+    )
+    assert [s.key for s in specs] == [dg.AssetKey(["superset", "executive_panel"])]
+    assert [d.asset_key for d in specs[0].deps] == [mart]
+
+
+def test_dashboard_specs_without_exposures_depend_on_all_marts() -> None:
+    marts = [dg.AssetKey(["a"]), dg.AssetKey(["b"])]
+    (spec,) = dashboard_specs([], marts)
+    assert spec.key == dg.AssetKey(["superset", "dashboards"])
+    assert {d.asset_key for d in spec.deps} == set(marts)

@@ -1,0 +1,88 @@
+"""The command line: parsing, status output, errors without secrets."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from happyclient import cli
+from happyclient.console import Console
+from happyclient.demo import DemoData, FakeEndpoints, cached_demo_data, demo_data_path, source_env
+from happyclient.pipeline import step_status
+
+
+def test_parser_knows_every_command() -> None:
+    parser = cli.build_parser()
+    for argv in (
+        ["demo", "--no-serve", "--clients", "300"],
+        ["stop"],
+        ["status"],
+        ["warehouse", "url"],
+        ["generate"],
+        ["fakes", "start"],
+        ["ingest", "bitrix24", "--full-refresh"],
+        ["dbt", "build", "--select", "staging"],
+        ["superset", "sync"],
+        ["pipeline"],
+        ["push", "--dry-run"],
+        ["ui"],
+    ):
+        args = parser.parse_args(argv)
+        assert callable(args.func)
+    assert parser.parse_args(["dbt", "build", "--select", "x"]).dbt_args == ["build", "--select", "x"]
+    assert parser.parse_args(["demo"]).no_serve is False
+
+
+def test_error_is_one_line_without_the_password(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    monkeypatch.setenv("HAPPYCLIENT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WAREHOUSE_URL", "mysql://someone:Very-Secret-99@host/db")
+    assert cli.main(["warehouse", "url"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("error: WAREHOUSE_URL must look like")
+    assert "Very-Secret-99" not in out
+
+
+def test_warehouse_url_is_redacted(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    monkeypatch.setenv("HAPPYCLIENT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WAREHOUSE_URL", "postgresql://someone:Very-Secret-99@host:5432/db")
+    assert cli.main(["warehouse", "url"]) == 0
+    assert capsys.readouterr().out.strip() == "postgresql://someone:***@host:5432/db"
+
+
+def test_console_step_reports_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    console = Console()
+    with pytest.raises(ValueError), console.step("load"):
+        raise ValueError("x")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "==> load"
+    assert out[1].startswith("    FAILED after")
+
+
+def test_step_status_words() -> None:
+    assert step_status("STEP_SUCCESS") == "succeeded"
+    assert step_status("STEP_FAILURE") == "failed"
+    assert step_status("ASSET_MATERIALIZATION") is None
+
+
+def test_cached_demo_data_requires_a_complete_manifest(tmp_path: Path) -> None:
+    from ingestion.demo.generator import GENERATOR_VERSION
+
+    path = demo_data_path(tmp_path, 7, 300)
+    assert path.name == "data-seed7-clients300"
+    path.mkdir()
+    assert cached_demo_data(path) is None
+    manifest = {"generator_version": GENERATOR_VERSION, "as_of": "2026-10-31", "seed": 7, "clients": 300}
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    data = cached_demo_data(path)
+    assert data is not None and (data.seed, data.clients, str(data.as_of)) == (7, 300, "2026-10-31")
+    (path / "manifest.json").write_text(json.dumps({**manifest, "generator_version": GENERATOR_VERSION + 1}))
+    assert cached_demo_data(path) is None
+
+
+def test_source_env_points_connectors_at_the_fakes(tmp_path: Path) -> None:
+    endpoints = FakeEndpoints("http://127.0.0.1:1/rest/1/tok3nvalue/", "http://127.0.0.1:2/odata", "demo", "pw-123456")
+    env = source_env(endpoints, DemoData(tmp_path, __import__("datetime").date(2026, 10, 31), 42, 300))
+    assert env["FILES_DIR"] == str(tmp_path / "files")
+    assert env["ONEC_USER"] == "demo"
+    assert "tok3nvalue" not in repr(endpoints) and "pw-123456" not in repr(endpoints)

@@ -1,0 +1,122 @@
+"""The embedded warehouse server and warehouse URL handling."""
+from __future__ import annotations
+
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from happyclient.settings import PROJECT_ROOT, Settings
+from happyclient.warehouse import (
+    EmbeddedPostgres,
+    WarehouseError,
+    dbt_env,
+    ensure_schemas,
+    parse_url,
+    resolve_warehouse,
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A directory outside /tmp/pytest-of-*: concurrent pytest sessions of the same user prune
+    each other's old base temp dirs, which would delete a running server's files."""
+    path = PROJECT_ROOT / ".data" / "test-tmp" / uuid.uuid4().hex[:8]
+    path.mkdir(parents=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_embedded_server_keeps_data_across_restart(server_dir: Path) -> None:
+    server = EmbeddedPostgres(server_dir / "pg", port=_free_port())
+    try:
+        server.start()
+        server.start()  # idempotent: reuses the running server
+        assert server.is_running()
+        ensure_schemas(server.url())
+        with psycopg.connect(server.url(), autocommit=True) as conn:
+            conn.execute("create table raw.kept (n int)")
+            conn.execute("insert into raw.kept values (41), (1)")
+        server.stop()
+        assert not server.is_running()
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(server.url(), connect_timeout=2)
+        server.start()
+        with psycopg.connect(server.url()) as conn:
+            assert conn.execute("select sum(n) from raw.kept").fetchone() == (42,)
+        with psycopg.connect(server.socket_url()) as conn:
+            schemas = {r[0] for r in conn.execute("select schema_name from information_schema.schemata")}
+        assert {"raw", "ingest_state", "staging", "intermediate", "marts", "predictions"} <= schemas
+    finally:
+        server.stop()
+    server.stop()  # stopping a stopped server is a no-op
+
+
+def test_start_refuses_a_port_taken_by_another_program(tmp_path: Path) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        server = EmbeddedPostgres(tmp_path / "pg", port=port)
+        with pytest.raises(WarehouseError, match="HAPPYCLIENT_PG_PORT"):
+            server.start()
+
+
+def test_dbt_env_from_tcp_url_with_password() -> None:
+    env = dbt_env("postgresql://analyst:s%40cret-pw@db.example.org:6543/wh?sslmode=require")
+    assert env == {
+        "HAPPYCLIENT_PG_HOST": "db.example.org",
+        "HAPPYCLIENT_PG_PORT": "6543",
+        "HAPPYCLIENT_PG_USER": "analyst",
+        "HAPPYCLIENT_PG_PASSWORD": "s@cret-pw",
+        "HAPPYCLIENT_PG_DBNAME": "wh",
+        "HAPPYCLIENT_PG_SSLMODE": "require",
+    }
+
+
+def test_dbt_env_from_socket_url() -> None:
+    env = dbt_env("postgresql://postgres@/happyclient?host=/srv/pg/socket&port=55432")
+    assert env["HAPPYCLIENT_PG_HOST"] == "/srv/pg/socket"
+    assert env["HAPPYCLIENT_PG_PORT"] == "55432"
+    assert env["HAPPYCLIENT_PG_DBNAME"] == "happyclient"
+    assert env["HAPPYCLIENT_PG_PASSWORD"] == ""
+    assert env["HAPPYCLIENT_PG_SSLMODE"] == "disable"
+
+
+def test_url_defaults() -> None:
+    parts = parse_url("postgresql://db.local")
+    assert (parts.host, parts.port, parts.user, parts.dbname) == ("db.local", 5432, "postgres", "happyclient")
+
+
+def test_password_never_shown() -> None:
+    url = "postgresql://u:TopSecret123@h:5432/d"
+    parts = parse_url(url)
+    assert "TopSecret123" not in repr(parts)
+    with pytest.raises(WarehouseError) as err:
+        parse_url("mysql://u:TopSecret123@h/d")
+    assert "TopSecret123" not in str(err.value)
+    with pytest.raises(WarehouseError) as err:
+        parse_url("postgresql://u:TopSecret123@h:notaport/d")
+    assert "TopSecret123" not in str(err.value)
+
+
+def test_resolve_prefers_warehouse_url(tmp_path: Path) -> None:
+    external = resolve_warehouse(Settings(data_dir=tmp_path, warehouse_url="postgresql://u:pw123456@h:1/d"))
+    assert external.embedded is None
+    assert external.url == "postgresql://u:pw123456@h:1/d"
+    assert "pw123456" not in external.describe()
+    embedded = resolve_warehouse(Settings(data_dir=tmp_path, pg_port=55999))
+    assert embedded.embedded is not None
+    assert embedded.embedded.pgdata == (tmp_path / "postgres" / "pgdata").resolve()
+    assert embedded.url == "postgresql://postgres@127.0.0.1:55999/happyclient"
