@@ -1,4 +1,5 @@
 """`python -m happyclient` = the `happyclient` command."""
+
 from happyclient.cli import main
 
 raise SystemExit(main())

@@ -1,5 +1,6 @@
 """`happyclient`: the command line. `happyclient demo` runs the whole product on demo data;
 the other subcommands run one step each. Run `happyclient <command> --help` for details."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from happyclient.console import Console
+from happyclient.pipeline import error_summary
 from happyclient.processes import BackgroundProcess
 from happyclient.redact import install_log_redaction, redact
 from happyclient.settings import PROJECT_ROOT, Settings
@@ -91,8 +93,16 @@ def _run_pipeline(
             env, dagster_home=settings.dagster_home, exclude_groups=exclude_groups, on_step=_print_step(console)
         )
         if not result.success:
-            details = "\n".join(f"    {step}: {error}" for step, error in result.errors.items())
-            raise CliError(f"the pipeline run {result.run_id} failed:\n{details}")
+            settings.log_dir.mkdir(parents=True, exist_ok=True)
+            log_file = settings.log_dir / f"pipeline-{result.run_id}.log"
+            log_file.write_text(
+                "".join(f"== {step}\n{error}\n\n" for step, error in result.errors.items()), encoding="utf-8"
+            )
+            details = "\n".join(f"    {step}: {error_summary(error)}" for step, error in result.errors.items())
+            raise CliError(
+                f"the pipeline run {result.run_id} failed:\n{details}\n"
+                f"  full errors: {log_file}; the run is also in the Dagster UI (happyclient ui)"
+            )
 
 
 # ------------------------------------------------------------------------------------------ commands
@@ -115,7 +125,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings, console: Console)
     from happyclient.demo import ensure_demo_data
 
     with console.step(f"demo data: {args.clients} clients, seed {args.seed}"):
-        data, generated = ensure_demo_data(settings.demo_dir, seed=args.seed, clients=args.clients)
+        data, generated = ensure_demo_data(settings.demo_data_dir, seed=args.seed, clients=args.clients)
         console.info(f"{'generated' if generated else 'cached'}: {data.path} (as of {data.as_of})")
     return 0
 
@@ -127,7 +137,7 @@ def cmd_fakes(args: argparse.Namespace, settings: Settings, console: Console) ->
         stopped = stop_fakes(settings)
         console.line(f"stopped: {', '.join(stopped) or 'nothing was running'}")
         return 0
-    data, _ = ensure_demo_data(settings.demo_dir, seed=args.seed, clients=args.clients)
+    data, _ = ensure_demo_data(settings.demo_data_dir, seed=args.seed, clients=args.clients)
     (settings.demo_dir / "current").write_text(str(data.path), encoding="utf-8")
     with console.step("fake Bitrix24 and 1C servers"):
         endpoints = start_fakes(settings, data)
@@ -146,11 +156,21 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings, console: Console) -
     sources = SourceSettings.from_env(env)
     with console.step(f"ingest {args.target}{' (full refresh)' if args.full_refresh else ''}"):
         if args.target in SOURCES:
-            ingest_source(args.target, warehouse_url=warehouse.url, settings=sources, full_refresh=args.full_refresh,
-                          log=console.info)
+            ingest_source(
+                args.target,
+                warehouse_url=warehouse.url,
+                settings=sources,
+                full_refresh=args.full_refresh,
+                log=console.info,
+            )
         elif args.target in ENTITIES:
-            ingest(args.target, warehouse_url=warehouse.url, settings=sources, full_refresh=args.full_refresh,
-                   log=console.info)
+            ingest(
+                args.target,
+                warehouse_url=warehouse.url,
+                settings=sources,
+                full_refresh=args.full_refresh,
+                log=console.info,
+            )
         else:
             raise CliError(
                 f"unknown source or entity {args.target!r}; sources: {', '.join(SOURCES)}; "
@@ -186,15 +206,21 @@ def cmd_superset(args: argparse.Namespace, settings: Settings, console: Console)
 
         warehouse = _warehouse(settings, console)
         with console.step("Superset: import superset_assets/"):
-            report = import_assets(settings.superset_base_url, settings.superset_admin_user, password,
-                                   PROJECT_ROOT / "superset_assets", warehouse.url)
+            report = import_assets(
+                settings.superset_base_url,
+                settings.superset_admin_user,
+                password,
+                PROJECT_ROOT / "superset_assets",
+                warehouse.url,
+            )
             console.info(str(report))
     else:
         from happyclient.superset.sync import export_assets
 
         with console.step("Superset: export into superset_assets/"):
-            written = export_assets(settings.superset_base_url, settings.superset_admin_user, password,
-                                    PROJECT_ROOT / "superset_assets")
+            written = export_assets(
+                settings.superset_base_url, settings.superset_admin_user, password, PROJECT_ROOT / "superset_assets"
+            )
             console.info(f"{len(written)} files written")
     return 0
 
@@ -217,7 +243,9 @@ def cmd_push(args: argparse.Namespace, settings: Settings, console: Console) -> 
         console.warn("WRITEBACK_ENABLED is not true: running as a dry run")
     sources = SourceSettings.from_env({**os.environ, **_demo_sources_env(settings)})
     with console.step(f"write-back to Bitrix24 ({'dry run' if dry_run else 'live'})"):
-        report = push_to_bitrix24(warehouse.url, bitrix24_client(sources, warehouse.url), dry_run=dry_run)
+        report = push_to_bitrix24(
+            warehouse.url, bitrix24_client(sources, warehouse.url), dry_run=dry_run, log=console.info
+        )
         console.info(str(report))
     return 0
 
@@ -227,7 +255,15 @@ def _start_ui(settings: Settings, env: dict[str, str]) -> str:
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     (settings.dagster_home / "dagster.yaml").touch(exist_ok=True)
     proc.start(
-        [_bin("dagster-webserver"), "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(settings.dagster_port)],
+        [
+            _bin("dagster-webserver"),
+            "-m",
+            "orchestration.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(settings.dagster_port),
+        ],
         env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)},
         cwd=PROJECT_ROOT,
     )
@@ -244,19 +280,11 @@ def cmd_ui(args: argparse.Namespace, settings: Settings, console: Console) -> in
 def cmd_demo(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     import threading
 
-    from happyclient.demo import ensure_demo_data, source_env, start_fakes
+    from happyclient.demo import prepare_demo
 
     warehouse = _warehouse(settings, console)
-    with console.step(f"demo data: {args.clients} clients, seed {args.seed}"):
-        data, generated = ensure_demo_data(settings.demo_dir, seed=args.seed, clients=args.clients)
-        console.info(f"{'generated' if generated else 'cached'}: {data.path} (as of {data.as_of})")
-    (settings.demo_dir / "current").write_text(str(data.path), encoding="utf-8")
-    with console.step("fake Bitrix24 and 1C servers"):
-        endpoints = start_fakes(settings, data)
-        console.info(f"1C OData: {endpoints.onec_odata_url}")
-    extra = {**source_env(endpoints, data), "HAPPYCLIENT_AS_OF": (settings.as_of or data.as_of).isoformat()}
-    env = _pipeline_env(settings, warehouse.url, extra)
-    password, _ = settings.admin_password()
+    _, env = prepare_demo(settings, warehouse.url, clients=args.clients, seed=args.seed, console=console)
+    password = env["SUPERSET_ADMIN_PASSWORD"]
 
     superset_error: list[BaseException] = []
     superset_thread: threading.Thread | None = None
@@ -274,7 +302,16 @@ def cmd_demo(args: argparse.Namespace, settings: Settings, console: Console) -> 
         superset_thread = threading.Thread(target=start_superset, daemon=True)
         superset_thread.start()
 
-    _run_pipeline(settings, console, env, exclude_groups=("superset",))
+    pipeline_error: CliError | None = None
+    try:
+        _run_pipeline(settings, console, env, exclude_groups=("superset",))
+    except CliError as exc:
+        if args.no_serve:
+            raise
+        # still serve what was built: the Dagster UI shows the failed run, the dashboards the data
+        pipeline_error = exc
+        console.warn(str(exc))
+        console.warn("continuing so that you can inspect the run; the exit code will be 1")
     if args.no_serve:
         console.line("pipeline finished (--no-serve: Superset and the Dagster UI were not started)")
         return 0
@@ -284,8 +321,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings, console: Console) -> 
         superset_thread.join()
         if superset_error:
             raise CliError(f"Superset did not start: {redact(superset_error[0])}")
-    _run_pipeline(settings, console, env, exclude_groups=_groups_except(env, "superset"),
-                  title="Dagster: import dashboards into Superset")
+    _run_pipeline(
+        settings,
+        console,
+        env,
+        exclude_groups=_groups_except(env, "superset"),
+        title="Dagster: import dashboards into Superset",
+    )
     with console.step("Dagster UI"):
         ui_url = _start_ui(settings, env)
     console.line("")
@@ -297,6 +339,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings, console: Console) -> 
     # the one place a secret is printed: the user needs this login
     print(f"  Superset password: {password}", flush=True)
     console.line("Stop everything with: happyclient stop")
+    if pipeline_error is not None:
+        console.warn("the pipeline run failed (see above and in the Dagster UI)")
+        return 1
     return 0
 
 

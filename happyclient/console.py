@@ -1,4 +1,5 @@
 """Progress output of the CLI: one plain line per step, with its duration. Secrets are redacted."""
+
 from __future__ import annotations
 
 import sys

@@ -1,5 +1,6 @@
 """The steps of `happyclient demo`, reused by the end-to-end test: demo data (cached by seed and
 size), the fake Bitrix24 and 1C servers, and the environment the pipeline runs with."""
+
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from happyclient.console import Console
 from happyclient.processes import BackgroundProcess
 from happyclient.redact import register_secret
 from happyclient.settings import PROJECT_ROOT, Settings
@@ -103,16 +105,39 @@ def start_fakes(settings: Settings, data: DemoData, *, timeout: float = 60) -> F
     if not procs["fake-bitrix24"].is_running():
         b24_url_file.unlink(missing_ok=True)
         procs["fake-bitrix24"].start(
-            [python, "-m", "ingestion.fakes.bitrix24", "--data", str(data.path), "--port", "0",
-             "--url-file", str(b24_url_file), "--state-file", str(state / "bitrix24-writeback.json"),
-             "--rate", str(FAKE_RATE_PER_S), "--burst", str(FAKE_BURST)],
+            [
+                python,
+                "-m",
+                "ingestion.fakes.bitrix24",
+                "--data",
+                str(data.path),
+                "--port",
+                "0",
+                "--url-file",
+                str(b24_url_file),
+                "--state-file",
+                str(state / "bitrix24-writeback.json"),
+                "--rate",
+                str(FAKE_RATE_PER_S),
+                "--burst",
+                str(FAKE_BURST),
+            ],
             cwd=PROJECT_ROOT,
         )
     if not procs["fake-onec"].is_running():
         onec_url_file.unlink(missing_ok=True)
         procs["fake-onec"].start(
-            [python, "-m", "ingestion.fakes.onec", "--data", str(data.path), "--port", "0",
-             "--url-file", str(onec_url_file)],
+            [
+                python,
+                "-m",
+                "ingestion.fakes.onec",
+                "--data",
+                str(data.path),
+                "--port",
+                "0",
+                "--url-file",
+                str(onec_url_file),
+            ],
             cwd=PROJECT_ROOT,
         )
     webhook = procs["fake-bitrix24"].wait_for_file(b24_url_file, timeout)
@@ -137,3 +162,30 @@ def source_env(endpoints: FakeEndpoints, data: DemoData) -> dict[str, str]:
         "BITRIX24_RATE_PER_S": str(CLIENT_RATE_PER_S),
         "BITRIX24_BURST": str(CLIENT_BURST),
     }
+
+
+def prepare_demo(
+    settings: Settings, warehouse_url: str, *, clients: int, seed: int, console: Console
+) -> tuple[DemoData, dict[str, str]]:
+    """Demo data + fake servers; returns the data and the environment the pipeline runs with
+    (WAREHOUSE_URL, the connector variables pointing at the fakes, HAPPYCLIENT_AS_OF, Superset login).
+    `happyclient demo` and the end-to-end test both call this."""
+    with console.step(f"demo data: {clients} clients, seed {seed}"):
+        data, generated = ensure_demo_data(settings.demo_data_dir, seed=seed, clients=clients)
+        console.info(f"{'generated' if generated else 'cached'}: {data.path} (as of {data.as_of})")
+    settings.demo_dir.mkdir(parents=True, exist_ok=True)
+    (settings.demo_dir / "current").write_text(str(data.path), encoding="utf-8")
+    with console.step("fake Bitrix24 and 1C servers"):
+        endpoints = start_fakes(settings, data)
+        console.info(f"1C OData: {endpoints.onec_odata_url}")
+    password, _ = settings.admin_password()
+    env = {
+        "WAREHOUSE_URL": warehouse_url,
+        "SUPERSET_URL": settings.superset_base_url,
+        "SUPERSET_ADMIN_USER": settings.superset_admin_user,
+        "SUPERSET_ADMIN_PASSWORD": password,
+        "DAGSTER_HOME": str(settings.dagster_home),
+        **source_env(endpoints, data),
+        "HAPPYCLIENT_AS_OF": (settings.as_of or data.as_of).isoformat(),
+    }
+    return data, env

@@ -1,7 +1,9 @@
 """Run the Dagster job `happyclient_pipeline` in this process, printing one line per step."""
+
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
@@ -32,6 +34,17 @@ class PipelineResult:
     success: bool
     steps: dict[str, str] = field(default_factory=dict)  # step key -> last status
     errors: dict[str, str] = field(default_factory=dict)  # step key -> error message (redacted)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def error_summary(error: str, max_lines: int = 12) -> str:
+    """The last `max_lines` non-empty lines of an error, without terminal colours."""
+    lines = [line.rstrip() for line in _ANSI.sub("", error).splitlines() if line.strip()]
+    shown = lines[-max_lines:]
+    prefix = f"(... {len(lines) - len(shown)} more lines)\n      " if len(lines) > len(shown) else ""
+    return prefix + "\n      ".join(shown)
 
 
 def step_status(event_type: str) -> str | None:
@@ -72,7 +85,7 @@ def run_pipeline(
     with _environ(env):
         from orchestration.definitions import PIPELINE_JOB, defs
 
-        job = defs.get_job_def(PIPELINE_JOB)
+        job = defs.resolve_job_def(PIPELINE_JOB)
         graph = defs.resolve_asset_graph()
         excluded = set(exclude_groups)
         selection = [
@@ -99,7 +112,7 @@ def run_pipeline(
                 return
             result.steps[entry.step_key] = status
             if status == "failed":
-                result.errors[entry.step_key] = redact(_error_text(event))
+                result.errors[entry.step_key] = redact(_ANSI.sub("", _error_text(event)))
             if on_step is not None:
                 on_step(entry.step_key, status)
 

@@ -1,5 +1,6 @@
 """Background processes started by `happyclient` (fake servers, Dagster UI), tracked by pid files
 in `<data dir>/run/` so that `happyclient stop` / `status` work from another shell."""
+
 from __future__ import annotations
 
 import contextlib

@@ -5,6 +5,7 @@ Connector variables (BITRIX24_*, ONEC_*, FILES_DIR, FILES_MAPPING) are read by
 reads its variables in `superset/superset_config.py`; they are listed in `ENV_VARS` as well so
 that the README table and `happyclient status` show one complete list.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,19 +27,34 @@ class SettingsError(ValueError):
 
 # name -> (default shown to users, description). The README table is checked against this list.
 ENV_VARS: dict[str, tuple[str, str]] = {
-    "WAREHOUSE_URL": ("(embedded PostgreSQL)", "PostgreSQL URL of the warehouse, postgresql://user:password@host:5432/db"),
-    "HAPPYCLIENT_DATA_DIR": ("<repo>/.data", "runtime state: embedded PostgreSQL, demo data, logs, pid files, Dagster home"),
+    "WAREHOUSE_URL": (
+        "(embedded PostgreSQL)",
+        "PostgreSQL URL of the warehouse, postgresql://user:password@host:5432/db",
+    ),
+    "HAPPYCLIENT_DATA_DIR": (
+        "<repo>/.data",
+        "runtime state: embedded PostgreSQL, demo data, logs, pid files, Dagster home",
+    ),
     "HAPPYCLIENT_PG_PORT": ("55432", "TCP port of the embedded PostgreSQL (127.0.0.1 only)"),
-    "HAPPYCLIENT_AS_OF": ("today (demo: the demo data's date)", "reporting date (YYYY-MM-DD) passed to dbt as var as_of_date"),
+    "HAPPYCLIENT_AS_OF": (
+        "today (demo: the demo data's date)",
+        "reporting date (YYYY-MM-DD) passed to dbt as var as_of_date",
+    ),
     "HAPPYCLIENT_DBT_THREADS": ("4", "dbt threads"),
     "SUPERSET_PORT": ("8088", "port of the Superset web server"),
     "SUPERSET_ADMIN_USER": ("admin", "Superset administrator login"),
-    "SUPERSET_ADMIN_PASSWORD": ("generated, stored in .data/superset-admin-password", "Superset administrator password"),
+    "SUPERSET_ADMIN_PASSWORD": (
+        "generated, stored in .data/superset-admin-password",
+        "Superset administrator password",
+    ),
     "SUPERSET_SECRET_KEY": ("generated in .data/superset", "Flask secret key of Superset"),
     "SUPERSET_URL": ("http://127.0.0.1:$SUPERSET_PORT", "Superset to sync dashboards into (when it runs elsewhere)"),
     "DAGSTER_PORT": ("3000", "port of the Dagster UI"),
     "DAGSTER_HOME": ("<data dir>/dagster", "Dagster instance directory (run history, schedules)"),
-    "BITRIX24_WEBHOOK_URL": ("", "inbound webhook https://portal/rest/<user>/<secret>/ (scopes crm, user, department, task)"),
+    "BITRIX24_WEBHOOK_URL": (
+        "",
+        "inbound webhook https://portal/rest/<user>/<secret>/ (scopes crm, user, department, task)",
+    ),
     "BITRIX24_PORTAL_URL": ("", "portal URL for OAuth (instead of a webhook)"),
     "BITRIX24_CLIENT_ID": ("", "OAuth application client id"),
     "BITRIX24_CLIENT_SECRET": ("", "OAuth application client secret"),
@@ -55,8 +71,39 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "FILES_DIR": ("", "directory with user files (plans, potential, Rosstat, NPS, ...)"),
     "FILES_MAPPING": ("", "optional YAML mapping file names to file kinds"),
     "WRITEBACK_ENABLED": ("false", "kill switch: write results back to Bitrix24 only when true"),
-    "INGEST_SCHEDULE_CRON": ("*/30 * * * *", "cron of the incremental ingestion schedule"),
-    "PIPELINE_SCHEDULE_CRON": ("0 5 * * *", "cron of the daily full pipeline"),
+    "HAPPYCLIENT_DEBUG": ("", "when set, the CLI shows full tracebacks"),
+    "POSTGRES_PASSWORD": ("", "docker-compose only: password of the PostgreSQL container"),
+    "DAGSTER_PG_URL": ("", "docker-compose only: Dagster run storage (set by docker-compose.yml)"),
+    "SUPERSET_PUBLIC_URL": ("http://localhost:8088/", "URL of Superset as users reach it (links in reports)"),
+    "FILES_HOST_DIR": ("./files", "docker-compose only: host directory mounted as FILES_DIR"),
+    "HAPPYCLIENT_E2E_WAREHOUSE_URL": ("", "tests only: Superset tests use this already built warehouse"),
+    "HAPPYCLIENT_UPDATE_SCREENSHOTS": ("", "tests only: 1 = the browser test refreshes docs/screenshots/"),
+    "HAPPYCLIENT_KEEP_TEST_DB": ("", "tests only: keep the end-to-end test's warehouse database"),
+    "HAPPYCLIENT_PG_HOST": (
+        "from WAREHOUSE_URL",
+        "dbt profile: host (happyclient sets the HAPPYCLIENT_PG_* variables from WAREHOUSE_URL)",
+    ),
+    "HAPPYCLIENT_PG_USER": ("from WAREHOUSE_URL", "dbt profile: user"),
+    "HAPPYCLIENT_PG_PASSWORD": ("from WAREHOUSE_URL", "dbt profile: password"),
+    "HAPPYCLIENT_PG_DBNAME": ("from WAREHOUSE_URL", "dbt profile: database"),
+    "HAPPYCLIENT_PG_SSLMODE": ("prefer", "dbt profile: sslmode"),
+    "HAPPYCLIENT_PG_SCHEMA": ("marts", "dbt profile: default schema"),
+    "HAPPYCLIENT_DBT_TARGET": ("warehouse", "dbt profile target"),
+    "HAPPYCLIENT_SUPERSET_PROFILE": (
+        "dev",
+        "Superset: dev (SQLite, no Redis) or production (SUPERSET_METADATA_URL + REDIS_URL)",
+    ),
+    "HAPPYCLIENT_SUPERSET_DATA_DIR": ("<data dir>/superset", "Superset state: metadata database, secret key, logs"),
+    "SUPERSET_METADATA_URL": ("", "Superset production profile: PostgreSQL URL of Superset's metadata database"),
+    "REDIS_URL": ("", "Superset production profile: Redis for cache, Celery and reports"),
+    "SUPERSET_LOG_LEVEL": ("INFO", "Superset log level"),
+    "SUPERSET_WEBDRIVER_BASEURL": (
+        "http://127.0.0.1:$SUPERSET_PORT/",
+        "URL Superset's report worker opens in Chromium",
+    ),
+    "HAPPYCLIENT_REPORTS_DIR": ("<Superset data dir>/reports", "where the «file» report notification writes PDFs/PNGs"),
+    "CHROMIUM_BINARY": ("/usr/bin/chromium", "Chromium for reports and browser tests"),
+    "CHROMEDRIVER_PATH": ("/usr/bin/chromedriver", "chromedriver for reports and browser tests"),
     "HAPPYCLIENT_TEST_PG_URL": ("(embedded)", "tests only: admin URL of a PostgreSQL for the test suite"),
     "HAPPYCLIENT_TEST_PG_PORT": ("55433", "tests only: port of the embedded test PostgreSQL"),
 }
@@ -112,6 +159,7 @@ class Settings:
     dagster_home: Path | None = None
     writeback_enabled: bool = False
     sources: Any = field(default=None, repr=False)
+    demo_cache_dir: Path | None = None  # where generated demo data sets are kept (default: demo_dir)
 
     def __post_init__(self) -> None:
         register_secret(self.superset_admin_password)
@@ -151,6 +199,11 @@ class Settings:
     @property
     def demo_dir(self) -> Path:
         return self.data_dir / "demo"
+
+    @property
+    def demo_data_dir(self) -> Path:
+        """Generated demo data sets, one folder per seed and size."""
+        return self.demo_cache_dir or self.demo_dir
 
     @property
     def superset_data_dir(self) -> Path:

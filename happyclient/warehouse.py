@@ -5,6 +5,7 @@ is driven by our own `initdb` / `pg_ctl` calls so that it listens on TCP 127.0.0
 Superset, Dagster and psql all get a plain URL) and keeps its data between runs. When running as
 root, the server runs as a dedicated system user (PostgreSQL refuses to run as root).
 """
+
 from __future__ import annotations
 
 import os
@@ -102,10 +103,7 @@ class EmbeddedPostgres:
             self._prepare_dirs()
             if not (self.pgdata / "PG_VERSION").exists():
                 self._initdb()
-            options = (
-                f"-p {self.port} -c listen_addresses=127.0.0.1 "
-                f"-c unix_socket_directories='{self.socket_dir}'"
-            )
+            options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{self.socket_dir}'"
             result = self._run(
                 ["pg_ctl", "start", "-w", "-t", "120", "-D", str(self.pgdata), "-l", str(self.logfile), "-o", options],
                 check=False,
@@ -124,9 +122,7 @@ class EmbeddedPostgres:
             return
         result = self._run(["pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.pgdata)], check=False)
         if result.returncode != 0:
-            raise WarehouseError(
-                f"could not stop the embedded PostgreSQL in {self.pgdata}: {result.stderr.strip()}"
-            )
+            raise WarehouseError(f"could not stop the embedded PostgreSQL in {self.pgdata}: {result.stderr.strip()}")
 
     # -- internals -------------------------------------------------------------------------
     def _as_root(self) -> bool:

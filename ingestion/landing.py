@@ -123,11 +123,16 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 
 def _copy_text(value: str) -> str:
-    return value.translate(_COPY_ESCAPES)
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 def _json(payload: Mapping[str, Any]) -> str:
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = _ENCODE(payload)
     if "\\u0000" in text:  # jsonb cannot store NUL characters
         text = text.replace("\\u0000", "")
     # json.dumps never emits raw tabs/newlines, so only backslashes need COPY escaping
@@ -160,16 +165,39 @@ def land(
     """Upsert `(source_key, payload, modified_at)` records into `raw.<raw_table>`.
 
     Rows are COPYed into a temporary table, then inserted with `on conflict (source_key) do
-    update` only where the payload changed (or the row had been marked deleted). A key seen
-    twice in `records` keeps its first occurrence. Returns the number of rows inserted or changed.
-    Does not commit.
+    update` only where the payload changed (or the row had been marked deleted); into an empty
+    table (a first load) they are COPYed directly. A key seen twice in `records` keeps its first
+    occurrence. Returns the number of rows inserted or changed. Does not commit.
     """
     table = _raw(raw_table)
+    # writers of one raw table queue up; readers (dbt, dashboards) are not blocked
+    conn.execute(sql.SQL("lock table {} in share row exclusive mode").format(table))
+    seen: set[str] = set()
+    if conn.execute(sql.SQL("select not exists (select 1 from {})").format(table)).fetchone() == (True,):
+        # first load: nothing to compare with, so COPY straight into the raw table
+        loaded_at = conn.execute("select now()").fetchone()[0].isoformat()  # type: ignore[index]
+        tail = f"\t{_copy_text(source)}\t{_copy_text(load_id)}\t{loaded_at}\t"
+
+        def direct() -> Iterable[str]:
+            for key, payload, modified_at in records:
+                key = str(key)
+                if key in seen:
+                    continue
+                seen.add(key)
+                modified = modified_at.isoformat() if modified_at is not None else "\\N"
+                yield f"{_copy_text(key)}\t{_json(payload)}{tail}{modified}\n"
+
+        _copy_lines(
+            conn,
+            sql.SQL("copy {} (source_key, payload, _source, _load_id, _loaded_at, _modified_at) from stdin").format(table),
+            direct(),
+        )
+        return len(seen)
+
     conn.execute(
         "create temp table if not exists _hc_landing (source_key text, payload text, modified_at timestamptz)"
     )
     conn.execute("truncate _hc_landing")
-    seen: set[str] = set()
 
     def lines() -> Iterable[str]:
         for key, payload, modified_at in records:

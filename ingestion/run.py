@@ -137,6 +137,10 @@ def ingest_source(
         raise KeyError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
     say: Log = log or logger.info
     specs = entities_of(source)
+    if source == "bitrix24" and not settings.bitrix24_configured:
+        bitrix24_client(settings, warehouse_url)  # raises the ConfigError that says what to set
+    if source == "onec":
+        onec_client(settings)  # raises ConfigError when ONEC_ODATA_URL is missing
     if source == "files":
         specs = [s for s in specs if _files_for(s, settings)]
         if not specs:

@@ -68,24 +68,43 @@ def _newest_source_mtime(project_dir: Path) -> float:
 
 
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:
-    """Run `dbt parse` when manifest.json is missing or older than the dbt project files."""
+    """Run `dbt parse` when manifest.json is missing or older than the dbt project files.
+
+    Several processes (the webserver, a CLI run, tests) may load the definitions at once: the
+    parse runs under a file lock into a private target dir and the manifest is swapped in
+    atomically, so nobody reads a half-written file."""
+    import fcntl
+    import os
+    import shutil
+
     manifest = project.manifest_path
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(Path(project.project_dir)):
+    project_dir = Path(project.project_dir)
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir):
         return manifest
-    dbt = Path(sys.executable).with_name("dbt")
-    proc = subprocess.run(
-        [str(dbt), "parse", "--quiet", "--target-path", str(project.target_path)],
-        cwd=project.project_dir,
-        capture_output=True,
-        text=True,
-        env={**_parse_env(), "DBT_PROFILES_DIR": str(project.profiles_dir)},
-        check=False,
-    )
-    if proc.returncode != 0 or not manifest.exists():
-        raise RuntimeError(
-            f"`dbt parse` failed in {project.project_dir} (exit {proc.returncode}); fix the dbt project: "
-            f"{redact((proc.stdout + proc.stderr).strip())[-3000:]}"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with open(manifest.parent / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir):
+            return manifest
+        private = project_dir / "target" / f"dagster-parse-{os.getpid()}"
+        dbt = Path(sys.executable).with_name("dbt")
+        proc = subprocess.run(
+            [str(dbt), "parse", "--quiet", "--target-path", str(private)],
+            cwd=project_dir,
+            capture_output=True,
+            text=True,
+            env={**_parse_env(), "DBT_PROFILES_DIR": str(project.profiles_dir)},
+            check=False,
         )
+        try:
+            if proc.returncode != 0 or not (private / "manifest.json").exists():
+                raise RuntimeError(
+                    f"`dbt parse` failed in {project_dir} (exit {proc.returncode}); fix the dbt project: "
+                    f"{redact((proc.stdout + proc.stderr).strip())[-3000:]}"
+                )
+            os.replace(private / "manifest.json", manifest)
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
     return manifest
 
 
@@ -169,7 +188,14 @@ def exposures(manifest_path: Path | None = None) -> list[dict[str, Any]]:
             node = manifest["nodes"].get(unique_id) or manifest["sources"].get(unique_id)
             if node is not None:
                 keys.append(translator.get_asset_key(node))
-        out.append({"name": exposure["name"], "label": exposure.get("label") or exposure["name"], "type": exposure.get("type"), "deps": keys})
+        out.append(
+            {
+                "name": exposure["name"],
+                "label": exposure.get("label") or exposure["name"],
+                "type": exposure.get("type"),
+                "deps": keys,
+            }
+        )
     return out
 
 

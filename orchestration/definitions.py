@@ -4,6 +4,7 @@ Assets: raw landing per source entity -> dbt models (tests as checks) -> predict
 models reading predictions -> Superset dashboards and the Bitrix24 write-back. One job runs
 everything (`happyclient_pipeline`), daily; ingestion alone runs every half hour.
 """
+
 from __future__ import annotations
 
 import dagster as dg

@@ -29,7 +29,9 @@ def _manifest(path: Path | None = None) -> dict[str, Any]:
 
 def prediction_keys(manifest: dict[str, Any]) -> list[dg.AssetKey]:
     keys = [
-        translator.get_asset_key(s) for s in manifest.get("sources", {}).values() if s["source_name"] == PREDICTIONS_SOURCE
+        translator.get_asset_key(s)
+        for s in manifest.get("sources", {}).values()
+        if s["source_name"] == PREDICTIONS_SOURCE
     ]
     return sorted(keys, key=lambda k: k.to_user_string()) or [dg.AssetKey([PREDICTIONS_GROUP, "client_predictions"])]
 
@@ -99,7 +101,9 @@ def build_prediction_assets() -> list[dg.AssetsDefinition]:
         settings = Settings.from_env()
         dry_run = not settings.writeback_enabled
         client = bitrix24_client(settings.sources, warehouse.url)
-        report = push_to_bitrix24(warehouse.url, client, dry_run=dry_run)
+        report = push_to_bitrix24(
+            warehouse.url, client, dry_run=dry_run, log=lambda message: context.log.info(redact(message))
+        )
         context.log.info(redact(f"write-back ({'dry run' if dry_run else 'live'}): {report}"))
         return dg.MaterializeResult(metadata={"dry_run": str(dry_run), "report": redact(report)[:2000]})
 

@@ -1,5 +1,6 @@
 """Dagster resources. Values come from environment variables through `dg.EnvVar`, read when a run
 starts (and hidden in the UI), never at import time."""
+
 from __future__ import annotations
 
 import os

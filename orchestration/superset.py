@@ -48,14 +48,14 @@ def build_superset_assets() -> dg.AssetsDefinition:
     specs = dashboard_specs(exposures(), mart_keys())
 
     @dg.multi_asset(specs=specs, name="superset_sync", op_tags={"happyclient/layer": "superset"})
-    def superset_sync(
-        context: AssetExecutionContext, superset: SupersetResource, warehouse: WarehouseResource
-    ) -> Any:
+    def superset_sync(context: AssetExecutionContext, superset: SupersetResource, warehouse: WarehouseResource) -> Any:
         try:
             from happyclient.superset.sync import import_assets
         except ImportError as exc:
             raise RuntimeError(f"happyclient.superset.sync.import_assets is not available: {exc}") from exc
-        report = import_assets(superset.base_url, superset.admin_user, superset.admin_password, ASSETS_DIR, warehouse.url)
+        report = import_assets(
+            superset.base_url, superset.admin_user, superset.admin_password, ASSETS_DIR, warehouse.url
+        )
         context.log.info(f"Superset sync: {report}")
         for spec in specs:
             yield dg.MaterializeResult(asset_key=spec.key, metadata={"superset_url": superset.base_url})

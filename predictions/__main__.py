@@ -4,6 +4,7 @@ Environment: WAREHOUSE_URL (required here; `happyclient` resolves the embedded w
 BITRIX24_WEBHOOK_URL (push), WRITEBACK_ENABLED (push writes only when true; --dry-run previews unless it is false),
 BITRIX24_RATE_PER_S / BITRIX24_BURST / BITRIX24_TIMEOUT_S (client limits).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,9 @@ from happyclient.redact import redact
 def _warehouse_url() -> str:
     url = os.environ.get("WAREHOUSE_URL", "").strip()
     if not url:
-        raise SystemExit("WAREHOUSE_URL is not set: set it to postgresql://user:password@host:port/db, or run `happyclient push`")
+        raise SystemExit(
+            "WAREHOUSE_URL is not set: set it to postgresql://user:password@host:port/db, or run `happyclient push`"
+        )
     return url
 
 
@@ -48,7 +51,10 @@ def _push(args: argparse.Namespace) -> int:
         return 0
     webhook = os.environ.get("BITRIX24_WEBHOOK_URL", "").strip()
     if not webhook:
-        print("BITRIX24_WEBHOOK_URL is not set: the write-back needs an inbound webhook with scopes crm, task", file=sys.stderr)
+        print(
+            "BITRIX24_WEBHOOK_URL is not set: the write-back needs an inbound webhook with scopes crm, task",
+            file=sys.stderr,
+        )
         return 2
     client = Bitrix24Client(
         WebhookAuth(webhook),
@@ -56,12 +62,16 @@ def _push(args: argparse.Namespace) -> int:
         burst=int(os.environ.get("BITRIX24_BURST", "50")),
         timeout_s=float(os.environ.get("BITRIX24_TIMEOUT_S", "60")),
     )
-    report = push_to_bitrix24(_warehouse_url(), client, dry_run=args.dry_run, enabled=True, log=lambda m: print(redact(m)))
+    report = push_to_bitrix24(
+        _warehouse_url(), client, dry_run=args.dry_run, enabled=True, log=lambda m: print(redact(m))
+    )
     return 0 if report.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m predictions", description="Happy Client predictions and Bitrix24 write-back")
+    parser = argparse.ArgumentParser(
+        prog="python -m predictions", description="Happy Client predictions and Bitrix24 write-back"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     predict = sub.add_parser("predict", help="fit BG/NBD + Gamma-Gamma, write predictions.client_predictions")
     predict.add_argument("--as-of", help="reporting date YYYY-MM-DD (default: the latest sales date)")

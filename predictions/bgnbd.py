@@ -12,6 +12,7 @@ purchase the customer drops out with probability ``p ~ Beta(a, b)``.
 The time unit is whatever the inputs use (the paper and CDNOW use weeks; `predictions.model`
 uses days). Only ``alpha`` depends on the unit.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,7 +39,9 @@ def _as_arrays(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> tuple[
     t_x = np.asarray(recency, dtype=float)
     t_obs = np.asarray(T, dtype=float)
     if not (x.shape == t_x.shape == t_obs.shape):
-        raise ValueError(f"frequency, recency and T must have the same shape, got {x.shape}, {t_x.shape}, {t_obs.shape}")
+        raise ValueError(
+            f"frequency, recency and T must have the same shape, got {x.shape}, {t_x.shape}, {t_obs.shape}"
+        )
     if np.any(x < 0) or np.any(t_x < 0) or np.any(t_x > t_obs + 1e-9):
         raise ValueError("BG/NBD needs frequency >= 0 and 0 <= recency <= T for every customer")
     if np.any((x == 0) & (t_x != 0)):
@@ -90,7 +93,9 @@ def fit(
     # Nelder-Mead finds the basin, bounded L-BFGS-B polishes it; the bounds (e^-12..e^12 in
     # scaled units) keep a misspecified sample from drifting to a degenerate corner for ever
     bounds = [(-12.0, 12.0)] * len(x0)
-    coarse = minimize(negative_ll, x0, method="Nelder-Mead", bounds=bounds, options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000})
+    coarse = minimize(
+        negative_ll, x0, method="Nelder-Mead", bounds=bounds, options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000}
+    )
     polished = minimize(negative_ll, coarse.x, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-15, "gtol": 1e-10})
     best = polished.x if polished.fun <= coarse.fun else coarse.x
     r, alpha, a, b = (float(v) for v in np.exp(best))

@@ -6,6 +6,7 @@ A customer's transaction values are Gamma(p, nu) around a personal mean; ``nu ~ 
 across customers. Fitted on customers with at least one repeat purchase (``x`` = number of
 transactions averaged, ``m`` = their mean value); assumes value is independent of frequency.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,7 +65,9 @@ def log_likelihood(params: GammaGammaParams, frequency: ArrayLike, monetary_valu
     )
 
 
-def fit(frequency: ArrayLike, monetary_value: ArrayLike, *, initial: GammaGammaParams | None = None) -> GammaGammaParams:
+def fit(
+    frequency: ArrayLike, monetary_value: ArrayLike, *, initial: GammaGammaParams | None = None
+) -> GammaGammaParams:
     """Maximum-likelihood (p, q, gamma) on log-parameters. Pass only customers with frequency > 0."""
     x, m = _as_arrays(frequency, monetary_value)
     if x.size == 0:
@@ -84,14 +87,18 @@ def fit(frequency: ArrayLike, monetary_value: ArrayLike, *, initial: GammaGammaP
     # Nelder-Mead finds the basin, bounded L-BFGS-B polishes it; the bounds (e^-12..e^12 in
     # scaled units) keep a misspecified sample from drifting to a degenerate corner for ever
     bounds = [(-12.0, 12.0)] * len(x0)
-    coarse = minimize(negative_ll, x0, method="Nelder-Mead", bounds=bounds, options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000})
+    coarse = minimize(
+        negative_ll, x0, method="Nelder-Mead", bounds=bounds, options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000}
+    )
     polished = minimize(negative_ll, coarse.x, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-15, "gtol": 1e-10})
     best = polished.x if polished.fun <= coarse.fun else coarse.x
     p, q, v = (float(val) for val in np.exp(best))
     return GammaGammaParams(p, q, v * scale)
 
 
-def conditional_expected_average_profit(params: GammaGammaParams, frequency: ArrayLike, monetary_value: ArrayLike) -> FloatArray:
+def conditional_expected_average_profit(
+    params: GammaGammaParams, frequency: ArrayLike, monetary_value: ArrayLike
+) -> FloatArray:
     """E[M | p, q, gamma, m, x] = p (gamma + x m) / (p x + q - 1), a weighted mean of the
     population mean p gamma/(q-1) and the customer's own mean m. Customers with x = 0 get the
     population mean."""

@@ -14,12 +14,13 @@ expected_purchases_90d / _365d, expected_order_value (Gamma-Gamma conditional me
 clv_12m (12 months, discounted monthly) and churn_risk (`high` p_alive < 0.5,
 `medium` < 0.8, `low` otherwise; Russian label in churn_risk_label).
 """
+
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import asdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -117,7 +118,9 @@ def churn_risk(p_alive: np.ndarray) -> np.ndarray:
     return np.where(p_alive < HIGH_RISK_BELOW, "high", np.where(p_alive < MEDIUM_RISK_BELOW, "medium", "low"))
 
 
-def predict(summary: pd.DataFrame, *, monthly_discount_rate: float = 0.01) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
+def predict(
+    summary: pd.DataFrame, *, monthly_discount_rate: float = 0.01
+) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
     """Fit both models on `summary` (from `summarise_purchases`) and add the prediction columns."""
     if len(summary) < MIN_CLIENTS_BGNBD:
         raise PredictionError(
@@ -195,7 +198,7 @@ def run_predictions(warehouse_url: str, as_of: date | None = None, *, monthly_di
         daily, as_of = _read_daily(conn, as_of)
         summary = summarise_purchases(daily, as_of)
         result, fits = predict(summary, monthly_discount_rate=monthly_discount_rate)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         conn.execute(DDL)
         conn.execute(f"delete from {OUTPUT_TABLE} where as_of = %s", (as_of,))
         conn.execute(f"delete from {FITS_TABLE} where as_of = %s", (as_of,))
@@ -207,11 +210,22 @@ def run_predictions(warehouse_url: str, as_of: date | None = None, *, monthly_di
                 values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                 [
                     (
-                        str(r.client_id), as_of, r.first_purchase_date.date(), r.last_purchase_date.date(),
-                        int(r.frequency), int(r.recency), int(r.t), _money(r.monetary_avg), float(r.p_alive),
-                        float(r.expected_purchases_90d), float(r.expected_purchases_365d),
-                        _money(r.expected_order_value), _money(r.clv_12m), str(r.churn_risk),
-                        str(r.churn_risk_label), now,
+                        str(r.client_id),
+                        as_of,
+                        r.first_purchase_date.date(),
+                        r.last_purchase_date.date(),
+                        int(r.frequency),
+                        int(r.recency),
+                        int(r.t),
+                        _money(r.monetary_avg),
+                        float(r.p_alive),
+                        float(r.expected_purchases_90d),
+                        float(r.expected_purchases_365d),
+                        _money(r.expected_order_value),
+                        _money(r.clv_12m),
+                        str(r.churn_risk),
+                        str(r.churn_risk_label),
+                        now,
                     )
                     for r in result.itertuples(index=False)
                 ],
@@ -220,9 +234,12 @@ def run_predictions(warehouse_url: str, as_of: date | None = None, *, monthly_di
                 f"insert into {FITS_TABLE} (as_of, model, params, n_clients, log_likelihood, computed_at) values (%s, %s, %s, %s, %s, %s)",
                 [
                     (
-                        as_of, name,
+                        as_of,
+                        name,
                         json.dumps({k: v for k, v in values.items() if k not in ("n_clients", "log_likelihood")}),
-                        int(values["n_clients"]), values["log_likelihood"], now,
+                        int(values["n_clients"]),
+                        values["log_likelihood"],
+                        now,
                     )
                     for name, values in fits.items()
                 ],

@@ -17,6 +17,7 @@ what the portal holds right now, and writes only the difference.
 5. Every write (and, with dry_run, every write that would happen) goes to
    `ingest_state.writeback_audit`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import psycopg
@@ -139,7 +140,9 @@ def _no_retries(client: BatchClient) -> Iterator[None]:
 
 
 class _Run:
-    def __init__(self, conn: psycopg.Connection, client: BatchClient, report: PushReport, log: Callable[[str], None]) -> None:
+    def __init__(
+        self, conn: psycopg.Connection, client: BatchClient, report: PushReport, log: Callable[[str], None]
+    ) -> None:
         self.conn = conn
         self.client = client
         self.report = report
@@ -153,12 +156,20 @@ class _Run:
         self.report.errors.append(redact(message))
         self.say(f"ERROR: {message}")
 
-    def audit(self, entity: str, entity_id: str | None, field_name: str | None, before: Any, after: Any, action: str) -> None:
+    def audit(
+        self, entity: str, entity_id: str | None, field_name: str | None, before: Any, after: Any, action: str
+    ) -> None:
         self._audit_rows.append(
             (
-                self.report.run_id, entity, entity_id, field_name,
-                None if before is None else redact(before), None if after is None else redact(after),
-                action, datetime.now(timezone.utc), self.report.dry_run,
+                self.report.run_id,
+                entity,
+                entity_id,
+                field_name,
+                None if before is None else redact(before),
+                None if after is None else redact(after),
+                action,
+                datetime.now(UTC),
+                self.report.dry_run,
             )
         )
 
@@ -239,7 +250,10 @@ class _Run:
             return
         for chunk in _chunks(updates):
             commands = {
-                f"u{company_id}": ("crm.company.update", {"id": company_id, "fields": {k: ("" if v is None else v) for k, v in changed.items()}})
+                f"u{company_id}": (
+                    "crm.company.update",
+                    {"id": company_id, "fields": {k: ("" if v is None else v) for k, v in changed.items()}},
+                )
                 for company_id, changed, _ in chunk
             }
             result = self.client.batch(commands)
@@ -260,7 +274,9 @@ class _Run:
         for company_id, changed, _ in chunk:
             record = result.result.get(f"g{company_id}")
             if not isinstance(record, dict):
-                self.error(f"company {company_id}: could not read back after update ({result.errors.get(f'g{company_id}')})")
+                self.error(
+                    f"company {company_id}: could not read back after update ({result.errors.get(f'g{company_id}')})"
+                )
                 continue
             good = True
             for name, value in changed.items():
@@ -338,7 +354,9 @@ class _Run:
                     task_id = task.get("id", task.get("ID")) if isinstance(task, dict) else None
                     self._task_created(action, None if task_id is None else str(task_id))
             return
-        self.error(f"{len(remaining)} tasks not created after {TASK_ATTEMPTS} attempts; re-run the write-back to finish")
+        self.error(
+            f"{len(remaining)} tasks not created after {TASK_ATTEMPTS} attempts; re-run the write-back to finish"
+        )
 
     def _task_created(self, action: TaskAction, task_id: str | None) -> None:
         self.report.tasks_created += 1

@@ -2,6 +2,7 @@
 
 Pure data: no Bitrix24 calls here (see `predictions.writeback`).
 """
+
 from __future__ import annotations
 
 import re
@@ -64,6 +65,18 @@ class TaskAction:
         return f"{self.marker} {self.title}"
 
 
+# dim_clients.stability_type holds the codes of client_stability; managers read Russian
+STABILITY_RU = {
+    "new": "новый",
+    "returned": "возвращенный",
+    "lost": "потерянный",
+    "growing": "растущий",
+    "falling": "падающий",
+    "stable": "стабильный",
+    "one-off": "разовый",
+}
+
+
 def normalise(field: CompanyField, value: Any) -> str | None:
     """The value as Bitrix24 returns it in a legacy list (strings), for comparison and writing.
     Numbers are compared as decimals rounded to kopecks, so "12.50" equals "12.5"."""
@@ -119,7 +132,10 @@ def desired_company_values(conn: psycopg.Connection) -> dict[int, dict[str, str 
         for field in COMPANY_FIELDS:
             if field.source_column in ("churn_risk_label", "clv_12m") and by_column[field.source_column] is None:
                 continue
-            wanted[field.field_name] = normalise(field, by_column[field.source_column])
+            value = by_column[field.source_column]
+            if field.source_column == "stability_type":
+                value = STABILITY_RU.get(str(value), value) if value is not None else None
+            wanted[field.field_name] = normalise(field, value)
         out[company_id] = wanted
     return out
 

@@ -17,15 +17,14 @@ Environment variables:
 - SUPERSET_WEBDRIVER_BASEURL      URL the report worker's Chromium opens (default
                                   http://127.0.0.1:$SUPERSET_PORT/)
 - SUPERSET_PORT                   port of the web server (default 8088)
-- HAPPYCLIENT_REPORTS_DIR         directory where the «file» report notification writes the
-                                  rendered report (see happyclient_report_notification.py)
+- SMTP_HOST, SMTP_PORT, SMTP_STARTTLS, SMTP_SSL, SMTP_USER, SMTP_PASSWORD, SMTP_MAIL_FROM
+                                  where alerts & reports are e-mailed
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,9 +36,6 @@ Path(DATA_DIR).mkdir(parents=True, exist_ok=True)
 PROFILE = os.environ.get("HAPPYCLIENT_SUPERSET_PROFILE", "dev")
 if PROFILE not in {"dev", "production"}:
     raise RuntimeError(f"HAPPYCLIENT_SUPERSET_PROFILE={PROFILE!r}: expected 'dev' or 'production'")
-
-# The custom notification method («file») lives beside this file.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def _secret_key() -> str:
@@ -205,7 +201,13 @@ SCREENSHOT_LOAD_WAIT = 60
 ALERT_REPORTS_NOTIFICATION_DRY_RUN = False
 EMAIL_REPORTS_SUBJECT_PREFIX = "[Happy Client] "
 EMAIL_REPORTS_CTA = "Открыть в Superset"
-# Reports may be written to files (the «file» notification method) instead of e-mail.
-HAPPYCLIENT_REPORTS_DIR = os.environ.get("HAPPYCLIENT_REPORTS_DIR", str(Path(DATA_DIR) / "reports"))
+# Reports go out by e-mail (SMTP settings from the environment; no login when SMTP_USER is unset).
+SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
+SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "false").lower() == "true"
+SMTP_SSL = os.environ.get("SMTP_SSL", "false").lower() == "true"
+SMTP_USER = os.environ.get("SMTP_USER")
+SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+SMTP_MAIL_FROM = os.environ.get("SMTP_MAIL_FROM", "happyclient@localhost")
 
 LOG_LEVEL = os.environ.get("SUPERSET_LOG_LEVEL", "INFO")

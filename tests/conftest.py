@@ -4,11 +4,15 @@ HAPPYCLIENT_TEST_PG_URL (an admin URL such as postgresql://postgres@127.0.0.1:54
 points the suite at an existing server; without it an embedded PostgreSQL is started in
 .data/test-postgres (the same code path `happyclient` uses when WAREHOUSE_URL is unset).
 """
+
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -25,9 +29,14 @@ def pg_admin_url() -> Iterator[str]:
         return
     from happyclient.warehouse import EmbeddedPostgres
 
-    server = EmbeddedPostgres(PROJECT_ROOT / ".data" / "test-postgres", port=int(os.environ.get("HAPPYCLIENT_TEST_PG_PORT", "55433")))
+    server = EmbeddedPostgres(
+        PROJECT_ROOT / ".data" / "test-postgres", port=int(os.environ.get("HAPPYCLIENT_TEST_PG_PORT", "55433"))
+    )
+    already_running = server.is_running()
     server.start()
     yield server.admin_url()
+    if not already_running:  # leave a server someone else started alone
+        server.stop()
 
 
 @pytest.fixture
@@ -53,3 +62,63 @@ def _replace_db(url: str, dbname: str) -> str:
 
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+@dataclass(frozen=True)
+class DemoWarehouse:
+    """A warehouse built by the whole pipeline from generated demo data (see `demo_warehouse`)."""
+
+    url: str  # the warehouse database, marts filled, dbt tests run
+    data_dir: Path  # the generated demo files: bitrix24/*.jsonl, onec/*.jsonl, files/
+    as_of: date
+    clients: int
+    run_success: bool  # the Dagster run succeeded (every step, incl. dbt tests)
+    step_errors: dict[str, str]
+
+
+DEMO_TEST_CLIENTS = 300
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(pg_admin_url: str) -> Iterator[DemoWarehouse]:
+    """The finished demo pipeline, once per session: ~300 generated clients served by the fake
+    Bitrix24 and 1C servers, loaded and built by the Dagster job in-process, exactly as
+    `happyclient demo --no-serve` does (Superset left out). Tests reading marts reuse it."""
+    from happyclient.console import Console
+    from happyclient.demo import prepare_demo, stop_fakes
+    from happyclient.pipeline import run_pipeline
+    from happyclient.settings import Settings
+    from happyclient.warehouse import ensure_schemas
+
+    name = f"demo_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = _replace_db(pg_admin_url, name)
+    state = PROJECT_ROOT / ".data" / "test-demo"
+    run_dir = state / f"run-{uuid.uuid4().hex[:8]}"
+    settings = Settings(data_dir=run_dir, superset_admin_password="not-used-in-tests", demo_cache_dir=state / "data")
+    try:
+        ensure_schemas(url)
+        data, env = prepare_demo(settings, url, clients=DEMO_TEST_CLIENTS, seed=42, console=Console())
+        result = run_pipeline(env, exclude_groups=("superset",))
+        yield DemoWarehouse(url, data.path, data.as_of, data.clients, result.success, dict(result.errors))
+    finally:
+        stop_fakes(settings)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if not os.environ.get("HAPPYCLIENT_KEEP_TEST_DB"):
+            _drop_database(pg_admin_url, name)
+
+
+def _drop_database(admin_url: str, name: str, attempts: int = 5) -> None:
+    """Drop `name`, retrying while a just-killed client (a dbt subprocess) still reconnects."""
+    import time
+
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f'drop database if exists "{name}" with (force)')
+            return
+        except psycopg.errors.ObjectInUse:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1 + attempt)

@@ -6,6 +6,7 @@ The pipeline virtualenv never imports Superset; this module only starts the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -215,11 +216,74 @@ class SupersetServer:
                 break
             time.sleep(0.2)
         else:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.pid_path.unlink(missing_ok=True)
+
+    # ---- Celery (alerts & reports) -------------------------------------------------------
+    @property
+    def worker_pid_path(self) -> Path:
+        return self.data_dir / "worker.pid"
+
+    def start_worker(self, *, beat: bool = True) -> None:
+        """Start a Celery worker (with the beat scheduler when ``beat``) for alerts & reports."""
+        if self._alive(self.worker_pid_path):
+            return
+        cmd = [
+            self._bin("celery"), "--app=superset.tasks.celery_app:app", "worker",
+            "--pool=solo", "--concurrency=1", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+        ]
+        if beat:
+            cmd += ["--beat", f"--schedule={self.data_dir / 'celerybeat-schedule'}"]
+        with (self.data_dir / "worker.log").open("a") as log:
+            proc = subprocess.Popen(
+                cmd, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.data_dir,
+            )
+        self.worker_pid_path.write_text(str(proc.pid))
+
+    def run_report_now(self, report_id: int) -> None:
+        """Queue one execution of a report (as the beat scheduler would) for the worker."""
+        self._run_celery("call", "reports.execute", f"--args=[{int(report_id)}]")
+
+    def _run_celery(self, *args: str) -> str:
+        proc = subprocess.run(
+            [self._bin("celery"), "--app=superset.tasks.celery_app:app", *args],
+            env=self.environment(), capture_output=True, text=True, timeout=120,
+        )
+        if proc.returncode != 0:
+            raise SupersetError(f"`celery {args[0]}` failed: {redact(proc.stderr.strip()[-500:])}")
+        return proc.stdout
+
+    def stop_worker(self) -> None:
+        self._stop_pid_file(self.worker_pid_path)
+
+    def _alive(self, pid_file: Path) -> bool:
+        try:
+            os.kill(int(pid_file.read_text().strip()), 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return False
+        return True
+
+    def _stop_pid_file(self, pid_file: Path, timeout: float = 20) -> None:
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+                _reap(pid)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        pid_file.unlink(missing_ok=True)
 
     def __enter__(self) -> SupersetServer:
         self.start()

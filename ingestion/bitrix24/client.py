@@ -6,7 +6,8 @@ parallel streams packed into one `batch` call. The first page and the current hi
 (`order={"ID": "DESC"}`, one row) give the ID range; it is cut into streams `(cursor, end]`,
 each advanced by one page per batch; a stream ends when a page is short or reaches past its
 end (those rows belong to the next stream and are dropped). Wide streams are halved, using the
-observed rows-per-ID density, to keep 50 commands busy, so a large table runs at about
+observed rows-per-ID density, to keep 50 commands busy; two batches are kept in flight
+(`concurrency`) because the portal needs about a second per 50-command batch. So a large table runs at about
 2 req/s x 50 commands x 50 rows = 5,000 rows/s, and a small dictionary costs one request.
 Records created during the export (IDs above the initial maximum) are read at the end.
 We chose this over offset pages (`start=50*k`), which make Bitrix24 COUNT the remaining rows
@@ -22,6 +23,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -131,8 +133,12 @@ class Bitrix24Client:
         max_backoff_s: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        concurrency: int = 2,
     ) -> None:
         self.auth = auth
+        # batches in flight at once: a 50-command batch takes the portal about a second, so one
+        # at a time cannot use the 2 requests/s budget; the leaky bucket still paces the starts
+        self.concurrency = max(1, concurrency)
         self.bucket = LeakyBucket(rate_per_s, burst, sleep=sleep)
         self.timeout_s = timeout_s
         self.max_retries = max_retries
@@ -281,54 +287,63 @@ class Bitrix24Client:
         max_id = max(_int_id(r.get(id_field), method, id_field) for r in top)
         density = PAGE_SIZE / max(1, cursor - start_after)  # rows per ID unit, refined as pages arrive
         rows_seen, span_seen = PAGE_SIZE, max(1, cursor - start_after)
-        streams: list[list[int]] = [[cursor, max_id]] if max_id > cursor else []
+        idle: list[list[int]] = [[cursor, max_id]] if max_id > cursor else []
+        in_flight: dict[Future[BatchResult], list[list[int]]] = {}
         waits = 0
-        while streams:
-            # 3. split the widest streams until the batch is full or streams are about one page wide
-            while len(streams) < MAX_BATCH:
-                widest = max(streams, key=lambda st: st[1] - st[0])
-                if (widest[1] - widest[0]) * density < 2 * PAGE_SIZE:
-                    break
-                middle = widest[0] + (widest[1] - widest[0]) // 2
-                streams.append([middle, widest[1]])
-                widest[1] = middle
-            commands = {
-                f"s{i}": (method, self._fast_params(base, user_filter, select, id_field, st[0]))
-                for i, st in enumerate(streams)
-            }
-            answer = self.batch(commands)
-            remaining: list[list[int]] = []
-            transient: Bitrix24Error | None = None
-            for i, stream in enumerate(streams):
-                key = f"s{i}"
-                if key in answer.errors:
-                    err = answer.errors[key]
-                    if err.code not in TRANSIENT_CODES:
-                        raise Bitrix24Error(err.code, err.description, f"{method} (batch command {key})", None)
-                    transient = err
-                    remaining.append(stream)
-                    continue
-                rows = rows_of(answer.result.get(key))
-                last = stream[0]
-                overshoot = False
-                for row in rows:
-                    row_id = _int_id(row.get(id_field), method, id_field)
-                    if row_id > stream[1]:
-                        overshoot = True  # the next stream's territory: it reads these itself
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="b24-batch") as pool:
+            while idle or in_flight:
+                # 3. split the widest idle streams so every free request slot gets up to 50 of them
+                free = self.concurrency - len(in_flight)
+                while idle and len(idle) < MAX_BATCH * free:
+                    widest = max(idle, key=lambda st: st[1] - st[0])
+                    if (widest[1] - widest[0]) * density < 2 * PAGE_SIZE:
                         break
-                    last = row_id
-                    yield row
-                if len(rows) == PAGE_SIZE and not overshoot:
-                    rows_seen += PAGE_SIZE
-                    span_seen += max(1, last - stream[0])
-                    remaining.append([last, stream[1]])
-            density = rows_seen / span_seen
-            streams = remaining
-            if transient is not None:
-                waits += 1
-                if waits > self.max_retries * 4:
-                    raise Bitrix24RetryExhausted(transient.code, transient.description, f"{method} (batch)", None)
-                self._sleep(self._transient_wait(transient, answer.time))
+                    middle = widest[0] + (widest[1] - widest[0]) // 2
+                    idle.append([middle, widest[1]])
+                    widest[1] = middle
+                while idle and len(in_flight) < self.concurrency:
+                    share = min(MAX_BATCH, -(-len(idle) // (self.concurrency - len(in_flight))))
+                    group, idle = idle[:share], idle[share:]
+                    commands = {
+                        f"s{i}": (method, self._fast_params(base, user_filter, select, id_field, st[0]))
+                        for i, st in enumerate(group)
+                    }
+                    in_flight[pool.submit(self.batch, commands)] = group
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                transient: Bitrix24Error | None = None
+                time_block: dict[str, Any] = {}
+                for future in done:
+                    group = in_flight.pop(future)
+                    answer = future.result()
+                    for i, stream in enumerate(group):
+                        key = f"s{i}"
+                        if key in answer.errors:
+                            err = answer.errors[key]
+                            if err.code not in TRANSIENT_CODES:
+                                raise Bitrix24Error(err.code, err.description, f"{method} (batch command {key})", None)
+                            transient, time_block = err, answer.time
+                            idle.append(stream)
+                            continue
+                        rows = rows_of(answer.result.get(key))
+                        last = stream[0]
+                        overshoot = False
+                        for row in rows:
+                            row_id = _int_id(row.get(id_field), method, id_field)
+                            if row_id > stream[1]:
+                                overshoot = True  # the next stream's territory: it reads these itself
+                                break
+                            last = row_id
+                            yield row
+                        if len(rows) == PAGE_SIZE and not overshoot:
+                            rows_seen += PAGE_SIZE
+                            span_seen += max(1, last - stream[0])
+                            idle.append([last, stream[1]])
+                density = rows_seen / span_seen
+                if transient is not None:
+                    waits += 1
+                    if waits > self.max_retries * 4:
+                        raise Bitrix24RetryExhausted(transient.code, transient.description, f"{method} (batch)", None)
+                    self._sleep(self._transient_wait(transient, time_block))
         # 4. records created during the export have IDs above max_id
         after = max_id
         while True:
@@ -371,31 +386,41 @@ class Bitrix24Client:
     def get_many(
         self, method: str, param_sets: Mapping[str, Mapping[str, Any]]
     ) -> Iterator[tuple[str, Any]]:
-        """Run one call per entry (e.g. `crm.deal.productrows.get` per deal) in batches of 50;
-        yield `(key, result)`. Transient per-command errors are retried; others raise."""
-        pending = dict(param_sets)
+        """Run one call per entry (e.g. `crm.deal.productrows.get` per deal) in batches of 50,
+        `concurrency` batches in flight; yield `(key, result)` as batches complete. Transient
+        per-command errors are retried; others raise `Bitrix24Error` naming the command."""
+        queue = list(param_sets)
+        in_flight: dict[Future[BatchResult], list[str]] = {}
         attempts = 0
-        while pending:
-            keys = list(pending)[:MAX_BATCH]
-            answer = self.batch({f"k{key}": (method, pending[key]) for key in keys})
-            transient: Bitrix24Error | None = None
-            for key in keys:
-                ckey = f"k{key}"
-                if ckey in answer.errors:
-                    err = answer.errors[ckey]
-                    if err.code in TRANSIENT_CODES:
-                        transient = err
-                        continue
-                    raise Bitrix24Error(err.code, err.description, f"{method} (batch command {ckey})", None)
-                yield key, answer.result.get(ckey)
-                del pending[key]
-            if transient is not None:
-                attempts += 1
-                if attempts > self.max_retries:
-                    raise Bitrix24RetryExhausted(transient.code, transient.description, f"{method} (batch)", None)
-                self._sleep(self._transient_wait(transient, answer.time))
-            else:
-                attempts = 0
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="b24-get") as pool:
+            while queue or in_flight:
+                while queue and len(in_flight) < self.concurrency:
+                    keys, queue = queue[:MAX_BATCH], queue[MAX_BATCH:]
+                    commands = {f"k{key}": (method, param_sets[key]) for key in keys}
+                    in_flight[pool.submit(self.batch, commands)] = keys
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                transient: Bitrix24Error | None = None
+                time_block: dict[str, Any] = {}
+                for future in done:
+                    keys = in_flight.pop(future)
+                    answer = future.result()
+                    for key in keys:
+                        ckey = f"k{key}"
+                        if ckey in answer.errors:
+                            err = answer.errors[ckey]
+                            if err.code not in TRANSIENT_CODES:
+                                raise Bitrix24Error(err.code, err.description, f"{method} (batch command {ckey})", None)
+                            transient, time_block = err, answer.time
+                            queue.append(key)
+                            continue
+                        yield key, answer.result.get(ckey)
+                if transient is not None:
+                    attempts += 1
+                    if attempts > self.max_retries:
+                        raise Bitrix24RetryExhausted(transient.code, transient.description, f"{method} (batch)", None)
+                    self._sleep(self._transient_wait(transient, time_block))
+                elif done:
+                    attempts = 0
 
 
 def _int_id(value: Any, method: str, id_field: str) -> int:

@@ -1,4 +1,5 @@
 """`python -m ingestion.demo --out DIR [--clients N] [--seed S] [--target-lines N]`."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,7 +11,9 @@ from ingestion.demo.generator import generate
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ingestion.demo", description="Write the Happy Client demo data set.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ingestion.demo", description="Write the Happy Client demo data set."
+    )
     parser.add_argument("--out", type=Path, required=True, help="output directory (created)")
     parser.add_argument("--clients", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=42)
@@ -23,8 +26,16 @@ def main(argv: list[str] | None = None) -> int:
     def progress(stage: str, done: int, total: int) -> None:
         print(f"{stage}: {done}/{total}", file=sys.stderr, flush=True)
 
-    manifest = generate(args.out, seed=args.seed, clients=args.clients, as_of=args.as_of, years=args.years,
-                        lines_per_doc=args.lines_per_doc, target_lines=args.target_lines, progress=progress)
+    manifest = generate(
+        args.out,
+        seed=args.seed,
+        clients=args.clients,
+        as_of=args.as_of,
+        years=args.years,
+        lines_per_doc=args.lines_per_doc,
+        target_lines=args.target_lines,
+        progress=progress,
+    )
     for key in sorted(manifest.counts):
         print(f"{key}\t{manifest.counts[key]}")
     return 0

@@ -3,11 +3,13 @@
 Formats are deliberately mixed so the file readers are exercised: rosstat_outlets.csv is
 windows-1251, nps_answers.xlsx is an Excel workbook, the rest are UTF-8 text.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import random
+import re
 import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -61,8 +63,16 @@ def write_potential(files: Path, lists: dict[int, dict[int, list[Party]]]) -> in
     for year, by_region in lists.items():
         for r, parties in by_region.items():
             for p in parties:
-                rows.append([str(year), ref.REGIONS[r].name, p.inn, p.name, str(manager_user_id(p.manager)),
-                             ru_decimal(float(p.potential_rub))])
+                rows.append(
+                    [
+                        str(year),
+                        ref.REGIONS[r].name,
+                        p.inn,
+                        p.name,
+                        str(manager_user_id(p.manager)),
+                        ru_decimal(float(p.potential_rub)),
+                    ]
+                )
     header = ["Год", "Регион", "ИНН", "Наименование", "Менеджер", "Потенциальная емкость, руб/год"]
     return _write_csv(files / POTENTIAL, header, rows)
 
@@ -81,14 +91,35 @@ def write_plans(files: Path, pop: Population, sales: SalesTotals, b24: BitrixTot
                 actual = sales.revenue_by_manager_month.get((m_idx, last_year), 0.0) * 1.1
             plan = round(actual * ambition[m_idx] * rng.uniform(0.93, 1.07), -3)
             new_clients = sales.new_clients_by_manager_month.get((m_idx, month), 0)
-            norms = [b24.activities_by_manager_month.get((m_idx, month, kind), 0) for kind in ("CALL", "MEETING", "TASK")]
-            rows.append([ru_date(month), str(manager_user_id(m_idx)), person.full_name, ru_decimal(plan),
-                         str(max(0, round(new_clients * ambition[m_idx]))), str(rng.randint(0, 4)),
-                         ru_decimal(rng.choice([3.0, 5.0, 7.5, 10.0]), 1), ru_decimal(37.0, 1),
-                         *[str(max(1, round(n * ambition[m_idx]))) for n in norms]])
-    header = ["Месяц", "ID менеджера", "Менеджер", "План выручки, руб", "План новых клиентов",
-              "План прироста стабильной КБ", "План роста среднего заказа, %", "Целевая конверсия, %",
-              "Норматив звонков", "Норматив встреч", "Норматив задач"]
+            norms = [
+                b24.activities_by_manager_month.get((m_idx, month, kind), 0) for kind in ("CALL", "MEETING", "TASK")
+            ]
+            rows.append(
+                [
+                    ru_date(month),
+                    str(manager_user_id(m_idx)),
+                    person.full_name,
+                    ru_decimal(plan),
+                    str(max(0, round(new_clients * ambition[m_idx]))),
+                    str(rng.randint(0, 4)),
+                    ru_decimal(rng.choice([3.0, 5.0, 7.5, 10.0]), 1),
+                    ru_decimal(37.0, 1),
+                    *[str(max(1, round(n * ambition[m_idx]))) for n in norms],
+                ]
+            )
+    header = [
+        "Месяц",
+        "ID менеджера",
+        "Менеджер",
+        "План выручки, руб",
+        "План новых клиентов",
+        "План прироста стабильной КБ",
+        "План роста среднего заказа, %",
+        "Целевая конверсия, %",
+        "Норматив звонков",
+        "Норматив встреч",
+        "Норматив задач",
+    ]
     return _write_csv(files / PLANS, header, rows)
 
 
@@ -123,7 +154,7 @@ def write_nps(files: Path, pop: Population, rng: random.Random) -> int:
     ws.append(["Дата", "ИНН", "Отдел", "Оценка"])
     n = 0
     for p in pop.buyers:
-        if p.acquired is None or rng.random() > 0.25:
+        if p.acquired is None or rng.random() > 0.4:
             continue
         dept_code = ref.MANAGERS[p.manager].department
         promoters, detractors = ref.NPS_PROFILE[dept_code]
@@ -131,7 +162,11 @@ def write_nps(files: Path, pop: Population, rng: random.Random) -> int:
         if day > pop.as_of:
             continue
         r = rng.random()
-        score = rng.randint(9, 10) if r < promoters else (rng.randint(0, 6) if r < promoters + detractors else rng.randint(7, 8))
+        score = (
+            rng.randint(9, 10)
+            if r < promoters
+            else (rng.randint(0, 6) if r < promoters + detractors else rng.randint(7, 8))
+        )
         ws.append([datetime(day.year, day.month, day.day), p.inn, ref.DEPARTMENTS[dept_code][1], score])
         ws.cell(row=ws.max_row, column=1).number_format = "DD.MM.YYYY"
         n += 1
@@ -144,12 +179,19 @@ def write_nps(files: Path, pop: Population, rng: random.Random) -> int:
     return n
 
 
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
 def _write_reproducible_zip(path: Path, data: bytes) -> None:
-    """Re-pack a zip with fixed entry timestamps so equal content gives equal bytes."""
+    """Re-pack a zip with fixed entry timestamps and a fixed document `modified` time (openpyxl
+    stamps the wall clock on save) so equal content gives equal bytes."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             entry.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(entry, src.read(info.filename))
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = _MODIFIED.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", content)
+            dst.writestr(entry, content)
     path.write_bytes(out.getvalue())

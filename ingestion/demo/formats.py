@@ -1,4 +1,5 @@
 """Value formats of the source systems and a streaming JSON-lines writer."""
+
 from __future__ import annotations
 
 import base64

@@ -10,6 +10,7 @@
 Same seed and parameters give byte-identical files. Sales documents are streamed in date order
 so `target_lines` in the millions does not need the documents in memory.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ from ingestion.demo.bitrix_writer import write_bitrix
 from ingestion.demo.onec_writer import write_catalogs, write_documents
 from ingestion.demo.population import Population
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # bump whenever the output for a seed changes (cached demo data is keyed by it)
 Progress = Callable[[str, int, int], None]
 
 
@@ -38,9 +39,14 @@ class DemoManifest:
     paths: dict[str, Path] = field(default_factory=dict)  # same keys -> file
 
     def to_json(self) -> dict[str, object]:
-        return {"generator_version": GENERATOR_VERSION, "as_of": self.as_of.isoformat(), "seed": self.seed,
-                "clients": self.clients, "counts": self.counts,
-                "paths": {k: str(v.relative_to(self.out_dir)) for k, v in self.paths.items()}}
+        return {
+            "generator_version": GENERATOR_VERSION,
+            "as_of": self.as_of.isoformat(),
+            "seed": self.seed,
+            "clients": self.clients,
+            "counts": self.counts,
+            "paths": {k: str(v.relative_to(self.out_dir)) for k, v in self.paths.items()},
+        }
 
 
 def _rng(seed: int, part: str) -> random.Random:
@@ -48,8 +54,17 @@ def _rng(seed: int, part: str) -> random.Random:
     return random.Random(f"{seed}:{part}")
 
 
-def generate(out_dir: Path, *, seed: int = 42, clients: int = 3000, as_of: date = date(2026, 10, 31), years: int = 3,
-             lines_per_doc: float = 4.0, target_lines: int | None = None, progress: Progress | None = None) -> DemoManifest:
+def generate(
+    out_dir: Path,
+    *,
+    seed: int = 42,
+    clients: int = 3000,
+    as_of: date = date(2026, 10, 31),
+    years: int = 3,
+    lines_per_doc: float = 4.0,
+    target_lines: int | None = None,
+    progress: Progress | None = None,
+) -> DemoManifest:
     """Write a complete demo data set into `out_dir` (created if needed) and return its manifest."""
     if clients < 10:
         raise ValueError(f"clients must be at least 10, got {clients}")
@@ -80,7 +95,9 @@ def generate(out_dir: Path, *, seed: int = 42, clients: int = 3000, as_of: date 
 
     manifest = DemoManifest(out_dir, as_of, seed, clients)
     keys, counts = write_catalogs(onec_dir, pop, _rng(seed, "onec"))
-    sales = write_documents(onec_dir, pop, keys, _rng(seed, "documents"), lines_per_doc=lines_per_doc, progress=progress)
+    sales = write_documents(
+        onec_dir, pop, keys, _rng(seed, "documents"), lines_per_doc=lines_per_doc, progress=progress
+    )
     counts["Document_РеализацияТоваровУслуг"] = sales.documents
     counts["Document_ВозвратТоваровОтКлиента"] = sales.returns
     for entity, n in counts.items():
@@ -110,6 +127,7 @@ def generate(out_dir: Path, *, seed: int = 42, clients: int = 3000, as_of: date 
         manifest.counts[f"files/{name}"] = n
         manifest.paths[f"files/{name}"] = files_dir / name
     report("files", 1, 1)
-    (out_dir / "manifest.json").write_text(json.dumps(manifest.to_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                                           encoding="utf-8")
+    (out_dir / "manifest.json").write_text(
+        json.dumps(manifest.to_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return manifest

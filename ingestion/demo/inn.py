@@ -5,6 +5,7 @@ trader has 12 digits, the last two check digits. Each check digit is a weighted 
 preceding digits modulo 11, then modulo 10 (the weights are fixed by the Federal Tax Service).
 The first two digits are the region code of the tax office that issued the number.
 """
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """Writes the 1C side of the demo: catalogs and documents as OData `$format=json` records."""
+
 from __future__ import annotations
 
 import random
@@ -65,25 +66,50 @@ def write_catalogs(onec_dir: Path, pop: Population, rng: random.Random) -> tuple
         for i, region in enumerate(ref.REGIONS, 1):
             key = guid(rng)
             keys.regions.append(key)
-            w.write(_base(rng, key) | {"Parent_Key": EMPTY_REF, "IsFolder": False, "Code": _code(i),
-                                       "Description": region.name, "Predefined": False, "PredefinedDataName": ""})
+            w.write(
+                _base(rng, key)
+                | {
+                    "Parent_Key": EMPTY_REF,
+                    "IsFolder": False,
+                    "Code": _code(i),
+                    "Description": region.name,
+                    "Predefined": False,
+                    "PredefinedDataName": "",
+                }
+            )
         counts[REGIONS] = w.count
     with JsonlWriter(onec_dir / f"{DEPARTMENTS}.jsonl") as w:
         for i, (code, (_, name)) in enumerate(ref.DEPARTMENTS.items(), 1):
             key = guid(rng)
             keys.departments[code] = key
             parent = EMPTY_REF if code == "root" else keys.departments["root" if code == "com" else "com"]
-            w.write(_base(rng, key) | {"Parent_Key": parent, "Code": _code(i, "00-", 9), "Description": name,
-                                       "Predefined": False, "PredefinedDataName": ""})
+            w.write(
+                _base(rng, key)
+                | {
+                    "Parent_Key": parent,
+                    "Code": _code(i, "00-", 9),
+                    "Description": name,
+                    "Predefined": False,
+                    "PredefinedDataName": "",
+                }
+            )
         counts[DEPARTMENTS] = w.count
     with JsonlWriter(onec_dir / f"{USERS}.jsonl") as w:
         people = [ref.DIRECTOR, *ref.MANAGERS]
         for person in people:
             key = guid(rng)
-            w.write(_base(rng, key) | {"Description": person.full_name,
-                                       "Подразделение_Key": keys.departments[person.department],
-                                       "ФизическоеЛицо_Key": guid(rng), "Недействителен": False, "Служебный": False,
-                                       "Predefined": False, "PredefinedDataName": ""})
+            w.write(
+                _base(rng, key)
+                | {
+                    "Description": person.full_name,
+                    "Подразделение_Key": keys.departments[person.department],
+                    "ФизическоеЛицо_Key": guid(rng),
+                    "Недействителен": False,
+                    "Служебный": False,
+                    "Predefined": False,
+                    "PredefinedDataName": "",
+                }
+            )
             if person is not ref.DIRECTOR:
                 keys.users.append(key)
         counts[USERS] = w.count
@@ -93,8 +119,17 @@ def write_catalogs(onec_dir: Path, pop: Population, rng: random.Random) -> tuple
             n += 1
             fkey = guid(rng)
             keys.folders.append(fkey)
-            w.write(_base(rng, fkey) | {"Parent_Key": EMPTY_REF, "IsFolder": True, "Code": _code(n, "00-", 11),
-                                        "Description": folder, "Predefined": False, "PredefinedDataName": ""})
+            w.write(
+                _base(rng, fkey)
+                | {
+                    "Parent_Key": EMPTY_REF,
+                    "IsFolder": True,
+                    "Code": _code(n, "00-", 11),
+                    "Description": folder,
+                    "Predefined": False,
+                    "PredefinedDataName": "",
+                }
+            )
             for stem in stems:
                 for variant in rng.sample(ref.VARIANTS, 2):
                     n += 1
@@ -102,11 +137,21 @@ def write_catalogs(onec_dir: Path, pop: Population, rng: random.Random) -> tuple
                     price = round(rng.uniform(lo, hi), 0)
                     product = Product(guid(rng), _code(n, "00-", 11), sku, f"{stem} {variant}", c, price)
                     keys.products.append(product)
-                    w.write(_base(rng, product.ref_key) | {
-                        "Parent_Key": fkey, "IsFolder": False, "Code": product.code, "Description": product.name,
-                        "Артикул": sku, "ЕдиницаИзмерения_Key": EMPTY_REF if n % 17 == 0 else keys.unit,
-                        "ВидНоменклатуры_Key": guid(rng), "СтавкаНДС": "НДС20", "Predefined": False,
-                        "PredefinedDataName": ""})
+                    w.write(
+                        _base(rng, product.ref_key)
+                        | {
+                            "Parent_Key": fkey,
+                            "IsFolder": False,
+                            "Code": product.code,
+                            "Description": product.name,
+                            "Артикул": sku,
+                            "ЕдиницаИзмерения_Key": EMPTY_REF if n % 17 == 0 else keys.unit,
+                            "ВидНоменклатуры_Key": guid(rng),
+                            "СтавкаНДС": "НДС20",
+                            "Predefined": False,
+                            "PredefinedDataName": "",
+                        }
+                    )
         counts[PRODUCTS] = w.count
     for i, product in enumerate(keys.products):
         keys.by_category.setdefault(product.category, []).append(i)
@@ -115,26 +160,61 @@ def write_catalogs(onec_dir: Path, pop: Population, rng: random.Random) -> tuple
             p.keys["partner"] = guid(rng)
             p.keys["counterparty"] = guid(rng)
             assert p.acquired is not None
-            pw.write(_base(rng, p.keys["partner"]) | {
-                "Parent_Key": EMPTY_REF, "IsFolder": False, "Code": _code(i, "ЦБ", 9), "Description": p.name,
-                "НаименованиеПолное": p.full_name, "Клиент": True, "Поставщик": False,
-                "БизнесРегион_Key": keys.regions[p.region], "ОсновнойМенеджер_Key": keys.users[p.manager],
-                "КаналСбыта": p.channel, "ДатаРегистрации": onec_dt(p.acquired - timedelta(days=rng.randrange(1, 40))),
-                "Predefined": False, "PredefinedDataName": ""})
+            pw.write(
+                _base(rng, p.keys["partner"])
+                | {
+                    "Parent_Key": EMPTY_REF,
+                    "IsFolder": False,
+                    "Code": _code(i, "ЦБ", 9),
+                    "Description": p.name,
+                    "НаименованиеПолное": p.full_name,
+                    "Клиент": True,
+                    "Поставщик": False,
+                    "БизнесРегион_Key": keys.regions[p.region],
+                    "ОсновнойМенеджер_Key": keys.users[p.manager],
+                    "КаналСбыта": p.channel,
+                    "ДатаРегистрации": onec_dt(p.acquired - timedelta(days=rng.randrange(1, 40))),
+                    "Predefined": False,
+                    "PredefinedDataName": "",
+                }
+            )
             # some codes are space-padded, as fixed-length 1C strings are
             code = _code(i, "ЦБ", 9, pad_to=11 if i % 5 == 0 else 0)
-            cw.write(_base(rng, p.keys["counterparty"]) | {
-                "Parent_Key": EMPTY_REF, "IsFolder": False, "Code": code, "Description": p.name,
-                "НаименованиеПолное": p.full_name, "ИНН": p.inn, "КПП": p.kpp,
-                "ЮрФизЛицо": "ЮрЛицо" if p.is_legal else "ИндивидуальныйПредприниматель",
-                "Партнер_Key": p.keys["partner"], "Predefined": False, "PredefinedDataName": ""})
+            cw.write(
+                _base(rng, p.keys["counterparty"])
+                | {
+                    "Parent_Key": EMPTY_REF,
+                    "IsFolder": False,
+                    "Code": code,
+                    "Description": p.name,
+                    "НаименованиеПолное": p.full_name,
+                    "ИНН": p.inn,
+                    "КПП": p.kpp,
+                    "ЮрФизЛицо": "ЮрЛицо" if p.is_legal else "ИндивидуальныйПредприниматель",
+                    "Партнер_Key": p.keys["partner"],
+                    "Predefined": False,
+                    "PredefinedDataName": "",
+                }
+            )
         # a deletion-marked duplicate counterparty with no documents
         for p in pop.buyers[: max(1, len(pop.buyers) // 200)]:
-            cw.write(_base(rng, guid(rng)) | {
-                "Parent_Key": EMPTY_REF, "IsFolder": False, "Code": _code(len(pop.buyers) + p.idx + 1, "ЦБ", 9),
-                "Description": p.name + " (дубль)", "НаименованиеПолное": p.full_name, "ИНН": p.inn, "КПП": p.kpp,
-                "ЮрФизЛицо": "ЮрЛицо" if p.is_legal else "ИндивидуальныйПредприниматель",
-                "Партнер_Key": p.keys["partner"], "Predefined": False, "PredefinedDataName": ""} | {"DeletionMark": True})
+            cw.write(
+                _base(rng, guid(rng))
+                | {
+                    "Parent_Key": EMPTY_REF,
+                    "IsFolder": False,
+                    "Code": _code(len(pop.buyers) + p.idx + 1, "ЦБ", 9),
+                    "Description": p.name + " (дубль)",
+                    "НаименованиеПолное": p.full_name,
+                    "ИНН": p.inn,
+                    "КПП": p.kpp,
+                    "ЮрФизЛицо": "ЮрЛицо" if p.is_legal else "ИндивидуальныйПредприниматель",
+                    "Партнер_Key": p.keys["partner"],
+                    "Predefined": False,
+                    "PredefinedDataName": "",
+                }
+                | {"DeletionMark": True}
+            )
         counts[PARTNERS] = pw.count
         counts[COUNTERPARTIES] = cw.count
     return keys, counts
@@ -158,8 +238,16 @@ class SalesTotals:
     deleted: int
 
 
-def _lines(rng: random.Random, p: Party, day: date, amount: float, keys: OneCKeys, lines_per_doc: float,
-           doc_key: str, inflation: float) -> list[dict[str, Any]]:
+def _lines(
+    rng: random.Random,
+    p: Party,
+    day: date,
+    amount: float,
+    keys: OneCKeys,
+    lines_per_doc: float,
+    doc_key: str,
+    inflation: float,
+) -> list[dict[str, Any]]:
     n_lines = 1
     lam = max(0.0, lines_per_doc - 1.0)
     # Poisson(lam) by inversion, small lam
@@ -183,27 +271,63 @@ def _lines(rng: random.Random, p: Party, day: date, amount: float, keys: OneCKey
         price = round(product.price * inflation, 2)
         qty = max(1, int(round(amount / n_lines / price)))
         total = round(qty * price, 2)
-        out.append({"Ref_Key": doc_key, "LineNumber": str(line), "Номенклатура_Key": product.ref_key,
-                    "Количество": qty, "Цена": price, "Сумма": total, "СтавкаНДС": rate_name,
-                    "СуммаНДС": round(total * rate / (100.0 + rate), 2)})
+        out.append(
+            {
+                "Ref_Key": doc_key,
+                "LineNumber": str(line),
+                "Номенклатура_Key": product.ref_key,
+                "Количество": qty,
+                "Цена": price,
+                "Сумма": total,
+                "СтавкаНДС": rate_name,
+                "СуммаНДС": round(total * rate / (100.0 + rate), 2),
+            }
+        )
     return out
 
 
-def _document(rng: random.Random, key: str, number: int, moment: datetime, p: Party, keys: OneCKeys,
-              lines: list[dict[str, Any]], posted: bool, deleted: bool) -> dict[str, Any]:
+def _document(
+    rng: random.Random,
+    key: str,
+    number: int,
+    moment: datetime,
+    p: Party,
+    keys: OneCKeys,
+    lines: list[dict[str, Any]],
+    posted: bool,
+    deleted: bool,
+) -> dict[str, Any]:
     manager = ref.MANAGERS[p.manager]
-    return {"Ref_Key": key, "DataVersion": data_version(rng), "DeletionMark": deleted,
-            "Number": f"ЦБ-{number:06d}", "Date": onec_dt(moment), "Posted": posted,
-            "Организация_Key": keys.organisation, "Контрагент_Key": p.keys["counterparty"],
-            "Партнер_Key": p.keys["partner"], "Менеджер_Key": keys.users[p.manager],
-            "Подразделение_Key": keys.departments[manager.department], "Склад_Key": keys.warehouse,
-            "Валюта_Key": keys.currency, "ЦенаВключаетНДС": True,
-            "СуммаДокумента": round(sum(line["Сумма"] for line in lines), 2), "Комментарий": "",
-            "Товары": lines}
+    return {
+        "Ref_Key": key,
+        "DataVersion": data_version(rng),
+        "DeletionMark": deleted,
+        "Number": f"ЦБ-{number:06d}",
+        "Date": onec_dt(moment),
+        "Posted": posted,
+        "Организация_Key": keys.organisation,
+        "Контрагент_Key": p.keys["counterparty"],
+        "Партнер_Key": p.keys["partner"],
+        "Менеджер_Key": keys.users[p.manager],
+        "Подразделение_Key": keys.departments[manager.department],
+        "Склад_Key": keys.warehouse,
+        "Валюта_Key": keys.currency,
+        "ЦенаВключаетНДС": True,
+        "СуммаДокумента": round(sum(line["Сумма"] for line in lines), 2),
+        "Комментарий": "",
+        "Товары": lines,
+    }
 
 
-def write_documents(onec_dir: Path, pop: Population, keys: OneCKeys, rng: random.Random, *,
-                    lines_per_doc: float, progress: Progress | None) -> SalesTotals:
+def write_documents(
+    onec_dir: Path,
+    pop: Population,
+    keys: OneCKeys,
+    rng: random.Random,
+    *,
+    lines_per_doc: float,
+    progress: Progress | None,
+) -> SalesTotals:
     """Stream sales documents in date order (numbers grow with dates), then the returns."""
     entries: list[tuple[int, int, int]] = []  # (day ordinal, buyer idx, kind 0 real / 1 unposted / 2 deleted)
     for p in pop.buyers:
@@ -265,9 +389,18 @@ def write_documents(onec_dir: Path, pop: Population, keys: OneCKeys, rng: random
                     qty = rng.randint(1, line["Количество"])
                 total_sum = round(qty * line["Цена"], 2)
                 rate = float(line["СтавкаНДС"][3:])
-                lines.append({"Ref_Key": key, "LineNumber": str(n), "Номенклатура_Key": line["Номенклатура_Key"],
-                              "Количество": qty, "Цена": line["Цена"], "Сумма": total_sum,
-                              "СтавкаНДС": line["СтавкаНДС"], "СуммаНДС": round(total_sum * rate / (100.0 + rate), 2)})
+                lines.append(
+                    {
+                        "Ref_Key": key,
+                        "LineNumber": str(n),
+                        "Номенклатура_Key": line["Номенклатура_Key"],
+                        "Количество": qty,
+                        "Цена": line["Цена"],
+                        "Сумма": total_sum,
+                        "СтавкаНДС": line["СтавкаНДС"],
+                        "СуммаНДС": round(total_sum * rate / (100.0 + rate), 2),
+                    }
+                )
             posted = rng.random() >= 0.05
             doc = _document(rng, key, number, at_time(day, rng), p, keys, lines, posted, False)
             doc["Number"] = f"ЦБВ-{number:05d}"

@@ -3,6 +3,7 @@
 Everything here is drawn from one `random.Random`, in a fixed order, so a seed gives the same
 population every time. Dates are plain `date`s; the writers turn them into source formats.
 """
+
 from __future__ import annotations
 
 import math
@@ -101,8 +102,11 @@ class Population:
         if is_legal:
             form = rng.choice(ref.LEGAL_FORMS)
             core = f"{rng.choice(ref.NAME_WORDS_1)} {rng.choice(ref.NAME_WORDS_2)}"
-            full_form = {"ООО": "Общество с ограниченной ответственностью", "АО": "Акционерное общество",
-                         "ПАО": "Публичное акционерное общество"}[form]
+            full_form = {
+                "ООО": "Общество с ограниченной ответственностью",
+                "АО": "Акционерное общество",
+                "ПАО": "Публичное акционерное общество",
+            }[form]
             return f"{form} «{core}»", f"{full_form} «{core}»", ""
         last = rng.choice(ref.PERSON_LAST)
         first = rng.choice(ref.PERSON_FIRST)
@@ -129,8 +133,20 @@ class Population:
         lo, hi = ref.SIZE_POTENTIAL_RUB[size]
         potential = int(round(rng.uniform(lo, hi), -3))
         source = weighted(rng, [s[0] for s in ref.SOURCES], [s[2] for s in ref.SOURCES])
-        return Party(idx, inn, kpp, is_legal, name, full_name, region, channel, size, potential,
-                     self._manager_for(region, size, channel), source)
+        return Party(
+            idx,
+            inn,
+            kpp,
+            is_legal,
+            name,
+            full_name,
+            region,
+            channel,
+            size,
+            potential,
+            self._manager_for(region, size, channel),
+            source,
+        )
 
     def _region_weights(self) -> list[float]:
         return [r.seed_active + r.seed_attracted for r in ref.REGIONS]
@@ -176,8 +192,16 @@ class Population:
         if churn < self.as_of and p.behaviour != "one_off":
             p.churn = churn
         if p.behaviour == "returned":
-            pause_start = p.acquired + timedelta(days=rng.randrange(45, 300))
-            p.pause = (pause_start, pause_start + timedelta(days=rng.randrange(380, 480)))
+            base_year_start = date(self.full_year - 1, 1, 1)
+            if p.acquired < base_year_start - timedelta(days=5) and rng.random() < 0.5:
+                # silent through the whole year before the latest full year: "returned" in it
+                pause_start = max(
+                    p.acquired + timedelta(days=5), base_year_start - timedelta(days=rng.randrange(0, 40))
+                )
+                p.pause = (pause_start, date(self.full_year, 1, 1) + timedelta(days=rng.randrange(10, 120)))
+            else:
+                pause_start = p.acquired + timedelta(days=rng.randrange(45, 300))
+                p.pause = (pause_start, pause_start + timedelta(days=rng.randrange(380, 480)))
             p.churn = None
 
     # -- purchases -------------------------------------------------------------------------
@@ -224,7 +248,8 @@ class Population:
             plan[year] = {}
             for r, region in enumerate(ref.REGIONS):
                 attracted = sum(
-                    1 for p in self.buyers
+                    1
+                    for p in self.buyers
                     if p.region == r and not p.legacy and p.acquired is not None and p.acquired.year == year
                 )
                 ratio = region.seed_attracted / region.seed_potential
@@ -233,7 +258,8 @@ class Population:
                 # floor above 100% so even a small data set shows attraction over 100%
                 size = max(1, math.floor(attracted / ratio) if ratio > 1 else round(attracted / ratio))
                 future = [
-                    p for p in self.buyers
+                    p
+                    for p in self.buyers
                     if p.region == r and not p.legacy and p.acquired is not None and p.acquired.year >= year
                 ]
                 n_future = min(len(future), round(size * 0.55))

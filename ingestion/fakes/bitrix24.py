@@ -7,6 +7,7 @@ operating time (429 OPERATION_TIME_LIMIT), auth and scope errors, and injected f
 Writes (custom fields, company updates, tasks, to-dos) are kept and optionally saved to a
 JSON state file so a demo can show what was pushed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -153,9 +154,21 @@ class FakeBitrix24:
         self._access_tokens: dict[str, float] = {}
         # write-back state
         self.userfields: list[dict[str, Any]] = [
-            {"ID": str(100 + i), "ENTITY_ID": "CRM_COMPANY", "FIELD_NAME": name, "USER_TYPE_ID": "string",
-             "XML_ID": None, "SORT": "100", "MULTIPLE": "N", "MANDATORY": "N", "SHOW_FILTER": "E",
-             "SHOW_IN_LIST": "Y", "EDIT_IN_LIST": "Y", "IS_SEARCHABLE": "N", "SETTINGS": {}}
+            {
+                "ID": str(100 + i),
+                "ENTITY_ID": "CRM_COMPANY",
+                "FIELD_NAME": name,
+                "USER_TYPE_ID": "string",
+                "XML_ID": None,
+                "SORT": "100",
+                "MULTIPLE": "N",
+                "MANDATORY": "N",
+                "SHOW_FILTER": "E",
+                "SHOW_IN_LIST": "Y",
+                "EDIT_IN_LIST": "Y",
+                "IS_SEARCHABLE": "N",
+                "SETTINGS": {},
+            }
             for i, name in enumerate(("UF_CRM_HC_REGION", "UF_CRM_HC_CHANNEL", "UF_CRM_HC_POTENTIAL", "UF_CRM_HC_SIZE"))
         ]
         self.tasks: list[dict[str, Any]] = []
@@ -175,7 +188,9 @@ class FakeBitrix24:
 
         self._server = LoopbackServer((self.host, self._port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-bitrix24", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-bitrix24", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -269,16 +284,25 @@ class FakeBitrix24:
             return
         path = Path(self.state_file)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        state = {"userfields": self.userfields, "tasks": self.tasks, "todos": self.todos,
-                 "company_updates": self.company_updates}
+        state = {
+            "userfields": self.userfields,
+            "tasks": self.tasks,
+            "todos": self.todos,
+            "company_updates": self.company_updates,
+        }
         tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
         os.replace(tmp, path)
 
     # -- request pipeline ------------------------------------------------------------------------
-    def _time_block(self, started: float, method: str, reset_at: float | None, operating: float | None) -> dict[str, Any]:
+    def _time_block(
+        self, started: float, method: str, reset_at: float | None, operating: float | None
+    ) -> dict[str, Any]:
         finished = time.time()
         block: dict[str, Any] = {
-            "start": started, "finish": finished, "duration": finished - started, "processing": finished - started,
+            "start": started,
+            "finish": finished,
+            "duration": finished - started,
+            "processing": finished - started,
             "date_start": datetime.fromtimestamp(started, PORTAL_TZ).replace(microsecond=0).isoformat(),
             "date_finish": datetime.fromtimestamp(finished, PORTAL_TZ).replace(microsecond=0).isoformat(),
         }
@@ -301,7 +325,9 @@ class FakeBitrix24:
 
     def _dispatch(self, method: str, params: dict[str, Any]) -> Outcome:
         if _scope_of(method) not in self.scopes:
-            raise ApiError(403, "insufficient_scope", "The request requires higher privileges than provided by the webhook token")
+            raise ApiError(
+                403, "insufficient_scope", "The request requires higher privileges than provided by the webhook token"
+            )
         with self.lock:
             if method in LIST_METHODS:
                 return self._list(method, params)
@@ -346,8 +372,11 @@ class FakeBitrix24:
         fast = start == -1
         key = self.store.id_field(entity)
         rows = self.store.entities[entity]
-        default_order = not order or (isinstance(order, dict) and list(order.items()) == [(key, "ASC")]) or \
-            (isinstance(order, dict) and [(k, str(v).upper()) for k, v in order.items()] == [(key, "ASC")])
+        default_order = (
+            not order
+            or (isinstance(order, dict) and list(order.items()) == [(key, "ASC")])
+            or (isinstance(order, dict) and [(k, str(v).upper()) for k, v in order.items()] == [(key, "ASC")])
+        )
         ids = self._ids(entity) if default_order else None
         begin = 0
         if ids:
@@ -408,7 +437,7 @@ class FakeBitrix24:
             raise ApiError(400, "", "ID is not defined or invalid.")
         if self.store.find("deals", deal_id) is None:
             raise _not_found()
-        rows = [dict(r) for r in self.store.entities["deal_product_rows"] if str(r.get("OWNER_ID")) == str(deal_id)]
+        rows = [dict(r) for r in self.store.product_rows(deal_id)]
         return Outcome({"result": rows}, COST_PER_CALL_S + COST_PER_ROW_S * len(rows))
 
     # -- write methods ----------------------------------------------------------------------------
@@ -425,17 +454,30 @@ class FakeBitrix24:
         if not name.startswith("UF_CRM_"):
             name = "UF_CRM_" + name
         if len(name) > 50 or not USERFIELD_NAME.match(name):
-            raise ApiError(400, "ERROR_CORE",
-                           "Код поля должен содержать только латинские буквы, цифры и знак подчеркивания и быть не длиннее 50 символов")
+            raise ApiError(
+                400,
+                "ERROR_CORE",
+                "Код поля должен содержать только латинские буквы, цифры и знак подчеркивания и быть не длиннее 50 символов",
+            )
         if any(u["FIELD_NAME"] == name for u in self.userfields):
             raise ApiError(400, "ERROR_CORE", f"Пользовательское поле {name} уже существует")
         new_id = 7000 + len(self.userfields)
-        record = {"ID": str(new_id), "ENTITY_ID": "CRM_COMPANY", "FIELD_NAME": name,
-                  "USER_TYPE_ID": str(fields.get("USER_TYPE_ID", "string")), "XML_ID": fields.get("XML_ID"),
-                  "SORT": str(fields.get("SORT", "100")), "MULTIPLE": str(fields.get("MULTIPLE", "N")),
-                  "MANDATORY": "N", "SHOW_FILTER": "E", "SHOW_IN_LIST": "Y", "EDIT_IN_LIST": "Y",
-                  "IS_SEARCHABLE": "N", "SETTINGS": fields.get("SETTINGS") or {},
-                  "EDIT_FORM_LABEL": fields.get("EDIT_FORM_LABEL") or fields.get("LABEL")}
+        record = {
+            "ID": str(new_id),
+            "ENTITY_ID": "CRM_COMPANY",
+            "FIELD_NAME": name,
+            "USER_TYPE_ID": str(fields.get("USER_TYPE_ID", "string")),
+            "XML_ID": fields.get("XML_ID"),
+            "SORT": str(fields.get("SORT", "100")),
+            "MULTIPLE": str(fields.get("MULTIPLE", "N")),
+            "MANDATORY": "N",
+            "SHOW_FILTER": "E",
+            "SHOW_IN_LIST": "Y",
+            "EDIT_IN_LIST": "Y",
+            "IS_SEARCHABLE": "N",
+            "SETTINGS": fields.get("SETTINGS") or {},
+            "EDIT_FORM_LABEL": fields.get("EDIT_FORM_LABEL") or fields.get("LABEL"),
+        }
         self.userfields.append(record)
         self._save_state()
         return Outcome({"result": new_id}, COST_PER_CALL_S)
@@ -451,7 +493,11 @@ class FakeBitrix24:
         if not isinstance(fields, dict):
             raise ApiError(400, "", "Parameter 'fields' must be array.")
         known_uf = {u["FIELD_NAME"] for u in self.userfields}
-        applied = {k: v for k, v in fields.items() if (k in known_uf) or (not k.startswith("UF_") and k in company and k != "ID")}
+        applied = {
+            k: v
+            for k, v in fields.items()
+            if (k in known_uf) or (not k.startswith("UF_") and k in company and k != "ID")
+        }
         if applied:
             company.update({k: (v if isinstance(v, list | dict) or v is None else str(v)) for k, v in applied.items()})
             company["DATE_MODIFY"] = now_portal()
@@ -509,12 +555,26 @@ class FakeBitrix24:
         new_id = self.store.next_id("activities")
         responsible = str(params.get("responsibleId") or self.webhook_user_id)
         now = now_portal()
-        activity = {"ID": str(new_id), "OWNER_ID": str(owner_id), "OWNER_TYPE_ID": str(owner_type), "TYPE_ID": "6",
-                    "PROVIDER_ID": "CRM_TODO", "PROVIDER_TYPE_ID": "TODO", "SUBJECT": str(params.get("title") or ""),
-                    "DESCRIPTION": str(params.get("description") or ""), "CREATED": now, "LAST_UPDATED": now,
-                    "START_TIME": None, "END_TIME": str(deadline), "DEADLINE": str(deadline), "COMPLETED": "N",
-                    "STATUS": "1", "RESPONSIBLE_ID": responsible, "DIRECTION": "0"}
-        self.store.entities["activities"].append(activity)
+        activity = {
+            "ID": str(new_id),
+            "OWNER_ID": str(owner_id),
+            "OWNER_TYPE_ID": str(owner_type),
+            "TYPE_ID": "6",
+            "PROVIDER_ID": "CRM_TODO",
+            "PROVIDER_TYPE_ID": "TODO",
+            "SUBJECT": str(params.get("title") or ""),
+            "DESCRIPTION": str(params.get("description") or ""),
+            "CREATED": now,
+            "LAST_UPDATED": now,
+            "START_TIME": None,
+            "END_TIME": str(deadline),
+            "DEADLINE": str(deadline),
+            "COMPLETED": "N",
+            "STATUS": "1",
+            "RESPONSIBLE_ID": responsible,
+            "DIRECTION": "0",
+        }
+        self.store.append("activities", activity)
         self._sorted_ids.pop("activities", None)
         self.todos.append(activity)
         self._save_state()
@@ -554,8 +614,13 @@ class FakeBitrix24:
             if "next" in answer:
                 nexts[key] = answer["next"]
             times[key] = answer["time"]
-        inner = {"result": results or [], "result_error": errors or [], "result_total": totals or [],
-                 "result_next": nexts or [], "result_time": times or []}
+        inner = {
+            "result": results or [],
+            "result_error": errors or [],
+            "result_total": totals or [],
+            "result_next": nexts or [],
+            "result_time": times or [],
+        }
         return {"result": inner, "time": self._time_block(started, "batch", None, None)}
 
     # -- OAuth ----------------------------------------------------------------------------------
@@ -569,10 +634,19 @@ class FakeBitrix24:
         access = self.issue_access_token()
         with self.lock:
             self.refresh_token = secrets.token_hex(16)
-        return {"access_token": access, "client_endpoint": f"{self.portal_url}rest/", "domain": "oauth.bitrix.info",
-                "expires": int(time.time() + 3600), "expires_in": 3600, "member_id": "c0ffee" * 5 + "00",
-                "refresh_token": self.refresh_token, "scope": ",".join(sorted(self.scopes)),
-                "server_endpoint": f"{self.portal_url}rest/", "status": "L", "user_id": self.webhook_user_id}
+        return {
+            "access_token": access,
+            "client_endpoint": f"{self.portal_url}rest/",
+            "domain": "oauth.bitrix.info",
+            "expires": int(time.time() + 3600),
+            "expires_in": 3600,
+            "member_id": "c0ffee" * 5 + "00",
+            "refresh_token": self.refresh_token,
+            "scope": ",".join(sorted(self.scopes)),
+            "server_endpoint": f"{self.portal_url}rest/",
+            "status": "L",
+            "user_id": self.webhook_user_id,
+        }
 
     def check_token(self, token: str | None) -> None:
         if not token:
@@ -636,7 +710,9 @@ class _Handler(BaseHTTPRequestHandler):
                 params.update(parse_php_query(raw))
         return params
 
-    def _send(self, status: int, body: dict[str, Any] | str, content_type: str = "application/json; charset=utf-8") -> None:
+    def _send(
+        self, status: int, body: dict[str, Any] | str, content_type: str = "application/json; charset=utf-8"
+    ) -> None:
         data = (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -677,7 +753,9 @@ class _Handler(BaseHTTPRequestHandler):
             m = _REST_WEBHOOK.match(path)
             if m:
                 method = m.group(3)
-                if int(m.group(1)) != fake.webhook_user_id or not secrets.compare_digest(m.group(2).encode(), fake.webhook_secret.encode()):
+                if int(m.group(1)) != fake.webhook_user_id or not secrets.compare_digest(
+                    m.group(2).encode(), fake.webhook_secret.encode()
+                ):
                     raise ApiError(401, "NO_AUTH_FOUND", "Wrong authorization data")
                 params = self._params()
             else:
@@ -707,7 +785,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ingestion.fakes.bitrix24", description="Serve a fake Bitrix24 portal.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ingestion.fakes.bitrix24", description="Serve a fake Bitrix24 portal."
+    )
     parser.add_argument("--data", type=Path, required=True, help="demo data directory (from python -m ingestion.demo)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
@@ -716,8 +796,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=2.0, help="requests per second drained by the leaky bucket")
     parser.add_argument("--burst", type=int, default=50)
     args = parser.parse_args(argv)
-    fake = FakeBitrix24(args.data, host=args.host, port=args.port, rate_per_s=args.rate, burst=args.burst,
-                        state_file=args.state_file)
+    fake = FakeBitrix24(
+        args.data, host=args.host, port=args.port, rate_per_s=args.rate, burst=args.burst, state_file=args.state_file
+    )
     fake.start()
     if args.url_file:
         fd = os.open(args.url_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -1,4 +1,5 @@
 """In-memory Bitrix24 records and the list-method semantics (filter, order, select)."""
+
 from __future__ import annotations
 
 import json
@@ -108,7 +109,7 @@ def parse_filter(raw: Any) -> list[tuple[str, str, Any]]:
     out = []
     for key, value in raw.items():
         op = next((o for o in _OPS if key.startswith(o)), "")
-        out.append((key[len(op):], op, value))
+        out.append((key[len(op) :], op, value))
     return out
 
 
@@ -164,19 +165,40 @@ class Store:
             rows: list[dict[str, Any]] = []
             if path.exists():
                 with path.open(encoding="utf-8") as fh:
-                    rows = [json.loads(line) for line in fh if line.strip()]
+                    for number, line in enumerate(fh, 1):
+                        if not line.strip():
+                            continue
+                        try:
+                            rows.append(json.loads(line))
+                        except ValueError as e:
+                            raise ValueError(f"{path}: line {number} is not a JSON object: {e}") from None
             self.entities[name] = rows
+        self._by_id: dict[str, dict[str, dict[str, Any]]] = {}
+        self._by_owner: dict[str, list[dict[str, Any]]] | None = None
+
+    def _invalidate(self, entity: str) -> None:
+        self._by_id.pop(entity, None)
+        if entity == "deal_product_rows":
+            self._by_owner = None
+
+    def product_rows(self, deal_id: Any) -> list[dict[str, Any]]:
+        if self._by_owner is None:
+            self._by_owner = {}
+            for row in self.entities["deal_product_rows"]:
+                self._by_owner.setdefault(str(row.get("OWNER_ID")), []).append(row)
+        return self._by_owner.get(str(deal_id), [])
 
     @staticmethod
     def id_field(entity: str) -> str:
         return "id" if entity == "deal_categories" else "ID"
 
     def find(self, entity: str, record_id: Any) -> dict[str, Any] | None:
-        key = self.id_field(entity)
-        for row in self.entities[entity]:
-            if str(row.get(key)) == str(record_id):
-                return row
-        return None
+        index = self._by_id.get(entity)
+        if index is None:
+            key = self.id_field(entity)
+            index = {str(row.get(key)): row for row in self.entities[entity]}
+            self._by_id[entity] = index
+        return index.get(str(record_id))
 
     def upsert(self, entity: str, record: dict[str, Any], *, touch: bool = True) -> dict[str, Any]:
         key = self.id_field(entity)
@@ -190,6 +212,7 @@ class Store:
             existing.update(record)
             return existing
         self.entities[entity].append(record)
+        self._invalidate(entity)
         return record
 
     def delete(self, entity: str, record_id: Any) -> bool:
@@ -198,8 +221,13 @@ class Store:
         for i, row in enumerate(rows):
             if str(row.get(key)) == str(record_id):
                 del rows[i]
+                self._invalidate(entity)
                 return True
         return False
+
+    def append(self, entity: str, record: dict[str, Any]) -> None:
+        self.entities[entity].append(record)
+        self._invalidate(entity)
 
     def next_id(self, entity: str) -> int:
         key = self.id_field(entity)

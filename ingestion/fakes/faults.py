@@ -1,4 +1,5 @@
 """Fault injection shared by the fake servers: a queue of faults consumed by matching requests."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """The threaded HTTP server both fakes run on."""
+
 from __future__ import annotations
 
 from http.server import ThreadingHTTPServer

@@ -4,6 +4,7 @@
 `datetime'…'`, `'text'`, numbers, `true`/`false`, `null`), combined with `and`, `or`, `not`
 and parentheses. Anything else is a parse error, as 1C answers it (code 14).
 """
+
 from __future__ import annotations
 
 import re
@@ -81,7 +82,8 @@ def _is_guid(value: str) -> bool:
     return len(value) == 36 and value.count("-") == 4
 
 
-def parse_filter(text: str, fields: set[str]) -> Predicate:
+def parse_filter(text: str, fields: set[str], referenced: set[str] | None = None) -> Predicate:
+    """A predicate over a record; the field names used are added to `referenced`."""
     tokens = _tokens(text)
     pos = 0
 
@@ -122,7 +124,9 @@ def parse_filter(text: str, fields: set[str]) -> Predicate:
                 raise ODataQueryError("14", "Ошибка при разборе опции запроса $filter: ожидается )")
             return inner
         if kind != "word":
-            raise ODataQueryError("14", f"Ошибка при разборе опции запроса $filter: ожидается имя поля, получено {value}")
+            raise ODataQueryError(
+                "14", f"Ошибка при разборе опции запроса $filter: ожидается имя поля, получено {value}"
+            )
         field = value
         _, op = take()
         if op not in _OPS:
@@ -131,6 +135,8 @@ def parse_filter(text: str, fields: set[str]) -> Predicate:
         literal = _literal(lit_kind, lit_raw)
         if field not in fields:
             raise ODataQueryError("6", f"Сегмент пути {field} не найден")
+        if referenced is not None:
+            referenced.add(field)
         return lambda r: _cmp(op, r.get(field), literal)
 
     predicate = expr()

@@ -6,6 +6,7 @@ login), Atom XML by default and JSON with `$format=json` or `Accept: application
 tabular parts as their own entity sets (`Document_X_Товары`), `$metadata`, and 1C's error
 bodies (`odata.error` with codes 6, 9, 14, -1).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,6 +30,7 @@ from xml.sax.saxutils import escape
 from ingestion.fakes.faults import HTML_ERROR_PAGE, Fault, FaultQueue
 from ingestion.fakes.loopback_server import LoopbackServer
 from ingestion.fakes.odata_query import ODataQueryError, parse_filter, parse_orderby
+from ingestion.fakes.onec_store import INDEX_FIELDS, EntityRows, OneCStore, TabularRows
 
 _KEY_SEGMENT = re.compile(r"^(?P<entity>[^(]+)\(guid'(?P<key>[0-9a-fA-F-]{36})'\)$")
 MESSAGES = {
@@ -50,21 +52,6 @@ class ODataError(Exception):
         return {"odata.error": {"code": self.code, "message": {"lang": "ru", "value": self.message}}}
 
 
-def _load(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
-    entities: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(data_dir.glob("*.jsonl")):
-        with path.open(encoding="utf-8") as fh:
-            rows = [json.loads(line) for line in fh if line.strip()]
-        entities[path.stem] = rows
-        tabular: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            for field, value in row.items():
-                if isinstance(value, list) and (not value or isinstance(value[0], dict)):
-                    tabular.setdefault(f"{path.stem}_{field}", []).extend(value)
-        entities.update(tabular)
-    return entities
-
-
 class FakeOneC:
     def __init__(
         self,
@@ -82,8 +69,12 @@ class FakeOneC:
             data_dir = data_dir / "onec"
         if not data_dir.is_dir():
             raise FileNotFoundError(f"1C demo data directory not found: {data_dir}")
-        self.entities = _load(data_dir)
-        self._fields = {name: self._field_names(rows) for name, rows in self.entities.items()}
+        # Loading a million-line demo takes a while: do it in the background so the server can
+        # listen at once; requests wait for it, like a real base's slow first answer.
+        self._store: OneCStore | None = None
+        self._load_error: BaseException | None = None
+        self._loaded = threading.Event()
+        threading.Thread(target=self._load, args=(data_dir,), name="fake-1c-load", daemon=True).start()
         self.host = host
         self._port = port
         self.publication = publication
@@ -96,12 +87,26 @@ class FakeOneC:
         self.lock = threading.Lock()
         self._server: LoopbackServer | None = None
 
-    @staticmethod
-    def _field_names(rows: list[dict[str, Any]]) -> set[str]:
-        names: set[str] = set()
-        for row in rows[:200]:
-            names.update(row)
-        return names
+    def _load(self, data_dir: Path) -> None:
+        try:
+            self._store = OneCStore(data_dir)
+        except BaseException as e:  # re-raised to every request and to wait_loaded()
+            self._load_error = e
+        finally:
+            self._loaded.set()
+
+    def wait_loaded(self, timeout: float | None = None) -> None:
+        """Block until the data is in memory; raises what loading raised."""
+        if not self._loaded.wait(timeout):
+            raise TimeoutError(f"1C demo data not loaded after {timeout} s")
+        if self._load_error is not None:
+            raise RuntimeError(f"loading 1C demo data failed: {self._load_error}") from self._load_error
+
+    @property
+    def store(self) -> OneCStore:
+        self.wait_loaded()
+        assert self._store is not None
+        return self._store
 
     def start(self) -> None:
         fake = self
@@ -142,32 +147,42 @@ class FakeOneC:
         self.faults.add(kind, count, entity, delay_s)
 
     # -- query -------------------------------------------------------------------------------
-    def query(self, entity: str, key: str | None, options: dict[str, str]) -> tuple[Any, int | None]:
-        """(rows or one row, inline count or None)."""
-        rows = self.entities.get(entity)
+    def query(
+        self, entity: str, key: str | None, options: dict[str, str]
+    ) -> tuple[EntityRows | TabularRows, list[int], int | None]:
+        """(the entity's rows, positions of the answer's rows in order, inline count or None)."""
+        rows = self.store.get(entity)
         if rows is None:
             raise ODataError(400, "6", f"Сегмент пути {entity} не найден")
-        fields = self._fields[entity]
+        fields = rows.fields
+        if options.get("$select"):
+            self._check_select(options["$select"], fields)
         if key is not None:
-            for row in rows:
-                if str(row.get("Ref_Key", "")).lower() == key.lower():
-                    return self._select(row, options.get("$select"), fields), None
+            for i, indexed in enumerate(rows.index):  # tabular parts have no single-GUID key: empty index
+                if str(indexed.get("Ref_Key", "")).lower() == key.lower():
+                    return rows, [i], None
             raise ODataError(404, "9", MESSAGES["9"])
         try:
-            found = rows
-            if options.get("$filter"):
-                predicate = parse_filter(options["$filter"], fields)
-                found = [r for r in found if predicate(r)]
-            if options.get("$orderby"):
-                for field, desc in reversed(parse_orderby(options["$orderby"], fields)):
-                    found = sorted(found, key=lambda r, f=field: (r.get(f) is None, r.get(f)), reverse=desc)
+            referenced: set[str] = set()
+            predicate = parse_filter(options["$filter"], fields, referenced) if options.get("$filter") else None
+            order = parse_orderby(options["$orderby"], fields) if options.get("$orderby") else []
         except ODataQueryError as e:
             raise ODataError(400, e.code, str(e)) from None
+        referenced.update(f for f, _ in order)
+        indexed_only = rows.indexed and referenced <= set(INDEX_FIELDS)
+
+        def record(i: int) -> dict[str, Any]:
+            return rows.index[i] if indexed_only else rows.full(i)
+
+        found = list(range(len(rows)))
+        if predicate is not None:
+            found = [i for i in found if predicate(record(i))]
+        for field, desc in reversed(order):
+            found.sort(key=lambda i, f=field: (record(i).get(f) is None, record(i).get(f)), reverse=desc)
         count = len(found) if options.get("$inlinecount") == "allpages" else None
         skip = self._int(options, "$skip")
         top = self._int(options, "$top")
-        page = found[skip:] if top is None else found[skip : skip + top]
-        return [self._select(r, options.get("$select"), fields) for r in page], count
+        return rows, (found[skip:] if top is None else found[skip : skip + top]), count
 
     @staticmethod
     def _int(options: dict[str, str], name: str) -> Any:
@@ -182,30 +197,35 @@ class FakeOneC:
         return value
 
     @staticmethod
-    def _select(row: dict[str, Any], select: str | None, fields: set[str]) -> dict[str, Any]:
-        if not select:
-            return dict(row)
-        wanted = [s.strip() for s in select.split(",") if s.strip()]
-        for name in wanted:
-            if name != "*" and name not in fields:
+    def _check_select(select: str, fields: set[str]) -> None:
+        for name in (s.strip() for s in select.split(",")):
+            if name and name != "*" and name not in fields:
                 raise ODataError(400, "6", f"Сегмент пути {name} не найден")
-        if "*" in wanted:
-            return dict(row)
+
+    @staticmethod
+    def select(row: dict[str, Any], select: str | None) -> dict[str, Any]:
+        wanted = [s.strip() for s in (select or "").split(",") if s.strip()]
+        if not wanted or "*" in wanted:
+            return row
         return {k: row[k] for k in wanted if k in row}
 
     def metadata_xml(self) -> str:
-        sets = "".join(f'<EntitySet Name="{escape(n)}" EntityType="StandardODATA.{escape(n)}"/>' for n in sorted(self.entities))
+        names = self.store.names()
+        sets = "".join(f'<EntitySet Name="{escape(n)}" EntityType="StandardODATA.{escape(n)}"/>' for n in names)
         types = []
-        for name in sorted(self.entities):
-            props = "".join(f'<Property Name="{escape(f)}" Type="Edm.String" Nullable="true"/>' for f in sorted(self._fields[name]))
-            key = '<Key><PropertyRef Name="Ref_Key"/></Key>' if "Ref_Key" in self._fields[name] else ""
+        for name in names:
+            fields = self.store.fields(name)
+            props = "".join(f'<Property Name="{escape(f)}" Type="Edm.String" Nullable="true"/>' for f in sorted(fields))
+            key = '<Key><PropertyRef Name="Ref_Key"/></Key>' if "Ref_Key" in fields else ""
             types.append(f'<EntityType Name="{escape(name)}">{key}{props}</EntityType>')
-        return ('<?xml version="1.0" encoding="UTF-8"?>'
-                '<edmx:Edmx xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx" Version="1.0">'
-                '<edmx:DataServices xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata" '
-                'm:DataServiceVersion="3.0"><Schema xmlns="http://schemas.microsoft.com/ado/2009/11/edm" '
-                f'Namespace="StandardODATA">{"".join(types)}<EntityContainer Name="EnterpriseV8" '
-                f'm:IsDefaultEntityContainer="true">{sets}</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>')
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<edmx:Edmx xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx" Version="1.0">'
+            '<edmx:DataServices xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata" '
+            'm:DataServiceVersion="3.0"><Schema xmlns="http://schemas.microsoft.com/ado/2009/11/edm" '
+            f'Namespace="StandardODATA">{"".join(types)}<EntityContainer Name="EnterpriseV8" '
+            f'm:IsDefaultEntityContainer="true">{sets}</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>'
+        )
 
 
 def _xml_value(name: str, value: Any) -> str:
@@ -218,8 +238,11 @@ def _xml_value(name: str, value: Any) -> str:
         return f'<{tag} m:type="Edm.Double">{value}</{tag}>'
     if isinstance(value, list):
         items = "".join(
-            "<d:element>" + "".join(_xml_value(k, v) for k, v in item.items()) + "</d:element>" if isinstance(item, dict)
-            else f"<d:element>{escape(str(item))}</d:element>" for item in value)
+            "<d:element>" + "".join(_xml_value(k, v) for k, v in item.items()) + "</d:element>"
+            if isinstance(item, dict)
+            else f"<d:element>{escape(str(item))}</d:element>"
+            for item in value
+        )
         return f"<{tag}>{items}</{tag}>"
     if isinstance(value, dict):
         return f"<{tag}>" + "".join(_xml_value(k, v) for k, v in value.items()) + f"</{tag}>"
@@ -233,17 +256,21 @@ def atom_feed(base: str, entity: str, rows: list[dict[str, Any]], count: int | N
         key = row.get("Ref_Key")
         ident = f"{base}{entity}(guid'{key}')" if key else f"{base}{entity}"
         props = "".join(_xml_value(k, v) for k, v in row.items())
-        entries.append(f"<entry><id>{escape(ident)}</id><category term=\"StandardODATA.{escape(entity)}\" "
-                       "scheme=\"http://schemas.microsoft.com/ado/2007/08/dataservices/scheme\"/>"
-                       f"<title type=\"text\"/><updated>{updated}</updated><author/>"
-                       f"<content type=\"application/xml\"><m:properties>{props}</m:properties></content></entry>")
+        entries.append(
+            f'<entry><id>{escape(ident)}</id><category term="StandardODATA.{escape(entity)}" '
+            'scheme="http://schemas.microsoft.com/ado/2007/08/dataservices/scheme"/>'
+            f'<title type="text"/><updated>{updated}</updated><author/>'
+            f'<content type="application/xml"><m:properties>{props}</m:properties></content></entry>'
+        )
     count_xml = f"<m:count>{count}</m:count>" if count is not None else ""
-    return ('<?xml version="1.0" encoding="UTF-8"?>'
-            '<feed xmlns="http://www.w3.org/2005/Atom" '
-            'xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices" '
-            'xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata" '
-            f'xml:base="{escape(base)}"><id>{escape(base + entity)}</id><title type="text">{escape(entity)}</title>'
-            f'<updated>{updated}</updated><author/>{count_xml}{"".join(entries)}</feed>')
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<feed xmlns="http://www.w3.org/2005/Atom" '
+        'xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices" '
+        'xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata" '
+        f'xml:base="{escape(base)}"><id>{escape(base + entity)}</id><title type="text">{escape(entity)}</title>'
+        f"<updated>{updated}</updated><author/>{count_xml}{''.join(entries)}</feed>"
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -258,7 +285,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def _send(self, status: int, body: str, content_type: str, extra: dict[str, str] | None = None) -> None:
-        data = body.encode("utf-8")
+        self._send_bytes(status, body.encode("utf-8"), content_type, extra)
+
+    def _send_bytes(self, status: int, data: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -293,8 +322,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.kind == "overload":
             self._send(503, HTML_ERROR_PAGE.format(status=503), "text/html")
         else:
-            self._send(500, json.dumps(ODataError(500, "-1", MESSAGES["-1"]).body(), ensure_ascii=False),
-                       "application/json;charset=utf-8")
+            self._send(
+                500,
+                json.dumps(ODataError(500, "-1", MESSAGES["-1"]).body(), ensure_ascii=False),
+                "application/json;charset=utf-8",
+            )
         return True
 
     def _handle(self) -> None:
@@ -302,7 +334,9 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = unquote(split.path)
         options = dict(parse_qsl(split.query, keep_blank_values=True))
-        wants_json = options.get("$format", "").lower() == "json" or "application/json" in (self.headers.get("Accept") or "")
+        wants_json = options.get("$format", "").lower() == "json" or "application/json" in (
+            self.headers.get("Accept") or ""
+        )
         prefix = f"/{fake.publication}/odata/standard.odata"
         status, entity = 200, "?"
         try:
@@ -317,7 +351,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if not path.startswith(prefix):
                 raise ODataError(404, "9", "Публикация не найдена")
-            rest = path[len(prefix):].strip("/")
+            rest = path[len(prefix) :].strip("/")
             entity = rest.split("(", 1)[0] or "$service"
             fault = fake.faults.take(entity)
             if fault is not None and self._fault(fault):
@@ -328,56 +362,77 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, fake.metadata_xml(), "application/xml;charset=utf-8")
                 return
             if rest == "":
-                names = sorted(fake.entities)
+                names = fake.store.names()
                 body = {"odata.metadata": f"{base}$metadata", "value": [{"name": n, "url": n} for n in names]}
                 self._send(200, json.dumps(body, ensure_ascii=False), "application/json;charset=utf-8")
                 return
             m = _KEY_SEGMENT.match(rest)
             key = m.group("key") if m else None
             entity = m.group("entity") if m else rest
-            result, count = fake.query(entity, key, options)
-            if wants_json:
+            rows, positions, count = fake.query(entity, key, options)
+            select = options.get("$select")
+            if wants_json and key is None and not select:
+                # splice the stored JSON: no re-encoding for big pages
+                head = {"odata.metadata": f"{base}$metadata#{entity}"}
+                if count is not None:
+                    head["odata.count"] = str(count)
+                prefix_bytes = json.dumps(head, ensure_ascii=False)[:-1].encode("utf-8")
+                data = prefix_bytes + b', "value": [' + b",".join(rows.raw_at(i) for i in positions) + b"]}"
+                self._send_bytes(200, data, "application/json;charset=utf-8")
+            elif wants_json:
+                records = [fake.select(rows.full(i), select) for i in positions]
                 if key is not None:
-                    body = {"odata.metadata": f"{base}$metadata#{entity}/@Element", **result}
+                    body = {"odata.metadata": f"{base}$metadata#{entity}/@Element", **records[0]}
                 else:
                     body = {"odata.metadata": f"{base}$metadata#{entity}"}
                     if count is not None:
                         body["odata.count"] = str(count)
-                    body["value"] = result
+                    body["value"] = records
                 self._send(200, json.dumps(body, ensure_ascii=False), "application/json;charset=utf-8")
             else:
-                rows = [result] if key is not None else result
-                self._send(200, atom_feed(base, entity, rows, count), "application/atom+xml;type=feed;charset=utf-8")
+                records = [fake.select(rows.full(i), select) for i in positions]
+                self._send(200, atom_feed(base, entity, records, count), "application/atom+xml;type=feed;charset=utf-8")
         except ODataError as e:
             status = e.status
             if wants_json:
                 self._send(e.status, json.dumps(e.body(), ensure_ascii=False), "application/json;charset=utf-8")
             else:
-                xml = ('<?xml version="1.0" encoding="UTF-8"?><m:error '
-                       'xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata">'
-                       f'<m:code>{escape(e.code)}</m:code><m:message xml:lang="ru">{escape(e.message)}</m:message></m:error>')
+                xml = (
+                    '<?xml version="1.0" encoding="UTF-8"?><m:error '
+                    'xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata">'
+                    f'<m:code>{escape(e.code)}</m:code><m:message xml:lang="ru">{escape(e.message)}</m:message></m:error>'
+                )
                 self._send(e.status, xml, "application/xml;charset=utf-8")
         except Exception:
             status = 500
-            self._send(500, json.dumps(ODataError(500, "-1", MESSAGES["-1"]).body(), ensure_ascii=False),
-                       "application/json;charset=utf-8")
+            self._send(
+                500,
+                json.dumps(ODataError(500, "-1", MESSAGES["-1"]).body(), ensure_ascii=False),
+                "application/json;charset=utf-8",
+            )
         finally:
             with fake.lock:
                 fake.requests_log.append((entity, status, time.time()))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ingestion.fakes.onec", description="Serve a fake 1C OData publication.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ingestion.fakes.onec", description="Serve a fake 1C OData publication."
+    )
     parser.add_argument("--data", type=Path, required=True, help="demo data directory (from python -m ingestion.demo)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--publication", default="demo")
     parser.add_argument("--user", default="Администратор")
-    parser.add_argument("--password-file", type=Path, help="read the password from this file (else random, written to --url-file)")
+    parser.add_argument(
+        "--password-file", type=Path, help="read the password from this file (else random, written to --url-file)"
+    )
     parser.add_argument("--url-file", type=Path, help="write base URL, user and password here (mode 0600)")
     args = parser.parse_args(argv)
     password = args.password_file.read_text(encoding="utf-8").strip() if args.password_file else None
-    fake = FakeOneC(args.data, host=args.host, port=args.port, publication=args.publication, user=args.user, password=password)
+    fake = FakeOneC(
+        args.data, host=args.host, port=args.port, publication=args.publication, user=args.user, password=password
+    )
     fake.start()
     if args.url_file:
         import os

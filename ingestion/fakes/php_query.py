@@ -1,4 +1,5 @@
 """PHP-style query strings, as Bitrix24 reads them: `filter[>ID]=5&order[ID]=ASC&select[]=ID`."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,11 @@ _KEY = re.compile(r"^([^\[]+)((?:\[[^\]]*\])*)$")
 def _to_list_if_sequential(node: Any) -> Any:
     if isinstance(node, dict):
         fixed = {k: _to_list_if_sequential(v) for k, v in node.items()}
-        if fixed and all(isinstance(k, str) and k.isdigit() for k in fixed) and \
-                sorted(int(k) for k in fixed) == list(range(len(fixed))):
+        if (
+            fixed
+            and all(isinstance(k, str) and k.isdigit() for k in fixed)
+            and sorted(int(k) for k in fixed) == list(range(len(fixed)))
+        ):
             return [fixed[str(i)] for i in range(len(fixed))]
         return fixed
     return node

@@ -1,4 +1,5 @@
 """Bitrix24's two limits: a leaky bucket of requests and per-method operating time."""
+
 from __future__ import annotations
 
 import threading

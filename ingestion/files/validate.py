@@ -82,7 +82,10 @@ class FileParser:
         if missing_required:
             table.rows.close()  # closes the file
             return
-        parsers = [(col, index, PARSERS[col.type]) for col, index in plan]
+        parsers = [
+            (col, col.key, -1 if index is None else index, PARSERS[col.type], col.min is not None or col.max is not None)
+            for col, index in plan
+        ]
         seen: dict[str, int] = {}
         per_document: dict[str, int] = {}
         key_fields = self.spec.key
@@ -92,13 +95,13 @@ class FileParser:
             payload: dict[str, Any] = {}
             bad = False
             ncells = len(cells)
-            for col, index, parse in parsers:
-                cell = cells[index] if index is not None and index < ncells else ""
-                if cell is None or (cell.__class__ is str and not cell.strip()):
+            for col, key, index, parse, ranged in parsers:
+                cell = cells[index] if -1 < index < ncells else ""
+                if cell is None or (cell.__class__ is str and (not cell or cell.isspace())):
                     if col.required:
                         self._error(row_number, col.header, None, "required value is empty", None)
                         bad = True
-                    payload[col.key] = None
+                    payload[key] = None
                     continue
                 try:
                     value = parse(cell)
@@ -106,11 +109,11 @@ class FileParser:
                     self._error(row_number, col.header, cell, str(exc), None)
                     bad = True
                     continue
-                if (col.min is not None and value < col.min) or (col.max is not None and value > col.max):
+                if ranged and ((col.min is not None and value < col.min) or (col.max is not None and value > col.max)):
                     self._error(row_number, col.header, cell, _range_text(col), None)
                     bad = True
                     continue
-                payload[col.key] = value.isoformat() if isinstance(value, date) else value
+                payload[key] = value.isoformat() if isinstance(value, date) else value
             document_row = 0
             if "#row_in_document" in key_fields:
                 document = str(payload.get("document_number"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from ingestion.demo.inn import is_valid_inn
@@ -23,6 +24,8 @@ def is_blank(value: Any) -> bool:
 
 
 def parse_text(value: Any) -> str:
+    if value.__class__ is str:
+        return value.strip()
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # XLSX stores codes typed as numbers as floats
     return str(value).strip()
@@ -35,18 +38,26 @@ def parse_number(value: Any) -> int | float:
     if isinstance(value, (int, float)):
         number = float(value)
     else:
-        text = str(value).strip().translate(_SPACES).rstrip("%")
-        if text.count(",") == 1 and "." not in text:
-            text = text.replace(",", ".")
-        elif "," in text and "." in text:  # 1.234,56 (German style) or 1,234.56
-            text = text.replace(".", "").replace(",", ".") if text.rfind(",") > text.rfind(".") else text.replace(",", "")
+        text = str(value).strip()
         try:
-            number = float(text)
+            number = float(text)  # fast path: plain 1234.5
         except ValueError:
-            raise ValueError("expected a number like 1 234,56") from None
+            number = _parse_number_text(text)
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError("expected a finite number")
     return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+
+def _parse_number_text(text: str) -> float:
+    text = text.translate(_SPACES).rstrip("%")
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
+    elif "," in text and "." in text:  # 1.234,56 (German style) or 1,234.56
+        text = text.replace(".", "").replace(",", ".") if text.rfind(",") > text.rfind(".") else text.replace(",", "")
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError("expected a number like 1 234,56") from None
 
 
 def parse_int(value: Any) -> int:
@@ -62,7 +73,11 @@ def parse_date(value: Any) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value).strip()
+    return _parse_date_text(str(value).strip())
+
+
+@lru_cache(maxsize=8192)
+def _parse_date_text(text: str) -> date:  # exports repeat the same few hundred dates
     m = _DMY.match(text)
     try:
         if m:
@@ -99,7 +114,12 @@ def parse_month(value: Any) -> date:
 
 def parse_inn(value: Any) -> str:
     """ИНН: 10 digits (organisation) or 12 digits (person), with valid check digits."""
-    text = parse_text(value).translate(_SPACES)
+    return _parse_inn_text(parse_text(value))
+
+
+@lru_cache(maxsize=65536)
+def _parse_inn_text(value: str) -> str:  # a client's ИНН repeats on every line
+    text = value.translate(_SPACES)
     if not text.isdigit() or len(text) not in (10, 12):
         raise ValueError("expected an ИНН of 10 or 12 digits")
     if not is_valid_inn(text):

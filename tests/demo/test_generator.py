@@ -1,9 +1,14 @@
 """The demo generator: determinism, source shapes and the business facts the KPIs need."""
+
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
+import zipfile
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -16,8 +21,13 @@ from ingestion.demo import generate
 from ingestion.demo.inn import is_valid_inn
 
 SEED_TOTALS = {
-    "Санкт-Петербург": 1876, "Республика Коми": 1014, "Архангельская область": 760, "Вологодская область": 544,
-    "Калининградская область": 1035, "Ленинградская область": 2549, "Мурманская область": 658,
+    "Санкт-Петербург": 1876,
+    "Республика Коми": 1014,
+    "Архангельская область": 760,
+    "Вологодская область": 544,
+    "Калининградская область": 1035,
+    "Ленинградская область": 2549,
+    "Мурманская область": 658,
     "Новгородская область": 1475,
 }
 
@@ -107,7 +117,9 @@ def test_rosstat_file_is_cp1251_with_seed_totals_for_latest_year(demo: Path) -> 
 
 def _first_purchase_by_region(demo: Path) -> dict[str, dict[str, str]]:
     regions = {r["Ref_Key"]: r["Description"] for r in _jsonl(demo / "onec/Catalog_БизнесРегионы.jsonl")}
-    partner_region = {r["Ref_Key"]: regions[r["БизнесРегион_Key"]] for r in _jsonl(demo / "onec/Catalog_Партнеры.jsonl")}
+    partner_region = {
+        r["Ref_Key"]: regions[r["БизнесРегион_Key"]] for r in _jsonl(demo / "onec/Catalog_Партнеры.jsonl")
+    }
     first: dict[str, str] = {}
     region_of: dict[str, str] = {}
     for d in _jsonl(demo / "onec/Document_РеализацияТоваровУслуг.jsonl"):
@@ -150,8 +162,12 @@ def test_unposted_deleted_documents_and_returns_exist(demo: Path) -> None:
     assert returns
     sale_keys = {d["Ref_Key"] for d in docs}
     assert all(r["ДокументРеализации_Key"] in sale_keys for r in returns)
-    over_returned = [x for r in returns for x in r["Товары"]
-                     if x["Количество"] > line_qty[(r["ДокументРеализации_Key"], x["Номенклатура_Key"])]]
+    over_returned = [
+        x
+        for r in returns
+        for x in r["Товары"]
+        if x["Количество"] > line_qty[(r["ДокументРеализации_Key"], x["Номенклатура_Key"])]
+    ]
     assert over_returned, "no return larger than its sale"
 
 
@@ -160,10 +176,17 @@ def test_bitrix24_shapes(demo: Path) -> None:
     assert all(v is None or isinstance(v, str) for v in company.values())
     assert company["DATE_CREATE"].endswith("+03:00") and company["UF_CRM_HC_REGION"] in SEED_TOTALS
     user = _jsonl(demo / "bitrix24/users.jsonl")[1]
-    assert user["ACTIVE"] is True and isinstance(user["ID"], str) and all(isinstance(x, int) for x in user["UF_DEPARTMENT"])
+    assert (
+        user["ACTIVE"] is True
+        and isinstance(user["ID"], str)
+        and all(isinstance(x, int) for x in user["UF_DEPARTMENT"])
+    )
     assert len(_jsonl(demo / "bitrix24/users.jsonl")) == 16
     assert {d["NAME"] for d in _jsonl(demo / "bitrix24/departments.jsonl")} >= {
-        "Отдел продаж СПб", "Отдел регионов", "Отдел ключевых клиентов"}
+        "Отдел продаж СПб",
+        "Отдел регионов",
+        "Отдел ключевых клиентов",
+    }
     cats = _jsonl(demo / "bitrix24/deal_categories.jsonl")
     assert [(c["id"], c["isDefault"]) for c in cats] == [(0, "Y"), (1, "N")]
     sources = {s["STATUS_ID"] for s in _jsonl(demo / "bitrix24/statuses.jsonl") if s["ENTITY_ID"] == "SOURCE"}
@@ -230,10 +253,14 @@ def test_reference_files_headers_and_formats(demo: Path) -> None:
     assert rows[0] == ("Дата", "ИНН", "Отдел", "Оценка")
     assert all(0 <= r[3] <= 10 for r in rows[1:])
     assert len({r[2] for r in rows[1:]}) == 3
+    # openpyxl stamps the wall clock on save; the generator pins it so the bytes are reproducible
+    with zipfile.ZipFile(demo / "files/nps_answers.xlsx") as xlsx:
+        assert b">2000-01-01T00:00:00Z</dcterms:modified>" in xlsx.read("docProps/core.xml")
+        assert {i.date_time for i in xlsx.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
 def test_nps_differs_by_department(tmp_path: Path) -> None:
-    generate(tmp_path, seed=11, clients=1500)
+    generate(tmp_path, seed=11, clients=600)
     ws = load_workbook(tmp_path / "files/nps_answers.xlsx").active
     by_dept: dict[str, list[int]] = defaultdict(list)
     for _, _, dept, score in list(ws.iter_rows(values_only=True))[1:]:
@@ -253,3 +280,93 @@ def test_rejects_bad_parameters(tmp_path: Path) -> None:
         generate(tmp_path, clients=3)
     with pytest.raises(ValueError, match="years"):
         generate(tmp_path, years=1)
+
+
+def test_lead_sources_follow_the_seed_shares(demo: Path) -> None:
+    leads = _jsonl(demo / "bitrix24/leads.jsonl")
+    assert len(leads) > 150
+    share = {
+        s: sum(x["SOURCE_ID"] == s for x in leads) / len(leads)
+        for s in ("WEB", "TRADE_SHOW", "RECOMMENDATION", "SELF", "EMAIL")
+    }
+    seed = {"WEB": 0.20, "TRADE_SHOW": 0.185, "RECOMMENDATION": 0.15, "SELF": 0.13, "EMAIL": 0.12}
+    for source, expected in seed.items():
+        assert abs(share[source] - expected) < 0.08, (source, share[source])
+
+
+def test_sales_plans_are_over_and_under_fulfilled_by_the_same_managers_as_1c(demo: Path) -> None:
+    b24_users = {f"{u['LAST_NAME']} {u['NAME']}": u["ID"] for u in _jsonl(demo / "bitrix24/users.jsonl")}
+    onec_users = {u["Ref_Key"]: u["Description"] for u in _jsonl(demo / "onec/Catalog_Пользователи.jsonl")}
+    assert set(onec_users.values()) == set(b24_users)
+    revenue: dict[tuple[str, str], float] = defaultdict(float)
+    for d in _jsonl(demo / "onec/Document_РеализацияТоваровУслуг.jsonl"):
+        if d["Posted"] and not d["DeletionMark"]:
+            manager = b24_users[onec_users[d["Менеджер_Key"]]]
+            revenue[(manager, d["Date"][:7])] += sum(x["Сумма"] - x["СуммаНДС"] for x in d["Товары"])
+    ratios = []
+    for plan in _csv(demo / "files/sales_plans.csv"):
+        day, month, year = plan["Месяц"].split(".")
+        assert day == "01"
+        key = (plan["ID менеджера"], f"{year}-{month}")
+        target = float(plan["План выручки, руб"].replace(",", "."))
+        if f"{year}-{month}" <= "2026-10" and target > 0:
+            ratios.append(revenue.get(key, 0.0) / target)
+    assert any(r > 1.05 for r in ratios) and any(r < 0.95 for r in ratios)
+
+
+def _purchases(demo: Path) -> dict[str, list[tuple[str, float]]]:
+    """Counterparty -> [(date, revenue without VAT)] of posted, not deleted sales."""
+    out: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for d in _jsonl(demo / "onec/Document_РеализацияТоваровУслуг.jsonl"):
+        if d["Posted"] and not d["DeletionMark"]:
+            out[d["Контрагент_Key"]].append((d["Date"][:10], sum(x["Сумма"] - x["СуммаНДС"] for x in d["Товары"])))
+    return out
+
+
+def test_every_stability_type_occurs_in_the_latest_full_year(demo: Path) -> None:
+    types: dict[str, int] = defaultdict(int)
+    for rows in _purchases(demo).values():
+        p = sum(v for d, v in rows if d.startswith("2025"))
+        b = sum(v for d, v in rows if d.startswith("2024"))
+        bought_p = any(d.startswith("2025") for d, _ in rows)
+        bought_b = any(d.startswith("2024") for d, _ in rows)
+        first = min(d for d, _ in rows)
+        if len({d for d, _ in rows}) == 1:
+            types["one_off"] += 1
+        if first.startswith("2025"):
+            types["new"] += 1
+        elif bought_p and not bought_b and first < "2024":
+            types["returned"] += 1
+        elif bought_b and not bought_p:
+            types["lost"] += 1
+        elif bought_p and bought_b:
+            types["growing" if p >= b * 1.1 else "falling" if p <= b * 0.9 else "stable"] += 1
+    assert set(types) == {"one_off", "new", "returned", "lost", "growing", "falling", "stable"}, dict(types)
+
+
+def test_overdue_clients_exist_as_of(demo: Path) -> None:
+    as_of = date(2026, 10, 31)
+    overdue = 0
+    for rows in _purchases(demo).values():
+        days = sorted({date.fromisoformat(d) for d, _ in rows})
+        if len(days) < 3:
+            continue
+        gaps = [(b - a).days for a, b in zip(days, days[1:], strict=False)]
+        usual = sum(gaps) / len(gaps)
+        since = (as_of - days[-1]).days
+        if since > min(2 * usual, 90) and since < 365:
+            overdue += 1
+    assert overdue >= 3
+
+
+def test_output_does_not_depend_on_the_string_hash_seed(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    for name, hash_seed in (("a", "1"), ("b", "2")):
+        subprocess.run(
+            [sys.executable, "-m", "ingestion.demo", "--out", str(tmp_path / name), "--clients", "30"],
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            check=True,
+            capture_output=True,
+        )
+    assert _all_files(tmp_path / "a") == _all_files(tmp_path / "b")

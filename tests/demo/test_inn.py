@@ -1,4 +1,5 @@
 """ИНН check digits against numbers checked by hand."""
+
 from __future__ import annotations
 
 import random

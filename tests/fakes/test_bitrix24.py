@@ -1,4 +1,5 @@
 """The fake Bitrix24 portal answers like the real one (shapes from tests/fixtures/sources)."""
+
 from __future__ import annotations
 
 import json
@@ -125,8 +126,12 @@ def test_batch_results_errors_totals_and_next(portal: FakeBitrix24, demo_dir: Pa
     assert inner["result_next"] == {"first": 50}
     assert int(inner["result"]["fast"][0]["ID"]) == 6
     assert set(inner["result_time"]) == {"first", "last", "fast"}
-    ok = requests.post(portal.webhook_url + "batch", json={"halt": 0, "cmd": {"a": "crm.deal.get?id=1"}}, timeout=10).json()
-    assert ok["result"]["result_error"] == [] and ok["result"]["result_next"] == [] and ok["result"]["result_total"] == []
+    ok = requests.post(
+        portal.webhook_url + "batch", json={"halt": 0, "cmd": {"a": "crm.deal.get?id=1"}}, timeout=10
+    ).json()
+    assert (
+        ok["result"]["result_error"] == [] and ok["result"]["result_next"] == [] and ok["result"]["result_total"] == []
+    )
 
 
 def test_batch_halt_stops_at_first_error_and_too_many_commands_fail(portal: FakeBitrix24) -> None:
@@ -139,7 +144,7 @@ def test_batch_halt_stops_at_first_error_and_too_many_commands_fail(portal: Fake
 
 
 def test_leaky_bucket_overflow_gives_503(demo_dir: Path) -> None:
-    with FakeBitrix24(demo_dir, rate_per_s=0.5, burst=5) as fake:
+    with FakeBitrix24(demo_dir, rate_per_s=0.05, burst=5) as fake:  # drains 1 per 20 s: no timing luck
         statuses = [call(fake, "crm.deal.get", id=1).status_code for _ in range(8)]
         assert statuses[:5] == [200] * 5 and 503 in statuses[5:]
         r = call(fake, "crm.deal.get", id=1)
@@ -155,7 +160,9 @@ def test_operating_time_blocks_only_the_expensive_method(demo_dir: Path) -> None
         blocked = call(fake, "crm.deal.list")
         assert blocked.status_code == 429 and blocked.json()["error"] == "OPERATION_TIME_LIMIT"
         assert call(fake, "crm.company.get", id=3).status_code == 200
-        inner = requests.post(fake.webhook_url + "batch", json={"cmd": {"x": "crm.deal.list"}}, timeout=10).json()["result"]
+        inner = requests.post(fake.webhook_url + "batch", json={"cmd": {"x": "crm.deal.list"}}, timeout=10).json()[
+            "result"
+        ]
         assert inner["result_error"]["x"]["error"] == "OPERATION_TIME_LIMIT"
 
 
@@ -210,9 +217,16 @@ def test_injected_drop_and_timeout(portal: FakeBitrix24) -> None:
 
 
 def test_oauth_refresh_and_expired_token(portal: FakeBitrix24) -> None:
-    r = requests.post(portal.oauth_url, data={"grant_type": "refresh_token", "client_id": portal.client_id,
-                                              "client_secret": portal.client_secret,
-                                              "refresh_token": portal.refresh_token}, timeout=10)
+    r = requests.post(
+        portal.oauth_url,
+        data={
+            "grant_type": "refresh_token",
+            "client_id": portal.client_id,
+            "client_secret": portal.client_secret,
+            "refresh_token": portal.refresh_token,
+        },
+        timeout=10,
+    )
     assert r.status_code == 200
     token = r.json()
     shape = json.loads((FIXTURES / "oauth.token.refresh.response.json").read_text())
@@ -250,15 +264,23 @@ def test_write_back_methods_and_state_file(demo_dir: Path, tmp_path: Path) -> No
         assert r.json()["result"] is True
         company = call(fake, "crm.company.get", id=3).json()["result"]
         assert company["UF_CRM_HC_ABC"] == "A" and "UF_CRM_UNKNOWN" not in company
-        task = call(fake, "tasks.task.add", fields={"TITLE": "Позвонить", "RESPONSIBLE_ID": 11, "UF_CRM_TASK": ["CO_3"]})
+        task = call(
+            fake, "tasks.task.add", fields={"TITLE": "Позвонить", "RESPONSIBLE_ID": 11, "UF_CRM_TASK": ["CO_3"]}
+        )
         task_id = task.json()["result"]["task"]["id"]
         listed = call(fake, "tasks.task.list", filter={"RESPONSIBLE_ID": 11}).json()["result"]["tasks"]
         assert [t["id"] for t in listed] == [task_id] and listed[0]["title"] == "Позвонить"
         assert call(fake, "tasks.task.list", filter={"RESPONSIBLE_ID": 12}).json()["result"]["tasks"] == []
         updated = call(fake, "tasks.task.update", taskId=int(task_id), fields={"TITLE": "Перезвонить"}).json()
         assert updated["result"]["task"]["title"] == "Перезвонить"
-        todo = call(fake, "crm.activity.todo.add", ownerTypeId=4, ownerId=3, deadline="2026-11-05T10:00:00+03:00",
-                    title="Предложить ассортимент").json()["result"]["id"]
+        todo = call(
+            fake,
+            "crm.activity.todo.add",
+            ownerTypeId=4,
+            ownerId=3,
+            deadline="2026-11-05T10:00:00+03:00",
+            title="Предложить ассортимент",
+        ).json()["result"]["id"]
         found = call(fake, "crm.activity.list", filter={"ID": todo}).json()["result"]
         assert found[0]["SUBJECT"] == "Предложить ассортимент"
     saved = json.loads(state.read_text(encoding="utf-8"))

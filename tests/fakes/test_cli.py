@@ -1,4 +1,5 @@
 """`python -m ingestion.fakes.<name>`: the secret goes to a 0600 file, never to stdout."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def _start(module: str, demo_dir: Path, url_file: Path) -> tuple[subprocess.Popen[str], list[str]]:
     proc = subprocess.Popen(
         [sys.executable, "-m", module, "--data", str(demo_dir), "--port", "0", "--url-file", str(url_file)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     lines = []
@@ -52,8 +56,12 @@ def test_onec_cli(demo_dir: Path, tmp_path: Path) -> None:
         assert stat.S_IMODE(os.stat(url_file).st_mode) == 0o600
         conn = json.loads(url_file.read_text(encoding="utf-8"))
         assert all(conn["password"] not in line for line in lines)
-        r = requests.get(conn["base_url"] + quote("Catalog_БизнесРегионы"), params={"$format": "json"},
-                         auth=(conn["user"].encode(), conn["password"].encode()), timeout=10)
+        r = requests.get(
+            conn["base_url"] + quote("Catalog_БизнесРегионы"),
+            params={"$format": "json"},
+            auth=(conn["user"].encode(), conn["password"].encode()),
+            timeout=10,
+        )
         assert len(r.json()["value"]) == 8
     finally:
         proc.terminate()

@@ -1,4 +1,5 @@
 """The conformance corpus itself: every JSON fixture parses."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The fake 1C OData publication answers like the real one (shapes from tests/fixtures/sources)."""
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,12 @@ def test_atom_is_the_default_format(onec: FakeOneC, session: requests.Session) -
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/atom+xml")
     feed = ET.fromstring(r.content)
     assert feed.tag == f"{ATOM}feed" and len(feed.findall(f"{ATOM}entry")) == 3
-    by_accept = session.get(onec.base_url + quote("Catalog_Контрагенты"), params={"$top": "1"},
-                            headers={"Accept": "application/json"}, timeout=10)
+    by_accept = session.get(
+        onec.base_url + quote("Catalog_Контрагенты"),
+        params={"$top": "1"},
+        headers={"Accept": "application/json"},
+        timeout=10,
+    )
     assert "value" in by_accept.json()
 
 
@@ -64,8 +69,9 @@ def test_json_envelope_paging_and_inline_count(onec: FakeOneC, session: requests
     seen: list[str] = []
     skip = 0
     while True:
-        body = get(session, onec, "Catalog_Контрагенты", **{"$top": "40", "$skip": str(skip),
-                                                            "$inlinecount": "allpages"}).json()
+        body = get(
+            session, onec, "Catalog_Контрагенты", **{"$top": "40", "$skip": str(skip), "$inlinecount": "allpages"}
+        ).json()
         assert body["odata.metadata"].endswith("/$metadata#Catalog_Контрагенты")
         assert body["odata.count"] == str(len(expected))
         seen += [r["Ref_Key"] for r in body["value"]]
@@ -77,10 +83,15 @@ def test_json_envelope_paging_and_inline_count(onec: FakeOneC, session: requests
 
 def test_date_range_and_flags_filter(onec: FakeOneC, session: requests.Session, demo_dir: Path) -> None:
     docs = _jsonl(demo_dir / f"onec/{SALES}.jsonl")
-    expected = [d["Ref_Key"] for d in docs
-                if "2025-01-01T00:00:00" <= d["Date"] < "2025-04-01T00:00:00" and d["Posted"] and not d["DeletionMark"]]
-    flt = ("Date ge datetime'2025-01-01T00:00:00' and Date lt datetime'2025-04-01T00:00:00' "
-           "and Posted eq true and DeletionMark eq false")
+    expected = [
+        d["Ref_Key"]
+        for d in docs
+        if "2025-01-01T00:00:00" <= d["Date"] < "2025-04-01T00:00:00" and d["Posted"] and not d["DeletionMark"]
+    ]
+    flt = (
+        "Date ge datetime'2025-01-01T00:00:00' and Date lt datetime'2025-04-01T00:00:00' "
+        "and Posted eq true and DeletionMark eq false"
+    )
     body = get(session, onec, SALES, **{"$filter": flt, "$select": "Ref_Key,Date"}).json()
     assert [r["Ref_Key"] for r in body["value"]] == expected and expected
     assert all(set(r) == {"Ref_Key", "Date"} for r in body["value"])
@@ -103,6 +114,9 @@ def test_entity_by_key_and_tabular_part(onec: FakeOneC, session: requests.Sessio
     lines = get(session, onec, f"{SALES}_Товары", **{"$inlinecount": "allpages", "$top": "5"}).json()
     assert lines["odata.count"] == str(sum(len(d["Товары"]) for d in docs))
     assert lines["value"][0]["LineNumber"] == "1" and lines["value"][0]["Ref_Key"] == key
+    flat = [line for d in docs for line in d["Товары"]]
+    window = get(session, onec, f"{SALES}_Товары", **{"$skip": "3", "$top": "9"}).json()["value"]
+    assert window == flat[3:12]
 
 
 def test_errors_match_the_1c_shapes(onec: FakeOneC, session: requests.Session) -> None:
@@ -110,8 +124,11 @@ def test_errors_match_the_1c_shapes(onec: FakeOneC, session: requests.Session) -
     assert bad_filter.status_code == 400 and bad_filter.json()["odata.error"]["code"] == "14"
     bad_field = get(session, onec, SALES, **{"$select": "НетТакогоПоля"})
     assert bad_field.status_code == 400 and bad_field.json()["odata.error"]["code"] == "6"
-    missing = session.get(onec.base_url + quote(f"{SALES}(guid'00000000-0000-0000-0000-000000000001')"),
-                          params={"$format": "json"}, timeout=10)
+    missing = session.get(
+        onec.base_url + quote(f"{SALES}(guid'00000000-0000-0000-0000-000000000001')"),
+        params={"$format": "json"},
+        timeout=10,
+    )
     assert missing.status_code == 404
     error = missing.json()["odata.error"]
     assert error["code"] == "9" and error["message"]["lang"] == "ru" and error["message"]["value"]
@@ -142,3 +159,10 @@ def test_slow_first_request(demo_dir: Path) -> None:
             requests.get(url, params={"$format": "json"}, auth=("Администратор".encode(), b"x"), timeout=0.3)
         r = requests.get(url, params={"$format": "json"}, auth=("Администратор".encode(), b"x"), timeout=5)
         assert len(r.json()["value"]) == 8
+
+
+def test_broken_data_file_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "Catalog_X.jsonl").write_text('{"Ref_Key": "a"}\nnot json\n', encoding="utf-8")
+    fake = FakeOneC(tmp_path, password="x")
+    with pytest.raises(RuntimeError, match=r"Catalog_X\.jsonl: line 2 is not a JSON object"):
+        fake.wait_loaded(timeout=10)

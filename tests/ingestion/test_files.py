@@ -61,7 +61,7 @@ def test_parse_inn() -> None:
 
 
 def test_detection() -> None:
-    assert detect_encoding("Регион;Год".encode("utf-8")) == "utf-8"
+    assert detect_encoding("Регион;Год".encode()) == "utf-8"
     assert detect_encoding("\ufeffРегион;Год".encode("utf-8")) == "utf-8-sig"
     assert detect_encoding("Регион;Год".encode("cp1251")) == "cp1251"
     assert detect_delimiter("a;b;c") == ";" and detect_delimiter("a\tb\tc") == "\t"

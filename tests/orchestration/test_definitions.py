@@ -1,4 +1,5 @@
 """The Dagster code location loads, and lineage runs from raw landing to the dashboards."""
+
 from __future__ import annotations
 
 import dagster as dg
@@ -27,7 +28,7 @@ def _ancestors(graph: object, key: dg.AssetKey) -> set[dg.AssetKey]:
 
 def test_definitions_load(defs: dg.Definitions) -> None:
     dg.Definitions.validate_loadable(defs)
-    job = defs.get_job_def("happyclient_pipeline")
+    job = defs.resolve_job_def("happyclient_pipeline")
     assert job is not None
     schedules = {s.name for s in defs.schedules or []}
     assert {"happyclient_daily", "incremental_ingestion_schedule"} <= schedules

@@ -1,4 +1,5 @@
 """Small pure functions of the orchestration modules."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,7 +57,11 @@ def test_missing_configuration_names_the_variable(tmp_path: Path) -> None:
     assert "ONEC_ODATA_URL" in (missing_configuration("onec", empty) or "")
     assert "FILES_DIR" in (missing_configuration("files", empty) or "")
     full = SourceSettings.from_env(
-        {"BITRIX24_WEBHOOK_URL": "https://p/rest/1/secret123/", "ONEC_ODATA_URL": "http://h/odata", "FILES_DIR": str(tmp_path)}
+        {
+            "BITRIX24_WEBHOOK_URL": "https://p/rest/1/secret123/",
+            "ONEC_ODATA_URL": "http://h/odata",
+            "FILES_DIR": str(tmp_path),
+        }
     )
     assert all(missing_configuration(s, full) is None for s in ("bitrix24", "onec", "files"))
 

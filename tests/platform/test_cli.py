@@ -1,4 +1,5 @@
 """The command line: parsing, status output, errors without secrets."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,9 @@ def test_parser_knows_every_command() -> None:
     assert parser.parse_args(["demo"]).no_serve is False
 
 
-def test_error_is_one_line_without_the_password(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_error_is_one_line_without_the_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     monkeypatch.setenv("HAPPYCLIENT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("WAREHOUSE_URL", "mysql://someone:Very-Secret-99@host/db")
     assert cli.main(["warehouse", "url"]) == 1
@@ -43,7 +46,9 @@ def test_error_is_one_line_without_the_password(monkeypatch: pytest.MonkeyPatch,
     assert "Very-Secret-99" not in out
 
 
-def test_warehouse_url_is_redacted(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_warehouse_url_is_redacted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     monkeypatch.setenv("HAPPYCLIENT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("WAREHOUSE_URL", "postgresql://someone:Very-Secret-99@host:5432/db")
     assert cli.main(["warehouse", "url"]) == 0
@@ -86,3 +91,13 @@ def test_source_env_points_connectors_at_the_fakes(tmp_path: Path) -> None:
     assert env["FILES_DIR"] == str(tmp_path / "files")
     assert env["ONEC_USER"] == "demo"
     assert "tok3nvalue" not in repr(endpoints) and "pw-123456" not in repr(endpoints)
+
+
+def test_error_summary_keeps_the_tail_without_colours() -> None:
+    from happyclient.pipeline import error_summary
+
+    text = "\n".join(f"\x1b[31mline {i}\x1b[0m" for i in range(1, 21))
+    summary = error_summary(text, max_lines=3)
+    assert summary.splitlines()[0] == "(... 17 more lines)"
+    assert summary.splitlines()[1:] == ["      line 18", "      line 19", "      line 20"]
+    assert "\x1b" not in summary

@@ -1,4 +1,5 @@
 """Background processes tracked by pid files."""
+
 from __future__ import annotations
 
 import sys
@@ -36,7 +37,9 @@ def test_wait_for_file_reports_an_early_exit(tmp_path: Path) -> None:
 def test_wait_for_file_returns_its_content(tmp_path: Path) -> None:
     target = tmp_path / "url"
     proc = BackgroundProcess("writer", tmp_path / "run", tmp_path / "logs")
-    proc.start([sys.executable, "-c", f"import time; open({str(target)!r}, 'w').write('http://x:1\\n'); time.sleep(30)"])
+    proc.start(
+        [sys.executable, "-c", f"import time; open({str(target)!r}, 'w').write('http://x:1\\n'); time.sleep(30)"]
+    )
     try:
         assert proc.wait_for_file(target, timeout=10) == "http://x:1"
     finally:

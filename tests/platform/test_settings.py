@@ -1,4 +1,5 @@
 """Settings from environment variables."""
+
 from __future__ import annotations
 
 import stat
@@ -40,7 +41,12 @@ def test_values_are_read(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("HAPPYCLIENT_PG_PORT", "abc"), ("HAPPYCLIENT_PG_PORT", "70000"), ("WRITEBACK_ENABLED", "maybe"), ("HAPPYCLIENT_AS_OF", "31.10.2026")],
+    [
+        ("HAPPYCLIENT_PG_PORT", "abc"),
+        ("HAPPYCLIENT_PG_PORT", "70000"),
+        ("WRITEBACK_ENABLED", "maybe"),
+        ("HAPPYCLIENT_AS_OF", "31.10.2026"),
+    ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):

@@ -1,4 +1,5 @@
 """The embedded warehouse server and warehouse URL handling."""
+
 from __future__ import annotations
 
 import shutil

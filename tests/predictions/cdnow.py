@@ -1,4 +1,5 @@
 """The CDNOW sample (Fader-Hardie) as shipped in the `lifetimes` package (a test-only dependency)."""
+
 from __future__ import annotations
 
 from importlib.resources import files

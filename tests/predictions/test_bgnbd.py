@@ -61,7 +61,9 @@ def test_predictions_agree_with_lifetimes_on_cdnow() -> None:
     reference = lifetimes.BetaGeoFitter()
     reference.params_ = pd.Series({"r": params.r, "alpha": params.alpha, "a": params.a, "b": params.b})
     ours = bgnbd.conditional_expected_purchases(params, 39.0, data["frequency"], data["recency"], data["T"])
-    theirs = reference.conditional_expected_number_of_purchases_up_to_time(39.0, data["frequency"], data["recency"], data["T"])
+    theirs = reference.conditional_expected_number_of_purchases_up_to_time(
+        39.0, data["frequency"], data["recency"], data["T"]
+    )
     np.testing.assert_allclose(ours, np.asarray(theirs), rtol=1e-9)
     ours_alive = bgnbd.probability_alive(params, data["frequency"], data["recency"], data["T"])
     theirs_alive = reference.conditional_probability_alive(data["frequency"], data["recency"], data["T"])

@@ -74,7 +74,15 @@ def test_clv_agrees_with_lifetimes_on_cdnow() -> None:
         bgf, summary["frequency"], summary["recency"], summary["T"], monetary, time=12, discount_rate=0.01, freq="W"
     )
     ours = gamma_gamma.customer_lifetime_value(
-        bg, gg, summary["frequency"], summary["recency"], summary["T"], monetary,
-        months=12, days_per_month=4.345 * 7, time_units_per_day=1 / 7, monthly_discount_rate=0.01,
+        bg,
+        gg,
+        summary["frequency"],
+        summary["recency"],
+        summary["T"],
+        monetary,
+        months=12,
+        days_per_month=4.345 * 7,
+        time_units_per_day=1 / 7,
+        monthly_discount_rate=0.01,
     )
     np.testing.assert_allclose(ours, np.asarray(theirs), rtol=1e-6)

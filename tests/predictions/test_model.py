@@ -46,7 +46,9 @@ def _simulated_sales(n_clients: int, as_of: date, seed: int = 7) -> list[tuple[s
         nu = rng.gamma(4.0, 1 / 3000.0)  # Gamma-Gamma: nu ~ Gamma(q=4, rate gamma=3000)
         day = int(rng.integers(0, 500))
         while day <= 730:
-            rows.append((f"c{i:04d}", date(2024, 11, 27) + timedelta(days=day), round(float(rng.gamma(6.0, 1 / nu)), 2)))
+            rows.append(
+                (f"c{i:04d}", date(2024, 11, 27) + timedelta(days=day), round(float(rng.gamma(6.0, 1 / nu)), 2))
+            )
             if rng.random() < dropout:
                 break
             day += max(1, int(rng.exponential(1 / rate)))
@@ -56,7 +58,9 @@ def _simulated_sales(n_clients: int, as_of: date, seed: int = 7) -> list[tuple[s
 def _load_sales(url: str, rows: list[tuple[str, date, float]]) -> None:
     with psycopg.connect(url) as conn:
         conn.execute("create schema marts")
-        conn.execute("create table marts.fct_sales_lines (sales_line_id text, client_id text, document_date date, revenue numeric(18,2))")
+        conn.execute(
+            "create table marts.fct_sales_lines (sales_line_id text, client_id text, document_date date, revenue numeric(18,2))"
+        )
         with conn.cursor() as cur:
             cur.executemany(
                 "insert into marts.fct_sales_lines values (%s, %s, %s, %s)",

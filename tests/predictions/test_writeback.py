@@ -1,4 +1,5 @@
 """Write-back against the fake Bitrix24 portal (ingestion.fakes.bitrix24) and a scratch warehouse."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,13 @@ from ingestion.fakes.bitrix24 import FakeBitrix24
 from predictions import writeback
 from predictions.writeback_plan import COMPANY_FIELDS
 
-WRITE_METHODS = {"crm.company.update", "crm.company.userfield.add", "tasks.task.add", "tasks.task.update", "crm.activity.todo.add"}
+WRITE_METHODS = {
+    "crm.company.update",
+    "crm.company.userfield.add",
+    "tasks.task.add",
+    "tasks.task.update",
+    "crm.activity.todo.add",
+}
 HC_FIELDS = {f.field_name for f in COMPANY_FIELDS}
 N_COMPANIES = 60  # more than one batch of 50
 
@@ -45,8 +52,14 @@ def fake(tmp_path: Path) -> Iterator[FakeBitrix24]:
     data.mkdir()
     with (data / "companies.jsonl").open("w", encoding="utf-8") as fh:
         for i in range(1, N_COMPANIES + 1):
-            record = {"ID": str(i), "TITLE": f"ООО Клиент {i}", "COMPANY_TYPE": "CUSTOMER", "ASSIGNED_BY_ID": "7",
-                      "DATE_CREATE": "2024-01-01T10:00:00+03:00", "DATE_MODIFY": "2024-01-01T10:00:00+03:00"}
+            record = {
+                "ID": str(i),
+                "TITLE": f"ООО Клиент {i}",
+                "COMPANY_TYPE": "CUSTOMER",
+                "ASSIGNED_BY_ID": "7",
+                "DATE_CREATE": "2024-01-01T10:00:00+03:00",
+                "DATE_MODIFY": "2024-01-01T10:00:00+03:00",
+            }
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     server = FakeBitrix24(data, rate_per_s=1000.0, burst=1000)
     server.start()
@@ -56,7 +69,9 @@ def fake(tmp_path: Path) -> Iterator[FakeBitrix24]:
 
 @pytest.fixture
 def client(fake: FakeBitrix24) -> RecordingClient:
-    return RecordingClient(WebhookAuth(fake.webhook_url), rate_per_s=1000.0, burst=1000, max_retries=3, backoff_s=0.01, timeout_s=5.0)
+    return RecordingClient(
+        WebhookAuth(fake.webhook_url), rate_per_s=1000.0, burst=1000, max_retries=3, backoff_s=0.01, timeout_s=5.0
+    )
 
 
 @pytest.fixture
@@ -78,11 +93,13 @@ def warehouse(make_database: Callable[[str], str]) -> str:
         )
         for i in range(1, N_COMPANIES + 1):
             conn.execute(
-                "insert into marts.dim_clients values (%s, %s, '7', %s, 'Y', 'стабильный', %s)",
+                "insert into marts.dim_clients values (%s, %s, '7', %s, 'Y', 'stable', %s)",
                 (f"k{i}", str(i), "ABC"[i % 3], f"крупный / 1 / {'ABC'[i % 3]}"),
             )
             # an older as_of must be ignored: only the latest predictions are pushed
-            conn.execute("insert into predictions.client_predictions values (%s, '2026-10-31', 'низкий', 1)", (f"k{i}",))
+            conn.execute(
+                "insert into predictions.client_predictions values (%s, '2026-10-31', 'низкий', 1)", (f"k{i}",)
+            )
             conn.execute(
                 "insert into predictions.client_predictions values (%s, '2026-11-27', %s, %s)",
                 (f"k{i}", "высокий" if i % 2 else "низкий", 1000 * i + 0.5),
@@ -92,7 +109,14 @@ def warehouse(make_database: Callable[[str], str]) -> str:
         for rank in range(1, 13):
             conn.execute(
                 "insert into marts.next_best_actions values (%s, '7', %s, %s, %s, %s, %s)",
-                (f"overdue:k{rank}:2026-11", f"Позвонить: ООО Клиент {rank}", "Просрочил закупку", 50000 * rank, str(rank), rank),
+                (
+                    f"overdue:k{rank}:2026-11",
+                    f"Позвонить: ООО Клиент {rank}",
+                    "Просрочил закупку",
+                    50000 * rank,
+                    str(rank),
+                    rank,
+                ),
             )
         conn.execute(
             "insert into marts.next_best_actions values ('attract:7701234567:2026-11', '8', 'Привлечь: ООО Новый',"
@@ -103,14 +127,18 @@ def warehouse(make_database: Callable[[str], str]) -> str:
 
 def _audit(url: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
-        return conn.execute("select entity, entity_id, field, before, after, action, dry_run from ingest_state.writeback_audit").fetchall()
+        return conn.execute(
+            "select entity, entity_id, field, before, after, action, dry_run from ingest_state.writeback_audit"
+        ).fetchall()
 
 
 def _hc_tasks(fake: FakeBitrix24) -> list[str]:
     return [t["TITLE"] for t in fake.tasks if "[HC:" in t["TITLE"]]
 
 
-def test_push_creates_fields_once_writes_values_and_tasks(fake: FakeBitrix24, client: RecordingClient, warehouse: str) -> None:
+def test_push_creates_fields_once_writes_values_and_tasks(
+    fake: FakeBitrix24, client: RecordingClient, warehouse: str
+) -> None:
     lines: list[str] = []
     report = writeback.push_to_bitrix24(warehouse, client, log=lines.append)
     assert report.ok, report.errors
@@ -121,6 +149,7 @@ def test_push_creates_fields_once_writes_values_and_tasks(fake: FakeBitrix24, cl
     assert company["UF_CRM_HC_ABC"] == "C"  # "ABC"[5 % 3]
     assert company["UF_CRM_HC_SEGMENT"] == "крупный / 1 / C"
     assert company["UF_CRM_HC_CHURN_RISK"] == "высокий"
+    assert company["UF_CRM_HC_STABILITY"] == "стабильный"  # the code 'stable' in Russian
     assert company["UF_CRM_HC_CLV_12M"] == "5000.5"
     # top 10 of manager 7 and the single action of manager 8
     titles = _hc_tasks(fake)
@@ -158,7 +187,9 @@ def test_changed_value_is_updated_and_only_that(fake: FakeBitrix24, client: Reco
     assert ("company", "5", "UF_CRM_HC_ABC", "C", "A", "update", False) in _audit(warehouse)
 
 
-def test_dry_run_writes_nothing_and_prints_the_diff(fake: FakeBitrix24, client: RecordingClient, warehouse: str) -> None:
+def test_dry_run_writes_nothing_and_prints_the_diff(
+    fake: FakeBitrix24, client: RecordingClient, warehouse: str
+) -> None:
     lines: list[str] = []
     fields_before = [u["FIELD_NAME"] for u in fake.userfields]
     report = writeback.push_to_bitrix24(warehouse, client, dry_run=True, log=lines.append)
@@ -193,14 +224,18 @@ class FailingMidway(RecordingClient):
 
 
 def test_failure_midway_is_resumed_without_duplicates(fake: FakeBitrix24, warehouse: str) -> None:
-    failing = FailingMidway(fake, WebhookAuth(fake.webhook_url), rate_per_s=1000.0, burst=1000, max_retries=0, timeout_s=5.0)
+    failing = FailingMidway(
+        fake, WebhookAuth(fake.webhook_url), rate_per_s=1000.0, burst=1000, max_retries=0, timeout_s=5.0
+    )
     first = writeback.push_to_bitrix24(warehouse, failing, log=lambda _: None)
     assert not first.ok
     assert first.companies_updated == 50 and first.tasks_created == 0
     assert "re-run to resume" in first.errors[0]
     # the re-run meets a 500 on its first batch, which the client's retries absorb
     fake.inject("500", count=1, method="batch")
-    patient = RecordingClient(WebhookAuth(fake.webhook_url), rate_per_s=1000.0, burst=1000, max_retries=3, backoff_s=0.01, timeout_s=5.0)
+    patient = RecordingClient(
+        WebhookAuth(fake.webhook_url), rate_per_s=1000.0, burst=1000, max_retries=3, backoff_s=0.01, timeout_s=5.0
+    )
     second = writeback.push_to_bitrix24(warehouse, patient, log=lambda _: None)
     assert second.ok, second.errors
     assert (second.fields_created, second.companies_updated, second.tasks_created) == ([], N_COMPANIES - 50, 11)
@@ -240,7 +275,16 @@ class LosingTaskBatch(RecordingClient):
 
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_lost_task_batch_is_not_retried_blindly(fake: FakeBitrix24, warehouse: str, when: str) -> None:
-    client = LosingTaskBatch(fake, when, WebhookAuth(fake.webhook_url), rate_per_s=1000.0, burst=1000, max_retries=3, backoff_s=0.01, timeout_s=5.0)
+    client = LosingTaskBatch(
+        fake,
+        when,
+        WebhookAuth(fake.webhook_url),
+        rate_per_s=1000.0,
+        burst=1000,
+        max_retries=3,
+        backoff_s=0.01,
+        timeout_s=5.0,
+    )
     report = writeback.push_to_bitrix24(warehouse, client, log=lambda _: None)
     assert client.lost
     assert report.ok, report.errors
@@ -285,7 +329,11 @@ def test_kill_switch_does_nothing_and_says_so(
 
 
 def test_no_secret_in_any_log_line(
-    fake: FakeBitrix24, client: RecordingClient, warehouse: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    fake: FakeBitrix24,
+    client: RecordingClient,
+    warehouse: str,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     fake.inject("500", count=2, method="batch")  # retries log warnings with the method and error
@@ -293,7 +341,11 @@ def test_no_secret_in_any_log_line(
     report = writeback.push_to_bitrix24(warehouse, client)  # default log=print
     assert report.ok, report.errors
     # a failing run too: the error text goes into the report and the log
-    bad = RecordingClient(WebhookAuth(fake.webhook_url.replace(fake.webhook_secret, fake.webhook_secret[::-1])), max_retries=0, timeout_s=5.0)
+    bad = RecordingClient(
+        WebhookAuth(fake.webhook_url.replace(fake.webhook_secret, fake.webhook_secret[::-1])),
+        max_retries=0,
+        timeout_s=5.0,
+    )
     failed = writeback.push_to_bitrix24(warehouse, bad)
     assert not failed.ok
     printed = capsys.readouterr()

@@ -5,8 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from happyclient.superset.security import SecurityReport, create_roles_and_users
 from happyclient.superset.sync import ImportReport, import_assets
-from tests.superset.harness import ASSETS_DIR, RunningSuperset, superset_fixture, warehouse_fixture
+from tests.superset.harness import ASSETS_DIR, USER_PASSWORD, RunningSuperset, superset_fixture, warehouse_fixture
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +24,9 @@ def superset(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRe
 def imported(superset: RunningSuperset, warehouse_url: str) -> ImportReport:
     """The committed assets imported once into the session's Superset."""
     return import_assets(superset.url, superset.user, superset.password, ASSETS_DIR, warehouse_url)
+
+
+@pytest.fixture(scope="session")
+def security(superset: RunningSuperset, imported: ImportReport, warehouse_url: str) -> SecurityReport:
+    """Roles, one user per Bitrix24 manager and RLS rules (idempotent, so shared safely)."""
+    return create_roles_and_users(superset.url, superset.user, superset.password, warehouse_url, user_password=USER_PASSWORD)

@@ -141,8 +141,29 @@ file_lines as (
         = {{ normalize_person_name(dbt.concat(['manager_by_name.last_name', "' '", 'manager_by_name.first_name'])) }}
     where not file_line.is_deleted
 
+),
+
+unioned as (
+
+    select * from onec_enriched
+    union all
+    select * from file_lines
+
 )
 
-select * from onec_enriched
-union all
-select * from file_lines
+select
+    unioned.sales_line_id,
+    unioned.source,
+    unioned.line_kind,
+    unioned.onec_document_ref,
+    unioned.document_number,
+    unioned.document_date,
+    unioned.client_id,
+    unioned.product_id,
+    unioned.manager_id,
+    unioned.department_id,
+    unioned.region,
+    unioned.channel,
+    round(unioned.quantity, 3) as quantity,
+    round(unioned.revenue, 2) as revenue
+from unioned

@@ -1,9 +1,9 @@
 {#- Revenue lines (1C sales, 1C returns as negative lines, ERP file lines). Incremental:
-    each run deletes and rebuilds the documents dated within var sales_reload_days of the
-    newest document date, so late postings, unpostings and returns inside the window land. -#}
-{%- set reload_from -%}
-    (select {{ add_days('max(newest.document_date)', -1 * var('sales_reload_days')) }}
-     from {{ ref('int_sales_lines_unioned') }} as newest)
+    each run deletes (pre-hook) and rebuilds every line dated within var sales_reload_days of
+    the newest document date already loaded, so late postings, unpostings and returns inside
+    the window land; the cutoff is a literal so the filter reaches the raw scans. -#}
+{%- set cutoff_sql -%}
+    select {{ add_days('max(loaded.document_date)', -1 * var('sales_reload_days')) }} from {{ this }} as loaded
 {%- endset -%}
 
 {{ config(
@@ -12,17 +12,22 @@
     unique_key='sales_line_id',
     on_schema_change='fail',
     pre_hook=[
-        "{% if is_incremental() %}delete from {{ this }} where document_date >= " ~ reload_from ~ "{% endif %}"
+        "{% if is_incremental() %}delete from {{ this }} where document_date >= (" ~ cutoff_sql ~ "){% endif %}"
     ],
 ) }}
+
+{%- set reload_from = none -%}
+{%- if is_incremental() and execute -%}
+    {%- set reload_from = run_query(cutoff_sql).columns[0].values()[0] -%}
+{%- endif %}
 
 with
 
 lines as (
 
     select * from {{ ref('int_sales_lines_unioned') }}
-    {% if is_incremental() %}
-    where document_date >= {{ reload_from }}
+    {% if reload_from is not none %}
+    where document_date >= cast('{{ reload_from }}' as date)
     {% endif %}
 
 ),

@@ -23,7 +23,8 @@ latest_month as (
 
     select max(period.period_start) as period_start
     from {{ ref('int_periods') }} as period
-    where period.period_grain = 'month'
+    where
+        period.period_grain = 'month'
         and period.is_complete
         and period.period_start <= {{ as_of_date() }}
 
@@ -35,7 +36,8 @@ revenue_t12 as (
         fct.client_id,
         sum(fct.revenue) as revenue_t12
     from {{ ref('fct_sales_lines') }} as fct
-    where fct.document_date > {{ add_months(as_of_date(), -12) }}
+    where
+        fct.document_date > {{ add_months(as_of_date(), -12) }}
         and fct.document_date <= {{ as_of_date() }}
     group by fct.client_id
 
@@ -56,7 +58,8 @@ overdue as (
             "' дн.; выручка за 12 мес. '",
             dbt.safe_cast('round(overdue.revenue_t12)', dbt.type_string()),
             "' руб.'",
-        ]) }} as reason
+        ]) }} as reason,
+        cast(null as {{ dbt.type_string() }}) as prospect_name
     from {{ ref('overdue_clients') }} as overdue
     left join clients
         on overdue.client_id = clients.client_id
@@ -69,7 +72,8 @@ stability as (
     from {{ ref('client_stability') }} as stab
     inner join latest_month
         on stab.period_start = latest_month.period_start
-    where stab.period_grain = 'month'
+    where
+        stab.period_grain = 'month'
         and stab.stability_type in ('falling', 'lost')
 
 ),
@@ -91,7 +95,8 @@ falling_or_lost as (
             "' руб. против '",
             dbt.safe_cast('round(stability.revenue_base)', dbt.type_string()),
             "' руб. в базе сравнения'",
-        ]) }} as reason
+        ]) }} as reason,
+        cast(null as {{ dbt.type_string() }}) as prospect_name
     from stability
     left join clients
         on stability.client_id = clients.client_id
@@ -112,13 +117,15 @@ at_risk as (
             "'%; прогноз выручки на 12 мес. '",
             dbt.safe_cast('round(predictions.clv_12m)', dbt.type_string()),
             "' руб.'",
-        ]) }} as reason
+        ]) }} as reason,
+        cast(null as {{ dbt.type_string() }}) as prospect_name
     from {{ ref('client_predictions') }} as predictions
     inner join clients
         on predictions.client_id = clients.client_id
     left join revenue_t12
         on predictions.client_id = revenue_t12.client_id
-    where predictions.churn_risk = 'high'
+    where
+        predictions.churn_risk = 'high'
         and clients.abc_class in ('A', 'B')
 
 ),
@@ -130,30 +137,41 @@ assortment_gaps as (
         fulfilment.client_id,
         fulfilment.manager_id,
         coalesce(revenue_t12.revenue_t12, 0)
-            * (fulfilment.mandatory_items - fulfilment.bought_items) / fulfilment.mandatory_items as revenue_at_stake,
+        * (fulfilment.mandatory_items - fulfilment.bought_items) / fulfilment.mandatory_items as revenue_at_stake,
         {{ dbt.concat([
             "'Ассортиментная матрица за '", 'fulfilment.period_label', "': куплено '",
             dbt.safe_cast('fulfilment.bought_items', dbt.type_string()), "' из '",
             dbt.safe_cast('fulfilment.mandatory_items', dbt.type_string()),
             "' обязательных позиций — предложить недостающие'",
-        ]) }} as reason
+        ]) }} as reason,
+        cast(null as {{ dbt.type_string() }}) as prospect_name
     from {{ ref('assortment_fulfilment') }} as fulfilment
     inner join latest_month
         on fulfilment.period_start = latest_month.period_start
     left join revenue_t12
         on fulfilment.client_id = revenue_t12.client_id
-    where fulfilment.period_grain = 'month'
+    where
+        fulfilment.period_grain = 'month'
         and not fulfilment.is_complete
         and fulfilment.mandatory_items > 0
 
 ),
 
+potential_years as (
+
+    select max(files.year) as latest_year
+    from {{ ref('stg_files__potential_clients') }} as files
+    where not files.is_deleted
+
+),
+
 potential as (
 
-    select *
-    from {{ ref('stg_files__potential_clients') }}
-    where not is_deleted
-        and year = (select max(latest.year) from {{ ref('stg_files__potential_clients') }} as latest where not latest.is_deleted)
+    select files.*
+    from {{ ref('stg_files__potential_clients') }} as files
+    inner join potential_years
+        on files.year = potential_years.latest_year
+    where not files.is_deleted
 
 ),
 
@@ -161,7 +179,8 @@ buyers as (
 
     select distinct clients.inn
     from clients
-    where clients.first_purchase_date is not null
+    where
+        clients.first_purchase_date is not null
         and clients.inn is not null
 
 ),
@@ -178,11 +197,13 @@ to_attract as (
             "': '", "coalesce(potential.client_name, potential.inn)",
             "', ИНН '", 'potential.inn', "', потенциальная емкость '",
             dbt.safe_cast('round(potential.potential_rub)', dbt.type_string()), "' руб./год'",
-        ]) }} as reason
+        ]) }} as reason,
+        potential.client_name as prospect_name
     from potential
     left join buyers
         on potential.inn = buyers.inn
-    where buyers.inn is null
+    where
+        buyers.inn is null
         and potential.inn is not null
 
 ),
@@ -221,7 +242,7 @@ final as (
             when 'offer_assortment' then 'Предложить ассортимент матрицы'
             when 'attract_potential' then 'Привлечь потенциального клиента'
         end as action_type_ru,
-        coalesce(clients.client_name, unioned.client_id) as client_name,
+        coalesce(clients.client_name, unioned.prospect_name, unioned.client_id) as client_name,
         unioned.reason,
 
         -- numerics

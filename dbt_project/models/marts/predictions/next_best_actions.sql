@@ -16,7 +16,7 @@ ranked as (
         candidates.*,
         row_number() over (
             partition by candidates.manager_id
-            order by candidates.revenue_at_stake desc, candidates.action_priority, candidates.action_key
+            order by candidates.revenue_at_stake desc, candidates.action_priority asc, candidates.action_key asc
         ) as action_rank
     from candidates
 

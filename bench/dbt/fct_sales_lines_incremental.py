@@ -1,0 +1,129 @@
+"""Benchmark: full build vs incremental run (one new day of 1C documents) of fct_sales_lines.
+
+    .venv/bin/python bench/dbt/fct_sales_lines_incremental.py --lines 1000000 \
+        --admin-url postgresql://postgres@127.0.0.1:5432/postgres
+
+Creates a scratch database, lands catalogs from the dbt-A test dataset plus N generated sales
+lines (2 per document, dates over two years, generated in SQL), then times:
+  1. full build: dbt run --full-refresh of fct_sales_lines and everything upstream;
+  2. incremental: one new day of documents added, dbt run of fct_sales_lines only;
+and prints both wall times and the incremental/full ratio (the baseline is measured in the
+same run, on the same machine). Also times the client marts on top, for information.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "dbt"))
+from a_raw_dataset import generate, land  # noqa: E402
+
+DBT = Path(sys.executable).parent / "dbt"
+PROJECT = ROOT / "dbt_project"
+AS_OF = date(2025, 6, 30)
+
+DOCS_SQL = """
+insert into raw.onec__sales_documents (source_key, payload, _source, _load_id, _loaded_at)
+select
+    doc.ref,
+    jsonb_build_object(
+        'Ref_Key', doc.ref, 'DataVersion', 'AAAAAQ==', 'DeletionMark', false, 'Posted', true,
+        'Number', 'Б-' || doc.n, 'Date', to_char(doc.day, 'YYYY-MM-DD') || 'T10:00:00',
+        'Контрагент_Key', cp.source_key, 'Партнер_Key', cp.payload ->> 'Партнер_Key',
+        'Менеджер_Key', null, 'Подразделение_Key', null, 'СуммаДокумента', 1200, 'ЦенаВключаетНДС', true,
+        'Товары', jsonb_build_array(
+            jsonb_build_object('Ref_Key', doc.ref, 'LineNumber', '1', 'Номенклатура_Key', cast(%(product)s as text),
+                               'Количество', 1 + doc.n %% 7, 'Цена', 100, 'Сумма', 100 * (1 + doc.n %% 7),
+                               'СтавкаНДС', 'НДС20', 'СуммаНДС', round(100 * (1 + doc.n %% 7) / 6.0, 2)),
+            jsonb_build_object('Ref_Key', doc.ref, 'LineNumber', '2', 'Номенклатура_Key', cast(%(product)s as text),
+                               'Количество', 2, 'Цена', 250, 'Сумма', 500, 'СтавкаНДС', 'НДС20', 'СуммаНДС', 83.33))),
+    'onec', 'bench', now()
+from (
+    select
+        n,
+        'bench-' || cast(%(tag)s as text) || '-' || n as ref,
+        cast(%(first_day)s as date) + (n %% %(days)s) as day
+    from generate_series(1, %(docs)s) as s (n)
+) as doc
+cross join lateral (
+    select c.source_key, c.payload from raw.onec__counterparties as c
+    order by c.source_key offset (doc.n %% %(clients)s) limit 1
+) as cp
+"""
+
+
+def dbt(env: dict[str, str], target: Path, *args: str) -> float:
+    start = time.perf_counter()
+    result = subprocess.run([str(DBT), *args, "--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT),
+                             "--target-path", str(target), "--log-path", str(target / "logs")],
+                            cwd=PROJECT, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=200_000, help="sales lines to generate (issue asks 1M and 5M)")
+    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--admin-url", default=os.environ.get("HAPPYCLIENT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the scratch database")
+    args = parser.parse_args()
+
+    name = f"bench_dbt_a_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(args.admin_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    parts = urlsplit(args.admin_url)
+    url = urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
+    target = Path("/tmp") / name
+    env = dict(os.environ, HAPPYCLIENT_PG_HOST=parts.hostname or "127.0.0.1", HAPPYCLIENT_PG_PORT=str(parts.port or 5432),
+               HAPPYCLIENT_PG_USER=parts.username or "postgres", HAPPYCLIENT_PG_PASSWORD=parts.password or "",
+               HAPPYCLIENT_PG_DBNAME=name)
+    try:
+        dataset = generate(args.clients, docs_per_client=1)
+        with psycopg.connect(url) as conn:
+            land(conn, dataset)
+            product = next(k for k, p in dataset.rows["onec__products"] if not p["IsFolder"])
+            docs = args.lines // 2
+            conn.execute(DOCS_SQL, {"product": product, "tag": "base", "first_day": AS_OF - timedelta(days=729),
+                                    "days": 730, "docs": docs, "clients": args.clients})
+            conn.execute("analyze")
+        vars_full = json.dumps({"as_of_date": AS_OF.isoformat()})
+        dbt(env, target, "seed", "--vars", vars_full)
+        full = dbt(env, target, "run", "--select", "+fct_sales_lines", "--full-refresh", "--vars", vars_full)
+
+        new_day = AS_OF + timedelta(days=1)
+        with psycopg.connect(url) as conn:
+            conn.execute(DOCS_SQL, {"product": product, "tag": "day", "first_day": new_day, "days": 1,
+                                    "docs": max(1, docs // 730), "clients": args.clients})
+        vars_inc = json.dumps({"as_of_date": new_day.isoformat()})
+        incremental = dbt(env, target, "run", "--select", "fct_sales_lines", "--vars", vars_inc)
+        marts = dbt(env, target, "run", "--select", "+path:models/marts/core", "+path:models/marts/client_development",
+                    "--exclude", "+fct_sales_lines", "--vars", vars_inc)
+        with psycopg.connect(url) as conn:
+            rows = conn.execute("select count(*) from marts.fct_sales_lines").fetchone()[0]
+        print(f"sales lines in fct_sales_lines: {rows}")
+        print(f"full build (fct_sales_lines + upstream, --full-refresh): {full:.1f} s")
+        print(f"incremental run (one new day, fct_sales_lines):          {incremental:.1f} s")
+        print(f"incremental / full ratio:                                {incremental / full:.3f}")
+        print(f"client marts downstream of the fact (for information):   {marts:.1f} s")
+    finally:
+        if not args.keep_db:
+            with psycopg.connect(args.admin_url, autocommit=True) as conn:
+                conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Headless Chromium driving Superset: log in, open a dashboard, wait for every chart."""
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROME_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1600,1800",
+    "--lang=ru-RU",
+)
+
+# Per chart: done when it shows content and no spinner; failed when it shows an error.
+_CHART_STATE_JS = """
+return Array.from(document.querySelectorAll('[data-test-chart-id]')).map(function (el) {
+  var loading = el.querySelector('[data-test="loading-indicator"], .loading') !== null;
+  var error = el.querySelector('.ant-alert-error, [role="alert"], [data-test="error-message"]');
+  var content = el.querySelector('canvas, svg, table, .header-line') !== null;
+  return {id: el.getAttribute('data-test-chart-id'), viz: el.getAttribute('data-test-viz-type'),
+          loading: loading, error: error ? error.innerText : null, content: content};
+});
+"""
+
+
+@dataclass
+class ChartState:
+    id: int
+    viz: str
+    loading: bool
+    error: str | None
+    content: bool
+
+
+def make_driver() -> webdriver.Chrome:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='hc-chrome-')}")
+    return webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what} (last state: {last!r})")
+
+
+def login(driver: webdriver.Chrome, base_url: str, user: str, password: str) -> None:
+    driver.delete_all_cookies()
+    driver.get(f"{base_url}/login/")
+    wait_for(lambda: driver.find_elements(By.ID, "username"), 30, "the login form")
+    driver.find_element(By.ID, "username").send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "[type=submit]").click()
+    wait_for(lambda: "/login" not in driver.current_url, 30, f"login of {user!r} to finish")
+
+
+def open_dashboard(driver: webdriver.Chrome, base_url: str, dashboard_id: int, expected_charts: int, timeout: float = 90) -> list[ChartState]:
+    """Open a dashboard and wait until each of its charts has rendered content or an error."""
+    driver.get(f"{base_url}/superset/dashboard/{dashboard_id}/?standalone=0")
+
+    def settled() -> list[ChartState] | None:
+        states = [ChartState(int(s["id"]), s["viz"], s["loading"], s["error"], s["content"]) for s in driver.execute_script(_CHART_STATE_JS)]
+        if len(states) < expected_charts:
+            return None
+        if all((s.content or s.error) and not s.loading for s in states):
+            return states
+        return None
+
+    states = wait_for(settled, timeout, f"{expected_charts} charts of dashboard {dashboard_id} to render")
+    time.sleep(0.5)  # let animations (echarts) finish before screenshots
+    return states
+
+
+def screenshot(driver: webdriver.Chrome, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return Math.max(document.body.scrollHeight, 1200)")
+    driver.set_window_size(1600, min(int(height) + 200, 4000))
+    driver.save_screenshot(str(path))
+    return path
+
+
+def chart_texts(driver: webdriver.Chrome, chart_id: int, selector: str) -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] {selector}')]

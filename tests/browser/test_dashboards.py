@@ -1,0 +1,98 @@
+"""Every dashboard renders in headless Chromium without chart errors, and shows the marts' numbers."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
+
+import psycopg
+import pytest
+from selenium import webdriver
+
+from happyclient.superset.assets import read_assets, slugify
+from happyclient.superset.sync import ImportReport
+from tests.browser.dashboard_page import chart_texts, login, make_driver, open_dashboard, screenshot
+from tests.superset.harness import ASSETS_DIR, PROJECT_ROOT, RunningSuperset
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+DASHBOARDS = {c["dashboard_title"]: c for p, c in read_assets(ASSETS_DIR).items() if p.startswith("dashboards/")}
+
+
+def _chart_count(dashboard: dict) -> int:
+    return sum(1 for n in dashboard["position"].values() if isinstance(n, dict) and n.get("type") == "CHART")
+
+
+@pytest.fixture(scope="module")
+def admin_browser(superset: RunningSuperset, imported: ImportReport) -> Iterator[webdriver.Chrome]:
+    driver = make_driver()
+    try:
+        login(driver, superset.url, superset.user, superset.password)
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _digits(text: str) -> int:
+    return int(re.sub(r"\D", "", text))
+
+
+def _pct(numerator: Decimal, denominator: Decimal) -> int:
+    return int((Decimal(100) * numerator / denominator).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@pytest.mark.parametrize("title", sorted(DASHBOARDS))
+def test_dashboard_renders_every_chart_without_errors(title: str, superset: RunningSuperset, imported: ImportReport, admin_browser: webdriver.Chrome) -> None:
+    states = open_dashboard(admin_browser, superset.url, imported.dashboard_ids[title], _chart_count(DASHBOARDS[title]))
+    shot = screenshot(admin_browser, ARTIFACTS / f"dashboard_{slugify(title)}.png")
+    assert len(states) == _chart_count(DASHBOARDS[title])
+    errors = {s.id: s.error for s in states if s.error}
+    assert not errors, f"charts with errors on «{title}» (screenshot {shot}): {errors}"
+    if title == "Панель руководителя" and os.environ.get("HAPPYCLIENT_UPDATE_SCREENSHOTS") == "1":
+        shutil.copy2(shot, PROJECT_ROOT / "docs" / "screenshots" / "panel_rukovoditelya.png")
+
+
+def test_executive_panel_headline_numbers_equal_the_marts(superset: RunningSuperset, imported: ImportReport, admin_browser: webdriver.Chrome, warehouse_url: str) -> None:
+    title = "Панель руководителя"
+    open_dashboard(admin_browser, superset.url, imported.dashboard_ids[title], _chart_count(DASHBOARDS[title]))
+    ids = {name: imported.chart_ids[c["uuid"]] for p, c in read_assets(ASSETS_DIR).items() if p.startswith("charts/") for name in [c["slice_name"]]}
+    with psycopg.connect(warehouse_url) as conn:
+        year = conn.execute("select max(period_label) from marts.client_base_by_region where period_grain = 'year'").fetchone()[0]
+        active, attracted, total = conn.execute(
+            "select sum(active_clients), sum(attracted_clients), sum(total_outlets) from marts.client_base_by_region"
+            " where period_grain = 'year' and period_label = %s and client_scope = 'A+B'",
+            (year,),
+        ).fetchone()
+        revenue, plan = conn.execute(
+            "select sum(fact_value), sum(target_value) from marts.kpi_panel"
+            " where period_grain = 'year' and period_label = %s and kpi_level = 'manager' and kpi_code = 'sales_plan'",
+            (year,),
+        ).fetchone()
+        region_row = conn.execute(
+            "select region, total_outlets, potential_clients, active_clients, attracted_clients"
+            " from marts.client_base_by_region where period_grain = 'year' and period_label = %s and client_scope = 'A+B'"
+            " order by (region = 'Санкт-Петербург') desc, total_outlets desc limit 1",
+            (year,),
+        ).fetchone()
+
+    def big(name: str) -> str:
+        texts = chart_texts(admin_browser, ids[name], ".header-line")
+        assert len(texts) == 1, f"{name}: {texts}"
+        return texts[0]
+
+    assert _digits(big("Привлечено клиентов")) == attracted
+    assert big("Охват рынка") == f"{_pct(Decimal(active + attracted), Decimal(total))}%"
+    assert _digits(big("Выручка")) == int(Decimal(revenue).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    assert "RUB" in big("Выручка") or "₽" in big("Выручка")
+    assert big("Выполнение плана продаж") == f"{_pct(Decimal(revenue), Decimal(plan))}%"
+
+    region, r_total, r_potential, r_active, r_attracted = region_row
+    rows = chart_texts(admin_browser, ids["КБ по регионам"], "tbody tr")
+    row = next(r for r in rows if r.startswith(region))
+    shown = row[len(region):].replace("\u00a0", "").replace(" ", "").replace("\n", "")
+    expected = (
+        f"{r_total}{r_potential}{r_active}{r_attracted}"
+        f"{_pct(Decimal(r_attracted), Decimal(r_potential))}%{_pct(Decimal(r_active + r_attracted), Decimal(r_total))}%"
+    )
+    assert shown == expected, f"row {row!r} != marts {region_row}"

@@ -1,0 +1,159 @@
+"""Project structure checks over dbt's manifest, in the spirit of dbt_project_evaluator.
+
+`dbt parse` writes target/manifest.json (no database needed); each test walks the models and
+lists every violation with the model's file, so a failure says exactly what to fix.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+DBT = PROJECT_ROOT / ".venv" / "bin" / "dbt"
+PACKAGE = "happyclient"
+STAGING_NAME = re.compile(r"^stg_[a-z0-9]+__[a-z0-9_]+$")
+# Metadata marts that read raw tables on purpose (row counts, load times), not business data.
+SOURCE_READERS_OUTSIDE_STAGING = re.compile(r"^models/marts/data_quality/dq_[a-z0-9_]+\.sql$")
+LAYER_ORDER = {"staging": 0, "intermediate": 1, "marts": 2, "semantic": 3}
+
+Manifest = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
+    target = tmp_path_factory.mktemp("dbt_structure")
+    env = dict(os.environ)
+    env.setdefault("HAPPYCLIENT_PG_DBNAME", "structure_check")
+    result = subprocess.run(
+        [str(DBT), "parse", "--profiles-dir", str(DBT_PROJECT), "--target-path", str(target / "target"),
+         "--log-path", str(target / "logs")],
+        cwd=DBT_PROJECT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, f"dbt parse failed:\n{result.stdout[-3000:]}"
+    return json.loads((target / "target" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def models(manifest: Manifest) -> list[dict[str, Any]]:
+    return [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["package_name"] == PACKAGE]
+
+
+def layer(node: dict[str, Any]) -> str:
+    parts = Path(node["original_file_path"]).parts
+    return parts[1] if len(parts) > 2 else "root"
+
+
+def report(violations: list[str]) -> str:
+    return "\n".join(sorted(violations))
+
+
+def test_models_are_named_for_their_layer(manifest: Manifest) -> None:
+    violations = []
+    for node in models(manifest):
+        name, where, path = node["name"], layer(node), node["original_file_path"]
+        if where == "staging" and not STAGING_NAME.match(name):
+            violations.append(f"{path}: staging models are named stg_<source>__<entity>")
+        elif where == "intermediate" and not name.startswith("int_"):
+            violations.append(f"{path}: intermediate models start with int_")
+        elif where in ("marts", "semantic") and name.startswith(("stg_", "int_")):
+            violations.append(f"{path}: marts are named in plain words (fct_, dim_ or business names), not stg_/int_")
+        elif where not in LAYER_ORDER:
+            violations.append(f"{path}: models live under staging/, intermediate/, marts/ or semantic/")
+    assert not violations, report(violations)
+
+
+def test_staging_reads_exactly_one_source_and_no_models(manifest: Manifest) -> None:
+    violations = []
+    for node in models(manifest):
+        if layer(node) != "staging":
+            continue
+        parents = node["depends_on"]["nodes"]
+        sources = [p for p in parents if p.startswith("source.")]
+        refs = [p for p in parents if p.startswith("model.")]
+        if len(sources) != 1 or refs:
+            violations.append(f"{node['original_file_path']}: reads {len(sources)} sources and models {refs}; expected one source")
+    assert not violations, report(violations)
+
+
+def test_sources_are_read_only_in_staging(manifest: Manifest) -> None:
+    violations = [
+        f"{node['original_file_path']}: source() outside staging"
+        for node in models(manifest)
+        if layer(node) != "staging"
+        and any(p.startswith("source.") for p in node["depends_on"]["nodes"])
+        and not SOURCE_READERS_OUTSIDE_STAGING.match(node["original_file_path"])
+    ]
+    assert not violations, report(violations)
+
+
+def test_no_model_reads_a_later_layer(manifest: Manifest) -> None:
+    nodes = manifest["nodes"]
+    violations = []
+    for node in models(manifest):
+        for parent_id in node["depends_on"]["nodes"]:
+            parent = nodes.get(parent_id)
+            if parent and parent["resource_type"] == "model" and LAYER_ORDER.get(layer(parent), 9) > LAYER_ORDER.get(layer(node), 9):
+                violations.append(f"{node['original_file_path']}: reads {parent['name']} of the later layer {layer(parent)}")
+    assert not violations, report(violations)
+
+
+def test_every_model_and_column_is_described(manifest: Manifest) -> None:
+    violations = []
+    for node in models(manifest):
+        path = node["original_file_path"]
+        if not node["description"].strip():
+            violations.append(f"{path}: model has no description")
+        if not node["columns"]:
+            violations.append(f"{path}: no columns documented in its _<folder>__models.yml")
+        for column in node["columns"].values():
+            if not column["description"].strip():
+                violations.append(f"{path}: column {column['name']} has no description")
+    assert not violations, report(violations)
+
+
+def test_every_column_has_a_russian_label(manifest: Manifest) -> None:
+    violations = []
+    for node in models(manifest):
+        for column in node["columns"].values():
+            meta = {**column.get("meta", {}), **column.get("config", {}).get("meta", {})}
+            if not str(meta.get("label_ru", "")).strip():
+                violations.append(f"{node['original_file_path']}: column {column['name']} has no meta.label_ru")
+    assert not violations, report(violations)
+
+
+def test_every_model_has_a_tested_primary_key(manifest: Manifest) -> None:
+    """A column with unique + not_null, or a model-level unique_combination test (composite key)."""
+    tests_by_column: dict[tuple[str, str], set[str]] = {}
+    composite_keys: set[str] = set()
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or not node.get("attached_node"):
+            continue
+        test_name = (node.get("test_metadata") or {}).get("name", "")
+        if test_name == "unique_combination":
+            composite_keys.add(node["attached_node"])
+        elif node.get("column_name"):
+            tests_by_column.setdefault((node["attached_node"], node["column_name"]), set()).add(test_name)
+    violations = []
+    for node in models(manifest):
+        has_key = node["unique_id"] in composite_keys or any(
+            {"unique", "not_null"} <= names for (model_id, _), names in tests_by_column.items() if model_id == node["unique_id"]
+        )
+        if not has_key:
+            violations.append(f"{node['original_file_path']}: no primary-key test (unique + not_null column, or unique_combination)")
+    assert not violations, report(violations)
+
+
+def test_sources_declare_freshness(manifest: Manifest) -> None:
+    violations = []
+    for source in manifest["sources"].values():
+        if source["package_name"] != PACKAGE or source["source_name"] == "ingest_state" or source["source_name"] == "predictions":
+            continue
+        if source.get("loaded_at_field") != "_loaded_at" or not (source.get("freshness") or {}).get("warn_after", {}).get("count"):
+            violations.append(f"{source['original_file_path']}: {source['name']} needs loaded_at_field _loaded_at and freshness")
+    assert not violations, report(violations)

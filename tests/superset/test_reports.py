@@ -1,0 +1,79 @@
+"""Production-like profile: Postgres metadata, Redis cache/broker, Celery worker, and the weekly
+«Панель руководителя» report rendered by headless Chromium and e-mailed (to a local SMTP sink)."""
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from happyclient.superset.reports import WEEKLY_CRONTAB, ensure_dashboard_report, report_logs
+from happyclient.superset.server import SupersetServer
+from happyclient.superset.sync import import_assets
+from tests.superset.harness import ADMIN_PASSWORD, ADMIN_USER, ASSETS_DIR, PROJECT_ROOT, free_port
+from tests.superset.smtp_sink import SmtpSink
+
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+
+def _redis_reachable() -> bool:
+    try:
+        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason=f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT} (needed by the production-like profile)")
+def test_weekly_report_is_rendered_and_sent(make_database: Callable[[str], str], warehouse_url: str, tmp_path: Path) -> None:
+    metadata_url = make_database("ssmeta").replace("postgresql://", "postgresql+psycopg2://", 1)
+    with SmtpSink() as smtp:
+        server = SupersetServer(
+            tmp_path / "superset",
+            port=free_port(),
+            env={
+                "HAPPYCLIENT_SUPERSET_PROFILE": "production",
+                "SUPERSET_METADATA_URL": metadata_url,
+                "REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/11",
+                "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": str(smtp.port),
+                "SMTP_STARTTLS": "false",
+            },
+        )
+        try:
+            server.init(ADMIN_USER, ADMIN_PASSWORD)
+            server.start()
+            report = import_assets(server.url, ADMIN_USER, ADMIN_PASSWORD, ASSETS_DIR, warehouse_url)
+            report_id = ensure_dashboard_report(
+                server.url, ADMIN_USER, ADMIN_PASSWORD,
+                dashboard_id=report.dashboard_ids["Панель руководителя"],
+                name="Панель руководителя: еженедельно",
+                recipients=["ceo@example.ru"],
+            )
+            # the same call again updates instead of duplicating
+            assert ensure_dashboard_report(
+                server.url, ADMIN_USER, ADMIN_PASSWORD,
+                dashboard_id=report.dashboard_ids["Панель руководителя"],
+                name="Панель руководителя: еженедельно", recipients=["ceo@example.ru"], crontab=WEEKLY_CRONTAB,
+            ) == report_id
+            server.start_worker(beat=False)
+            server.run_report_now(report_id)
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline and not smtp.messages:
+                time.sleep(1)
+            logs = report_logs(server.url, ADMIN_USER, ADMIN_PASSWORD, report_id)
+        finally:
+            server.stop_worker()
+            server.stop()
+    assert smtp.messages, f"no e-mail within 240 s; report log: {logs}; see {server.data_dir / 'worker.log'}"
+    message = smtp.messages[0]
+    assert "ceo@example.ru" in message["To"]
+    images = [part.get_payload(decode=True) for part in message.walk() if part.get_content_type() == "image/png"]
+    assert images and images[0].startswith(b"\x89PNG"), "the e-mail carries no PNG screenshot"
+    out = PROJECT_ROOT / "test-artifacts" / "report_panel_rukovoditelya.png"
+    out.parent.mkdir(exist_ok=True)
+    out.write_bytes(images[0])
+    assert logs and logs[0]["state"] == "Success", logs
