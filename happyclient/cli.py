@@ -86,12 +86,23 @@ def _run_pipeline(
     exclude_groups: Sequence[str] = (),
     title: str = "Dagster job happyclient_pipeline",
 ) -> None:
+    import contextlib
+
     from happyclient.pipeline import run_pipeline
 
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    output = settings.log_dir / "pipeline-output.log"
     with console.step(title):
-        result = run_pipeline(
-            env, dagster_home=settings.dagster_home, exclude_groups=exclude_groups, on_step=_print_step(console)
-        )
+        console.info(f"dbt and Dagster output: {output}")
+        # the console keeps the terminal; dbt's and Dagster's own output goes to the log file
+        with (
+            open(output, "a", encoding="utf-8") as sink,
+            contextlib.redirect_stdout(sink),
+            contextlib.redirect_stderr(sink),
+        ):
+            result = run_pipeline(
+                env, dagster_home=settings.dagster_home, exclude_groups=exclude_groups, on_step=_print_step(console)
+            )
         if not result.success:
             settings.log_dir.mkdir(parents=True, exist_ok=True)
             log_file = settings.log_dir / f"pipeline-{result.run_id}.log"
@@ -312,6 +323,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings, console: Console) -> 
         pipeline_error = exc
         console.warn(str(exc))
         console.warn("continuing so that you can inspect the run; the exit code will be 1")
+    except BaseException:
+        # never leave Superset's metadata half-migrated: let its initialisation finish first
+        if superset_thread is not None and superset_thread.is_alive():
+            console.warn("waiting for the Superset initialisation to finish before exiting")
+            superset_thread.join()
+        raise
     if args.no_serve:
         console.line("pipeline finished (--no-serve: Superset and the Dagster UI were not started)")
         return 0

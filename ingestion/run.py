@@ -65,6 +65,7 @@ class _Load:
     quarantined: int = 0
     deleted: int = 0
     seen: int = 0
+    table_was_empty: bool = False
 
     def counted(self, records: Iterable[landing.Record], total: int | None = None) -> Iterator[landing.Record]:
         for record in records:
@@ -75,6 +76,11 @@ class _Load:
 
     def land(self, records: Iterable[landing.Record], source: str) -> None:
         self.landed += landing.land(self.conn, self.spec.raw_table, self.counted(records), source=source, load_id=self.load_id)
+
+    def mark_deleted(self, live_keys: Iterable[str], scope: tuple[str, list[Any]] | None = None) -> None:
+        """Mark rows gone from the source; skipped when the table was empty before this load."""
+        if not self.table_was_empty:
+            self.deleted = landing.mark_deleted(self.conn, self.spec.raw_table, live_keys, scope=scope)
 
     def cursor(self) -> dict[str, Any] | None:
         if self.full_refresh:
@@ -103,6 +109,11 @@ def ingest(
         try:
             with psycopg.connect(warehouse_url) as conn:
                 load = _Load(spec, conn, settings, warehouse_url, load_id, full_refresh, progress, say)
+                empty = conn.execute(
+                    sql.SQL("select not exists (select 1 from {}.{})").format(
+                        sql.Identifier(landing.RAW_SCHEMA), sql.Identifier(spec.raw_table))
+                ).fetchone()
+                load.table_was_empty = empty == (True,)
                 cursor = _LOADERS[spec.kind](load)
                 if cursor is not None:
                     landing.set_cursor(conn, spec.source, spec.entity, cursor)
@@ -224,14 +235,14 @@ def _load_b24_list(load: _Load) -> dict[str, Any] | None:
                 yield record
 
         load.land(remember(_b24_records(rows, spec.id_field, spec.modified_field, tracker)), "bitrix24")
-        load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys)
+        load.mark_deleted(keys)
     else:
         window = since - timedelta(minutes=load.settings.bitrix24_overlap_minutes)
         load.log(f"{spec.name}: incremental from {window.isoformat()} ({spec.modified_field})")
         rows = client.list_modified_since(method, window, spec.modified_field or "DATE_MODIFY", spec.params)
         load.land(_b24_records(rows, spec.id_field, spec.modified_field, tracker), "bitrix24")
         live = client.list_ids(method, {k: v for k, v in spec.params.items() if k != "select"}, id_field=spec.id_field)
-        load.deleted = landing.mark_deleted(load.conn, spec.raw_table, live)
+        load.mark_deleted(live)
     return {"max_modified": tracker[0].isoformat() if tracker[0] else None, "rows_read": load.seen}
 
 
@@ -253,7 +264,7 @@ def _load_b24_append(load: _Load) -> dict[str, Any] | None:
 
     load.land(records(), "bitrix24")
     if last_id == 0:  # a full read: anything not seen is gone
-        load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys)
+        load.mark_deleted(keys)
     return {"last_id": top[0]}
 
 
@@ -269,7 +280,7 @@ def _load_b24_dictionary(load: _Load) -> dict[str, Any] | None:
             yield key, row, None
 
     load.land(records(), "bitrix24")
-    load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys)
+    load.mark_deleted(keys)
     return {"rows_read": load.seen}
 
 
@@ -303,11 +314,9 @@ def _load_b24_product_rows(load: _Load) -> dict[str, Any] | None:
 
     load.land(records(), "bitrix24")
     if since is None:
-        load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys)
+        load.mark_deleted(keys)
     elif deal_ids:
-        load.deleted = landing.mark_deleted(
-            load.conn, spec.raw_table, keys, scope=("t.payload->>'OWNER_ID' = any(%s)", [deal_ids])
-        )
+        load.mark_deleted(keys, scope=("t.payload->>'OWNER_ID' = any(%s)", [deal_ids]))
     return {"max_modified": tracker[0].isoformat() if tracker[0] else None, "deals_read": len(deal_ids)}
 
 
@@ -349,7 +358,7 @@ def _load_onec_catalog(load: _Load) -> dict[str, Any] | None:
             yield key, row, None
 
     load.land(records(), "onec")
-    load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys)
+    load.mark_deleted(keys)
     return {"rows_read": len(keys), "unchanged": unchanged[0]}
 
 
@@ -379,7 +388,7 @@ def _load_onec_document(load: _Load) -> dict[str, Any] | None:
 
     load.land(records(), "onec")
     scope = None if window is None else ("t.payload->>'Date' >= %s", [window])
-    load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys, scope=scope)
+    load.mark_deleted(keys, scope=scope)
     return {"max_date": top[0]}
 
 
@@ -424,7 +433,7 @@ def _load_files(load: _Load) -> dict[str, Any] | None:
             "size": stat.st_size, "mtime": stat.st_mtime, "rows": parser.rows_read,
             "rejected": len(parser.errors), "encoding": parser.encoding,
         }
-    load.deleted = landing.mark_deleted(load.conn, spec.raw_table, keys)
+    load.mark_deleted(keys)
     return {"files": seen_files}
 
 

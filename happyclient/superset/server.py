@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -244,7 +245,9 @@ class SupersetServer:
 
     def run_report_now(self, report_id: int) -> None:
         """Queue one execution of a report (as the beat scheduler would) for the worker."""
-        self._run_celery("call", "reports.execute", f"--args=[{int(report_id)}]")
+        # the task takes its scheduled time from the message's ETA, as beat would set it
+        eta = datetime.now(UTC).replace(microsecond=0).isoformat()
+        self._run_celery("call", "reports.execute", f"--args=[{int(report_id)}]", f"--eta={eta}")
 
     def _run_celery(self, *args: str) -> str:
         proc = subprocess.run(

@@ -8,6 +8,7 @@ because Bitrix24 invalidates the old refresh token when it issues a new one.
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 import requests
@@ -24,12 +25,20 @@ class TokenStore(Protocol):
 
     def save(self, portal_url: str, refresh_token: str) -> None: ...
 
+    def locked(self, portal_url: str) -> AbstractContextManager[object]:
+        """Serialise refreshes across processes: a refresh token can be used only once."""
+        ...
+
 
 class MemoryTokenStore:
     """Keeps refresh tokens in memory (tests, one-off runs)."""
 
     def __init__(self) -> None:
         self.tokens: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def locked(self, portal_url: str) -> AbstractContextManager[object]:
+        return self._lock
 
     def load(self, portal_url: str) -> str | None:
         return self.tokens.get(portal_url)
@@ -106,7 +115,12 @@ class OAuthAuth:
 
     def refresh(self, session: requests.Session, timeout_s: float) -> None:
         """Trade the refresh token for a new access token (and a new refresh token)."""
-        with self._lock:
+        with self._lock, self.token_store.locked(self.portal_url):
+            # another process (a parallel Dagster step) may have rotated the token meanwhile
+            stored = self.token_store.load(self.portal_url)
+            if stored:
+                self.refresh_token = stored
+                register_secret(stored)
             try:
                 response = session.get(
                     self.oauth_url,

@@ -1,6 +1,10 @@
 """Rotated OAuth refresh tokens, kept in the warehouse (`ingest_state.oauth_tokens`)."""
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 
 from ..landing import STATE_SCHEMA, ensure_state
@@ -29,6 +33,17 @@ class PostgresTokenStore:
                         updated_at = now()""",
                 (portal_url, refresh_token),
             )
+
+    @contextmanager
+    def locked(self, portal_url: str) -> Iterator[None]:
+        """A session-level advisory lock per portal, held while one process refreshes."""
+        key = zlib.crc32(f"happyclient.oauth:{portal_url}".encode())
+        with psycopg.connect(self.warehouse_url, autocommit=True) as conn:
+            conn.execute("select pg_advisory_lock(%s)", (key,))
+            try:
+                yield
+            finally:
+                conn.execute("select pg_advisory_unlock(%s)", (key,))
 
     def __repr__(self) -> str:
         return "PostgresTokenStore(warehouse_url='***')"

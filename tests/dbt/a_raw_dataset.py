@@ -11,7 +11,7 @@ import random
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
@@ -133,7 +133,7 @@ def generate(n_clients: int = 40, *, seed: int = 7, start: date = date(2024, 1, 
                                                           "RQ_INN": inn_out, "RQ_KPP": kpp, "RQ_COMPANY_NAME": f"ООО Клиент {c}"})
         n_docs = 1 if c == 5 else rng.randint(1, docs_per_client)
         first_day = rng.randrange(span)
-        for d in range(n_docs):
+        for _ in range(n_docs):
             doc_no += 1
             day = start + timedelta(days=min(span, first_day + rng.randrange(max(1, span - first_day + 1))))
             if c == 5:
@@ -146,7 +146,7 @@ def generate(n_clients: int = 40, *, seed: int = 7, start: date = date(2024, 1, 
                 amount = qty * price
                 lines.append({"Ref_Key": key, "LineNumber": str(ln), "Номенклатура_Key": pkey, "Количество": qty,
                               "Цена": price, "Сумма": amount, "СтавкаНДС": "НДС20", "СуммаНДС": round(amount / 6, 2)})
-            posted = not (doc_no % 17 == 0)
+            posted = doc_no % 17 != 0
             marked = doc_no % 23 == 0
             ds.add("onec__sales_documents", key, {
                 "Ref_Key": key, "DataVersion": "AAAAAg==", "DeletionMark": marked, "Posted": posted,
@@ -207,7 +207,7 @@ def create_raw_tables(conn: psycopg.Connection, tables: Iterable[str] = RAW_TABL
 def land(conn: psycopg.Connection, dataset: RawDataset, load_id: str = "test-load") -> None:
     """Upsert every row of `dataset` into raw.<table> (creating all contract tables first)."""
     create_raw_tables(conn)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for table, rows in dataset.rows.items():
         source = table.split("__", 1)[0]
         source = "onec" if source == "onec" else ("bitrix24" if source == "bitrix24" else f"file:{table}.csv")

@@ -12,6 +12,8 @@ import pytest
 from a_raw_dataset import RawDataset, generate, land
 from conftest import DbtDatabase
 
+pytestmark = pytest.mark.slow
+
 AS_OF = date(2025, 6, 30)
 VARS = json.dumps({"as_of_date": AS_OF.isoformat()})
 SELECT = ["--select", "+path:models/marts/core", "+path:models/marts/client_development", "--indirect-selection", "cautious"]
@@ -97,7 +99,7 @@ def expected_stability(lines: list[tuple[str, date, Decimal, bool]], p: tuple[da
     for client in first:
         if first[client] >= p[1]:
             continue
-        P, B = rev_p[client], rev_b[client]
+        rp, rb = rev_p[client], rev_b[client]
         if p[0] <= first[client] < p[1]:
             kind = "new"
         elif not days_p[client] and days_b[client]:
@@ -106,13 +108,13 @@ def expected_stability(lines: list[tuple[str, date, Decimal, bool]], p: tuple[da
             continue
         elif not days_b[client] and first[client] < b[0]:
             kind = "returned"
-        elif P >= B * Decimal("1.1"):
+        elif rp >= rb * Decimal("1.1"):
             kind = "growing"
-        elif P <= B * Decimal("0.9"):
+        elif rp <= rb * Decimal("0.9"):
             kind = "falling"
         else:
             kind = "stable"
-        out[client] = (kind, P, B)
+        out[client] = (kind, rp, rb)
     return out
 
 

@@ -302,3 +302,20 @@ def test_cli_main(settings: SourceSettings, warehouse: str, monkeypatch: pytest.
     monkeypatch.setenv("BITRIX24_RATE_PER_S", "fast")
     assert main(["bitrix24.deals"]) == 2
     assert "BITRIX24_RATE_PER_S must be a number" in capsys.readouterr().err
+
+
+def test_parallel_processes_share_rotated_refresh_token(b24: FakeBitrix24, warehouse: str) -> None:
+    import requests
+
+    from ingestion.bitrix24.auth import OAuthAuth
+    from ingestion.bitrix24.token_store import PostgresTokenStore
+
+    env_token = b24.refresh_token
+    # two loads (e.g. two Dagster steps) start with the same token from the environment
+    first = OAuthAuth(b24.portal_url, b24.client_id, b24.client_secret, env_token, PostgresTokenStore(warehouse))
+    second = OAuthAuth(b24.portal_url, b24.client_id, b24.client_secret, env_token, PostgresTokenStore(warehouse))
+    session = requests.Session()
+    first.refresh(session, 5.0)  # rotates: env_token is now invalid on the portal
+    second.refresh(session, 5.0)  # must pick up the rotated token from ingest_state, not fail
+    assert first.access_token and second.access_token and first.access_token != second.access_token
+    assert PostgresTokenStore(warehouse).load(first.portal_url) == b24.refresh_token != env_token

@@ -37,8 +37,9 @@ companies as (
         requisites_ranked.requisite_name
     from {{ ref('stg_bitrix24__companies') }} as company
     left join requisites_ranked
-        on company.company_id = requisites_ranked.company_id
-        and requisites_ranked.requisite_rank = 1
+        on
+            company.company_id = requisites_ranked.company_id
+            and requisites_ranked.requisite_rank = 1
     where not company.is_deleted
 
 ),
@@ -90,7 +91,8 @@ final as (
 
     select
         {{ dbt.concat(['records.source_system', "':'", 'records.record_id']) }} as identity_record_id,
-        {{ client_identity_key('records.inn', 'records.kpp', 'records.source_system', 'records.record_id') }} as client_id,
+        {{ client_identity_key('records.inn', 'records.kpp', 'records.source_system', 'records.record_id') }}
+            as client_id,
         records.source_system,
         records.record_id,
         records.client_name,

@@ -109,7 +109,7 @@ final as (
             bitrix24_side.business_size,
             case bitrix24_side.employees_code
                 {%- for code, size in var('business_size_by_employees').items() %}
-                when '{{ code }}' then '{{ size }}'
+                    when '{{ code }}' then '{{ size }}'
                 {%- endfor %}
             end,
             'не указан'
@@ -128,11 +128,13 @@ final as (
 
     from clients
     left join onec_side
-        on clients.client_id = onec_side.client_id
-        and onec_side.record_rank = 1
+        on
+            clients.client_id = onec_side.client_id
+            and onec_side.record_rank = 1
     left join bitrix24_side
-        on clients.client_id = bitrix24_side.client_id
-        and bitrix24_side.record_rank = 1
+        on
+            clients.client_id = bitrix24_side.client_id
+            and bitrix24_side.record_rank = 1
     left join file_side
         on clients.client_id = file_side.client_id
 

@@ -14,7 +14,8 @@ bitrix24_users as (
     select
         bitrix24_user.user_id,
         bitrix24_user.department_id,
-        {{ normalize_person_name(dbt.concat(['bitrix24_user.last_name', "' '", 'bitrix24_user.first_name'])) }} as full_name_normalized
+        {{ normalize_person_name(dbt.concat(['bitrix24_user.last_name', "' '", 'bitrix24_user.first_name'])) }}
+            as full_name_normalized
     from {{ ref('stg_bitrix24__users') }} as bitrix24_user
     where not bitrix24_user.is_deleted
 

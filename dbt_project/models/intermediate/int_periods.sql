@@ -30,11 +30,11 @@ months as (
 grains as (
 
     {% for grain in ['month', 'quarter', 'year'] %}
-    select distinct
-        '{{ grain }}' as period_grain,
-        {{ period_start_of(grain, 'months.month_start') }} as period_start
-    from months
-    {% if not loop.last %}union all{% endif %}
+        select distinct
+            '{{ grain }}' as period_grain,
+            {{ period_start_of(grain, 'months.month_start') }} as period_start
+        from months
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),

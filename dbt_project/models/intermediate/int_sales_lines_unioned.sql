@@ -96,7 +96,11 @@ onec_enriched as (
         onec_lines.onec_document_ref,
         onec_lines.document_number,
         onec_lines.document_date,
-        coalesce(onec_identity.client_id, {{ dbt.concat(["'onec:'", "coalesce(onec_lines.counterparty_id, 'без контрагента')"]) }}) as client_id,
+        coalesce(
+            onec_identity.client_id,
+            {{ dbt.concat(["'onec:'", "coalesce(onec_lines.counterparty_id, 'без контрагента')"]) }}
+        )
+            as client_id,
         onec_lines.product_id,
         matched_users.manager_id,
         matched_users.department_id,
@@ -126,7 +130,7 @@ file_lines as (
         coalesce(file_identity.client_id, 'file:без ИНН') as client_id,
         {{ dbt.concat(["'file:'", 'file_line.product_name']) }} as product_id,
         coalesce(manager_by_id.user_id, manager_by_name.user_id) as manager_id,
-        {{ dbt.safe_cast('coalesce(manager_by_id.department_id, manager_by_name.department_id)', dbt.type_string()) }} as department_id,
+        {{ dbt.safe_cast('coalesce(manager_by_id.department_id, manager_by_name.department_id)', dbt.type_string()) }}             as department_id,
         file_line.region,
         file_line.channel,
         file_line.quantity,
@@ -137,8 +141,9 @@ file_lines as (
     left join {{ ref('stg_bitrix24__users') }} as manager_by_id
         on file_line.manager_name = manager_by_id.user_id
     left join {{ ref('stg_bitrix24__users') }} as manager_by_name
-        on {{ normalize_person_name('file_line.manager_name') }}
-        = {{ normalize_person_name(dbt.concat(['manager_by_name.last_name', "' '", 'manager_by_name.first_name'])) }}
+        on
+            {{ normalize_person_name('file_line.manager_name') }}
+            = {{ normalize_person_name(dbt.concat(['manager_by_name.last_name', "' '", 'manager_by_name.first_name'])) }}
     where not file_line.is_deleted
 
 ),

@@ -91,8 +91,9 @@ new_clients as (
         0 as spend_rub
     from clients
     inner join periods
-        on clients.first_purchase_date >= periods.period_start
-        and clients.first_purchase_date < periods.period_end
+        on
+            clients.first_purchase_date >= periods.period_start
+            and clients.first_purchase_date < periods.period_end
     left join client_sources
         on clients.client_id = client_sources.client_id
 
@@ -111,8 +112,9 @@ lead_rows as (
         0 as spend_rub
     from leads
     inner join periods
-        on leads.created_date >= periods.period_start
-        and leads.created_date < periods.period_end
+        on
+            leads.created_date >= periods.period_start
+            and leads.created_date < periods.period_end
     left join clients
         on leads.client_id = clients.client_id
 
@@ -131,8 +133,9 @@ spend_rows as (
         spend.spend_rub
     from {{ ref('stg_files__marketing_spend') }} as spend
     inner join periods
-        on spend.spend_month >= periods.period_start
-        and spend.spend_month < periods.period_end
+        on
+            spend.spend_month >= periods.period_start
+            and spend.spend_month < periods.period_end
     where not spend.is_deleted
 
 ),
@@ -167,8 +170,12 @@ totals as (
 
     select
         aggregated.*,
-        sum(leads_created) over (partition by period_grain, period_start) as period_leads,
-        sum(new_clients) over (partition by period_grain, period_start) as period_new_clients
+        sum(aggregated.leads_created) over (
+            partition by aggregated.period_grain, aggregated.period_start
+        ) as period_leads,
+        sum(aggregated.new_clients) over (
+            partition by aggregated.period_grain, aggregated.period_start
+        ) as period_new_clients
     from aggregated
 
 ),
@@ -177,14 +184,19 @@ final as (
 
     select
         -- ids
-        {{ dbt.concat(['totals.period_grain', "'|'", 'totals.period_label', "'|'", 'totals.source_id']) }} as channel_row_id,
+        {{ dbt.concat([
+            'totals.period_grain', "'|'", 'totals.period_label', "'|'", 'totals.source_id',
+        ]) }} as channel_row_id,
         totals.source_id,
 
         -- strings
         totals.period_grain,
         totals.period_label,
-        coalesce(source_names.source_name, case when totals.source_id = 'UNKNOWN' then 'Не указан' end, totals.source_id)
-        as source_name,
+        coalesce(
+            source_names.source_name,
+            case when totals.source_id = 'UNKNOWN' then 'Не указан' end,
+            totals.source_id
+        ) as source_name,
 
         -- numerics
         totals.leads_created,
@@ -194,7 +206,10 @@ final as (
         round(100.0 * totals.leads_created / nullif(totals.period_leads, 0), 2) as lead_share_pct,
         round(100.0 * totals.new_clients / nullif(totals.period_new_clients, 0), 2) as new_client_share_pct,
         round(100.0 * totals.leads_shipped / nullif(totals.leads_created, 0), 2) as lead_to_first_shipment_pct,
-        case when totals.source_id <> 'UNKNOWN' then round(totals.marketing_spend_rub / nullif(totals.new_clients, 0), 2) end as cac_rub,
+        case
+            when totals.source_id <> 'UNKNOWN'
+                then round(totals.marketing_spend_rub / nullif(totals.new_clients, 0), 2)
+        end as cac_rub,
 
         -- dates
         totals.period_start

@@ -11,13 +11,14 @@ history as (
 stages as (
 
     select
-        coalesce(statuses.category_id, '0') as category_id,
         statuses.status_id as stage_id,
         statuses.status_name as stage_name,
         statuses.sort_order as stage_sort,
-        statuses.semantics
+        statuses.semantics,
+        coalesce(statuses.category_id, '0') as category_id
     from {{ ref('stg_bitrix24__statuses') }} as statuses
-    where (statuses.entity_id = 'DEAL_STAGE' or statuses.entity_id like 'DEAL_STAGE\_%')
+    where
+        (statuses.entity_id = 'DEAL_STAGE' or statuses.entity_id like 'DEAL_STAGE\_%')
         and not statuses.is_deleted
 
 ),
@@ -49,15 +50,18 @@ final as (
         -- strings
         coalesce(stages.stage_name, sequenced.stage_id) as stage_name,
         case
-            when stages.semantics = 'success' or sequenced.stage_semantic_id = 'S' and sequenced.history_type_id = 3 then 'won'
-            when stages.semantics = 'failure' or sequenced.stage_semantic_id = 'F' and sequenced.history_type_id = 3 then 'lost'
+            when stages.semantics = 'success' then 'won'
+            when stages.semantics = 'failure' then 'lost'
+            when sequenced.history_type_id = 3 and sequenced.stage_semantic_id = 'S' then 'won'
+            when sequenced.history_type_id = 3 and sequenced.stage_semantic_id = 'F' then 'lost'
             else 'in_progress'
         end as stage_semantic,
 
         -- numerics
         stages.stage_sort,
         sequenced.history_type_id,
-        {{ dbt.datediff('sequenced.entered_at', 'sequenced.left_at', 'second') }} / 86400.0 as days_in_stage,
+        {{ dbt.datediff('sequenced.entered_at', 'sequenced.left_at', 'second') }} / 86400.0
+            as days_in_stage,
 
         -- dates
         sequenced.entered_at,
@@ -66,8 +70,9 @@ final as (
 
     from sequenced
     left join stages
-        on sequenced.category_id = stages.category_id
-        and sequenced.stage_id = stages.stage_id
+        on
+            sequenced.category_id = stages.category_id
+            and sequenced.stage_id = stages.stage_id
     left join {{ ref('fct_deals') }} as deals
         on sequenced.deal_id = deals.deal_id
 

@@ -19,10 +19,10 @@ statuses as (
 stages as (
 
     select
-        coalesce(statuses.category_id, '0') as category_id,
         statuses.status_id as stage_id,
         statuses.status_name as stage_name,
-        statuses.sort_order as stage_sort
+        statuses.sort_order as stage_sort,
+        coalesce(statuses.category_id, '0') as category_id
     from statuses
     where statuses.entity_id = 'DEAL_STAGE' or statuses.entity_id like 'DEAL_STAGE\_%'
 
@@ -42,10 +42,10 @@ sources as (
 companies_identity as (
 
     select
-        identity.record_id as company_id,
-        identity.client_id
-    from {{ ref('int_client_identity') }} as identity
-    where identity.source_system = 'bitrix24'
+        client_identity.record_id as company_id,
+        client_identity.client_id
+    from {{ ref('int_client_identity') }} as client_identity
+    where client_identity.source_system = 'bitrix24'
 
 ),
 
@@ -89,15 +89,18 @@ final as (
         deals.created_at,
         deals.closed_at,
         {{ b_portal_date('deals.created_at') }} as created_date,
-        case when deals.is_won or deals.is_lost then {{ b_portal_date('coalesce(deals.closed_at, deals.modified_at)') }} end
-        as closed_date
+        case
+            when deals.is_won or deals.is_lost
+                then {{ b_portal_date('coalesce(deals.closed_at, deals.modified_at)') }}
+        end as closed_date
 
     from deals
     left join {{ ref('stg_bitrix24__deal_categories') }} as pipelines
         on deals.category_id = pipelines.category_id
     left join stages
-        on deals.category_id = stages.category_id
-        and deals.stage_id = stages.stage_id
+        on
+            deals.category_id = stages.category_id
+            and deals.stage_id = stages.stage_id
     left join sources
         on deals.source_id = sources.source_id
     left join companies_identity

@@ -31,16 +31,17 @@ periods as (
 funnel_stages as (
 
     select
-        coalesce(statuses.category_id, '0') as pipeline_id,
         statuses.status_id as stage_id,
         statuses.status_name as stage_name,
         statuses.sort_order as stage_sort,
+        coalesce(statuses.category_id, '0') as pipeline_id,
         row_number() over (
             partition by coalesce(statuses.category_id, '0')
             order by statuses.sort_order, statuses.status_id
         ) as stage_number
     from {{ ref('stg_bitrix24__statuses') }} as statuses
-    where (statuses.entity_id = 'DEAL_STAGE' or statuses.entity_id like 'DEAL_STAGE\_%')
+    where
+        (statuses.entity_id = 'DEAL_STAGE' or statuses.entity_id like 'DEAL_STAGE\_%')
         and statuses.semantics in ('process', 'success')
         and not statuses.is_deleted
 
@@ -53,8 +54,9 @@ deal_reach as (
         max(funnel_stages.stage_number) as max_stage_number
     from history
     inner join funnel_stages
-        on history.pipeline_id = funnel_stages.pipeline_id
-        and history.stage_id = funnel_stages.stage_id
+        on
+            history.pipeline_id = funnel_stages.pipeline_id
+            and history.stage_id = funnel_stages.stage_id
     group by history.deal_id
 
 ),
@@ -73,8 +75,9 @@ cohort_deals as (
         coalesce(deal_reach.max_stage_number, 1) as max_stage_number
     from deals
     inner join periods
-        on deals.created_date >= periods.period_start
-        and deals.created_date < periods.period_end
+        on
+            deals.created_date >= periods.period_start
+            and deals.created_date < periods.period_end
     left join deal_reach
         on deals.deal_id = deal_reach.deal_id
 
@@ -94,47 +97,48 @@ period_entries as (
         history.days_in_stage
     from history
     inner join periods
-        on history.entered_date >= periods.period_start
-        and history.entered_date < periods.period_end
+        on
+            history.entered_date >= periods.period_start
+            and history.entered_date < periods.period_end
 
 ),
 
 cohort_leveled as (
     {% for level, (manager_expr, department_expr) in levels.items() %}
-    select
-        '{{ level }}' as funnel_level,
-        cohort_deals.period_grain,
-        cohort_deals.period_start,
-        cohort_deals.period_label,
-        cohort_deals.pipeline_id,
-        {{ manager_expr }} as manager_id,
-        {{ department_expr }} as department_id,
-        cohort_deals.deal_id,
-        cohort_deals.is_won,
-        cohort_deals.max_stage_number
-    from cohort_deals
-    {% if level != 'company' %}where cohort_deals.department_id is not null{% endif %}
-    {% if not loop.last %}union all{% endif %}
+        select
+            '{{ level }}' as funnel_level,
+            cohort_deals.period_grain,
+            cohort_deals.period_start,
+            cohort_deals.period_label,
+            cohort_deals.pipeline_id,
+            {{ manager_expr }} as manager_id,
+            {{ department_expr }} as department_id,
+            cohort_deals.deal_id,
+            cohort_deals.is_won,
+            cohort_deals.max_stage_number
+        from cohort_deals
+        {% if level != 'company' %}where cohort_deals.department_id is not null{% endif %}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
 
 entries_leveled as (
     {% for level, (manager_expr, department_expr) in levels.items() %}
-    select
-        '{{ level }}' as funnel_level,
-        period_entries.period_grain,
-        period_entries.period_start,
-        period_entries.period_label,
-        period_entries.pipeline_id,
-        {{ manager_expr }} as manager_id,
-        {{ department_expr }} as department_id,
-        period_entries.stage_id,
-        period_entries.deal_id,
-        period_entries.days_in_stage
-    from period_entries
-    {% if level != 'company' %}where period_entries.department_id is not null{% endif %}
-    {% if not loop.last %}union all{% endif %}
+        select
+            '{{ level }}' as funnel_level,
+            period_entries.period_grain,
+            period_entries.period_start,
+            period_entries.period_label,
+            period_entries.pipeline_id,
+            {{ manager_expr }} as manager_id,
+            {{ department_expr }} as department_id,
+            period_entries.stage_id,
+            period_entries.deal_id,
+            period_entries.days_in_stage
+        from period_entries
+        {% if level != 'company' %}where period_entries.department_id is not null{% endif %}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -152,9 +156,9 @@ cohort_measured as (
         funnel_stages.stage_id,
         count(*) as cohort_deals_created,
         sum(case when cohort_leveled.max_stage_number >= funnel_stages.stage_number then 1 else 0 end)
-        as cohort_deals_reached,
+            as cohort_deals_reached,
         sum(case when cohort_leveled.max_stage_number >= funnel_stages.stage_number and cohort_leveled.is_won then 1 else 0 end)
-        as cohort_reached_and_won,
+            as cohort_reached_and_won,
         sum(case when cohort_leveled.is_won then 1 else 0 end) as cohort_deals_won,
         0 as period_deals_entered,
         cast(null as {{ dbt.type_numeric() }}) as median_days_in_stage
@@ -218,8 +222,9 @@ measured as (
         max(combined.median_days_in_stage) as median_days_in_stage
     from combined
     inner join funnel_stages
-        on combined.pipeline_id = funnel_stages.pipeline_id
-        and combined.stage_id = funnel_stages.stage_id
+        on
+            combined.pipeline_id = funnel_stages.pipeline_id
+            and combined.stage_id = funnel_stages.stage_id
     group by
         combined.funnel_level, combined.period_grain, combined.period_start, combined.period_label, combined.pipeline_id,
         combined.manager_id, combined.department_id, combined.stage_id, funnel_stages.stage_name, funnel_stages.stage_number
@@ -231,23 +236,27 @@ with_previous as (
     select
         measured.*,
         lag(measured.cohort_deals_reached) over (
-            partition by measured.funnel_level, measured.period_grain, measured.period_start, measured.pipeline_id,
-            measured.manager_id, measured.department_id
+            partition by
+                measured.funnel_level, measured.period_grain, measured.period_start, measured.pipeline_id,
+                measured.manager_id, measured.department_id
             order by measured.stage_number
         ) as cohort_reached_previous,
         first_value(measured.cohort_deals_reached) over (
-            partition by measured.funnel_level, measured.period_grain, measured.period_start, measured.pipeline_id,
-            measured.manager_id, measured.department_id
+            partition by
+                measured.funnel_level, measured.period_grain, measured.period_start, measured.pipeline_id,
+                measured.manager_id, measured.department_id
             order by measured.stage_number
         ) as cohort_reached_first,
         lag(measured.period_deals_entered) over (
-            partition by measured.funnel_level, measured.period_grain, measured.period_start, measured.pipeline_id,
-            measured.manager_id, measured.department_id
+            partition by
+                measured.funnel_level, measured.period_grain, measured.period_start, measured.pipeline_id,
+                measured.manager_id, measured.department_id
             order by measured.stage_number
         ) as period_entered_previous,
         first_value(1.0 * measured.cohort_reached_and_won / nullif(measured.cohort_deals_reached, 0)) over (
-            partition by measured.funnel_level, measured.period_grain, measured.period_start, measured.pipeline_id,
-            measured.manager_id, measured.department_id
+            partition by
+                measured.funnel_level, measured.period_grain, measured.period_start, measured.pipeline_id,
+                measured.manager_id, measured.department_id
             order by measured.stage_number
         ) as first_stage_to_won_share
     from measured
@@ -259,40 +268,53 @@ final as (
     select
         -- ids
         {{ dbt.concat([
-            'funnel_level', "'|'", 'period_grain', "'|'", 'period_label', "'|'", 'with_previous.pipeline_id', "'|'",
-            'with_previous.stage_id', "'|'", "coalesce(department_id, '')", "'|'", "coalesce(manager_id, '')",
+            'with_previous.funnel_level', "'|'", 'with_previous.period_grain', "'|'", 'with_previous.period_label',
+            "'|'", 'with_previous.pipeline_id', "'|'", 'with_previous.stage_id',
+            "'|'", "coalesce(with_previous.department_id, '')", "'|'", "coalesce(with_previous.manager_id, '')",
         ]) }} as funnel_row_id,
         with_previous.pipeline_id,
         with_previous.stage_id,
-        manager_id,
-        department_id,
+        with_previous.manager_id,
+        with_previous.department_id,
 
         -- strings
-        funnel_level,
-        period_grain,
-        period_label,
+        with_previous.funnel_level,
+        with_previous.period_grain,
+        with_previous.period_label,
         coalesce(pipelines.category_name, with_previous.pipeline_id) as pipeline_name,
         with_previous.stage_name,
 
         -- numerics
-        stage_number,
-        cohort_deals_created,
-        cohort_deals_reached,
-        cohort_deals_won,
-        cohort_reached_and_won,
-        round(100.0 * cohort_deals_reached / nullif(cohort_reached_previous, 0), 2) as cohort_conversion_from_previous_pct,
-        round(100.0 * cohort_deals_reached / nullif(cohort_reached_first, 0), 2) as cohort_conversion_from_first_pct,
-        round(100.0 * cohort_deals_won / nullif(cohort_deals_created, 0), 2) as cohort_win_rate_pct,
-        round(100.0 * cohort_reached_and_won / nullif(cohort_deals_reached, 0), 2) as cohort_stage_to_won_pct,
+        with_previous.stage_number,
+        with_previous.cohort_deals_created,
+        with_previous.cohort_deals_reached,
+        with_previous.cohort_deals_won,
+        with_previous.cohort_reached_and_won,
         round(
-            (1.0 * cohort_reached_and_won / nullif(cohort_deals_reached, 0)) / nullif(first_stage_to_won_share, 0), 2
+            100.0 * with_previous.cohort_deals_reached / nullif(with_previous.cohort_reached_previous, 0), 2
+        ) as cohort_conversion_from_previous_pct,
+        round(
+            100.0 * with_previous.cohort_deals_reached / nullif(with_previous.cohort_reached_first, 0), 2
+        ) as cohort_conversion_from_first_pct,
+        round(
+            100.0 * with_previous.cohort_deals_won / nullif(with_previous.cohort_deals_created, 0), 2
+        ) as cohort_win_rate_pct,
+        round(
+            100.0 * with_previous.cohort_reached_and_won / nullif(with_previous.cohort_deals_reached, 0), 2
+        ) as cohort_stage_to_won_pct,
+        round(
+            (1.0 * with_previous.cohort_reached_and_won / nullif(with_previous.cohort_deals_reached, 0))
+            / nullif(with_previous.first_stage_to_won_share, 0),
+            2
         ) as stage_to_won_vs_first_ratio,
-        period_deals_entered,
-        round(100.0 * period_deals_entered / nullif(period_entered_previous, 0), 2) as period_conversion_from_previous_pct,
-        round(median_days_in_stage, 1) as median_days_in_stage,
+        with_previous.period_deals_entered,
+        round(
+            100.0 * with_previous.period_deals_entered / nullif(with_previous.period_entered_previous, 0), 2
+        ) as period_conversion_from_previous_pct,
+        round(with_previous.median_days_in_stage, 1) as median_days_in_stage,
 
         -- dates
-        period_start
+        with_previous.period_start
 
     from with_previous
     left join {{ ref('stg_bitrix24__deal_categories') }} as pipelines

@@ -25,7 +25,8 @@ latest_month as (
 
     select max(period.period_start) as period_start
     from {{ ref('int_periods') }} as period
-    where period.period_grain = 'month'
+    where
+        period.period_grain = 'month'
         and (period.is_complete or period.period_start = {{ period_start_of('month', as_of_date()) }})
         and period.period_start <= {{ as_of_date() }}
 
@@ -33,7 +34,10 @@ latest_month as (
 
 classes as (
 
-    select abc.client_id, abc.abc_class, abc.xyz_class
+    select
+        abc.client_id,
+        abc.abc_class,
+        abc.xyz_class
     from {{ ref('abc_xyz_clients') }} as abc
     inner join latest_month
         on abc.period_start = latest_month.period_start
@@ -43,7 +47,9 @@ classes as (
 
 stability as (
 
-    select stab.client_id, stab.stability_type
+    select
+        stab.client_id,
+        stab.stability_type
     from {{ ref('client_stability') }} as stab
     inner join latest_month
         on stab.period_start = latest_month.period_start

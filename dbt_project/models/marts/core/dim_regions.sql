@@ -23,6 +23,7 @@ select
     onec_region.business_region_id as onec_business_region_key
 from names
 left join {{ ref('stg_onec__business_regions') }} as onec_region
-    on names.region = onec_region.region_name
-    and not onec_region.is_deleted
+    on
+        names.region = onec_region.region_name
+        and not onec_region.is_deleted
 where names.region is not null

@@ -27,7 +27,7 @@ lines as (
 
     select * from {{ ref('int_sales_lines_unioned') }}
     {% if reload_from is not none %}
-    where document_date >= cast('{{ reload_from }}' as date)
+        where document_date >= cast('{{ reload_from }}' as date)
     {% endif %}
 
 ),

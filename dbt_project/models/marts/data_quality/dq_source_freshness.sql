@@ -17,15 +17,15 @@ with
 
 tables as (
     {% for source_name, table_name in raw_tables %}
-    select
-        '{{ source_name }}' as source_system,
-        '{{ table_name }}' as raw_table,
-        max(raw_rows._loaded_at) as last_loaded_at,
-        max(raw_rows._modified_at) as last_modified_at,
-        count(*) as total_rows,
-        coalesce(sum(case when raw_rows._deleted_at is not null then 1 else 0 end), 0) as deleted_rows
-    from {{ source(source_name, table_name) }} as raw_rows
-    {% if not loop.last %}union all{% endif %}
+        select
+            '{{ source_name }}' as source_system,
+            '{{ table_name }}' as raw_table,
+            max(raw_rows._loaded_at) as last_loaded_at,
+            max(raw_rows._modified_at) as last_modified_at,
+            count(*) as total_rows,
+            coalesce(sum(case when raw_rows._deleted_at is not null then 1 else 0 end), 0) as deleted_rows
+        from {{ source(source_name, table_name) }} as raw_rows
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -43,7 +43,7 @@ final as (
         tables.total_rows,
         tables.deleted_rows,
         round({{ dbt.safe_cast(dbt.datediff('tables.last_loaded_at', dbt.current_timestamp(), 'minute'), dbt.type_numeric()) }} / 60, 1)
-        as hours_since_load,
+            as hours_since_load,
 
         -- booleans
         tables.total_rows = 0 as is_empty,

@@ -29,16 +29,17 @@ bought as (
         periods.period_grain,
         periods.period_start,
         periods.period_label,
-        lines.client_id,
-        lines.category,
+        sales_lines.client_id,
+        sales_lines.category,
         products.sku
-    from {{ ref('fct_sales_lines') }} as lines
+    from {{ ref('fct_sales_lines') }} as sales_lines
     inner join periods
-        on lines.document_date >= periods.period_start
-        and lines.document_date < periods.period_end
+        on
+            sales_lines.document_date >= periods.period_start
+            and sales_lines.document_date < periods.period_end
     left join {{ ref('dim_products') }} as products
-        on lines.product_id = products.product_id
-    where lines.line_kind = 'sale'
+        on sales_lines.product_id = products.product_id
+    where sales_lines.line_kind = 'sale'
 
 ),
 
@@ -89,11 +90,12 @@ checked as (
         max(case when bought.client_id is not null then 1 else 0 end) as is_bought
     from required
     left join bought
-        on required.period_grain = bought.period_grain
-        and required.period_start = bought.period_start
-        and required.client_id = bought.client_id
-        and lower(trim(required.category)) = lower(trim(bought.category))
-        and (required.is_whole_category or lower(trim(required.sku)) = lower(trim(bought.sku)))
+        on
+            required.period_grain = bought.period_grain
+            and required.period_start = bought.period_start
+            and required.client_id = bought.client_id
+            and lower(trim(required.category)) = lower(trim(bought.category))
+            and (required.is_whole_category or lower(trim(required.sku)) = lower(trim(bought.sku)))
     group by
         required.period_grain, required.period_start, required.period_label, required.client_id,
         required.manager_id, required.department_id, required.channel, required.assortment_item_id

@@ -20,8 +20,8 @@ final as (
         parent.department_name as parent_department_name,
 
         -- booleans
-        departments.parent_department_id is null as is_root,
-        departments.is_deleted
+        departments.is_deleted,
+        departments.parent_department_id is null as is_root
 
     from departments
     left join departments as parent

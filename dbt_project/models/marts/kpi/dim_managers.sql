@@ -10,10 +10,10 @@ users as (
 onec_matches as (
 
     select
-        matched.manager_id,
-        min(matched.onec_user_id) as onec_user_key
-    from {{ ref('int_onec_users_matched') }} as matched
-    group by matched.manager_id
+        user_matches.manager_id,
+        min(user_matches.onec_user_id) as onec_user_key
+    from {{ ref('int_onec_users_matched') }} as user_matches
+    group by user_matches.manager_id
 
 ),
 

@@ -30,8 +30,9 @@ final as (
         and activities.activity_type in ('call', 'meeting', 'task') as is_counted_for_norms,
 
         -- dates
-        {{ b_portal_date('coalesce(activities.end_at, activities.start_at, activities.deadline_at, activities.created_at)') }}
-        as activity_date
+        {{ b_portal_date(
+            'coalesce(activities.end_at, activities.start_at, activities.deadline_at, activities.created_at)'
+        ) }} as activity_date
 
     from activities
     left join {{ ref('dim_managers') }} as managers

@@ -12,11 +12,11 @@ answers as (
 clients_by_inn as (
 
     select
-        identity.inn,
-        min(identity.client_id) as client_id
-    from {{ ref('int_client_identity') }} as identity
-    where identity.inn is not null
-    group by identity.inn
+        client_identity.inn,
+        min(client_identity.client_id) as client_id
+    from {{ ref('int_client_identity') }} as client_identity
+    where client_identity.inn is not null
+    group by client_identity.inn
 
 ),
 

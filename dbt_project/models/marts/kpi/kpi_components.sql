@@ -77,40 +77,55 @@ stable_counts as (
 
 revenue as (
 
-    select periods.period_grain, periods.period_start, lines.manager_id,{{ b_measure_list(columns, components['revenue']) }}
+    select
+        periods.period_grain,
+        periods.period_start,
+        lines.manager_id,{{ b_measure_list(columns, components['revenue']) }}
     from lines
     inner join periods
-        on lines.document_date >= periods.period_start
-        and lines.document_date < periods.period_end
+        on
+            lines.document_date >= periods.period_start
+            and lines.document_date < periods.period_end
     group by periods.period_grain, periods.period_start, lines.manager_id
 
 ),
 
 sply_revenue as (
 
-    select periods.period_grain, periods.period_start, lines.manager_id,{{ b_measure_list(columns, components['sply_revenue']) }}
+    select
+        periods.period_grain,
+        periods.period_start,
+        lines.manager_id,{{ b_measure_list(columns, components['sply_revenue']) }}
     from lines
     inner join periods
-        on lines.document_date >= periods.sply_period_start
-        and lines.document_date < periods.sply_period_end
+        on
+            lines.document_date >= periods.sply_period_start
+            and lines.document_date < periods.sply_period_end
     group by periods.period_grain, periods.period_start, lines.manager_id
 
 ),
 
 new_clients as (
 
-    select periods.period_grain, periods.period_start, clients.manager_id,{{ b_measure_list(columns, components['new_clients']) }}
+    select
+        periods.period_grain,
+        periods.period_start,
+        clients.manager_id,{{ b_measure_list(columns, components['new_clients']) }}
     from {{ ref('dim_clients') }} as clients
     inner join periods
-        on clients.first_purchase_date >= periods.period_start
-        and clients.first_purchase_date < periods.period_end
+        on
+            clients.first_purchase_date >= periods.period_start
+            and clients.first_purchase_date < periods.period_end
     group by periods.period_grain, periods.period_start, clients.manager_id
 
 ),
 
 stable as (
 
-    select stable_counts.period_grain, stable_counts.period_start, stable_counts.manager_id,{{ b_measure_list(columns, components['stable']) }}
+    select
+        stable_counts.period_grain,
+        stable_counts.period_start,
+        stable_counts.manager_id,{{ b_measure_list(columns, components['stable']) }}
     from stable_counts
     group by stable_counts.period_grain, stable_counts.period_start, stable_counts.manager_id
 
@@ -118,33 +133,45 @@ stable as (
 
 stable_previous as (
 
-    select periods.period_grain, periods.period_start, stable_counts.manager_id,{{ b_measure_list(columns, components['stable_previous']) }}
+    select
+        periods.period_grain,
+        periods.period_start,
+        stable_counts.manager_id,{{ b_measure_list(columns, components['stable_previous']) }}
     from stable_counts
     inner join periods
-        on stable_counts.period_grain = periods.period_grain
-        and stable_counts.period_start = periods.prev_period_start
+        on
+            stable_counts.period_grain = periods.period_grain
+            and stable_counts.period_start = periods.prev_period_start
     group by periods.period_grain, periods.period_start, stable_counts.manager_id
 
 ),
 
 deal_cohorts as (
 
-    select periods.period_grain, periods.period_start, deals.manager_id,{{ b_measure_list(columns, components['deals']) }}
+    select
+        periods.period_grain,
+        periods.period_start,
+        deals.manager_id,{{ b_measure_list(columns, components['deals']) }}
     from deals
     inner join periods
-        on deals.created_date >= periods.period_start
-        and deals.created_date < periods.period_end
+        on
+            deals.created_date >= periods.period_start
+            and deals.created_date < periods.period_end
     group by periods.period_grain, periods.period_start, deals.manager_id
 
 ),
 
 activities_done as (
 
-    select periods.period_grain, periods.period_start, activities.manager_id,{{ b_measure_list(columns, components['activities']) }}
+    select
+        periods.period_grain,
+        periods.period_start,
+        activities.manager_id,{{ b_measure_list(columns, components['activities']) }}
     from {{ ref('fct_activities') }} as activities
     inner join periods
-        on activities.activity_date >= periods.period_start
-        and activities.activity_date < periods.period_end
+        on
+            activities.activity_date >= periods.period_start
+            and activities.activity_date < periods.period_end
     where activities.is_counted_for_norms
     group by periods.period_grain, periods.period_start, activities.manager_id
 
@@ -152,18 +179,25 @@ activities_done as (
 
 plan_totals as (
 
-    select periods.period_grain, periods.period_start, plans.manager_id,{{ b_measure_list(columns, components['plans']) }}
+    select
+        periods.period_grain,
+        periods.period_start,
+        plans.manager_id,{{ b_measure_list(columns, components['plans']) }}
     from plans
     inner join periods
-        on plans.plan_month >= periods.period_start
-        and plans.plan_month < periods.period_end
+        on
+            plans.plan_month >= periods.period_start
+            and plans.plan_month < periods.period_end
     group by periods.period_grain, periods.period_start, plans.manager_id
 
 ),
 
 assortment_totals as (
 
-    select assortment.period_grain, assortment.period_start, assortment.manager_id,{{ b_measure_list(columns, components['assortment']) }}
+    select
+        assortment.period_grain,
+        assortment.period_start,
+        assortment.manager_id,{{ b_measure_list(columns, components['assortment']) }}
     from assortment
     group by assortment.period_grain, assortment.period_start, assortment.manager_id
 
@@ -172,14 +206,22 @@ assortment_totals as (
 combined as (
 
     select * from revenue
-    union all select * from sply_revenue
-    union all select * from new_clients
-    union all select * from stable
-    union all select * from stable_previous
-    union all select * from deal_cohorts
-    union all select * from activities_done
-    union all select * from plan_totals
-    union all select * from assortment_totals
+    union all
+    select * from sply_revenue
+    union all
+    select * from new_clients
+    union all
+    select * from stable
+    union all
+    select * from stable_previous
+    union all
+    select * from deal_cohorts
+    union all
+    select * from activities_done
+    union all
+    select * from plan_totals
+    union all
+    select * from assortment_totals
 
 ),
 
@@ -187,8 +229,9 @@ final as (
 
     select
         -- ids
-        {{ dbt.concat(['combined.period_grain', "'|'", 'periods.period_label', "'|'", "coalesce(combined.manager_id, '-')"]) }}
-        as kpi_component_id,
+        {{ dbt.concat([
+            'combined.period_grain', "'|'", 'periods.period_label', "'|'", "coalesce(combined.manager_id, '-')",
+        ]) }} as kpi_component_id,
         combined.manager_id,
         managers.department_id,
 
@@ -198,7 +241,7 @@ final as (
 
         -- numerics
         {%- for column in columns %}
-        sum(combined.{{ column }}) as {{ column }},
+            sum(combined.{{ column }}) as {{ column }},
         {%- endfor %}
 
         -- dates
@@ -206,11 +249,17 @@ final as (
 
     from combined
     inner join periods
-        on combined.period_grain = periods.period_grain
-        and combined.period_start = periods.period_start
+        on
+            combined.period_grain = periods.period_grain
+            and combined.period_start = periods.period_start
     left join {{ ref('dim_managers') }} as managers
         on combined.manager_id = managers.manager_id
-    group by combined.period_grain, combined.period_start, periods.period_label, combined.manager_id, managers.department_id
+    group by
+        combined.period_grain,
+        combined.period_start,
+        periods.period_label,
+        combined.manager_id,
+        managers.department_id
 
 )
 

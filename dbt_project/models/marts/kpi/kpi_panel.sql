@@ -54,47 +54,48 @@ components as (
 
 totals as (
     {% for level, (manager_expr, department_expr, condition) in levels.items() %}
-    select
-        '{{ level }}' as kpi_level,
-        components.period_grain,
-        components.period_start,
-        components.period_label,
-        {{ manager_expr }} as manager_id,
-        {{ department_expr }} as department_id,
+        select
+            '{{ level }}' as kpi_level,
+            components.period_grain,
+            components.period_start,
+            components.period_label,
+            {{ manager_expr }} as manager_id,
+            {{ department_expr }} as department_id,
         {%- for column in additive %}
-        sum(components.{{ column }}) as {{ column }}{{ ',' if not loop.last }}
+            sum(components.{{ column }}) as {{ column }}{{ ',' if not loop.last }}
+
         {%- endfor %}
-    from components
-    where {{ condition }}
-    group by components.period_grain, components.period_start, components.period_label, {{ manager_expr }}, {{ department_expr }}
-    {% if not loop.last %}union all{% endif %}
+        from components
+        where {{ condition }}
+        group by components.period_grain, components.period_start, components.period_label, {{ manager_expr }}, {{ department_expr }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
 
 kpis as (
     {% for code, name, sort, fact, target, numerator, denominator in kpis %}
-    select
-        totals.kpi_level,
-        totals.period_grain,
-        totals.period_start,
-        totals.period_label,
-        totals.manager_id,
-        totals.department_id,
-        '{{ code }}' as kpi_code,
-        '{{ name }}' as kpi_name,
-        {{ sort }} as kpi_sort,
-        {{ dbt.safe_cast(fact, dbt.type_numeric()) }} as fact_value,
-        {{ dbt.safe_cast(target, dbt.type_numeric()) }} as target_value,
-        {{ dbt.safe_cast(numerator, dbt.type_numeric()) }} as numerator_value,
-        {{ dbt.safe_cast(denominator, dbt.type_numeric()) }} as denominator_value,
-        {% if code == 'assortment_matrix' -%}
-        100.0 * totals.assortment_complete_clients / nullif(totals.assortment_clients, 0)
-        {%- else -%}
-        cast(null as {{ dbt.type_numeric() }})
-        {%- endif %} as clients_complete_pct
-    from totals
-    {% if not loop.last %}union all{% endif %}
+        select
+            totals.kpi_level,
+            totals.period_grain,
+            totals.period_start,
+            totals.period_label,
+            totals.manager_id,
+            totals.department_id,
+            '{{ code }}' as kpi_code,
+            '{{ name }}' as kpi_name,
+            {{ sort }} as kpi_sort,
+            {{ dbt.safe_cast(fact, dbt.type_numeric()) }} as fact_value,
+            {{ dbt.safe_cast(target, dbt.type_numeric()) }} as target_value,
+            {{ dbt.safe_cast(numerator, dbt.type_numeric()) }} as numerator_value,
+            {{ dbt.safe_cast(denominator, dbt.type_numeric()) }} as denominator_value,
+            {% if code == 'assortment_matrix' -%}
+                100.0 * totals.assortment_complete_clients / nullif(totals.assortment_clients, 0)
+            {%- else -%}
+                cast(null as {{ dbt.type_numeric() }})
+            {%- endif %} as clients_complete_pct
+        from totals
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -118,7 +119,7 @@ final as (
         kpis.kpi_name,
         managers.manager_name,
         coalesce(departments.department_name, case when kpis.kpi_level = 'company' then 'Коммерческая служба' end)
-        as department_name,
+            as department_name,
 
         -- numerics
         kpis.kpi_sort,

@@ -28,8 +28,9 @@ answers_in_periods as (
         answers.is_detractor
     from answers
     inner join periods
-        on answers.answered_on >= periods.period_start
-        and answers.answered_on < periods.period_end
+        on
+            answers.answered_on >= periods.period_start
+            and answers.answered_on < periods.period_end
 
 ),
 
@@ -79,42 +80,51 @@ final as (
 
     select
         -- ids
-        {{ dbt.concat(['period_grain', "'|'", 'period_label', "'|'", 'nps_level', "'|'", 'department_name']) }} as nps_row_id,
-        department_id,
+        {{ dbt.concat([
+            'adjusted.period_grain', "'|'", 'adjusted.period_label', "'|'", 'adjusted.nps_level', "'|'",
+            'adjusted.department_name',
+        ]) }} as nps_row_id,
+        adjusted.department_id,
 
         -- strings
-        period_grain,
-        period_label,
-        nps_level,
-        department_name,
+        adjusted.period_grain,
+        adjusted.period_label,
+        adjusted.nps_level,
+        adjusted.department_name,
 
         -- numerics
-        answers,
-        promoters,
-        detractors,
-        answers - promoters - detractors as passives,
-        round(100.0 * promoters / answers, 2) as promoter_pct,
-        round(100.0 * detractors / answers, 2) as detractor_pct,
-        round(100.0 * (promoters - detractors) / answers, 2) as nps,
-        round(100 * (promoter_share_adjusted - detractor_share_adjusted), 2) as nps_adjusted,
+        adjusted.answers,
+        adjusted.promoters,
+        adjusted.detractors,
+        adjusted.answers - adjusted.promoters - adjusted.detractors as passives,
+        round(100.0 * adjusted.promoters / adjusted.answers, 2) as promoter_pct,
+        round(100.0 * adjusted.detractors / adjusted.answers, 2) as detractor_pct,
+        round(100.0 * (adjusted.promoters - adjusted.detractors) / adjusted.answers, 2) as nps,
+        round(100 * (adjusted.promoter_share_adjusted - adjusted.detractor_share_adjusted), 2) as nps_adjusted,
         round(100 * (
-            promoter_share_adjusted - detractor_share_adjusted
-            - 1.96 * sqrt((promoter_share_adjusted + detractor_share_adjusted
-                - (promoter_share_adjusted - detractor_share_adjusted) * (promoter_share_adjusted - detractor_share_adjusted))
-                / (answers + 3.0))
+            adjusted.promoter_share_adjusted - adjusted.detractor_share_adjusted
+            - 1.96 * sqrt(
+                (
+                    adjusted.promoter_share_adjusted + adjusted.detractor_share_adjusted
+                    - power(adjusted.promoter_share_adjusted - adjusted.detractor_share_adjusted, 2)
+                ) / (adjusted.answers + 3.0)
+            )
         ), 2) as nps_ci_low,
         round(100 * (
-            promoter_share_adjusted - detractor_share_adjusted
-            + 1.96 * sqrt((promoter_share_adjusted + detractor_share_adjusted
-                - (promoter_share_adjusted - detractor_share_adjusted) * (promoter_share_adjusted - detractor_share_adjusted))
-                / (answers + 3.0))
+            adjusted.promoter_share_adjusted - adjusted.detractor_share_adjusted
+            + 1.96 * sqrt(
+                (
+                    adjusted.promoter_share_adjusted + adjusted.detractor_share_adjusted
+                    - power(adjusted.promoter_share_adjusted - adjusted.detractor_share_adjusted, 2)
+                ) / (adjusted.answers + 3.0)
+            )
         ), 2) as nps_ci_high,
 
         -- booleans
-        answers < {{ var('nps_min_answers') }} as is_below_min_answers,
+        adjusted.answers < {{ var('nps_min_answers') }} as is_below_min_answers,
 
         -- dates
-        period_start
+        adjusted.period_start
 
     from adjusted
 

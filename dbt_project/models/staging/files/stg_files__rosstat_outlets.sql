@@ -16,7 +16,7 @@ renamed as (
         {{ b_json_text('payload', 'region') }} as region,
 
         -- numerics
-        {{ b_to_int(b_json_text('payload', 'year')) }} as year,
+        {{ b_to_int(b_json_text('payload', 'year')) }} as year,  -- noqa: RF04
         {{ b_to_int(b_json_text('payload', 'outlets')) }} as outlets,
 
         -- booleans
