@@ -7,8 +7,10 @@ import argparse
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from happyclient.console import Console
 from happyclient.pipeline import error_summary
@@ -99,6 +101,7 @@ def _run_pipeline(
             open(output, "a", encoding="utf-8") as sink,
             contextlib.redirect_stdout(sink),
             contextlib.redirect_stderr(sink),
+            _log_handlers_to(sink),
         ):
             result = run_pipeline(
                 env, dagster_home=settings.dagster_home, exclude_groups=exclude_groups, on_step=_print_step(console)
@@ -114,6 +117,21 @@ def _run_pipeline(
                 f"the pipeline run {result.run_id} failed:\n{details}\n"
                 f"  full errors: {log_file}; the run is also in the Dagster UI (happyclient ui)"
             )
+
+
+@contextmanager
+def _log_handlers_to(stream: TextIO) -> Iterator[None]:
+    """Point the root logger's stream handlers at `stream` for the duration of a block."""
+    import logging
+
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
+    previous = [h.setStream(stream) for h in handlers]
+    try:
+        yield
+    finally:
+        for handler, old in zip(handlers, previous, strict=True):
+            if old is not None:
+                handler.setStream(old)
 
 
 # ------------------------------------------------------------------------------------------ commands

@@ -200,26 +200,7 @@ class SupersetServer:
 
     def stop(self, timeout: float = 20) -> None:
         """Stop the server started by ``start`` (its whole process group)."""
-        pid = self._read_pid()
-        if pid is None:
-            return
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            self.pid_path.unlink(missing_ok=True)
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-                _reap(pid)
-            except ProcessLookupError:
-                break
-            time.sleep(0.2)
-        else:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-        self.pid_path.unlink(missing_ok=True)
+        self._stop_pid_file(self.pid_path, timeout)
 
     # ---- Celery (alerts & reports) -------------------------------------------------------
     @property

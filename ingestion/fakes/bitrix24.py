@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -27,6 +28,11 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - the standard json module is the fallback
+    orjson = None  # type: ignore[assignment]
 
 from ingestion.fakes.bitrix24_store import (
     LIST_METHODS,
@@ -380,20 +386,31 @@ class FakeBitrix24:
         ids = self._ids(entity) if default_order else None
         begin = 0
         if ids:
-            for field, op, value in conditions:
+            rest = []
+            for condition in conditions:
+                field, op, value = condition
                 if field == key and op in (">", ">=") and not isinstance(value, list):
                     try:
-                        bound = int(float(value))
-                    except (TypeError, ValueError):
+                        number = float(value)
+                        bound = int(number)
+                    except (TypeError, ValueError, OverflowError):
+                        rest.append(condition)
                         continue
                     pos = bisect.bisect_right(ids, bound) if op == ">" else bisect.bisect_left(ids, bound)
                     begin = max(begin, pos)
+                    if number != bound:
+                        rest.append(condition)  # a fractional bound: let matches() decide
+                    continue  # rows from `begin` on satisfy this integral ID bound
+                rest.append(condition)
+            if fast:
+                conditions = rest
         scanned = 0
         if fast:
             page = []
-            for row in rows[begin:] if ids else apply_order([r for r in rows], order, key):
+            candidates = itertools.islice(rows, begin, None) if ids else apply_order(list(rows), order, key)
+            for row in candidates:
                 scanned += 1
-                if matches(row, conditions):
+                if not conditions or matches(row, conditions):
                     page.append(row)
                     if len(page) == PAGE_SIZE:
                         break
@@ -409,7 +426,14 @@ class FakeBitrix24:
             page = found[start : start + PAGE_SIZE]
             next_start = start + PAGE_SIZE if start + PAGE_SIZE < total else None
         select = params.get("select", params.get("SELECT"))
-        result_rows = [apply_select(r, select) for r in page] if entity in SELECTABLE else [dict(r) for r in page]
+        if entity in SELECTABLE:
+            # "*" + "UF_*" (every field) shares the stored dicts instead of copying them: the
+            # answer is serialised under `lock` (see _Handler._send), so it shows each record as
+            # stored at that moment, never a half-applied write
+            every = isinstance(select, list) and "*" in select and "UF_*" in select
+            result_rows = list(page) if every else [apply_select(r, select) for r in page]
+        else:
+            result_rows = [dict(r) for r in page]
         result: Any = result_rows
         if method == "crm.stagehistory.list":
             result = {"items": result_rows}
@@ -674,6 +698,16 @@ _WRITE_AND_GET: dict[str, Any] = {
     "crm.activity.todo.add": FakeBitrix24._todo_add,
 }
 
+def _dumps(body: dict[str, Any]) -> bytes:
+    """The JSON answer (orjson when installed: a 50-command batch of full records is ~1.5 MB)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            pass  # e.g. an integer wider than 64 bits: let the standard module handle it
+    return json.dumps(body).encode("utf-8")
+
+
 _REST_WEBHOOK = re.compile(r"^/rest/(\d+)/([^/]+)/([A-Za-z0-9_.]+?)(?:\.json)?/?$")
 _REST_OAUTH = re.compile(r"^/rest/([A-Za-z0-9_.]+?)(?:\.json)?/?$")
 
@@ -713,7 +747,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(
         self, status: int, body: dict[str, Any] | str, content_type: str = "application/json; charset=utf-8"
     ) -> None:
-        data = (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
+        # serialised while the lock is held, so a concurrent write cannot change a shared record
+        if isinstance(body, str):
+            data = body.encode("utf-8")
+        else:
+            with self.owner.lock:
+                data = _dumps(body)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -795,9 +834,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-file", type=Path, help="persist write-back calls here (JSON)")
     parser.add_argument("--rate", type=float, default=2.0, help="requests per second drained by the leaky bucket")
     parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument(
+        "--operating-limit", type=float, default=480.0,
+        help="server seconds each method may use per 10-minute window before 429 OPERATION_TIME_LIMIT",
+    )
     args = parser.parse_args(argv)
     fake = FakeBitrix24(
-        args.data, host=args.host, port=args.port, rate_per_s=args.rate, burst=args.burst, state_file=args.state_file
+        args.data, host=args.host, port=args.port, rate_per_s=args.rate, burst=args.burst, state_file=args.state_file,
+        operating_limit_s=args.operating_limit,
     )
     fake.start()
     if args.url_file:

@@ -55,17 +55,22 @@ def test_lineage_from_raw_to_dashboards(defs: dg.Definitions) -> None:
         assert {"staging", "marts"} <= groups
 
 
-def test_dbt_sources_are_the_ingestion_assets(defs: dg.Definitions) -> None:
+def test_dbt_sources_are_assets_we_materialise(defs: dg.Definitions) -> None:
+    """Every source a staging model reads is landed by an ingestion asset (raw/...) or written
+    by the predictions asset (predictions/...): no dbt source is an external, unmanaged asset."""
     graph = defs.resolve_asset_graph()
     staging = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "staging"]
     assert staging
     for key in staging:
         for parent in graph.get(key).parent_keys:
-            assert parent.path[0] == "raw" or graph.get(parent).group_name == "staging", (
-                f"{key.to_user_string()} reads {parent.to_user_string()}, which no ingestion asset lands"
+            if graph.get(parent).group_name == "staging":
+                continue
+            assert parent.path[0] in ("raw", "predictions"), f"{key.to_user_string()} reads {parent.to_user_string()}"
+            assert graph.get(parent).is_materializable, f"{parent.to_user_string()} is an external source"
+            expected_group = (
+                "predictions" if parent.path[0] == "predictions" else f"raw_{parent.path[1].split('__')[0]}"
             )
-            if parent.path[0] == "raw":
-                assert graph.get(parent).is_materializable, f"{parent.to_user_string()} is an external source"
+            assert graph.get(parent).group_name == expected_group
 
 
 def test_dbt_tests_are_asset_checks(defs: dg.Definitions) -> None:

@@ -101,3 +101,23 @@ def test_error_summary_keeps_the_tail_without_colours() -> None:
     assert summary.splitlines()[0] == "(... 17 more lines)"
     assert summary.splitlines()[1:] == ["      line 18", "      line 19", "      line 20"]
     assert "\x1b" not in summary
+
+
+def test_log_lines_go_to_the_sink_during_a_run(tmp_path: Path) -> None:
+    import io
+    import logging
+
+    handler = logging.StreamHandler(io.StringIO())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    original = handler.stream
+    sink = io.StringIO()
+    try:
+        with cli._log_handlers_to(sink):
+            logging.getLogger("dagster.builtin").warning("noisy dbt line")
+        logging.getLogger("dagster.builtin").warning("after the run")
+    finally:
+        root.removeHandler(handler)
+    assert "noisy dbt line" in sink.getvalue()
+    assert "noisy dbt line" not in original.getvalue()
+    assert "after the run" in original.getvalue()

@@ -60,7 +60,7 @@ final as (
         -- numerics
         stages.stage_sort,
         sequenced.history_type_id,
-        {{ dbt.datediff('sequenced.entered_at', 'sequenced.left_at', 'second') }} / 86400.0
+        {{ dbt.datediff('sequenced.entered_at', 'sequenced.left_at', 'second') }} / 86400.0  -- noqa: LT05
             as days_in_stage,
 
         -- dates

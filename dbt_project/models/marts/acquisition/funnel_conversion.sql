@@ -155,10 +155,15 @@ cohort_measured as (
         cohort_leveled.department_id,
         funnel_stages.stage_id,
         count(*) as cohort_deals_created,
-        sum(case when cohort_leveled.max_stage_number >= funnel_stages.stage_number then 1 else 0 end)
-            as cohort_deals_reached,
-        sum(case when cohort_leveled.max_stage_number >= funnel_stages.stage_number and cohort_leveled.is_won then 1 else 0 end)
-            as cohort_reached_and_won,
+        sum(
+            case when cohort_leveled.max_stage_number >= funnel_stages.stage_number then 1 else 0 end
+        ) as cohort_deals_reached,
+        sum(
+            case
+                when cohort_leveled.max_stage_number >= funnel_stages.stage_number and cohort_leveled.is_won then 1
+                else 0
+            end
+        ) as cohort_reached_and_won,
         sum(case when cohort_leveled.is_won then 1 else 0 end) as cohort_deals_won,
         0 as period_deals_entered,
         cast(null as {{ dbt.type_numeric() }}) as median_days_in_stage
@@ -166,8 +171,14 @@ cohort_measured as (
     inner join funnel_stages
         on cohort_leveled.pipeline_id = funnel_stages.pipeline_id
     group by
-        cohort_leveled.funnel_level, cohort_leveled.period_grain, cohort_leveled.period_start, cohort_leveled.period_label,
-        cohort_leveled.pipeline_id, cohort_leveled.manager_id, cohort_leveled.department_id, funnel_stages.stage_id
+        cohort_leveled.funnel_level,
+        cohort_leveled.period_grain,
+        cohort_leveled.period_start,
+        cohort_leveled.period_label,
+        cohort_leveled.pipeline_id,
+        cohort_leveled.manager_id,
+        cohort_leveled.department_id,
+        funnel_stages.stage_id
 
 ),
 
@@ -226,8 +237,16 @@ measured as (
             combined.pipeline_id = funnel_stages.pipeline_id
             and combined.stage_id = funnel_stages.stage_id
     group by
-        combined.funnel_level, combined.period_grain, combined.period_start, combined.period_label, combined.pipeline_id,
-        combined.manager_id, combined.department_id, combined.stage_id, funnel_stages.stage_name, funnel_stages.stage_number
+        combined.funnel_level,
+        combined.period_grain,
+        combined.period_start,
+        combined.period_label,
+        combined.pipeline_id,
+        combined.manager_id,
+        combined.department_id,
+        combined.stage_id,
+        funnel_stages.stage_name,
+        funnel_stages.stage_number
 
 ),
 

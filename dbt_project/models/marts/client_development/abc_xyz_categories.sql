@@ -29,7 +29,7 @@ final as (
         abc_xyz.period_start,
         abc_xyz.period_label,
         abc_xyz.entity_id as category,
-        
+
         abc_xyz.abc_class,
         abc_xyz.xyz_class,
         {{ dbt.concat(['abc_xyz.abc_class', 'abc_xyz.xyz_class']) }} as abc_xyz_class,
@@ -39,7 +39,6 @@ final as (
         abc_xyz.cumulative_share,
         abc_xyz.revenue_cv
     from abc_xyz
-    
 
 )
 

@@ -25,18 +25,25 @@ client_periods as (
         coalesce(abc.abc_class, 'C') as abc_class
     from {{ ref('client_period_revenue') }} as revenue
     left join {{ ref('abc_xyz_clients') }} as abc
-        on revenue.period_grain = abc.period_grain
-        and revenue.period_start = abc.period_start
-        and revenue.client_id = abc.client_id
+        on
+            revenue.period_grain = abc.period_grain
+            and revenue.period_start = abc.period_start
+            and revenue.client_id = abc.client_id
     where revenue.purchase_days > 0
 
 ),
 
 scoped as (
 
-    select client_periods.*, 'all' as client_scope from client_periods
+    select
+        client_periods.*,
+        'all' as client_scope
+    from client_periods
     union all
-    select client_periods.*, 'A+B' as client_scope from client_periods
+    select
+        client_periods.*,
+        'A+B' as client_scope
+    from client_periods
     where client_periods.abc_class in ('A', 'B')
 
 ),
@@ -89,8 +96,9 @@ outlets_year as (
         max(outlets.year) as outlets_year
     from grid
     inner join {{ ref('int_outlets_by_region_year') }} as outlets
-        on grid.region = outlets.region
-        and outlets.year <= grid.period_year
+        on
+            grid.region = outlets.region
+            and grid.period_year >= outlets.year
     group by grid.period_grain, grid.period_start, grid.region
 
 ),
@@ -103,31 +111,37 @@ assembled as (
         grid.period_label,
         grid.region,
         grid.client_scope,
+        outlets.total_outlets,
         coalesce(counts.active_clients, 0) as active_clients,
         coalesce(counts.attracted_clients, 0) as attracted_clients,
-        coalesce(potential.potential_clients, 0) as potential_clients,
-        outlets.total_outlets
+        coalesce(potential.potential_clients, 0) as potential_clients
     from grid
     left join counts
-        on grid.period_grain = counts.period_grain
-        and grid.period_start = counts.period_start
-        and grid.region = counts.region
-        and grid.client_scope = counts.client_scope
+        on
+            grid.period_grain = counts.period_grain
+            and grid.period_start = counts.period_start
+            and grid.region = counts.region
+            and grid.client_scope = counts.client_scope
     left join {{ ref('int_potential_clients_by_region_year') }} as potential
-        on grid.region = potential.region
-        and grid.period_year = potential.year
+        on
+            grid.region = potential.region
+            and grid.period_year = potential.year
     left join outlets_year
-        on grid.period_grain = outlets_year.period_grain
-        and grid.period_start = outlets_year.period_start
-        and grid.region = outlets_year.region
+        on
+            grid.period_grain = outlets_year.period_grain
+            and grid.period_start = outlets_year.period_start
+            and grid.region = outlets_year.region
     left join {{ ref('int_outlets_by_region_year') }} as outlets
-        on outlets_year.region = outlets.region
-        and outlets_year.outlets_year = outlets.year
+        on
+            outlets_year.region = outlets.region
+            and outlets_year.outlets_year = outlets.year
 
 )
 
 select
     assembled.*,
     round({{ safe_divide('assembled.attracted_clients', 'assembled.potential_clients') }}, 4) as attraction_rate,
-    round({{ safe_divide('assembled.active_clients + assembled.attracted_clients', 'assembled.total_outlets') }}, 4) as coverage_rate
+    round(
+        {{ safe_divide('assembled.active_clients + assembled.attracted_clients', 'assembled.total_outlets') }}, 4
+    ) as coverage_rate
 from assembled

@@ -13,7 +13,7 @@ ranked as (
         revenue.revenue,
         row_number() over (
             partition by revenue.period_grain, revenue.period_start
-            order by revenue.revenue desc, revenue.client_id
+            order by revenue.revenue desc, revenue.client_id asc
         ) as revenue_rank,
         sum(case when revenue.revenue > 0 then 1 else 0 end) over (
             partition by revenue.period_grain, revenue.period_start
@@ -26,18 +26,24 @@ ranked as (
 shares as (
 
     {% for share in var('concentration_top_shares') %}
-    select
-        ranked.period_grain,
-        ranked.period_start,
-        ranked.period_label,
-        {{ share }} as top_share_of_clients,
-        max(ranked.buying_clients) as buying_clients,
-        max(ranked.company_revenue) as company_revenue,
-        sum(case when ranked.revenue_rank <= ceil({{ share }} * ranked.buying_clients) then 1 else 0 end) as top_clients,
-        sum(case when ranked.revenue_rank <= ceil({{ share }} * ranked.buying_clients) then ranked.revenue else 0 end) as top_clients_revenue
-    from ranked
-    group by ranked.period_grain, ranked.period_start, ranked.period_label
-    {% if not loop.last %}union all{% endif %}
+        select
+            ranked.period_grain,
+            ranked.period_start,
+            ranked.period_label,
+            {{ share }} as top_share_of_clients,
+            max(ranked.buying_clients) as buying_clients,
+            max(ranked.company_revenue) as company_revenue,
+            sum(case when ranked.revenue_rank <= ceil({{ share }} * ranked.buying_clients) then 1 else 0 end)
+                as top_clients,
+            sum(
+                case
+                    when ranked.revenue_rank <= ceil({{ share }} * ranked.buying_clients) then ranked.revenue else 0
+                end
+            )
+                as top_clients_revenue
+        from ranked
+        group by ranked.period_grain, ranked.period_start, ranked.period_label
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 )

@@ -55,9 +55,10 @@ aggregated as (
         count(distinct case when lines.line_kind = 'sale' then lines.document_number end) as sales_documents
     from spine
     inner join lines
-        on spine.client_id = lines.client_id
-        and lines.document_date >= spine.period_start
-        and lines.document_date < spine.period_end
+        on
+            spine.client_id = lines.client_id
+            and spine.period_start <= lines.document_date
+            and spine.period_end > lines.document_date
     group by spine.period_grain, spine.period_start, spine.client_id
 
 ),
@@ -85,17 +86,20 @@ final as (
         coalesce(aggregated.sales_documents, 0) as sales_documents,
 
         -- booleans
-        coalesce(spine.first_purchase_date >= spine.period_start and spine.first_purchase_date < spine.period_end, false)
-        as is_first_purchase_period,
+        coalesce(
+            spine.first_purchase_date >= spine.period_start and spine.first_purchase_date < spine.period_end, false
+        )
+            as is_first_purchase_period,
 
         -- dates
         spine.first_purchase_date
 
     from spine
     left join aggregated
-        on spine.period_grain = aggregated.period_grain
-        and spine.period_start = aggregated.period_start
-        and spine.client_id = aggregated.client_id
+        on
+            spine.period_grain = aggregated.period_grain
+            and spine.period_start = aggregated.period_start
+            and spine.client_id = aggregated.client_id
     left join {{ ref('int_clients_attributed') }} as clients
         on spine.client_id = clients.client_id
 

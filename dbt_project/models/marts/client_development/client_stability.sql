@@ -25,9 +25,9 @@ periods as (
     select
         period.*,
         {%- if base == 'sply' %}
-        period.sply_period_start as base_start,
-        {{ add_months('period.sply_period_start', period_months_of('period.period_grain')) }} as base_end,
-        1 as base_periods
+            period.sply_period_start as base_start,
+            {{ add_months('period.sply_period_start', period_months_of('period.period_grain')) }} as base_end,
+            1 as base_periods
         {%- elif base == 'previous' %}
         period.prev_period_start as base_start,
         period.period_start as base_end,
@@ -50,8 +50,9 @@ purchase_days_to_date as (
         sum(monthly.purchase_days) as purchase_days_to_date
     from periods
     inner join revenue as monthly
-        on monthly.period_grain = 'month'
-        and monthly.period_start < periods.period_end
+        on
+            monthly.period_grain = 'month'
+            and periods.period_end > monthly.period_start
     group by periods.period_grain, periods.period_start, monthly.client_id
 
 ),
@@ -66,9 +67,10 @@ base as (
         sum(base_revenue.purchase_days) as purchase_days_base
     from periods
     inner join revenue as base_revenue
-        on periods.period_grain = base_revenue.period_grain
-        and base_revenue.period_start >= periods.base_start
-        and base_revenue.period_start < periods.base_end
+        on
+            periods.period_grain = base_revenue.period_grain
+            and periods.base_start <= base_revenue.period_start
+            and periods.base_end > base_revenue.period_start
     group by periods.period_grain, periods.period_start, base_revenue.client_id
 
 ),
@@ -87,23 +89,26 @@ compared as (
         periods.base_start,
         current_period.first_purchase_date,
         current_period.revenue as revenue_period,
-        round(coalesce(base.revenue_base, 0), 2) as revenue_base,
         current_period.purchase_days as purchase_days_period,
-        coalesce(base.purchase_days_base, 0) as purchase_days_base,
         to_date.purchase_days_to_date,
-        current_period.is_first_purchase_period
+        current_period.is_first_purchase_period,
+        round(coalesce(base.revenue_base, 0), 2) as revenue_base,
+        coalesce(base.purchase_days_base, 0) as purchase_days_base
     from revenue as current_period
     inner join periods
-        on current_period.period_grain = periods.period_grain
-        and current_period.period_start = periods.period_start
+        on
+            current_period.period_grain = periods.period_grain
+            and current_period.period_start = periods.period_start
     left join base
-        on current_period.period_grain = base.period_grain
-        and current_period.period_start = base.period_start
-        and current_period.client_id = base.client_id
+        on
+            current_period.period_grain = base.period_grain
+            and current_period.period_start = base.period_start
+            and current_period.client_id = base.client_id
     left join purchase_days_to_date as to_date
-        on current_period.period_grain = to_date.period_grain
-        and current_period.period_start = to_date.period_start
-        and current_period.client_id = to_date.client_id
+        on
+            current_period.period_grain = to_date.period_grain
+            and current_period.period_start = to_date.period_start
+            and current_period.client_id = to_date.client_id
 
 ),
 
@@ -113,7 +118,11 @@ typed as (
         compared.*,
         case
             when compared.is_first_purchase_period then 'new'
-            when compared.purchase_days_period = 0 and compared.purchase_days_base > 0 and compared.purchase_days_to_date = 1 then 'one-off'
+            when
+                compared.purchase_days_period = 0
+                and compared.purchase_days_base > 0
+                and compared.purchase_days_to_date = 1
+                then 'one-off'
             when compared.purchase_days_period = 0 and compared.purchase_days_base > 0 then 'lost'
             when compared.purchase_days_period = 0 then null
             when compared.purchase_days_base = 0 and compared.first_purchase_date < compared.base_start then 'returned'

@@ -13,20 +13,22 @@ stability as (
 by_dimension as (
 
     {% for dim, expr in dims.items() %}
-    select
-        stability.period_grain,
-        stability.period_start,
-        stability.period_label,
-        '{{ dim }}' as dimension_type,
-        coalesce({{ dbt.safe_cast(('stability.' ~ expr) if dim != 'company' else expr, dbt.type_string()) }}, 'Не указан') as dimension_value,
-        stability.stability_type,
-        stability.stability_type_ru,
-        count(*) as clients,
-        sum(stability.revenue_period) as revenue_period,
-        sum(stability.revenue_base) as revenue_base
-    from stability
-    group by 1, 2, 3, 4, 5, 6, 7
-    {% if not loop.last %}union all{% endif %}
+        select
+            stability.period_grain,
+            stability.period_start,
+            stability.period_label,
+            '{{ dim }}' as dimension_type,
+            coalesce(                                {{ dbt.safe_cast(('stability.' ~ expr) if dim != 'company' else expr, dbt.type_string()) }}, 'Не указан'
+            )
+                as dimension_value,
+            stability.stability_type,
+            stability.stability_type_ru,
+            count(*) as clients,
+            sum(stability.revenue_period) as revenue_period,
+            sum(stability.revenue_base) as revenue_base
+        from stability
+        group by 1, 2, 3, 4, 5, 6, 7
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 )
@@ -34,7 +36,7 @@ by_dimension as (
 select
     by_dimension.*,
     {{ safe_divide('by_dimension.clients', 'sum(by_dimension.clients) over (partition by by_dimension.period_grain, by_dimension.period_start, by_dimension.dimension_type, by_dimension.dimension_value)') }}
-    as clients_share,
+        as clients_share,
     {{ safe_divide('by_dimension.revenue_period', 'sum(by_dimension.revenue_period) over (partition by by_dimension.period_grain, by_dimension.period_start, by_dimension.dimension_type, by_dimension.dimension_value)') }}
-    as revenue_share
+        as revenue_share
 from by_dimension

@@ -5,11 +5,17 @@ select
     stability.period_start,
     stability.period_label,
     stability.channel,
-    sum(case when stability.stability_type = 'falling' then stability.revenue_base - stability.revenue_period else 0 end)
-    as falling_loss_rub,
+    sum(
+        case when stability.stability_type = 'falling' then stability.revenue_base - stability.revenue_period else 0 end
+    )
+        as falling_loss_rub,
     sum(case when stability.stability_type = 'lost' then stability.revenue_base else 0 end) as lost_loss_rub,
     round((
-        sum(case when stability.stability_type = 'falling' then stability.revenue_base - stability.revenue_period else 0 end)
+        sum(
+            case
+                when stability.stability_type = 'falling' then stability.revenue_base - stability.revenue_period else 0
+            end
+        )
         + sum(case when stability.stability_type = 'lost' then stability.revenue_base else 0 end)
     ) / 1000, 3) as lost_sales_thousand_rub,
     sum(case when stability.stability_type = 'falling' then 1 else 0 end) as falling_clients,

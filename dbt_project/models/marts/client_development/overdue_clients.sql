@@ -9,8 +9,9 @@ last_document as (
         max(fct.document_number) as last_document_number
     from {{ ref('fct_sales_lines') }} as fct
     inner join {{ ref('purchase_periodicity') }} as periodicity
-        on fct.client_id = periodicity.client_id
-        and fct.document_date = periodicity.last_purchase_date
+        on
+            fct.client_id = periodicity.client_id
+            and fct.document_date = periodicity.last_purchase_date
     where fct.line_kind = 'sale'
     group by fct.client_id
 
@@ -22,7 +23,8 @@ revenue_t12 as (
         fct.client_id,
         sum(fct.revenue) as revenue_t12
     from {{ ref('fct_sales_lines') }} as fct
-    where fct.document_date > {{ add_months(as_of_date(), -12) }}
+    where
+        fct.document_date > {{ add_months(as_of_date(), -12) }}
         and fct.document_date <= {{ as_of_date() }}
     group by fct.client_id
 

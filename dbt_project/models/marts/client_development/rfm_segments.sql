@@ -17,7 +17,9 @@ per_client as (
         lines.client_id,
         max(case when lines.line_kind = 'sale' then lines.document_date end) as last_purchase_date,
         count(distinct case
-            when lines.line_kind = 'sale' and lines.document_date > {{ add_months(as_of_date(), -1 * var('rfm_months')) }}
+            when
+                lines.line_kind = 'sale'
+                and lines.document_date > {{ add_months(as_of_date(), -1 * var('rfm_months')) }}
                 then lines.document_date
         end) as frequency,
         sum(case
@@ -33,12 +35,12 @@ scored as (
     select
         per_client.client_id,
         per_client.last_purchase_date,
-        {{ dbt.datediff('per_client.last_purchase_date', as_of_date(), 'day') }} as recency_days,
+        {{ dbt.datediff('per_client.last_purchase_date', as_of_date(), 'day') }}             as recency_days,
         per_client.frequency,
         per_client.monetary,
-        ntile(5) over (order by per_client.last_purchase_date, per_client.client_id desc) as r_score,
-        ntile(5) over (order by per_client.frequency, per_client.client_id desc) as f_score,
-        ntile(5) over (order by per_client.monetary, per_client.client_id desc) as m_score
+        ntile(5) over (order by per_client.last_purchase_date asc, per_client.client_id desc) as r_score,
+        ntile(5) over (order by per_client.frequency asc, per_client.client_id desc) as f_score,
+        ntile(5) over (order by per_client.monetary asc, per_client.client_id desc) as m_score
     from per_client
     where per_client.last_purchase_date is not null
 

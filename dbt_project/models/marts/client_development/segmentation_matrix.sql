@@ -51,7 +51,8 @@ counts as (
         classes.abc_class,
         count(*) as clients
     from classes
-    group by classes.period_grain, classes.period_start, classes.business_size, classes.potential_band, classes.abc_class
+    group by
+        classes.period_grain, classes.period_start, classes.business_size, classes.potential_band, classes.abc_class
 
 ),
 
@@ -90,21 +91,24 @@ final as (
         coalesce(strategies.strategy, 'не задана') as strategy
     from grid
     left join counts as current_count
-        on grid.period_grain = current_count.period_grain
-        and grid.period_start = current_count.period_start
-        and grid.business_size = current_count.business_size
-        and grid.potential_band = current_count.potential_band
-        and grid.abc_class = current_count.abc_class
+        on
+            grid.period_grain = current_count.period_grain
+            and grid.period_start = current_count.period_start
+            and grid.business_size = current_count.business_size
+            and grid.potential_band = current_count.potential_band
+            and grid.abc_class = current_count.abc_class
     left join counts as previous_count
-        on grid.period_grain = previous_count.period_grain
-        and grid.prev_period_start = previous_count.period_start
-        and grid.business_size = previous_count.business_size
-        and grid.potential_band = previous_count.potential_band
-        and grid.abc_class = previous_count.abc_class
+        on
+            grid.period_grain = previous_count.period_grain
+            and grid.prev_period_start = previous_count.period_start
+            and grid.business_size = previous_count.business_size
+            and grid.potential_band = previous_count.potential_band
+            and grid.abc_class = previous_count.abc_class
     left join {{ ref('segment_strategies') }} as strategies
-        on grid.business_size = strategies.business_size
-        and grid.potential_band = strategies.potential_band
-        and grid.abc_class = strategies.abc_class
+        on
+            grid.business_size = strategies.business_size
+            and grid.potential_band = strategies.potential_band
+            and grid.abc_class = strategies.abc_class
 
 )
 

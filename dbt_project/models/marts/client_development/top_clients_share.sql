@@ -11,7 +11,7 @@ yearly as (
         revenue.revenue,
         row_number() over (
             partition by revenue.period_start
-            order by revenue.revenue desc, revenue.client_id
+            order by revenue.revenue desc, revenue.client_id asc
         ) as revenue_rank
     from {{ ref('client_period_revenue') }} as revenue
     where revenue.period_grain = 'year'
@@ -24,7 +24,8 @@ per_year as (
         yearly.period_start,
         yearly.period_label,
         sum(yearly.revenue) as company_revenue,
-        sum(case when yearly.revenue_rank <= {{ var('top_clients_n') }} then yearly.revenue else 0 end) as top_clients_revenue
+        sum(case when yearly.revenue_rank <= {{ var('top_clients_n') }} then yearly.revenue else 0 end)
+            as top_clients_revenue
     from yearly
     group by yearly.period_start, yearly.period_label
 
@@ -40,7 +41,8 @@ final as (
         per_year.company_revenue,
         per_year.top_clients_revenue,
         round({{ safe_divide('per_year.top_clients_revenue', 'per_year.company_revenue') }}, 4) as top_clients_share,
-        round({{ safe_divide('last_year.top_clients_revenue', 'last_year.company_revenue') }}, 4) as top_clients_share_last_year
+        round({{ safe_divide('last_year.top_clients_revenue', 'last_year.company_revenue') }}, 4)
+            as top_clients_share_last_year
     from per_year
     left join per_year as last_year
         on last_year.period_start = {{ add_months('per_year.period_start', -12) }}

@@ -42,8 +42,11 @@ final as (
         -- numerics
         tables.total_rows,
         tables.deleted_rows,
-        round({{ dbt.safe_cast(dbt.datediff('tables.last_loaded_at', dbt.current_timestamp(), 'minute'), dbt.type_numeric()) }} / 60, 1)
-            as hours_since_load,
+        round(
+            {{ dbt.safe_cast(dbt.datediff('tables.last_loaded_at', dbt.current_timestamp(), 'minute'), dbt.type_numeric()) }}  -- noqa: LT05
+            / 60,
+            1
+        ) as hours_since_load,
 
         -- booleans
         tables.total_rows = 0 as is_empty,

@@ -60,14 +60,18 @@ totals as (
             components.period_start,
             components.period_label,
             {{ manager_expr }} as manager_id,
-            {{ department_expr }} as department_id,
         {%- for column in additive %}
-            sum(components.{{ column }}) as {{ column }}{{ ',' if not loop.last }}
-
+            sum(components.{{ column }}) as {{ column }},
         {%- endfor %}
+            {{ department_expr }} as department_id
         from components
         where {{ condition }}
-        group by components.period_grain, components.period_start, components.period_label, {{ manager_expr }}, {{ department_expr }}
+        group by
+            components.period_grain,
+            components.period_start,
+            components.period_label,
+            {{ manager_expr }},
+            {{ department_expr }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
