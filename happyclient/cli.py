@@ -356,13 +356,17 @@ def cmd_demo(args: argparse.Namespace, settings: Settings, console: Console) -> 
         superset_thread.join()
         if superset_error:
             raise CliError(f"Superset did not start: {redact(superset_error[0])}")
-    _run_pipeline(
-        settings,
-        console,
-        env,
-        exclude_groups=_groups_except(env, "superset"),
-        title="Dagster: import dashboards into Superset",
-    )
+    try:
+        _run_pipeline(
+            settings,
+            console,
+            env,
+            exclude_groups=_groups_except(env, "superset"),
+            title="Dagster: import dashboards into Superset",
+        )
+    except CliError as exc:
+        pipeline_error = pipeline_error or exc
+        console.warn(str(exc))
     with console.step("Dagster UI"):
         ui_url = _start_ui(settings, env)
     console.line("")

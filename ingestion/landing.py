@@ -21,7 +21,11 @@ RAW_SCHEMA = "raw"
 STATE_SCHEMA = "ingest_state"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
-Record = tuple[str, Mapping[str, Any], datetime | None]
+
+# A payload given as a `str` is JSON already serialised (compact, without \u0000 escapes), e.g.
+# by the columnar file parser: `land` copies it as it is instead of encoding a mapping.
+JsonText = str
+Record = tuple[str, "Mapping[str, Any] | JsonText", datetime | None]
 
 STATE_DDL = [
     f"create schema if not exists {RAW_SCHEMA}",
@@ -131,10 +135,13 @@ def _copy_text(value: str) -> str:
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
-def _json(payload: Mapping[str, Any]) -> str:
-    text = _ENCODE(payload)
-    if "\\u0000" in text:  # jsonb cannot store NUL characters
-        text = text.replace("\\u0000", "")
+def _json(payload: Mapping[str, Any] | JsonText) -> str:
+    if isinstance(payload, str):
+        text = payload
+    else:
+        text = _ENCODE(payload)
+        if "\\u0000" in text:  # jsonb cannot store NUL characters
+            text = text.replace("\\u0000", "")
     # json.dumps never emits raw tabs/newlines, so only backslashes need COPY escaping
     return text.replace("\\", "\\\\")
 

@@ -421,7 +421,7 @@ def _load_files(load: _Load) -> dict[str, Any] | None:
                 keys.add(record[0])
                 yield record
 
-        load.land(remember(parser.records()), f"file:{path.name}")
+        load.land(remember(parser.json_records()), f"file:{path.name}")
         if parser.errors:
             load.quarantined += landing.quarantine(load.conn, load.load_id, f"file:{path.name}", parser.errors)
             for err, _ in parser.errors[:20]:

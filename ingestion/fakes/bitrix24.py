@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import contextlib
-import itertools
 import json
 import os
 import re
@@ -407,7 +406,8 @@ class FakeBitrix24:
         scanned = 0
         if fast:
             page = []
-            candidates = itertools.islice(rows, begin, None) if ids else apply_order(list(rows), order, key)
+            # rows from `begin` by index: slicing or islice would cost O(begin) per page
+            candidates = map(rows.__getitem__, range(begin, len(rows))) if ids else apply_order(list(rows), order, key)
             for row in candidates:
                 scanned += 1
                 if not conditions or matches(row, conditions):

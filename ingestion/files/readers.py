@@ -94,7 +94,8 @@ def _read_text(path: Path) -> Table:
         try:
             reader = csv.reader(fh_text, delimiter=delimiter)
             for cells in reader:
-                if any(c.strip() for c in cells):
+                joined = "".join(cells)  # blank when every cell is empty or whitespace
+                if joined and not joined.isspace():
                     yield header_row + reader.line_num, cells
         finally:
             fh_text.close()

@@ -6,15 +6,19 @@ the good rows load. A missing required column rejects the whole file (one error,
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .readers import FileFormatError, read_table
+from ..landing import JsonText
+from .readers import TEXT_SUFFIXES, FileFormatError, Table, read_table
 from .specs import ColumnSpec, FileSpec
 from .values import PARSERS
+
+# (column spec, payload key, cell index or -1 when the file lacks the column, parser, has a range)
+ColumnPlan = tuple[ColumnSpec, str, int, Callable[[Any], Any], bool]
 
 
 @dataclass(frozen=True)
@@ -52,16 +56,16 @@ class FileParser:
         shown = None if value is None or value == "" else str(value)
         self.errors.append((RowError(self.path.name, row, column, shown, reason), raw))
 
-    def records(self) -> Iterator[tuple[str, dict[str, Any], None]]:
-        name = self.path.name
+    def _open(self) -> tuple[Table, list[ColumnPlan]] | None:
+        """Read the header and map the spec's columns; None when the file is rejected whole."""
         try:
             table = read_table(self.path)
         except FileFormatError as exc:
             self._error(None, None, None, str(exc).split(": ", 1)[-1], None)
-            return
+            return None
         except UnicodeDecodeError:
             self._error(None, None, None, "cannot decode text; save it as UTF-8 or windows-1251", None)
-            return
+            return None
         self.encoding, self.delimiter = table.encoding, table.delimiter
         positions = {_norm(h): i for i, h in enumerate(table.header) if h}
         plan: list[tuple[ColumnSpec, int | None]] = []
@@ -81,48 +85,67 @@ class FileParser:
             plan.append((col, index))
         if missing_required:
             table.rows.close()  # closes the file
-            return
+            return None
         parsers = [
             (col, col.key, -1 if index is None else index, PARSERS[col.type], col.min is not None or col.max is not None)
             for col, index in plan
         ]
+        return table, parsers
+
+    def _payload(self, row_number: int, cells: list[Any], header: list[str],
+                 parsers: list[ColumnPlan]) -> tuple[dict[str, Any], bool]:
+        """Parse one row's cells; errors go to `errors` (with the raw cells); returns (payload, bad)."""
+        first_error = len(self.errors)
+        payload: dict[str, Any] = {}
+        bad = False
+        ncells = len(cells)
+        for col, key, index, parse, ranged in parsers:
+            cell = cells[index] if -1 < index < ncells else ""
+            if cell is None or (cell.__class__ is str and (not cell or cell.isspace())):
+                if col.required:
+                    self._error(row_number, col.header, None, "required value is empty", None)
+                    bad = True
+                payload[key] = None
+                continue
+            try:
+                value = parse(cell)
+            except ValueError as exc:
+                self._error(row_number, col.header, cell, str(exc), None)
+                bad = True
+                continue
+            if ranged and ((col.min is not None and value < col.min) or (col.max is not None and value > col.max)):
+                self._error(row_number, col.header, cell, _range_text(col), None)
+                bad = True
+                continue
+            payload[key] = value.isoformat() if isinstance(value, date) else value
+        if bad:
+            raw = _raw_cells(cells, header)
+            for i in range(first_error, len(self.errors)):
+                self.errors[i] = (self.errors[i][0], raw)
+        return payload, bad
+
+    def _duplicate(self, row_number: int, cells: list[Any], header: list[str], key: str, first: int) -> None:
+        self._error(row_number, None, key, f"duplicate key; the same {'+'.join(self.spec.key)} is on row {first}",
+                    _raw_cells(cells, header))
+
+    def records(self) -> Iterator[tuple[str, dict[str, Any], None]]:
+        opened = self._open()
+        if opened is None:
+            return
+        table, parsers = opened
+        name = self.path.name
         seen: dict[str, int] = {}
         per_document: dict[str, int] = {}
         key_fields = self.spec.key
         for row_number, cells in table.rows:
             self.rows_read += 1
-            first_error = len(self.errors)
-            payload: dict[str, Any] = {}
-            bad = False
-            ncells = len(cells)
-            for col, key, index, parse, ranged in parsers:
-                cell = cells[index] if -1 < index < ncells else ""
-                if cell is None or (cell.__class__ is str and (not cell or cell.isspace())):
-                    if col.required:
-                        self._error(row_number, col.header, None, "required value is empty", None)
-                        bad = True
-                    payload[key] = None
-                    continue
-                try:
-                    value = parse(cell)
-                except ValueError as exc:
-                    self._error(row_number, col.header, cell, str(exc), None)
-                    bad = True
-                    continue
-                if ranged and ((col.min is not None and value < col.min) or (col.max is not None and value > col.max)):
-                    self._error(row_number, col.header, cell, _range_text(col), None)
-                    bad = True
-                    continue
-                payload[key] = value.isoformat() if isinstance(value, date) else value
+            payload, bad = self._payload(row_number, cells, table.header, parsers)
             document_row = 0
             if "#row_in_document" in key_fields:
                 document = str(payload.get("document_number"))
                 document_row = per_document.get(document, 0) + 1
                 per_document[document] = document_row
             if bad:
-                raw = {h: _cell_text(cells[i]) for i, h in enumerate(table.header) if h and i < ncells}
-                for i in range(first_error, len(self.errors)):
-                    self.errors[i] = (self.errors[i][0], raw)
                 continue
             parts = []
             for k in key_fields:
@@ -138,11 +161,29 @@ class FileParser:
             key = "|".join(parts)
             first = seen.get(key)
             if first is not None:
-                raw = {h: _cell_text(cells[i]) for i, h in enumerate(table.header) if h and i < ncells}
-                self._error(row_number, None, key, f"duplicate key; the same {'+'.join(key_fields)} is on row {first}", raw)
+                self._duplicate(row_number, cells, table.header, key, first)
                 continue
             seen[key] = row_number
             yield key, payload, None
+
+    def json_records(self) -> Iterator[tuple[str, dict[str, Any] | JsonText, None]]:
+        """The same records, rows read and errors as `records()`, faster: text files are
+        converted a chunk of rows at a time, column by column, and each payload comes already
+        serialised (`JsonText`) for the landing COPY. Other files yield `records()`."""
+        if self.path.suffix.lower() not in TEXT_SUFFIXES:
+            yield from self.records()
+            return
+        opened = self._open()
+        if opened is None:
+            return
+        from .columnar import columnar_records
+
+        yield from columnar_records(self, *opened)
+
+
+def _raw_cells(cells: list[Any], header: list[str]) -> dict[str, Any]:
+    ncells = len(cells)
+    return {h: _cell_text(cells[i]) for i, h in enumerate(header) if h and i < ncells}
 
 
 def _range_text(col: ColumnSpec) -> str:

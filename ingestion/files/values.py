@@ -42,7 +42,12 @@ def parse_number(value: Any) -> int | float:
         try:
             number = float(text)  # fast path: plain 1234.5
         except ValueError:
-            number = _parse_number_text(text)
+            try:
+                # `1 234,56` with plain or no-break spaces: the same result as the general path
+                # below whenever float() accepts it (any `.`, `%` or second `,` makes it fail)
+                number = float(text.replace("\u00a0", "").replace(" ", "").replace(",", ".", 1))
+            except ValueError:
+                number = _parse_number_text(text)
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError("expected a finite number")
     return int(number) if number.is_integer() and abs(number) < 2**53 else number

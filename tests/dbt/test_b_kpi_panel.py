@@ -6,6 +6,7 @@ activity norms) is recomputed per manager and month straight from the raw payloa
 attribution rules of docs/architecture.md, and checked against kpi_panel, including the
 department and company roll-ups and a quarter.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,20 +35,32 @@ PORTAL_TZ = ZoneInfo("Europe/Moscow")
 def dbt_env(url: str) -> dict[str, str]:
     parts = urlsplit(url)
     env = dict(os.environ)
-    env.update({
-        "HAPPYCLIENT_PG_HOST": parts.hostname or "127.0.0.1",
-        "HAPPYCLIENT_PG_PORT": str(parts.port or 5432),
-        "HAPPYCLIENT_PG_USER": parts.username or "postgres",
-        "HAPPYCLIENT_PG_PASSWORD": parts.password or "",
-        "HAPPYCLIENT_PG_DBNAME": parts.path.lstrip("/"),
-        "HAPPYCLIENT_DBT_THREADS": "2",
-    })
+    env.update(
+        {
+            "HAPPYCLIENT_PG_HOST": parts.hostname or "127.0.0.1",
+            "HAPPYCLIENT_PG_PORT": str(parts.port or 5432),
+            "HAPPYCLIENT_PG_USER": parts.username or "postgres",
+            "HAPPYCLIENT_PG_PASSWORD": parts.password or "",
+            "HAPPYCLIENT_PG_DBNAME": parts.path.lstrip("/"),
+            "HAPPYCLIENT_DBT_THREADS": "2",
+        }
+    )
     return env
 
 
 def run_dbt(url: str, target: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [str(DBT), *args, "--profiles-dir", str(DBT_PROJECT), "--target-path", str(target / "target"),
-               "--log-path", str(target / "logs"), "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})]
+    command = [
+        str(DBT),
+        *args,
+        "--profiles-dir",
+        str(DBT_PROJECT),
+        "--target-path",
+        str(target / "target"),
+        "--log-path",
+        str(target / "logs"),
+        "--vars",
+        json.dumps({"as_of_date": AS_OF.isoformat()}),
+    ]
     return subprocess.run(command, cwd=DBT_PROJECT, env=dbt_env(url), capture_output=True, text=True, timeout=900)
 
 
@@ -57,7 +70,9 @@ def dataset() -> RawDataset:
 
 
 @pytest.fixture(scope="module")
-def built(pg_admin_url: str, dataset: RawDataset, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def built(
+    pg_admin_url: str, dataset: RawDataset, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
     from ingestion.landing import ensure_state
 
     name = f"dbt_b_{uuid.uuid4().hex[:10]}"
@@ -70,9 +85,21 @@ def built(pg_admin_url: str, dataset: RawDataset, tmp_path_factory: pytest.TempP
         with psycopg.connect(url, autocommit=True) as conn:
             land(conn, dataset)
             ensure_state(conn)
-        result = run_dbt(url, work, "run", "--select", "+kpi_panel", "+funnel_conversion", "+acquisition_channels",
-                         "+nps_by_department", "+deals_detail", "+path:models/marts/data_quality",
-                         "path:models/staging/bitrix24", "path:models/staging/files", "+path:models/marts/kpi")
+        result = run_dbt(
+            url,
+            work,
+            "run",
+            "--select",
+            "+kpi_panel",
+            "+funnel_conversion",
+            "+acquisition_channels",
+            "+nps_by_department",
+            "+deals_detail",
+            "+path:models/marts/data_quality",
+            "path:models/staging/bitrix24",
+            "path:models/staging/files",
+            "+path:models/marts/kpi",
+        )
         assert result.returncode == 0, result.stdout[-4000:]
         yield url, work
     finally:
@@ -96,8 +123,11 @@ def portal_month(iso: str) -> date:
 def manager_by_onec_user(ds: RawDataset) -> dict[str, str]:
     """1C user Ref_Key -> Bitrix24 user ID, matched on «Фамилия Имя» (case and spaces ignored)."""
     by_name = {" ".join(f"{p['LAST_NAME']} {p['NAME']}".lower().split()): key for key, p in ds.rows["bitrix24__users"]}
-    return {key: by_name[" ".join(p["Description"].lower().split())] for key, p in ds.rows["onec__users"]
-            if " ".join(p["Description"].lower().split()) in by_name}
+    return {
+        key: by_name[" ".join(p["Description"].lower().split())]
+        for key, p in ds.rows["onec__users"]
+        if " ".join(p["Description"].lower().split()) in by_name
+    }
 
 
 def expected_components(ds: RawDataset) -> dict[tuple[str, date], dict[str, float]]:
@@ -158,10 +188,16 @@ def kpi_values(c: dict[str, float]) -> dict[str, tuple[float | None, float | Non
 
 
 def panel(url: str, level: str, grain: str) -> dict[tuple[str | None, date, str], tuple]:
-    rows = fetch(url, f"""select coalesce(manager_id, department_id), period_start, kpi_code, fact_value, target_value,
+    rows = fetch(
+        url,
+        f"""select coalesce(manager_id, department_id), period_start, kpi_code, fact_value, target_value,
                                  fulfilment_pct, is_done
-                          from marts.kpi_panel where kpi_level = '{level}' and period_grain = '{grain}'""")
-    return {(r[0], r[1], r[2]): tuple(float(v) if v is not None and not isinstance(v, bool) else v for v in r[3:]) for r in rows}
+                          from marts.kpi_panel where kpi_level = '{level}' and period_grain = '{grain}'""",
+    )
+    return {
+        (r[0], r[1], r[2]): tuple(float(v) if v is not None and not isinstance(v, bool) else v for v in r[3:])
+        for r in rows
+    }
 
 
 def assert_kpis(actual: dict, key: tuple, components: dict[str, float]) -> None:
@@ -232,15 +268,26 @@ def test_deal_links_and_funnel_first_stage(built: tuple[str, Path], dataset: Raw
     assert links["2001"] == "https://example.bitrix24.ru/crm/deal/details/2001/"
     assert set(links) == {key for key, _ in dataset.rows["bitrix24__deals"]}
     # every cohort deal reaches the first stage of its pipeline
-    rows = fetch(url, """select cohort_deals_created, cohort_deals_reached from marts.funnel_conversion
-                         where funnel_level = 'company' and stage_number = 1""")
+    rows = fetch(
+        url,
+        """select cohort_deals_created, cohort_deals_reached from marts.funnel_conversion
+                         where funnel_level = 'company' and stage_number = 1""",
+    )
     assert rows and all(created == reached for created, reached in rows)
 
 
 def test_my_data_tests_pass_and_b_value_between_can_fail(built: tuple[str, Path]) -> None:
     url, work = built
-    selection = ["--select", "path:models/staging/bitrix24", "path:models/staging/files", "path:models/marts/kpi",
-                 "path:models/marts/acquisition", "path:models/marts/data_quality", "--exclude", "test_type:unit"]
+    selection = [
+        "--select",
+        "path:models/staging/bitrix24",
+        "path:models/staging/files",
+        "path:models/marts/kpi",
+        "path:models/marts/acquisition",
+        "path:models/marts/data_quality",
+        "--exclude",
+        "test_type:unit",
+    ]
     result = run_dbt(url, work, "test", *selection)
     assert result.returncode == 0, result.stdout[-4000:]
     with psycopg.connect(url, autocommit=True) as conn:

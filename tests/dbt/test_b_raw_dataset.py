@@ -6,6 +6,7 @@ the user files (plans, marketing spend, NPS answers, assortment matrix). Rows fo
 landing contract (Bitrix24 values as strings). The tests recompute expected numbers from these
 same rows, never from the marts.
 """
+
 from __future__ import annotations
 
 import random
@@ -58,20 +59,50 @@ def _dictionaries(ds: RawDataset) -> None:
     record = 1000
     for sort, (status_id, name) in enumerate(SOURCES, start=1):
         record += 1
-        ds.add("bitrix24__statuses", str(record), {"ID": str(record), "ENTITY_ID": "SOURCE", "STATUS_ID": status_id,
-                                                   "NAME": name, "SORT": str(10 * sort), "CATEGORY_ID": None,
-                                                   "EXTRA": {"SEMANTICS": None}})
+        ds.add(
+            "bitrix24__statuses",
+            str(record),
+            {
+                "ID": str(record),
+                "ENTITY_ID": "SOURCE",
+                "STATUS_ID": status_id,
+                "NAME": name,
+                "SORT": str(10 * sort),
+                "CATEGORY_ID": None,
+                "EXTRA": {"SEMANTICS": None},
+            },
+        )
     for category, (name, stages) in PIPELINES.items():
-        ds.add("bitrix24__deal_categories", category, {"id": int(category), "name": name, "sort": 100 * (int(category) + 1),
-                                                       "isDefault": "Y" if category == "0" else "N"})
+        ds.add(
+            "bitrix24__deal_categories",
+            category,
+            {
+                "id": int(category),
+                "name": name,
+                "sort": 100 * (int(category) + 1),
+                "isDefault": "Y" if category == "0" else "N",
+            },
+        )
         entity = "DEAL_STAGE" if category == "0" else f"DEAL_STAGE_{category}"
-        all_stages = [(s, "process") for s in stages] + [(won_stage(category), "success"), (lost_stage(category), "failure")]
+        all_stages = [(s, "process") for s in stages] + [
+            (won_stage(category), "success"),
+            (lost_stage(category), "failure"),
+        ]
         for sort, (stage, semantics) in enumerate(all_stages, start=1):
             record += 1
-            ds.add("bitrix24__statuses", str(record), {"ID": str(record), "ENTITY_ID": entity, "STATUS_ID": stage,
-                                                       "NAME": f"Стадия {stage}", "SORT": str(10 * sort),
-                                                       "CATEGORY_ID": None if category == "0" else category,
-                                                       "EXTRA": {"SEMANTICS": semantics}})
+            ds.add(
+                "bitrix24__statuses",
+                str(record),
+                {
+                    "ID": str(record),
+                    "ENTITY_ID": entity,
+                    "STATUS_ID": stage,
+                    "NAME": f"Стадия {stage}",
+                    "SORT": str(10 * sort),
+                    "CATEGORY_ID": None if category == "0" else category,
+                    "EXTRA": {"SEMANTICS": semantics},
+                },
+            )
 
 
 def _second_department(ds: RawDataset) -> None:
@@ -80,8 +111,19 @@ def _second_department(ds: RawDataset) -> None:
     for key, payload in ds.rows["bitrix24__users"]:
         if key == "13":
             payload["UF_DEPARTMENT"] = [6]
-    ds.add("bitrix24__users", "14", {"ID": "14", "ACTIVE": False, "NAME": "Уволенный", "LAST_NAME": "Бывший",
-                                     "EMAIL": "", "WORK_POSITION": "менеджер", "UF_DEPARTMENT": [5]})
+    ds.add(
+        "bitrix24__users",
+        "14",
+        {
+            "ID": "14",
+            "ACTIVE": False,
+            "NAME": "Уволенный",
+            "LAST_NAME": "Бывший",
+            "EMAIL": "",
+            "WORK_POSITION": "менеджер",
+            "UF_DEPARTMENT": [5],
+        },
+    )
 
 
 def _deals(ds: RawDataset, rng: random.Random) -> None:
@@ -92,10 +134,22 @@ def _deals(ds: RawDataset, rng: random.Random) -> None:
         source_id = SOURCES[n % len(SOURCES)][0]
         lead_id = str(3000 + n)
         lead_created = _random_moment(rng, date(2023, 10, 1), 60)
-        ds.add("bitrix24__leads", lead_id, {"ID": lead_id, "TITLE": f"Лид {n}", "SOURCE_ID": source_id, "STATUS_ID": "CONVERTED",
-                                            "STATUS_SEMANTIC_ID": "S", "COMPANY_ID": company_id, "ASSIGNED_BY_ID": manager,
-                                            "DATE_CREATE": b24_time(lead_created), "DATE_MODIFY": b24_time(lead_created),
-                                            "DATE_CLOSED": b24_time(lead_created + timedelta(days=5))})
+        ds.add(
+            "bitrix24__leads",
+            lead_id,
+            {
+                "ID": lead_id,
+                "TITLE": f"Лид {n}",
+                "SOURCE_ID": source_id,
+                "STATUS_ID": "CONVERTED",
+                "STATUS_SEMANTIC_ID": "S",
+                "COMPANY_ID": company_id,
+                "ASSIGNED_BY_ID": manager,
+                "DATE_CREATE": b24_time(lead_created),
+                "DATE_MODIFY": b24_time(lead_created),
+                "DATE_CLOSED": b24_time(lead_created + timedelta(days=5)),
+            },
+        )
         for d in range(rng.randint(1, 3)):
             deal_id += 1
             category = "0" if d == 0 else "1"
@@ -114,24 +168,60 @@ def _deals(ds: RawDataset, rng: random.Random) -> None:
                     moment = moment + timedelta(days=rng.randint(1, 20), hours=rng.randint(0, 5))
                 history_id += 1
                 final = stage in (won_stage(category), lost_stage(category))
-                ds.add("bitrix24__deal_stage_history", str(history_id), {
-                    "ID": str(history_id), "TYPE_ID": "1" if i == 0 else ("3" if final else "2"), "OWNER_ID": str(deal_id),
-                    "CREATED_TIME": b24_time(moment), "CATEGORY_ID": category,
-                    "STAGE_SEMANTIC_ID": {"won": "S", "lost": "F"}.get(outcome, "P") if final else "P", "STAGE_ID": stage})
+                ds.add(
+                    "bitrix24__deal_stage_history",
+                    str(history_id),
+                    {
+                        "ID": str(history_id),
+                        "TYPE_ID": "1" if i == 0 else ("3" if final else "2"),
+                        "OWNER_ID": str(deal_id),
+                        "CREATED_TIME": b24_time(moment),
+                        "CATEGORY_ID": category,
+                        "STAGE_SEMANTIC_ID": {"won": "S", "lost": "F"}.get(outcome, "P") if final else "P",
+                        "STAGE_ID": stage,
+                    },
+                )
             semantic = {"won": "S", "lost": "F"}.get(outcome, "P")
-            ds.add("bitrix24__deals", str(deal_id), {
-                "ID": str(deal_id), "TITLE": f"Сделка {deal_id}", "CATEGORY_ID": category, "STAGE_ID": path[-1],
-                "STAGE_SEMANTIC_ID": semantic, "OPPORTUNITY": f"{rng.randint(10, 500) * 1000}.00", "CURRENCY_ID": "RUB",
-                "COMPANY_ID": company_id, "ASSIGNED_BY_ID": manager, "SOURCE_ID": source_id,
-                "LEAD_ID": lead_id if d == 0 else None, "DATE_CREATE": b24_time(created), "DATE_MODIFY": b24_time(moment),
-                "CLOSEDATE": b24_time(moment) if semantic != "P" else "", "CLOSED": "N" if semantic == "P" else "Y"})
+            ds.add(
+                "bitrix24__deals",
+                str(deal_id),
+                {
+                    "ID": str(deal_id),
+                    "TITLE": f"Сделка {deal_id}",
+                    "CATEGORY_ID": category,
+                    "STAGE_ID": path[-1],
+                    "STAGE_SEMANTIC_ID": semantic,
+                    "OPPORTUNITY": f"{rng.randint(10, 500) * 1000}.00",
+                    "CURRENCY_ID": "RUB",
+                    "COMPANY_ID": company_id,
+                    "ASSIGNED_BY_ID": manager,
+                    "SOURCE_ID": source_id,
+                    "LEAD_ID": lead_id if d == 0 else None,
+                    "DATE_CREATE": b24_time(created),
+                    "DATE_MODIFY": b24_time(moment),
+                    "CLOSEDATE": b24_time(moment) if semantic != "P" else "",
+                    "CLOSED": "N" if semantic == "P" else "Y",
+                },
+            )
     for n in range(15):  # leads that never became clients
         lead_id = str(3500 + n)
         created = _random_moment(rng, FIRST_MONTH, horizon)
-        ds.add("bitrix24__leads", lead_id, {"ID": lead_id, "TITLE": f"Холодный лид {n}", "SOURCE_ID": SOURCES[n % 4][0],
-                                            "STATUS_ID": "JUNK", "STATUS_SEMANTIC_ID": "F", "COMPANY_ID": None,
-                                            "ASSIGNED_BY_ID": MANAGER_IDS[n % 3], "DATE_CREATE": b24_time(created),
-                                            "DATE_MODIFY": b24_time(created), "DATE_CLOSED": ""})
+        ds.add(
+            "bitrix24__leads",
+            lead_id,
+            {
+                "ID": lead_id,
+                "TITLE": f"Холодный лид {n}",
+                "SOURCE_ID": SOURCES[n % 4][0],
+                "STATUS_ID": "JUNK",
+                "STATUS_SEMANTIC_ID": "F",
+                "COMPANY_ID": None,
+                "ASSIGNED_BY_ID": MANAGER_IDS[n % 3],
+                "DATE_CREATE": b24_time(created),
+                "DATE_MODIFY": b24_time(created),
+                "DATE_CLOSED": "",
+            },
+        )
 
 
 def _activities_and_plans(ds: RawDataset, rng: random.Random) -> None:
@@ -144,21 +234,49 @@ def _activities_and_plans(ds: RawDataset, rng: random.Random) -> None:
                 for _ in range(rng.randint(low, high)):
                     activity_id += 1
                     start = _random_moment(rng, first, days)
-                    ds.add("bitrix24__activities", str(activity_id), {
-                        "ID": str(activity_id), "OWNER_TYPE_ID": "4", "OWNER_ID": "100", "TYPE_ID": type_id,
-                        "PROVIDER_ID": "CRM_MEETING" if type_id == "1" else "VOXIMPLANT_CALL", "DIRECTION": "2",
-                        "COMPLETED": "Y" if rng.random() < 0.85 else "N", "RESPONSIBLE_ID": manager,
-                        "CREATED": b24_time(start - timedelta(days=1)), "LAST_UPDATED": b24_time(start),
-                        "START_TIME": b24_time(start), "END_TIME": b24_time(start + timedelta(minutes=30)),
-                        "DEADLINE": b24_time(start + timedelta(minutes=30)), "SUBJECT": "Дело"})
-            ds.add("files__sales_plans", f"{first.isoformat()}|{manager}", {
-                "month": first.isoformat(), "manager_id": manager, "manager_name": f"Менеджер {manager}",
-                "revenue_plan": rng.randint(5, 40) * 1000, "new_clients_plan": rng.randint(0, 2),
-                "stable_growth_plan": rng.randint(0, 2), "aov_growth_plan_pct": rng.choice((5, 10)),
-                "conversion_target_pct": 37, "calls_norm": 8, "meetings_norm": 2, "tasks_norm": 4})
+                    ds.add(
+                        "bitrix24__activities",
+                        str(activity_id),
+                        {
+                            "ID": str(activity_id),
+                            "OWNER_TYPE_ID": "4",
+                            "OWNER_ID": "100",
+                            "TYPE_ID": type_id,
+                            "PROVIDER_ID": "CRM_MEETING" if type_id == "1" else "VOXIMPLANT_CALL",
+                            "DIRECTION": "2",
+                            "COMPLETED": "Y" if rng.random() < 0.85 else "N",
+                            "RESPONSIBLE_ID": manager,
+                            "CREATED": b24_time(start - timedelta(days=1)),
+                            "LAST_UPDATED": b24_time(start),
+                            "START_TIME": b24_time(start),
+                            "END_TIME": b24_time(start + timedelta(minutes=30)),
+                            "DEADLINE": b24_time(start + timedelta(minutes=30)),
+                            "SUBJECT": "Дело",
+                        },
+                    )
+            ds.add(
+                "files__sales_plans",
+                f"{first.isoformat()}|{manager}",
+                {
+                    "month": first.isoformat(),
+                    "manager_id": manager,
+                    "manager_name": f"Менеджер {manager}",
+                    "revenue_plan": rng.randint(5, 40) * 1000,
+                    "new_clients_plan": rng.randint(0, 2),
+                    "stable_growth_plan": rng.randint(0, 2),
+                    "aov_growth_plan_pct": rng.choice((5, 10)),
+                    "conversion_target_pct": 37,
+                    "calls_norm": 8,
+                    "meetings_norm": 2,
+                    "tasks_norm": 4,
+                },
+            )
         for source_id, _ in SOURCES:
-            ds.add("files__marketing_spend", f"{first.isoformat()}|{source_id}",
-                   {"month": first.isoformat(), "source_id": source_id, "spend_rub": rng.randint(1, 20) * 5000})
+            ds.add(
+                "files__marketing_spend",
+                f"{first.isoformat()}|{source_id}",
+                {"month": first.isoformat(), "source_id": source_id, "spend_rub": rng.randint(1, 20) * 5000},
+            )
 
 
 def _files(ds: RawDataset, rng: random.Random) -> None:
@@ -166,10 +284,22 @@ def _files(ds: RawDataset, rng: random.Random) -> None:
     for n in range(70):
         department = "Отдел продаж" if n < 50 else "Отдел продаж Юг"
         answered = date(2025, 1, 1) + timedelta(days=rng.randrange(180))
-        ds.add("files__nps_answers", f"nps.csv|{n + 2}", {"answered_on": answered.isoformat(), "inn": inns[n % len(inns)],
-                                                         "department": department, "score": rng.randint(0, 10)})
+        ds.add(
+            "files__nps_answers",
+            f"nps.csv|{n + 2}",
+            {
+                "answered_on": answered.isoformat(),
+                "inn": inns[n % len(inns)],
+                "department": department,
+                "score": rng.randint(0, 10),
+            },
+        )
     for channel in ("Розница", "Опт", "Сети"):
-        ds.add("files__assortment_matrix", f"{channel}|Бытовая химия|", {"channel": channel, "category": "Бытовая химия", "sku": None})
+        ds.add(
+            "files__assortment_matrix",
+            f"{channel}|Бытовая химия|",
+            {"channel": channel, "category": "Бытовая химия", "sku": None},
+        )
     ds.add("files__assortment_matrix", "Сети|Посуда|SKU-1", {"channel": "Сети", "category": "Посуда", "sku": "SKU-1"})
     ds.add("files__assortment_matrix", "Опт|Посуда|SKU-3", {"channel": "Опт", "category": "Посуда", "sku": "SKU-3"})
 

@@ -3,6 +3,7 @@
 `dbt parse` writes target/manifest.json (no database needed); each test walks the models and
 lists every violation with the model's file, so a failure says exactly what to fix.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,9 +33,21 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     env = dict(os.environ)
     env.setdefault("HAPPYCLIENT_PG_DBNAME", "structure_check")
     result = subprocess.run(
-        [str(DBT), "parse", "--profiles-dir", str(DBT_PROJECT), "--target-path", str(target / "target"),
-         "--log-path", str(target / "logs")],
-        cwd=DBT_PROJECT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            str(DBT),
+            "parse",
+            "--profiles-dir",
+            str(DBT_PROJECT),
+            "--target-path",
+            str(target / "target"),
+            "--log-path",
+            str(target / "logs"),
+        ],
+        cwd=DBT_PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, f"dbt parse failed:\n{result.stdout[-3000:]}"
     return json.loads((target / "target" / "manifest.json").read_text(encoding="utf-8"))
@@ -77,7 +90,9 @@ def test_staging_reads_exactly_one_source_and_no_models(manifest: Manifest) -> N
         sources = [p for p in parents if p.startswith("source.")]
         refs = [p for p in parents if p.startswith("model.")]
         if len(sources) != 1 or refs:
-            violations.append(f"{node['original_file_path']}: reads {len(sources)} sources and models {refs}; expected one source")
+            violations.append(
+                f"{node['original_file_path']}: reads {len(sources)} sources and models {refs}; expected one source"
+            )
     assert not violations, report(violations)
 
 
@@ -98,8 +113,14 @@ def test_no_model_reads_a_later_layer(manifest: Manifest) -> None:
     for node in models(manifest):
         for parent_id in node["depends_on"]["nodes"]:
             parent = nodes.get(parent_id)
-            if parent and parent["resource_type"] == "model" and LAYER_ORDER.get(layer(parent), 9) > LAYER_ORDER.get(layer(node), 9):
-                violations.append(f"{node['original_file_path']}: reads {parent['name']} of the later layer {layer(parent)}")
+            if (
+                parent
+                and parent["resource_type"] == "model"
+                and LAYER_ORDER.get(layer(parent), 9) > LAYER_ORDER.get(layer(node), 9)
+            ):
+                violations.append(
+                    f"{node['original_file_path']}: reads {parent['name']} of the later layer {layer(parent)}"
+                )
     assert not violations, report(violations)
 
 
@@ -142,18 +163,30 @@ def test_every_model_has_a_tested_primary_key(manifest: Manifest) -> None:
     violations = []
     for node in models(manifest):
         has_key = node["unique_id"] in composite_keys or any(
-            {"unique", "not_null"} <= names for (model_id, _), names in tests_by_column.items() if model_id == node["unique_id"]
+            {"unique", "not_null"} <= names
+            for (model_id, _), names in tests_by_column.items()
+            if model_id == node["unique_id"]
         )
         if not has_key:
-            violations.append(f"{node['original_file_path']}: no primary-key test (unique + not_null column, or unique_combination)")
+            violations.append(
+                f"{node['original_file_path']}: no primary-key test (unique + not_null column, or unique_combination)"
+            )
     assert not violations, report(violations)
 
 
 def test_sources_declare_freshness(manifest: Manifest) -> None:
     violations = []
     for source in manifest["sources"].values():
-        if source["package_name"] != PACKAGE or source["source_name"] == "ingest_state" or source["source_name"] == "predictions":
+        if (
+            source["package_name"] != PACKAGE
+            or source["source_name"] == "ingest_state"
+            or source["source_name"] == "predictions"
+        ):
             continue
-        if source.get("loaded_at_field") != "_loaded_at" or not (source.get("freshness") or {}).get("warn_after", {}).get("count"):
-            violations.append(f"{source['original_file_path']}: {source['name']} needs loaded_at_field _loaded_at and freshness")
+        if source.get("loaded_at_field") != "_loaded_at" or not (source.get("freshness") or {}).get(
+            "warn_after", {}
+        ).get("count"):
+            violations.append(
+                f"{source['original_file_path']}: {source['name']} needs loaded_at_field _loaded_at and freshness"
+            )
     assert not violations, report(violations)

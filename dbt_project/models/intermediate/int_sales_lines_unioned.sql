@@ -38,8 +38,8 @@ partners as (
 sales as (
 
     select
-        {{ dbt.concat(["'onec:'", 'line.sales_line_id']) }} as sales_line_id,
-        'onec' as source,
+        {{ dbt.concat(["'onec:'", 'doc_line.sales_line_id']) }} as sales_line_id,
+        'onec' as source,  -- noqa: RF04
         'sale' as line_kind,
         doc.document_id as onec_document_ref,
         doc.document_number,
@@ -47,12 +47,12 @@ sales as (
         doc.counterparty_id,
         doc.partner_id,
         doc.manager_user_id,
-        line.product_id,
-        line.quantity,
-        {{ onec_line_revenue('line', 'doc') }} as revenue
+        doc_line.product_id,
+        doc_line.quantity,
+        {{ onec_line_revenue('doc_line', 'doc') }} as revenue
     from {{ ref('stg_onec__sales_documents') }} as doc
-    inner join {{ ref('stg_onec__sales_lines') }} as line
-        on doc.document_id = line.document_id
+    inner join {{ ref('stg_onec__sales_lines') }} as doc_line
+        on doc.document_id = doc_line.document_id
     where doc.is_posted and not doc.is_deletion_marked and not doc.is_deleted
 
 ),
@@ -60,8 +60,8 @@ sales as (
 returns as (
 
     select
-        {{ dbt.concat(["'onec:'", 'line.return_line_id']) }} as sales_line_id,
-        'onec' as source,
+        {{ dbt.concat(["'onec:'", 'doc_line.return_line_id']) }} as sales_line_id,
+        'onec' as source,  -- noqa: RF04
         'return' as line_kind,
         doc.return_id as onec_document_ref,
         doc.document_number,
@@ -69,12 +69,12 @@ returns as (
         doc.counterparty_id,
         doc.partner_id,
         doc.manager_user_id,
-        line.product_id,
-        -1 * line.quantity as quantity,
-        -1 * {{ onec_line_revenue('line', 'doc') }} as revenue
+        doc_line.product_id,
+        -1 * doc_line.quantity as quantity,
+        -1 * {{ onec_line_revenue('doc_line', 'doc') }} as revenue
     from {{ ref('stg_onec__returns') }} as doc
-    inner join {{ ref('stg_onec__return_lines') }} as line
-        on doc.return_id = line.return_id
+    inner join {{ ref('stg_onec__return_lines') }} as doc_line
+        on doc.return_id = doc_line.return_id
     where doc.is_posted and not doc.is_deletion_marked and not doc.is_deleted
 
 ),
@@ -122,7 +122,7 @@ file_lines as (
 
     select
         {{ dbt.concat(["'file:'", 'file_line.sales_line_id']) }} as sales_line_id,
-        'file' as source,
+        'file' as source,  -- noqa: RF04
         case when file_line.amount_rub < 0 then 'return' else 'sale' end as line_kind,
         cast(null as {{ dbt.type_string() }}) as onec_document_ref,
         file_line.document_number,

@@ -60,9 +60,9 @@ totals as (
             components.period_start,
             components.period_label,
             {{ manager_expr }} as manager_id,
-        {%- for column in additive %}
-            sum(components.{{ column }}) as {{ column }},
-        {%- endfor %}
+            {% for column in additive %}
+                sum(components.{{ column }}) as {{ column }},
+            {% endfor %}
             {{ department_expr }} as department_id
         from components
         where {{ condition }}
