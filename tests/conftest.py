@@ -20,6 +20,8 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["tests.e2e_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:

@@ -1,45 +1,28 @@
 """Shared pieces of the Superset and browser tests: a warehouse with marts, a fresh Superset.
 
-`build_demo_warehouse(url)` is the one place that decides how the test warehouse is filled;
-swap it for the platform's full-pipeline fixture when that exists. Set
-HAPPYCLIENT_E2E_WAREHOUSE_URL to test against an already built warehouse instead.
+The warehouse is the one the whole demo pipeline builds once per session (fixture
+`demo_warehouse` in tests/conftest.py); set HAPPYCLIENT_E2E_WAREHOUSE_URL to test against an
+already built warehouse instead. The fixtures themselves live in tests/e2e_fixtures.py.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 
 from happyclient.superset.server import SupersetServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ASSETS_DIR = PROJECT_ROOT / "superset_assets"
-MINIMAL_MARTS_SQL = Path(__file__).resolve().parent / "fixtures" / "marts_minimal.sql"
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "test-admin-Pa55"
 USER_PASSWORD = "test-user-Pa55"
 TEMPLATE_DIR = PROJECT_ROOT / ".data" / "superset-test-template"
-
-
-def build_demo_warehouse(url: str) -> None:
-    """Fill the empty database at ``url`` with the marts the dashboards read.
-
-    For now: the hand-made marts in fixtures/marts_minimal.sql (fixed numbers, the KPI.md
-    Санкт-Петербург check row). Replace the body with the full pipeline (demo generator + dbt
-    build) once it runs end to end; the tests query the marts for expected values, so they
-    do not depend on which builder filled them.
-    """
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(MINIMAL_MARTS_SQL.read_text(encoding="utf-8"))
 
 
 def _with_db(url: str, dbname: str, password: str | None = None) -> str:
@@ -51,23 +34,13 @@ def _with_db(url: str, dbname: str, password: str | None = None) -> str:
     return urlunsplit((parts.scheme, netloc, "/" + dbname, parts.query, parts.fragment))
 
 
-def warehouse_fixture(pg_admin_url: str) -> Iterator[str]:
-    """Yield a warehouse URL with marts. The URL carries a password (ignored by trust auth on
-    the test server) so the tests can prove it never reaches the exported YAML."""
-    given = os.environ.get("HAPPYCLIENT_E2E_WAREHOUSE_URL")
-    if given:
-        yield given
-        return
-    name = f"ss_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = _with_db(pg_admin_url, name)
-    try:
-        build_demo_warehouse(url)
-        yield _with_db(pg_admin_url, name, password="wh-secret-Pa55") if "@" in urlsplit(url).netloc else url
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+def warehouse_with_password(url: str, password: str = "wh-secret-Pa55") -> str:
+    """The same warehouse URL with a password added (the test server's trust auth ignores it),
+    so the tests can prove a password never reaches the exported YAML."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return _with_db(url, parts.path.lstrip("/"), password=password)
 
 
 def free_port() -> int:
