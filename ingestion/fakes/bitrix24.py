@@ -698,6 +698,7 @@ _WRITE_AND_GET: dict[str, Any] = {
     "crm.activity.todo.add": FakeBitrix24._todo_add,
 }
 
+
 def _dumps(body: dict[str, Any]) -> bytes:
     """The JSON answer (orjson when installed: a 50-command batch of full records is ~1.5 MB)."""
     if orjson is not None:
