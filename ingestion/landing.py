@@ -104,6 +104,13 @@ def ensure_raw_table(conn: psycopg.Connection, raw_table: str) -> None:
                 _deleted_at timestamptz)"""
         ).format(_raw(raw_table))
     )
+    # incremental dbt models select the rows landed or marked deleted after a watermark
+    for column in ("_loaded_at", "_deleted_at"):
+        conn.execute(
+            sql.SQL("create index if not exists {} on {} ({})").format(
+                sql.Identifier(f"{raw_table_name(raw_table)}__{column.lstrip('_')}_idx"), _raw(raw_table), sql.Identifier(column)
+            )
+        )
 
 
 def ensure_schema(conn: psycopg.Connection, raw_tables: Iterable[str] | None = None) -> None:

@@ -4,9 +4,11 @@
         --admin-url postgresql://postgres@127.0.0.1:5432/postgres
 
 Creates a scratch database, lands catalogs from the dbt-A test dataset plus N generated sales
-lines (2 per document, dates over two years, generated in SQL), then times:
+lines (2 per document, dates over two years, generated in SQL straight into the raw table, landed
+a day ago; the raw tables get the landing's `_loaded_at`/`_deleted_at` indexes), then times:
   1. full build: dbt run --full-refresh of fct_sales_lines and everything upstream;
-  2. incremental: one new day of documents added, dbt run of fct_sales_lines only;
+  2. incremental: one new day of documents landed now, dbt run of fct_sales_lines only (it
+     re-reads only documents landed after the fact's newest source_loaded_at);
 and prints both wall times and the incremental/full ratio (the baseline is measured in the
 same run, on the same machine). Also times the client marts on top, for information.
 """
@@ -29,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "dbt"))
 from a_raw_dataset import generate, land  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from ingestion.landing import ensure_raw_table  # noqa: E402
+
 DBT = Path(sys.executable).parent / "dbt"
 PROJECT = ROOT / "dbt_project"
 AS_OF = date(2025, 6, 30)
@@ -48,7 +53,7 @@ select
                                'СтавкаНДС', 'НДС20', 'СуммаНДС', round(100 * (1 + doc.n %% 7) / 6.0, 2)),
             jsonb_build_object('Ref_Key', doc.ref, 'LineNumber', '2', 'Номенклатура_Key', cast(%(product)s as text),
                                'Количество', 2, 'Цена', 250, 'Сумма', 500, 'СтавкаНДС', 'НДС20', 'СуммаНДС', 83.33))),
-    'onec', 'bench', now()
+    'onec', 'bench', cast(%(loaded_at)s as timestamptz)
 from (
     select
         n,
@@ -78,29 +83,40 @@ def dbt(env: dict[str, str], target: Path, *args: str) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lines", type=int, default=200_000, help="sales lines to generate (issue asks 1M and 5M)")
+    parser.add_argument("--lines", type=int, nargs="+", default=[1_000_000, 5_000_000],
+                        help="sales lines to generate, one run per value (default: 1M and 5M)")
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--admin-url", default=os.environ.get("HAPPYCLIENT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--keep-db", action="store_true", help="do not drop the scratch database")
     args = parser.parse_args()
+    for lines in args.lines:
+        run(lines, args.clients, args.admin_url, args.keep_db)
 
+
+def run(lines: int, clients: int, admin_url: str, keep_db: bool) -> None:
     name = f"bench_dbt_a_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.admin_url, autocommit=True) as conn:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
-    parts = urlsplit(args.admin_url)
+    parts = urlsplit(admin_url)
     url = urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
     target = Path("/tmp") / name
     env = dict(os.environ, HAPPYCLIENT_PG_HOST=parts.hostname or "127.0.0.1", HAPPYCLIENT_PG_PORT=str(parts.port or 5432),
                HAPPYCLIENT_PG_USER=parts.username or "postgres", HAPPYCLIENT_PG_PASSWORD=parts.password or "",
                HAPPYCLIENT_PG_DBNAME=name)
     try:
-        dataset = generate(args.clients, docs_per_client=1)
+        dataset = generate(clients, docs_per_client=1)
         with psycopg.connect(url) as conn:
             land(conn, dataset)
+            for table in dataset.rows:
+                ensure_raw_table(conn, table)
             product = next(k for k, p in dataset.rows["onec__products"] if not p["IsFolder"])
-            docs = args.lines // 2
+            docs = lines // 2
             conn.execute(DOCS_SQL, {"product": product, "tag": "base", "first_day": AS_OF - timedelta(days=729),
-                                    "days": 730, "docs": docs, "clients": args.clients})
+                                    "days": 730, "docs": docs, "clients": clients,
+                                    "loaded_at": "-infinity"})
+            # history was landed a day ago (every raw table), the new day is landed now
+            for table in dataset.rows:
+                conn.execute(f"update raw.{table} set _loaded_at = now() - interval '1 day'")
             conn.execute("analyze")
         vars_full = json.dumps({"as_of_date": AS_OF.isoformat()})
         dbt(env, target, "seed", "--vars", vars_full)
@@ -109,14 +125,15 @@ def main() -> None:
         new_day = AS_OF + timedelta(days=1)
         with psycopg.connect(url) as conn:
             conn.execute(DOCS_SQL, {"product": product, "tag": "day", "first_day": new_day, "days": 1,
-                                    "docs": max(1, docs // 730), "clients": args.clients})
+                                    "docs": max(1, docs // 730), "clients": clients,
+                                    "loaded_at": "now"})
         vars_inc = json.dumps({"as_of_date": new_day.isoformat()})
         incremental = dbt(env, target, "run", "--select", "fct_sales_lines", "--vars", vars_inc)
         marts = dbt(env, target, "run", "--select", "+path:models/marts/core", "+path:models/marts/client_development",
                     "--exclude", "+fct_sales_lines", "--vars", vars_inc)
         with psycopg.connect(url) as conn:
             rows = conn.execute("select count(*) from marts.fct_sales_lines").fetchone()[0]
-        print(f"sales lines in fct_sales_lines: {rows}")
+        print(f"--- {lines} generated sales lines; rows in fct_sales_lines: {rows}")
         print("                                                         wall s   model SQL s")
         print(f"full build (fct_sales_lines + upstream, --full-refresh): {full[0]:7.1f}   {full[1]:7.1f}")
         print(f"incremental run (one new day, fct_sales_lines):          {incremental[0]:7.1f}   {incremental[1]:7.1f}")
@@ -124,8 +141,8 @@ def main() -> None:
               f"{incremental[1] / full[1]:7.3f}")
         print(f"client marts downstream of the fact (for information):   {marts[0]:7.1f}   {marts[1]:7.1f}")
     finally:
-        if not args.keep_db:
-            with psycopg.connect(args.admin_url, autocommit=True) as conn:
+        if not keep_db:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
                 conn.execute(f'drop database if exists "{name}" with (force)')
 
 

@@ -208,14 +208,21 @@ def test_incremental_run_applies_a_new_day_and_an_unposting(built: DbtDatabase, 
         line["Ref_Key"] = new_doc["Ref_Key"]
     unposted = json.loads(json.dumps(recent))
     unposted["Posted"] = False
+    _, deleted = min(((k, d) for k, d in docs if d["Posted"] and not d["DeletionMark"]), key=lambda kd: kd[1]["Date"])
     with psycopg.connect(built.url) as conn:
         conn.execute("insert into raw.onec__sales_documents values (%s, %s, 'onec', 'inc', now(), null, null)",
                      (new_doc["Ref_Key"], json.dumps(new_doc, ensure_ascii=False)))
-        conn.execute("update raw.onec__sales_documents set payload = %s where source_key = %s",
+        # the landing writes _loaded_at = now() on every changed row; ID reconciliation sets _deleted_at
+        conn.execute("update raw.onec__sales_documents set payload = %s, _loaded_at = now() where source_key = %s",
                      (json.dumps(unposted, ensure_ascii=False), recent["Ref_Key"]))
-    built.dbt("run", "--select", "fct_sales_lines", "--vars", VARS)
+        conn.execute("update raw.onec__sales_documents set _deleted_at = now() where source_key = %s",
+                     (deleted["Ref_Key"],))
+    # lookback 0: only rows landed after the watermark are re-read, so the watermark itself is exercised
+    no_lookback = json.dumps({"as_of_date": AS_OF.isoformat(), "incremental_lookback_minutes": 0})
+    built.dbt("run", "--select", "fct_sales_lines", "--vars", no_lookback)
     incremental = query(built, "select sales_line_id, revenue, client_id from marts.fct_sales_lines order by 1")
     assert any(r[0].startswith(f"onec:{new_doc['Ref_Key']}-") for r in incremental)
     assert not any(r[0].startswith(f"onec:{recent['Ref_Key']}-") for r in incremental)
+    assert not any(r[0].startswith(f"onec:{deleted['Ref_Key']}-") for r in incremental)
     built.dbt("run", "--select", "fct_sales_lines", "--full-refresh", "--vars", VARS)
     assert query(built, "select sales_line_id, revenue, client_id from marts.fct_sales_lines order by 1") == incremental

@@ -1,33 +1,25 @@
-{#- Revenue lines (1C sales, 1C returns as negative lines, ERP file lines). Incremental:
-    each run deletes (pre-hook) and rebuilds every line dated within var sales_reload_days of
-    the newest document date already loaded, so late postings, unpostings and returns inside
-    the window land; the cutoff is a literal so the filter reaches the raw scans. -#}
-{%- set cutoff_sql -%}
-    select {{ add_days('max(loaded.document_date)', -1 * var('sales_reload_days')) }} from {{ this }} as loaded
-{%- endset -%}
-
+{#- Revenue lines (1C sales, 1C returns as negative lines, ERP file lines). Incremental,
+    delete+insert by document: a run takes the documents (file rows) whose raw row was landed or
+    marked deleted after the newest source_loaded_at already in the table (minus var
+    incremental_lookback_minutes, for loads committed late), deletes all their lines (pre-hook:
+    so unposted, deletion-marked and changed documents are replaced) and inserts their current
+    lines. The watermark is a literal, filtered on the raw rows before the lines are unnested. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='sales_line_id',
     on_schema_change='fail',
-    pre_hook=[
-        "{% if is_incremental() %}delete from {{ this }} where document_date >= (" ~ cutoff_sql ~ "){% endif %}"
-    ],
+    pre_hook=["{{ delete_changed_sales_documents() }}"],
 ) }}
-
-{%- set reload_from = none -%}
-{%- if is_incremental() and execute -%}
-    {%- set reload_from = run_query(cutoff_sql).columns[0].values()[0] -%}
-{%- endif %}
 
 with
 
 lines as (
 
-    select * from {{ ref('int_sales_lines_unioned') }}
-    {% if reload_from is not none %}
-        where document_date >= cast('{{ reload_from }}' as date)
+    {% if is_incremental() %}
+        {{ sales_lines_unioned(changed_since=loaded_watermark()) }}
+    {% else %}
+        select * from {{ ref('int_sales_lines_unioned') }}
     {% endif %}
 
 ),
@@ -68,7 +60,8 @@ final as (
         lines.revenue,
 
         -- dates
-        lines.document_date
+        lines.document_date,
+        lines.source_loaded_at
 
     from lines
     left join clients

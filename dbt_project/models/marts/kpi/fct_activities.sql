@@ -1,10 +1,21 @@
 {#- One row per Bitrix24 activity, dated in the portal's time zone; the activity norms KPI
-    counts completed calls, meetings and tasks. -#}
+    counts completed calls, meetings and tasks. Incremental delete+insert: a run replaces the
+    activities whose raw row was landed or marked deleted after the newest source_loaded_at in
+    the table (minus var incremental_lookback_minutes); manager department changes need
+    --full-refresh. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='activity_id',
+    on_schema_change='fail',
+    pre_hook=["{{ delete_changed_raw_keys('activity_id', source('bitrix24', 'bitrix24__activities')) }}"],
+) }}
+
 with
 
 activities as (
 
-    select * from {{ ref('stg_bitrix24__activities') }}
+    select * from {{ changed_rows(ref('stg_bitrix24__activities'), loaded_watermark()) }} as activities
     where not is_deleted
 
 ),
@@ -32,7 +43,8 @@ final as (
         -- dates
         {{ b_portal_date(
             'coalesce(activities.end_at, activities.start_at, activities.deadline_at, activities.created_at)'
-        ) }} as activity_date
+        ) }} as activity_date,
+        activities.loaded_at as source_loaded_at
 
     from activities
     left join {{ ref('dim_managers') }} as managers

@@ -43,7 +43,8 @@ renamed as (
         {{ b_to_timestamptz(b_json_text('payload', 'START_TIME')) }} as start_at,
         {{ b_to_timestamptz(b_json_text('payload', 'END_TIME')) }} as end_at,
         {{ b_to_timestamptz(b_json_text('payload', 'DEADLINE')) }} as deadline_at,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _deleted_at as deleted_at
 
     from source
 

@@ -31,7 +31,8 @@ renamed as (
 
         -- dates
         {{ b_to_date(b_json_text('payload', 'date')) }} as sold_on,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _deleted_at as deleted_at
 
     from source
 

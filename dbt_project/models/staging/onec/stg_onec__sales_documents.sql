@@ -32,7 +32,8 @@ renamed as (
         -- dates
         {{ onec_timestamp(json_text('source.payload', 'Date')) }} as document_at,
         cast({{ onec_timestamp(json_text('source.payload', 'Date')) }} as date) as document_date,
-        source._loaded_at as loaded_at
+        source._loaded_at as loaded_at,
+        source._deleted_at as deleted_at
 
     from source
 

@@ -26,7 +26,8 @@ renamed as (
         coalesce({{ dbt.safe_cast(json_text('line.element', 'СуммаНДС'), dbt.type_numeric()) }}, 0) as vat_amount,
 
         -- dates
-        source._loaded_at as loaded_at
+        source._loaded_at as loaded_at,
+        source._deleted_at as deleted_at
 
     from source
     {{ json_array_join(json_path('source.payload', 'Товары'), 'line') }}
