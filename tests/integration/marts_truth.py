@@ -100,38 +100,37 @@ class Stability:
 
 @dataclass
 class ManagerMonth:
-    revenue: Decimal | None = None
-    revenue_plan: Decimal | None = None
-    new_clients: int | None = None
-    new_clients_plan: int | None = None
-    deals_created: int | None = None
-    deals_won: int | None = None
-    conversion_target_sum: Decimal | None = None
-    plan_rows: int | None = None
-    activities_done: int | None = None
-    activities_norm: int | None = None
+    """Additive KPI components of one manager and month. As in marts.kpi_components, a manager
+    that has any component has every other one at 0 (not null)."""
+
+    revenue: Decimal = Decimal(0)
+    revenue_plan: Decimal = Decimal(0)
+    new_clients: int = 0
+    new_clients_plan: int = 0
+    deals_created: int = 0
+    deals_won: int = 0
+    conversion_target_sum: Decimal = Decimal(0)
+    plan_rows: int = 0
+    activities_done: int = 0
+    activities_norm: int = 0
 
     def add(self, name: str, value: Any) -> None:
-        current = getattr(self, name)
-        setattr(self, name, value if current is None else current + value)
+        setattr(self, name, getattr(self, name) + value)
 
     def kpis(self) -> dict[str, tuple[Decimal | None, Decimal | None]]:
         """(fact, target) per KPI code, unrounded (marts.kpi_panel rounds both to 2 places)."""
-
-        def d(value: Decimal | int | None) -> Decimal | None:
-            return None if value is None else Decimal(value)
 
         conversion = None
         if self.deals_created:
             conversion = Decimal(100) * Decimal(self.deals_won or 0) / Decimal(self.deals_created)
         conversion_target = FUNNEL_TARGET_PCT_DEFAULT
-        if self.conversion_target_sum is not None and self.plan_rows:
+        if self.plan_rows:
             conversion_target = self.conversion_target_sum / Decimal(self.plan_rows)
         return {
-            "sales_plan": (d(self.revenue), d(self.revenue_plan)),
-            "new_clients": (d(self.new_clients), d(self.new_clients_plan)),
+            "sales_plan": (self.revenue, self.revenue_plan),
+            "new_clients": (Decimal(self.new_clients), Decimal(self.new_clients_plan)),
             "funnel_conversion": (conversion, conversion_target),
-            "activity_norms": (d(self.activities_done), d(self.activities_norm)),
+            "activity_norms": (Decimal(self.activities_done), Decimal(self.activities_norm)),
         }
 
 
@@ -151,6 +150,9 @@ class MartsTruth:
         files = data_dir / "files"
 
         users = list(_jsonl(b24 / "users.jsonl"))
+        self.department_of: dict[str, str] = {
+            str(u["ID"]): str(u["UF_DEPARTMENT"][0]) for u in users if u.get("UF_DEPARTMENT")
+        }
         b24_by_name: dict[str, str] = {}
         for user in sorted(users, key=lambda u: (len(str(u["ID"])), str(u["ID"]))):
             name = _norm_name(f"{user.get('LAST_NAME') or ''} {user.get('NAME') or ''}")
@@ -344,9 +346,10 @@ class MartsTruth:
 
     # ---- KPI panel ----------------------------------------------------------------------
 
-    def kpi_month(self, month: date) -> dict[str | None, ManagerMonth]:
-        """Components per manager (None = no responsible manager) for one calendar month."""
-        end = add_months(month, 1)
+    def kpi_components(self, month: date, months: int = 1) -> dict[str | None, ManagerMonth]:
+        """Components per manager (None = no responsible manager) for the `months` calendar
+        months from `month` (1 = a month, 3 = a quarter, 12 = a year)."""
+        end = add_months(month, months)
         out: dict[str | None, ManagerMonth] = defaultdict(ManagerMonth)
         for line in self.lines:
             if month <= line.day < end:
@@ -366,7 +369,7 @@ class MartsTruth:
             if month <= _portal_date(stamp) < end:
                 out[str(activity.get("RESPONSIBLE_ID") or "") or None].add("activities_done", 1)
         for plan in self.plans:
-            if datetime.strptime(plan["Месяц"].strip(), "%d.%m.%Y").date().replace(day=1) != month:
+            if not month <= datetime.strptime(plan["Месяц"].strip(), "%d.%m.%Y").date().replace(day=1) < end:
                 continue
             manager = plan["ID менеджера"].strip() or None
             row = out[manager]
@@ -386,7 +389,5 @@ class MartsTruth:
         total = ManagerMonth()
         for row in rows:
             for name in total.__dataclass_fields__:
-                value = getattr(row, name)
-                if value is not None:
-                    total.add(name, value)
+                total.add(name, getattr(row, name))
         return total
