@@ -25,7 +25,7 @@ from ingestion.demo.bitrix_writer import write_bitrix
 from ingestion.demo.onec_writer import write_catalogs, write_documents
 from ingestion.demo.population import Population
 
-GENERATOR_VERSION = 2  # bump whenever the output for a seed changes (cached demo data is keyed by it)
+GENERATOR_VERSION = 3  # bump whenever the output for a seed changes (cached demo data is keyed by it)
 Progress = Callable[[str, int, int], None]
 
 

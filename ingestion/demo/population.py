@@ -46,6 +46,7 @@ class Party:
     legacy: bool = False
     behaviour: str = "prospect"
     regular: bool = True
+    contract: bool = False  # buys once a month on a contract: steady monthly revenue (XYZ X/Y)
     churn: date | None = None
     pause: tuple[date, date] | None = None
     base_gap: float = 30.0
@@ -184,6 +185,8 @@ class Population:
             p.acquired = self.start + timedelta(days=rng.randrange(60, max(61, span - 3)))
         p.behaviour = weighted(rng, [b for b, _ in BEHAVIOURS], [w for _, w in BEHAVIOURS])
         p.regular = rng.random() < 0.6
+        # every fourth stable, regular buyer is on a supply contract (no extra random draw)
+        p.contract = p.behaviour == "stable" and p.regular and p.idx % 4 == 0
         p.base_gap = {"крупный": 12.0, "средний": 20.0, "мелкий": 32.0}[p.size] * rng.uniform(0.7, 1.4)
         p.base_order = ref.SIZE_ORDER_RUB[p.size] * rng.uniform(0.6, 1.6)
         yearly_churn = ref.CHANNEL_CHURN[p.channel]
@@ -213,6 +216,8 @@ class Population:
         if p.behaviour == "one_off":
             return days
         end = min(self.as_of, p.churn) if p.churn else self.as_of
+        if p.contract:
+            return days + self._contract_schedule(first, end, rng)
         cv = 0.2 if p.regular else 0.9
         k = 1.0 / (cv * cv)
         t = first
@@ -225,9 +230,26 @@ class Population:
                 return days
             days.append(t.toordinal())
 
+    @staticmethod
+    def _contract_schedule(first: date, end: date, rng: random.Random) -> list[int]:
+        """One delivery a month, on the contract day of the month give or take two days."""
+        day_of_month = min(first.day, 26)
+        year, month = first.year, first.month
+        days: list[int] = []
+        while True:
+            month += 1
+            if month > 12:
+                year, month = year + 1, 1
+            t = date(year, month, day_of_month) + timedelta(days=rng.randrange(-2, 3))
+            if t > end:
+                return days
+            days.append(t.toordinal())
+
     def order_amount(self, p: Party, day: date, rng: random.Random) -> float:
         """Target document amount (rubles with VAT) of a purchase on `day`."""
         assert p.acquired is not None
+        if p.contract:  # contract volume: no seasonality, little noise (half of them a bit more)
+            return p.base_order * 2.5 * math.exp(rng.gauss(0.0, 0.04 if p.idx % 8 == 0 else 0.16))
         years = (day - p.acquired).days / 365.0
         trend = TREND_PER_YEAR[p.behaviour] ** years
         return p.base_order * trend * ref.SEASONALITY[day.month - 1] * math.exp(rng.gauss(0.0, 0.3))
