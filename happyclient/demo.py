@@ -4,6 +4,7 @@ size), the fake Bitrix24 and 1C servers, and the environment the pipeline runs w
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -187,5 +188,8 @@ def prepare_demo(
         "DAGSTER_HOME": str(settings.dagster_home),
         **source_env(endpoints, data),
         "HAPPYCLIENT_AS_OF": (settings.as_of or data.as_of).isoformat(),
+        # the demo's Bitrix24 is its own fake portal, so the write-back runs live there
+        # (fields and tasks land in .data/demo/bitrix24-writeback.json) unless switched off
+        "WRITEBACK_ENABLED": os.environ.get("WRITEBACK_ENABLED", "true"),
     }
     return data, env

@@ -69,3 +69,20 @@ def test_every_source_landed(demo_warehouse: DemoWarehouse) -> None:
         )
     for entity in ("companies", "deals", "sales_documents", "counterparties", "potential_clients"):
         assert counts.get(entity, 0) > 0, f"nothing landed for {entity}: {counts}"
+
+
+def test_demo_pushes_fields_and_tasks_into_its_portal(demo_warehouse: DemoWarehouse) -> None:
+    """The demo's write-back runs live against its own fake portal: the company fields are
+    created, company values are written and read back, and tasks are created for managers;
+    the audit table records each write (not a dry run)."""
+    with psycopg.connect(demo_warehouse.url) as conn:
+        rows = conn.execute(
+            "select entity, action, count(*) from ingest_state.writeback_audit"
+            " where not dry_run group by entity, action"
+        ).fetchall()
+        actions = conn.execute("select count(*) from marts.next_best_actions").fetchone()[0]
+    done = {(entity, action): count for entity, action, count in rows}
+    assert done.get(("company_userfield", "create"), 0) >= 5, done
+    assert any(entity == "company" and count > 0 for (entity, _), count in done.items()), done
+    assert any(entity == "task" and count > 0 for (entity, _), count in done.items()), done
+    assert actions > 0
