@@ -61,10 +61,11 @@ from (
         cast(%(first_day)s as date) + (n %% %(days)s) as day
     from generate_series(1, %(docs)s) as s (n)
 ) as doc
-cross join lateral (
-    select c.source_key, c.payload from raw.onec__counterparties as c
-    order by c.source_key offset (doc.n %% %(clients)s) limit 1
+inner join (
+    select c.source_key, c.payload, row_number() over (order by c.source_key) - 1 as rn
+    from raw.onec__counterparties as c
 ) as cp
+    on cp.rn = doc.n %% (select count(*) from raw.onec__counterparties)
 """
 
 
@@ -114,9 +115,14 @@ def run(lines: int, clients: int, admin_url: str, keep_db: bool) -> None:
             conn.execute(DOCS_SQL, {"product": product, "tag": "base", "first_day": AS_OF - timedelta(days=729),
                                     "days": 730, "docs": docs, "clients": clients,
                                     "loaded_at": "-infinity"})
-            # history was landed a day ago (every raw table), the new day is landed now
+            # history was landed day by day (each document the day after its date), catalogs before
+            # it; the new day is landed now
             for table in dataset.rows:
-                conn.execute(f"update raw.{table} set _loaded_at = now() - interval '1 day'")
+                conn.execute(f"update raw.{table} set _loaded_at = cast(%s as timestamptz) - interval '3 years'",
+                             (AS_OF.isoformat(),))
+            conn.execute("update raw.onec__sales_documents set _loaded_at = "
+                         "cast(substr(payload ->> 'Date', 1, 10) as date) + interval '1 day' "
+                         "where _load_id = 'bench'")
             conn.execute("analyze")
         vars_full = json.dumps({"as_of_date": AS_OF.isoformat()})
         dbt(env, target, "seed", "--vars", vars_full)

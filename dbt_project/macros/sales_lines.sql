@@ -222,12 +222,6 @@ from unioned
     {{ return(none if watermark is none else watermark.isoformat()) }}
 {%- endmacro %}
 
-{#- Raw rows landed or marked deleted after the watermark (a where condition on a raw table). -#}
-{% macro raw_changed_since(watermark) -%}
-    (_loaded_at > cast('{{ watermark }}' as {{ type_timestamp_tz() }})
-     or _deleted_at > cast('{{ watermark }}' as {{ type_timestamp_tz() }}))
-{%- endmacro %}
-
 {% macro lookback_interval() -%}
     {{ return(adapter.dispatch('lookback_interval')()) }}
 {%- endmacro %}
@@ -237,34 +231,44 @@ from unioned
 {%- endmacro %}
 
 {#- Pre-hook of fct_sales_lines: on an incremental run, delete every line of the 1C documents
-    and returns, and every file row, landed or marked deleted after the watermark. -#}
+    and returns, and every file row, landed or marked deleted after the watermark (read through
+    the staging views, whose loaded_at / deleted_at filters reach the raw tables' indexes). -#}
 {% macro delete_changed_sales_documents() -%}
     {%- set watermark = loaded_watermark() -%}
     {%- if watermark is not none -%}
-        {%- set changed = raw_changed_since(watermark) -%}
+        {%- set changed = staging_changed_since(watermark) -%}
         delete from {{ this }}
         where
             onec_document_ref in (
-                select source_key from {{ source('onec', 'onec__sales_documents') }} where {{ changed }}
+                select document_id from {{ ref('stg_onec__sales_documents') }} where {{ changed }}
                 union all
-                select source_key from {{ source('onec', 'onec__returns') }} where {{ changed }}
+                select return_id from {{ ref('stg_onec__returns') }} where {{ changed }}
             )
             or sales_line_id in (
-                select {{ dbt.concat(["'file:'", 'source_key']) }}
-                from {{ source('files', 'files__sales_lines') }} where {{ changed }}
+                select {{ dbt.concat(["'file:'", 'sales_line_id']) }}
+                from {{ ref('stg_files__sales_lines') }} where {{ changed }}
             )
     {%- else -%}
         select 1
     {%- endif -%}
 {%- endmacro %}
 
-{#- Pre-hook of an incremental model keyed by the raw source_key: on an incremental run,
-    delete the rows whose raw row was landed or marked deleted after the watermark. -#}
-{% macro delete_changed_raw_keys(key_column, raw_relation) -%}
+{#- Staging rows (columns loaded_at, deleted_at) landed or marked deleted after the watermark. -#}
+{% macro staging_changed_since(watermark) -%}
+    (loaded_at > cast('{{ watermark }}' as {{ type_timestamp_tz() }})
+     or deleted_at > cast('{{ watermark }}' as {{ type_timestamp_tz() }}))
+{%- endmacro %}
+
+{#- Pre-hook of an incremental model: on an incremental run, delete the rows whose key
+    (`key_column`, the same name in the staging model) was landed or marked deleted after the
+    watermark. -#}
+{% macro delete_changed_keys(key_column, staging_relation) -%}
     {%- set watermark = loaded_watermark() -%}
     {%- if watermark is not none -%}
         delete from {{ this }}
-        where {{ key_column }} in (select source_key from {{ raw_relation }} where {{ raw_changed_since(watermark) }})
+        where {{ key_column }} in (
+            select {{ key_column }} from {{ staging_relation }} where {{ staging_changed_since(watermark) }}
+        )
     {%- else -%}
         select 1
     {%- endif -%}

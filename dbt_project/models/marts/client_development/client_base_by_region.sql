@@ -68,22 +68,26 @@ regions as (
 
 ),
 
+scopes as (
+
+    select 'A+B' as client_scope
+    union all
+    select 'all' as client_scope
+
+),
+
 grid as (
 
     select
         periods.period_grain,
         periods.period_start,
         periods.period_label,
-        {{ date_part_macro('year', 'periods.period_start') }} as period_year,
         regions.region,
-        scopes.client_scope
+        scopes.client_scope,
+        {{ date_part_macro('year', 'periods.period_start') }} as period_year
     from periods
     cross join regions
-    cross join (
-        select 'A+B' as client_scope
-        union all
-        select 'all' as client_scope
-    ) as scopes
+    cross join scopes
 
 ),
 

@@ -77,6 +77,9 @@ final as (
         clients.region,
         clients.channel,
 
+        -- dates
+        spine.first_purchase_date,
+
         -- numerics
         coalesce(aggregated.revenue, 0) as revenue,
         coalesce(aggregated.sales_revenue, 0) as sales_revenue,
@@ -89,10 +92,7 @@ final as (
         coalesce(
             spine.first_purchase_date >= spine.period_start and spine.first_purchase_date < spine.period_end, false
         )
-            as is_first_purchase_period,
-
-        -- dates
-        spine.first_purchase_date
+            as is_first_purchase_period
 
     from spine
     left join aggregated

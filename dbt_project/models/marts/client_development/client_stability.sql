@@ -8,7 +8,9 @@
     Clients that bought neither in P nor in B have no row. -#}
 {%- set base = var('stability_base') -%}
 {%- if base not in ['sply', 'previous', 'avg_k'] -%}
-    {{ exceptions.raise_compiler_error("var stability_base must be 'sply', 'previous' or 'avg_k', got '" ~ base ~ "'") }}
+    {{ exceptions.raise_compiler_error(
+        "var stability_base must be 'sply', 'previous' or 'avg_k', got '" ~ base ~ "'"
+    ) }}
 {%- endif -%}
 {%- set k = var('stability_avg_k') | int -%}
 {%- set change = var('stability_change_pct') -%}
@@ -33,7 +35,9 @@ periods as (
         period.period_start as base_end,
         1 as base_periods
         {%- else %}
-        {{ add_months('period.period_start', '-' ~ k ~ ' * ' ~ period_months_of('period.period_grain')) }} as base_start,
+        {{ add_months(
+            'period.period_start', '-' ~ k ~ ' * ' ~ period_months_of('period.period_grain')
+        ) }} as base_start,
         period.period_start as base_end,
         {{ k }} as base_periods
         {%- endif %}

@@ -1,7 +1,17 @@
 {#- Per period and stability type: number and share of clients, revenue of the period and its
     share, for the whole company and by manager, department, region and channel
     (dimension_type / dimension_value; 'company' / 'Коммерческая служба' for the whole). -#}
-{%- set dims = {'company': "'Коммерческая служба'", 'manager': 'manager_id', 'department': 'department_id', 'region': 'region', 'channel': 'channel'} -%}
+{%- set dims = {
+    'company': "'Коммерческая служба'",
+    'manager': 'stability.manager_id',
+    'department': 'stability.department_id',
+    'region': 'stability.region',
+    'channel': 'stability.channel',
+} -%}
+{%- set per_dimension -%}
+    partition by by_dimension.period_grain, by_dimension.period_start, by_dimension.dimension_type,
+    by_dimension.dimension_value
+{%- endset -%}
 with
 
 stability as (
@@ -18,9 +28,7 @@ by_dimension as (
             stability.period_start,
             stability.period_label,
             '{{ dim }}' as dimension_type,
-            coalesce(                                {{ dbt.safe_cast(('stability.' ~ expr) if dim != 'company' else expr, dbt.type_string()) }}, 'Не указан'
-            )
-                as dimension_value,
+            coalesce({{ dbt.safe_cast(expr, dbt.type_string()) }}, 'Не указан') as dimension_value,
             stability.stability_type,
             stability.stability_type_ru,
             count(*) as clients,
@@ -35,8 +43,14 @@ by_dimension as (
 
 select
     by_dimension.*,
-    {{ safe_divide('by_dimension.clients', 'sum(by_dimension.clients) over (partition by by_dimension.period_grain, by_dimension.period_start, by_dimension.dimension_type, by_dimension.dimension_value)') }}
-        as clients_share,
-    {{ safe_divide('by_dimension.revenue_period', 'sum(by_dimension.revenue_period) over (partition by by_dimension.period_grain, by_dimension.period_start, by_dimension.dimension_type, by_dimension.dimension_value)') }}
-        as revenue_share
+    round(
+        {{ safe_divide('by_dimension.clients', 'sum(by_dimension.clients) over (' ~ per_dimension ~ ')') }},
+        4
+    ) as clients_share,
+    round(
+        {{ safe_divide(
+            'by_dimension.revenue_period', 'sum(by_dimension.revenue_period) over (' ~ per_dimension ~ ')'
+        ) }},
+        4
+    ) as revenue_share
 from by_dimension

@@ -14,15 +14,26 @@ purchase_days as (
 
 ),
 
-gaps as (
+previous_days as (
 
     select
         purchase_days.client_id,
         purchase_days.purchase_date,
-        {{ dbt.datediff(
-            'lag(purchase_days.purchase_date) over (partition by purchase_days.client_id order by purchase_days.purchase_date)',
-            'purchase_days.purchase_date', 'day') }} as gap_days
+        lag(purchase_days.purchase_date) over (
+            partition by purchase_days.client_id order by purchase_days.purchase_date
+        ) as previous_purchase_date
     from purchase_days
+
+),
+
+gaps as (
+
+    select
+        previous_days.client_id,
+        previous_days.purchase_date,
+        {{ dbt.datediff('previous_days.previous_purchase_date', 'previous_days.purchase_date', 'day') }}
+            as gap_days
+    from previous_days
 
 ),
 
@@ -51,14 +62,19 @@ final as (
         per_client.last_purchase_date,
         round(per_client.mean_gap_days, 2) as mean_gap_days,
         round({{ safe_divide('per_client.gap_stddev_days', 'per_client.mean_gap_days') }}, 4) as gap_cv,
-        {{ dbt.datediff('per_client.last_purchase_date', as_of_date(), 'day') }} as days_since_last_purchase,
+        {{ dbt.datediff('per_client.last_purchase_date', as_of_date(), 'day') }}
+            as days_since_last_purchase,
         round(case
             when per_client.mean_gap_days is not null
-                then least({{ var('overdue_gap_multiplier') }} * per_client.mean_gap_days, {{ var('overdue_cap_days') }})
+                then least(
+                    {{ var('overdue_gap_multiplier') }} * per_client.mean_gap_days,
+                    {{ var('overdue_cap_days') }}
+                )
         end, 2) as overdue_threshold_days,
         coalesce(
             per_client.purchase_days >= {{ var('periodicity_min_purchase_days') }}
-            and {{ safe_divide('per_client.gap_stddev_days', 'per_client.mean_gap_days') }} <= {{ var('periodicity_regular_max_cv') }},
+            and {{ safe_divide('per_client.gap_stddev_days', 'per_client.mean_gap_days') }}
+            <= {{ var('periodicity_regular_max_cv') }},
             false
         ) as is_regular,
         coalesce(

@@ -35,7 +35,8 @@ scored as (
     select
         per_client.client_id,
         per_client.last_purchase_date,
-        {{ dbt.datediff('per_client.last_purchase_date', as_of_date(), 'day') }}             as recency_days,
+        {{ dbt.datediff('per_client.last_purchase_date', as_of_date(), 'day') }}
+            as recency_days,
         per_client.frequency,
         per_client.monetary,
         ntile(5) over (order by per_client.last_purchase_date asc, per_client.client_id desc) as r_score,
@@ -78,7 +79,11 @@ select
     segmented.r_score,
     segmented.f_score,
     segmented.m_score,
-    {{ dbt.concat([dbt.safe_cast('segmented.r_score', dbt.type_string()), dbt.safe_cast('segmented.f_score', dbt.type_string()), dbt.safe_cast('segmented.m_score', dbt.type_string())]) }} as rfm_code,
+    {{ dbt.concat([
+        dbt.safe_cast('segmented.r_score', dbt.type_string()),
+        dbt.safe_cast('segmented.f_score', dbt.type_string()),
+        dbt.safe_cast('segmented.m_score', dbt.type_string()),
+    ]) }} as rfm_code,
     segmented.rfm_segment,
     case segmented.rfm_segment
         when 'Champions' then 'Чемпионы'

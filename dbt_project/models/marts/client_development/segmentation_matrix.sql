@@ -80,7 +80,10 @@ final as (
         grid.business_size,
         grid.potential_band,
         grid.abc_class,
-        {{ dbt.concat(['grid.business_size', "' / '", dbt.safe_cast('grid.potential_band', dbt.type_string()), "' / '", 'grid.abc_class']) }} as segment,
+        {{ dbt.concat([
+            'grid.business_size', "' / '", dbt.safe_cast('grid.potential_band', dbt.type_string()),
+            "' / '", 'grid.abc_class',
+        ]) }} as segment,
         coalesce(current_count.clients, 0) as clients,
         coalesce(previous_count.clients, 0) as clients_previous_period,
         case

@@ -77,7 +77,10 @@ final as (
         coalesce(classes.abc_class, 'C') as abc_class,
         coalesce(classes.xyz_class, 'Z') as xyz_class,
         stability.stability_type,
-        {{ dbt.concat(['clients.business_size', "' / '", dbt.safe_cast('clients.potential_band', dbt.type_string()), "' / '", "coalesce(classes.abc_class, 'C')"]) }} as segment_cell,
+        {{ dbt.concat([
+            'clients.business_size', "' / '", dbt.safe_cast('clients.potential_band', dbt.type_string()),
+            "' / '", "coalesce(classes.abc_class, 'C')",
+        ]) }} as segment_cell,
         rfm.rfm_segment,
 
         -- numerics

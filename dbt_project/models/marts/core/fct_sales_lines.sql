@@ -10,7 +10,23 @@
     unique_key='sales_line_id',
     on_schema_change='fail',
     pre_hook=["{{ delete_changed_sales_documents() }}"],
+    indexes=[
+        {'columns': ['sales_line_id']},
+        {'columns': ['onec_document_ref']},
+    ],
 ) }}
+
+-- the incremental branch calls macro sales_lines_unioned, which reads these models:
+-- depends_on: {{ ref('int_client_identity') }}
+-- depends_on: {{ ref('int_onec_users_matched') }}
+-- depends_on: {{ ref('stg_onec__partners') }}
+-- depends_on: {{ ref('stg_onec__business_regions') }}
+-- depends_on: {{ ref('stg_onec__sales_documents') }}
+-- depends_on: {{ ref('stg_onec__sales_lines') }}
+-- depends_on: {{ ref('stg_onec__returns') }}
+-- depends_on: {{ ref('stg_onec__return_lines') }}
+-- depends_on: {{ ref('stg_files__sales_lines') }}
+-- depends_on: {{ ref('stg_bitrix24__users') }}
 
 with
 
@@ -39,29 +55,23 @@ products as (
 final as (
 
     select
-        -- ids
+        -- plain columns (ids, strings, numerics, dates), then the attributed ones
         lines.sales_line_id,
         lines.client_id,
         lines.product_id,
-        coalesce(lines.manager_id, clients.manager_id) as manager_id,
-        coalesce(lines.department_id, clients.department_id) as department_id,
         lines.onec_document_ref,
-
-        -- strings
         lines.source,
         lines.line_kind,
         lines.document_number,
-        coalesce(products.category, 'Без категории') as category,
-        coalesce(lines.region, clients.region, 'Не указан') as region,
-        coalesce(lines.channel, clients.channel, 'Не указан') as channel,
-
-        -- numerics
         lines.quantity,
         lines.revenue,
-
-        -- dates
         lines.document_date,
-        lines.source_loaded_at
+        lines.source_loaded_at,
+        coalesce(lines.manager_id, clients.manager_id) as manager_id,
+        coalesce(lines.department_id, clients.department_id) as department_id,
+        coalesce(products.category, 'Без категории') as category,
+        coalesce(lines.region, clients.region, 'Не указан') as region,
+        coalesce(lines.channel, clients.channel, 'Не указан') as channel
 
     from lines
     left join clients

@@ -25,7 +25,8 @@ final as (
     select
         -- ids
         {{ dbt.concat([
-            'ranked.source', "'|'", "coalesce(ranked.file, '')", "'|'", "coalesce(ranked.field, '')", "'|'", 'ranked.reason',
+            'ranked.source', "'|'", "coalesce(ranked.file, '')", "'|'",
+            "coalesce(ranked.field, '')", "'|'", 'ranked.reason',
         ]) }} as quarantine_group_id,
         max(case when ranked.recency_rank = 1 then ranked.load_id end) as last_load_id,
 

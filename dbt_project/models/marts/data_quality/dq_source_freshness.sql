@@ -43,7 +43,9 @@ final as (
         tables.total_rows,
         tables.deleted_rows,
         round(
-            {{ dbt.safe_cast(dbt.datediff('tables.last_loaded_at', dbt.current_timestamp(), 'minute'), dbt.type_numeric()) }}  -- noqa: LT05
+            {{ dbt.safe_cast(
+                dbt.datediff('tables.last_loaded_at', dbt.current_timestamp(), 'minute'), dbt.type_numeric()
+            ) }}
             / 60,
             1
         ) as hours_since_load,

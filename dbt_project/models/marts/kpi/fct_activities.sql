@@ -8,15 +8,17 @@
     incremental_strategy='delete+insert',
     unique_key='activity_id',
     on_schema_change='fail',
-    pre_hook=["{{ delete_changed_raw_keys('activity_id', source('bitrix24', 'bitrix24__activities')) }}"],
+    pre_hook=["{{ delete_changed_keys('activity_id', ref('stg_bitrix24__activities')) }}"],
+    indexes=[{'columns': ['activity_id']}],
 ) }}
 
 with
 
 activities as (
 
-    select * from {{ changed_rows(ref('stg_bitrix24__activities'), loaded_watermark()) }} as activities
-    where not is_deleted
+    select changed.*
+    from {{ changed_rows(ref('stg_bitrix24__activities'), loaded_watermark()) }} as changed
+    where not changed.is_deleted
 
 ),
 

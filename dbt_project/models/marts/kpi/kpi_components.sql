@@ -9,11 +9,13 @@
     'aov_growth_plan_rows', 'conversion_target_pct_sum', 'plan_rows', 'activities_norm',
     'assortment_share_sum', 'assortment_clients', 'assortment_complete_clients',
 ] -%}
+{%- set order_key = dbt.concat([
+    'lines.source', "'|'", 'lines.document_number', "'|'", 'cast(lines.document_date as ' ~ dbt.type_string() ~ ')',
+]) -%}
+{%- set sales_orders = "count(distinct case when lines.line_kind = 'sale' then " ~ order_key ~ " end)" -%}
 {%- set components = {
-    'revenue': {'revenue_rub': 'sum(lines.revenue)',
-                'sales_orders': "count(distinct case when lines.line_kind = 'sale' then " ~ dbt.concat(['lines.source', "'|'", 'lines.document_number', "'|'", 'cast(lines.document_date as ' ~ dbt.type_string() ~ ')']) ~ " end)"},
-    'sply_revenue': {'sply_revenue_rub': 'sum(lines.revenue)',
-                     'sply_sales_orders': "count(distinct case when lines.line_kind = 'sale' then " ~ dbt.concat(['lines.source', "'|'", 'lines.document_number', "'|'", 'cast(lines.document_date as ' ~ dbt.type_string() ~ ')']) ~ " end)"},
+    'revenue': {'revenue_rub': 'sum(lines.revenue)', 'sales_orders': sales_orders},
+    'sply_revenue': {'sply_revenue_rub': 'sum(lines.revenue)', 'sply_sales_orders': sales_orders},
     'new_clients': {'new_clients': 'count(*)'},
     'stable': {'stable_clients': 'count(*)'},
     'stable_previous': {'stable_clients_previous': 'count(*)'},

@@ -19,7 +19,9 @@
 ] -%}
 {%- set levels = {
     'manager': ('components.manager_id', 'components.department_id', 'components.manager_id is not null'),
-    'department': ('cast(null as ' ~ dbt.type_string() ~ ')', 'components.department_id', 'components.department_id is not null'),
+    'department': (
+        'cast(null as ' ~ dbt.type_string() ~ ')', 'components.department_id', 'components.department_id is not null'
+    ),
     'company': ('cast(null as ' ~ dbt.type_string() ~ ')', 'cast(null as ' ~ dbt.type_string() ~ ')', '1 = 1'),
 } -%}
 {%- set kpis = [
@@ -31,12 +33,15 @@
      'totals.stable_clients - totals.stable_clients_previous', 'totals.stable_growth_plan',
      'totals.stable_clients', 'totals.stable_clients_previous'),
     ('order_growth', 'Динамика роста заказа', 4,
-     '100.0 * ((totals.revenue_rub / nullif(totals.sales_orders, 0)) / nullif(totals.sply_revenue_rub / nullif(totals.sply_sales_orders, 0), 0) - 1)',
+     '100.0 * ((totals.revenue_rub / nullif(totals.sales_orders, 0))'
+     ~ ' / nullif(totals.sply_revenue_rub / nullif(totals.sply_sales_orders, 0), 0) - 1)',
      'totals.aov_growth_plan_pct_sum / nullif(totals.aov_growth_plan_rows, 0)',
-     'totals.revenue_rub / nullif(totals.sales_orders, 0)', 'totals.sply_revenue_rub / nullif(totals.sply_sales_orders, 0)'),
+     'totals.revenue_rub / nullif(totals.sales_orders, 0)',
+     'totals.sply_revenue_rub / nullif(totals.sply_sales_orders, 0)'),
     ('funnel_conversion', 'Конверсия воронки продаж', 5,
      '100.0 * totals.deals_won / nullif(totals.deals_created, 0)',
-     'coalesce(totals.conversion_target_pct_sum / nullif(totals.plan_rows, 0), ' ~ var('funnel_conversion_target_pct') ~ ')',
+     'coalesce(totals.conversion_target_pct_sum / nullif(totals.plan_rows, 0), '
+     ~ var('funnel_conversion_target_pct') ~ ')',
      'totals.deals_won', 'totals.deals_created'),
     ('activity_norms', 'Нормативы продаж', 6,
      'totals.activities_done', 'totals.activities_norm', 'totals.activities_done', 'totals.activities_norm'),
