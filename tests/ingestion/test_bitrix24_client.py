@@ -29,7 +29,7 @@ class Sleeper:
 
 def make_client(url: str, **kw: Any) -> tuple[Bitrix24Client, Sleeper]:
     sleeper = Sleeper()
-    options: dict[str, Any] = {"rate_per_s": 1000.0, "burst": 1000, "timeout_s": 2.0, "max_retries": 3,
+    options: dict[str, Any] = {"rate_per_s": 1000.0, "burst": 1000, "timeout_s": 15.0, "max_retries": 3,
                                "backoff_s": 0.01, "sleep": sleeper}
     options.update(kw)
     return Bitrix24Client(WebhookAuth(url), **options), sleeper
@@ -244,7 +244,7 @@ def test_oauth_refreshes_on_expired_token_and_stores_rotated_token(server: Scrip
     server.handler = handler
     store = MemoryTokenStore()
     auth = OAuthAuth(server.url, "app.123", "clientsecret99", "ref1ref1ref1", store)
-    client = Bitrix24Client(auth, rate_per_s=1000, burst=1000, timeout_s=2.0, backoff_s=0.01)
+    client = Bitrix24Client(auth, rate_per_s=1000, burst=1000, timeout_s=15.0, backoff_s=0.01)
     assert client.call("crm.deal.list")["result"] == {"ok": "acc2acc2acc2"}
     oauth_calls = [s.path for s in server.seen if s.path.startswith("/oauth/")]
     assert len(oauth_calls) == 2
@@ -259,7 +259,7 @@ def test_oauth_refreshes_on_expired_token_and_stores_rotated_token(server: Scrip
 def test_oauth_refresh_failure_is_a_clear_error(server: ScriptedServer) -> None:
     server.replies.append(Reply(400, {"error": "invalid_grant", "error_description": "Invalid refresh token"}))
     auth = OAuthAuth(server.url, "app.123", "clientsecret99", "badrefresh123", MemoryTokenStore())
-    client = Bitrix24Client(auth, rate_per_s=1000, burst=1000, timeout_s=2.0)
+    client = Bitrix24Client(auth, rate_per_s=1000, burst=1000, timeout_s=15.0)
     with pytest.raises(Bitrix24Error) as caught:
         client.call("crm.deal.list")
     assert caught.value.code == "invalid_grant" and "BITRIX24_REFRESH_TOKEN" in str(caught.value)
