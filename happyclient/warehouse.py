@@ -182,7 +182,10 @@ class EmbeddedPostgres:
                 SUPERUSER,
                 "--auth=trust",
                 "--encoding=UTF8",
-                "--locale=C",
+                # PostgreSQL's own C.UTF-8 (no OS locale needed): byte-order sorting like C, but
+                # lower()/upper() know Cyrillic, which name matching («Фамилия Имя») relies on
+                "--locale-provider=builtin",
+                "--builtin-locale=C.UTF-8",
                 "--no-sync",
             ],
             check=False,
