@@ -46,7 +46,7 @@ from ingestion.fakes.bitrix24_store import (
     parse_filter,
 )
 from ingestion.fakes.faults import HTML_ERROR_PAGE, Fault, FaultQueue
-from ingestion.fakes.loopback_server import LoopbackServer
+from ingestion.fakes.loopback_server import LoopbackServer, ServedOnLoopback
 from ingestion.fakes.php_query import parse_php_query
 from ingestion.fakes.rate_limits import LeakyBucket, OperatingTime
 
@@ -117,7 +117,9 @@ def _camel(name: str) -> str:
     return parts[0] + "".join(p.title() for p in parts[1:])
 
 
-class FakeBitrix24:
+class FakeBitrix24(ServedOnLoopback):
+    _thread_name = "fake-bitrix24"
+
     def __init__(
         self,
         data_dir: Path,
@@ -182,7 +184,6 @@ class FakeBitrix24:
         self._sorted_ids: dict[str, list[int]] = {}
         self._load_state()
         self._server: LoopbackServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -191,31 +192,7 @@ class FakeBitrix24:
         class Handler(_Handler):
             owner = fake
 
-        self._server = LoopbackServer((self.host, self._port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-bitrix24", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeBitrix24:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeBitrix24 is not started")
-        return int(self._server.server_address[1])
+        self._serve(Handler)
 
     @property
     def portal_url(self) -> str:

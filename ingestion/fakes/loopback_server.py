@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from http.server import ThreadingHTTPServer
-from typing import Any
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -19,3 +20,40 @@ class LoopbackServer(ThreadingHTTPServer):
         if isinstance(exc, OSError):
             return
         super().handle_error(request, client_address)
+
+
+class ServedOnLoopback:
+    """The lifecycle both fakes share: serve a handler class on a background thread, stop, use
+    as a context manager, tell the port. A subclass sets `host`, `_port` and `_server = None`
+    in `__init__` and calls `_serve(handler)` from its `start()`."""
+
+    host: str
+    _port: int
+    _server: LoopbackServer | None
+    _thread_name = "fake-server"
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = LoopbackServer((self.host, self._port), handler)
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), name=self._thread_name, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return int(self._server.server_address[1])

@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from ingestion.fakes.faults import HTML_ERROR_PAGE, Fault, FaultQueue
-from ingestion.fakes.loopback_server import LoopbackServer
+from ingestion.fakes.loopback_server import LoopbackServer, ServedOnLoopback
 from ingestion.fakes.odata_query import ODataQueryError, parse_filter, parse_orderby
 from ingestion.fakes.onec_store import INDEX_FIELDS, EntityRows, OneCStore, TabularRows
 
@@ -52,7 +52,9 @@ class ODataError(Exception):
         return {"odata.error": {"code": self.code, "message": {"lang": "ru", "value": self.message}}}
 
 
-class FakeOneC:
+class FakeOneC(ServedOnLoopback):
+    _thread_name = "fake-1c"
+
     def __init__(
         self,
         data_dir: Path,
@@ -114,28 +116,7 @@ class FakeOneC:
         class Handler(_Handler):
             owner = fake
 
-        self._server = LoopbackServer((self.host, self._port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-1c", daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeOneC:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeOneC is not started")
-        return int(self._server.server_address[1])
+        self._serve(Handler)
 
     @property
     def base_url(self) -> str:
