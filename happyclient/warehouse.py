@@ -114,6 +114,7 @@ class EmbeddedPostgres:
                     f"{redact(result.stderr.strip() or result.stdout.strip())}; see the server log {self.logfile}"
                 )
         self._ensure_database(self.database)
+        self._check_case_folding()
         return self
 
     def stop(self) -> None:
@@ -201,6 +202,22 @@ class EmbeddedPostgres:
             exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
             if not exists:
                 conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+
+    def _check_case_folding(self) -> None:
+        """Refuse a cluster whose locale cannot lower-case Cyrillic (one made with the plain C
+        locale by versions before the builtin C.UTF-8 one): manager and client name matching would
+        silently find nothing, so the panel would show managers without clients."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True, connect_timeout=10) as conn:
+            folds = conn.execute("select lower('ЖЁ') = 'жё'").fetchone()
+        if folds != (True,):
+            raise WarehouseError(
+                f"the embedded PostgreSQL in {self.pgdata} was created with a locale that cannot "
+                "lower-case Cyrillic (the plain C locale of an earlier Happy Client version), so name "
+                "matching would find nothing. Its data is rebuilt from the sources by every run: stop "
+                f"it (`happyclient stop`), delete {self.pgdata} and run the command again"
+            )
 
     def _run(self, args: list[str], *, check: bool) -> subprocess.CompletedProcess[str]:
         command = [str(self._bin / args[0]), *args[1:]]

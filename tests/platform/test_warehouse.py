@@ -64,6 +64,34 @@ def test_embedded_server_keeps_data_across_restart(server_dir: Path) -> None:
     server.stop()  # stopping a stopped server is a no-op
 
 
+class _OldCLocaleServer(EmbeddedPostgres):
+    """A cluster made as versions before the builtin C.UTF-8 locale made it: libc locale C."""
+
+    def _initdb(self) -> None:
+        result = self._run(["initdb", "-D", str(self.pgdata), "-U", "postgres", "--auth=trust",
+                            "--encoding=UTF8", "--locale=C", "--no-sync"], check=False)
+        assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.slow
+def test_start_refuses_a_cluster_that_cannot_fold_cyrillic(server_dir: Path) -> None:
+    old = _OldCLocaleServer(server_dir / "pg", port=_free_port())
+    try:
+        with pytest.raises(WarehouseError, match="cannot lower-case Cyrillic") as caught:
+            old.start()
+        assert str(old.pgdata) in str(caught.value)
+        # the same directory, once deleted, is re-created with the right locale
+        old.stop()
+        shutil.rmtree(old.pgdata)
+        fresh = EmbeddedPostgres(server_dir / "pg", port=old.port)
+        fresh.start()
+        with psycopg.connect(fresh.url()) as conn:
+            assert conn.execute("select lower('ЖЁ')").fetchone() == ("жё",)
+        fresh.stop()
+    finally:
+        old.stop()
+
+
 def test_start_refuses_a_port_taken_by_another_program(tmp_path: Path) -> None:
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
