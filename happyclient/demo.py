@@ -94,7 +94,9 @@ def fake_processes(settings: Settings) -> dict[str, BackgroundProcess]:
     return {name: BackgroundProcess(name, settings.run_dir, settings.log_dir) for name in FAKES}
 
 
-def start_fakes(settings: Settings, data: DemoData, *, timeout: float = 60) -> FakeEndpoints:
+# generous: a fake that dies is reported at once (wait_for_file watches the process); a slow one
+# (3,000 clients to index on a busy 2-core machine took over 60 s) just gets time
+def start_fakes(settings: Settings, data: DemoData, *, timeout: float = 600) -> FakeEndpoints:
     """Start (or reuse) the fake Bitrix24 and 1C servers over `data`. Their URLs and
     credentials are kept in `<data dir>/demo/*.url`, files readable by their owner only."""
     procs = fake_processes(settings)

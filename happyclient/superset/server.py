@@ -161,7 +161,7 @@ class SupersetServer:
         except requests.RequestException:
             return False
 
-    def start(self, wait: bool = True, timeout: float = 180) -> None:
+    def start(self, wait: bool = True, timeout: float = 600) -> None:
         """Start gunicorn in the background (own process group), log to server.log."""
         if self.is_running():
             if wait:
