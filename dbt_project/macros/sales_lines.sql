@@ -258,18 +258,3 @@ from unioned
     (loaded_at > cast('{{ watermark }}' as {{ type_timestamp_tz() }})
      or deleted_at > cast('{{ watermark }}' as {{ type_timestamp_tz() }}))
 {%- endmacro %}
-
-{#- Pre-hook of an incremental model: on an incremental run, delete the rows whose key
-    (`key_column`, the same name in the staging model) was landed or marked deleted after the
-    watermark. -#}
-{% macro delete_changed_keys(key_column, staging_relation) -%}
-    {%- set watermark = loaded_watermark() -%}
-    {%- if watermark is not none -%}
-        delete from {{ this }}
-        where {{ key_column }} in (
-            select {{ key_column }} from {{ staging_relation }} where {{ staging_changed_since(watermark) }}
-        )
-    {%- else -%}
-        select 1
-    {%- endif -%}
-{%- endmacro %}

@@ -1,10 +1,34 @@
-{#- One row per stage a deal entered, with when it left it (the next entry) and the days spent. -#}
+{#- One row per stage a deal entered, with when it left it (the next entry of the same deal; an
+    entry without a deal has none) and the days spent. Incremental delete+insert
+    (macros/incremental_facts.sql): a run rebuilds every entry of the deals with an entry landed or
+    marked deleted after the newest source_loaded_at in the table (minus var
+    incremental_lookback_minutes) and of the deals fct_deals rebuilds for the same watermark
+    (manager, department, client), and every entry when a status or pipeline changed. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='stage_history_id',
+    on_schema_change='fail',
+    pre_hook=["{{ delete_changed_fact_rows('fct_deal_stage_history') }}"],
+    indexes=[
+        {'columns': ['stage_history_id']},
+        {'columns': ['deal_id']},
+    ],
+) }}
+
+-- the incremental filter (macro fact_rows_to_rebuild) also reads these models:
+-- depends_on: {{ ref('stg_bitrix24__deals') }}
+-- depends_on: {{ ref('stg_bitrix24__companies') }}
+-- depends_on: {{ ref('stg_bitrix24__requisites') }}
+-- depends_on: {{ ref('stg_bitrix24__users') }}
+-- depends_on: {{ ref('stg_bitrix24__deal_categories') }}
+
 with
 
 history as (
 
     select * from {{ ref('stg_bitrix24__deal_stage_history') }}
-    where not is_deleted
+    where not is_deleted and {{ fact_rows_filter('fct_deal_stage_history') }}
 
 ),
 
@@ -28,7 +52,7 @@ sequenced as (
     select
         history.*,
         lead(history.entered_at) over (
-            partition by history.deal_id
+            partition by history.deal_id, case when history.deal_id is null then history.stage_history_id end
             order by history.entered_at, length(history.stage_history_id), history.stage_history_id
         ) as left_at
     from history
@@ -66,7 +90,8 @@ final as (
         -- dates
         sequenced.entered_at,
         sequenced.left_at,
-        {{ b_portal_date('sequenced.entered_at') }} as entered_date
+        {{ b_portal_date('sequenced.entered_at') }} as entered_date,
+        sequenced.loaded_at as source_loaded_at
 
     from sequenced
     left join stages

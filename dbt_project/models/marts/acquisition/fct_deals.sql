@@ -1,11 +1,29 @@
 {#- One row per Bitrix24 deal: pipeline, stage, outcome, amount, client (via the identity model),
-    manager, source, dates in the portal's time zone and a link to the deal in the portal. -#}
+    manager, source, dates in the portal's time zone and a link to the deal in the portal.
+    Incremental delete+insert (macros/incremental_facts.sql): a run rebuilds the deals whose raw
+    row, company, company requisites or responsible user was landed or marked deleted after the
+    newest source_loaded_at in the table (minus var incremental_lookback_minutes), and every deal
+    when a status or pipeline changed. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='deal_id',
+    on_schema_change='fail',
+    pre_hook=["{{ delete_changed_fact_rows('fct_deals') }}"],
+    indexes=[{'columns': ['deal_id']}],
+) }}
+
+-- the incremental filter (macro fact_rows_to_rebuild) also reads these models:
+-- depends_on: {{ ref('stg_bitrix24__companies') }}
+-- depends_on: {{ ref('stg_bitrix24__requisites') }}
+-- depends_on: {{ ref('stg_bitrix24__users') }}
+
 with
 
 deals as (
 
     select * from {{ ref('stg_bitrix24__deals') }}
-    where not is_deleted
+    where not is_deleted and {{ fact_rows_filter('fct_deals') }}
 
 ),
 
@@ -92,7 +110,8 @@ final as (
         case
             when deals.is_won or deals.is_lost
                 then {{ b_portal_date('coalesce(deals.closed_at, deals.modified_at)') }}
-        end as closed_date
+        end as closed_date,
+        deals.loaded_at as source_loaded_at
 
     from deals
     left join {{ ref('stg_bitrix24__deal_categories') }} as pipelines

@@ -1,10 +1,28 @@
-{#- One row per Bitrix24 lead with its source name (crm.status.list SOURCE) and outcome. -#}
+{#- One row per Bitrix24 lead with its source name (crm.status.list SOURCE) and outcome.
+    Incremental delete+insert (macros/incremental_facts.sql): a run rebuilds the leads whose raw
+    row, company, company requisites or responsible user was landed or marked deleted after the
+    newest source_loaded_at in the table (minus var incremental_lookback_minutes), and every lead
+    when a status changed. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='lead_id',
+    on_schema_change='fail',
+    pre_hook=["{{ delete_changed_fact_rows('fct_leads') }}"],
+    indexes=[{'columns': ['lead_id']}],
+) }}
+
+-- the incremental filter (macro fact_rows_to_rebuild) also reads these models:
+-- depends_on: {{ ref('stg_bitrix24__companies') }}
+-- depends_on: {{ ref('stg_bitrix24__requisites') }}
+-- depends_on: {{ ref('stg_bitrix24__users') }}
+
 with
 
 leads as (
 
     select * from {{ ref('stg_bitrix24__leads') }}
-    where not is_deleted
+    where not is_deleted and {{ fact_rows_filter('fct_leads') }}
 
 ),
 
@@ -56,7 +74,8 @@ final as (
 
         -- dates
         leads.created_at,
-        {{ b_portal_date('leads.created_at') }} as created_date
+        {{ b_portal_date('leads.created_at') }} as created_date,
+        leads.loaded_at as source_loaded_at
 
     from leads
     left join sources

@@ -1,24 +1,26 @@
 {#- One row per Bitrix24 activity, dated in the portal's time zone; the activity norms KPI
-    counts completed calls, meetings and tasks. Incremental delete+insert: a run replaces the
-    activities whose raw row was landed or marked deleted after the newest source_loaded_at in
-    the table (minus var incremental_lookback_minutes); manager department changes need
-    --full-refresh. -#}
+    counts completed calls, meetings and tasks. Incremental delete+insert
+    (macros/incremental_facts.sql): a run replaces the activities whose raw row or responsible
+    user (department) was landed or marked deleted after the newest source_loaded_at in the
+    table (minus var incremental_lookback_minutes). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='activity_id',
     on_schema_change='fail',
-    pre_hook=["{{ delete_changed_keys('activity_id', ref('stg_bitrix24__activities')) }}"],
+    pre_hook=["{{ delete_changed_fact_rows('fct_activities') }}"],
     indexes=[{'columns': ['activity_id']}],
 ) }}
+
+-- the incremental filter (macro fact_rows_to_rebuild) also reads this model:
+-- depends_on: {{ ref('stg_bitrix24__users') }}
 
 with
 
 activities as (
 
-    select changed.*
-    from {{ changed_rows(ref('stg_bitrix24__activities'), loaded_watermark()) }} as changed
-    where not changed.is_deleted
+    select * from {{ ref('stg_bitrix24__activities') }}
+    where not is_deleted and {{ fact_rows_filter('fct_activities') }}
 
 ),
 

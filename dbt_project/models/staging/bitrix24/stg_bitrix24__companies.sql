@@ -31,7 +31,8 @@ renamed as (
         -- dates
         {{ b_to_timestamptz(b_json_text('payload', 'DATE_CREATE')) }} as created_at,
         {{ b_to_timestamptz(b_json_text('payload', 'DATE_MODIFY')) }} as modified_at,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _deleted_at as deleted_at
 
     from source
 

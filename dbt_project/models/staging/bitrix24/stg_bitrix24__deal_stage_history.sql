@@ -26,7 +26,8 @@ renamed as (
 
         -- dates
         {{ b_to_timestamptz(b_json_text('payload', 'CREATED_TIME')) }} as entered_at,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _deleted_at as deleted_at
 
     from source
 

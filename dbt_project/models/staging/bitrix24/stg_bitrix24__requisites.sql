@@ -27,7 +27,8 @@ renamed as (
         _deleted_at is not null as is_deleted,
 
         -- dates
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _deleted_at as deleted_at
 
     from source
 
