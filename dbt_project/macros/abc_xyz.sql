@@ -1,28 +1,28 @@
-{#- ABC and XYZ classes per period (any grain) as of the period end, over the trailing
+{#- ABC and XYZ classes per period of int_periods (any grain) as of the period end, over the trailing
     var abc_months months. `monthly` is a relation or CTE with entity_id, month_start, revenue
     (one row per entity and month that has lines; missing months count as zero).
     ABC: revenue descending, tie-break on entity_id ascending; cumulative share of the total
     positive revenue including the entity: A ≤ abc_a_max_share, B ≤ abc_b_max_share, else C;
     revenue ≤ 0 is C. XYZ: population CV of the abc_months monthly revenues (zero-filled):
     X ≤ xyz_x_max_cv, Y ≤ xyz_y_max_cv, else Z (also Z when the mean is ≤ 0). -#}
-{% macro abc_xyz_ctes(monthly, periods) -%}
+{% macro abc_xyz_ctes(monthly) -%}
 {%- set months = var('abc_months') -%}
 window_totals as (
 
     select
-        {{ periods }}.period_grain,
-        {{ periods }}.period_start,
-        {{ periods }}.period_end,
-        {{ periods }}.period_label,
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
+        periods.period_label,
         {{ monthly }}.entity_id,
         sum({{ monthly }}.revenue) as revenue_t12,
         sum({{ monthly }}.revenue * {{ monthly }}.revenue) as revenue_squares,
         count(*) as months_with_lines
-    from {{ periods }}
+    from {{ ref('int_periods') }} as periods
     inner join {{ monthly }}
-        on {{ monthly }}.month_start < {{ periods }}.period_end
-        and {{ monthly }}.month_start >= {{ add_months(periods ~ '.period_end', -1 * months) }}
-    group by {{ periods }}.period_grain, {{ periods }}.period_start, {{ periods }}.period_end, {{ periods }}.period_label, {{ monthly }}.entity_id
+        on {{ monthly }}.month_start < periods.period_end
+        and {{ monthly }}.month_start >= {{ add_months('periods.period_end', -1 * months) }}
+    group by periods.period_grain, periods.period_start, periods.period_end, periods.period_label, {{ monthly }}.entity_id
 
 ),
 
@@ -88,4 +88,29 @@ abc_xyz as (
     from classified
 
 )
+{%- endmacro %}
+
+{#- Monthly revenue of fct_sales_lines per `entity_column` (a column of fct_sales_lines: product_id,
+    category, ...) up to as_of_date, in the shape abc_xyz_ctes reads: entity_id, month_start, revenue. -#}
+{% macro abc_xyz_monthly_sales(entity_column) -%}
+    select
+        fct.{{ entity_column }} as entity_id,
+        {{ period_start_of('month', 'fct.document_date') }} as month_start,
+        sum(fct.revenue) as revenue
+    from {{ ref('fct_sales_lines') }} as fct
+    where fct.document_date <= {{ as_of_date() }}
+    group by fct.{{ entity_column }}, {{ period_start_of('month', 'fct.document_date') }}
+{%- endmacro %}
+
+{#- The class and measure columns of an abc_xyz_ctes result `relation`, as every abc_xyz_* mart
+    lists them after its period, entity and attribute columns. -#}
+{% macro abc_xyz_columns(relation='abc_xyz') -%}
+        {{ relation }}.abc_class,
+        {{ relation }}.xyz_class,
+        {{ dbt.concat([relation ~ '.abc_class', relation ~ '.xyz_class']) }} as abc_xyz_class,
+        {{ relation }}.revenue_t12,
+        {{ relation }}.revenue_rank,
+        {{ relation }}.revenue_share,
+        {{ relation }}.cumulative_share,
+        {{ relation }}.revenue_cv
 {%- endmacro %}

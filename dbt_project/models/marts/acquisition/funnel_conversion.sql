@@ -3,11 +3,9 @@
     reached the stages before it was lost). Cohort columns count deals created in the period;
     period columns count stage entries that happened in the period. stage_to_won_vs_first_ratio
     checks the seed's claim (stage 6 converts 5-13x better than stage 1). -#}
-{%- set levels = {
-    'company': ("cast(null as " ~ dbt.type_string() ~ ")", "cast(null as " ~ dbt.type_string() ~ ")"),
-    'department': ("cast(null as " ~ dbt.type_string() ~ ")", "department_id"),
-    'manager': ("manager_id", "department_id"),
-} -%}
+{%- set funnel_grain = [
+    'funnel_level', 'period_grain', 'period_start', 'period_label', 'pipeline_id', 'manager_id', 'department_id',
+] -%}
 with
 
 deals as (
@@ -104,55 +102,21 @@ period_entries as (
 ),
 
 cohort_leveled as (
-    {% for level, (manager_expr, department_expr) in levels.items() %}
-        select
-            '{{ level }}' as funnel_level,
-            cohort_deals.period_grain,
-            cohort_deals.period_start,
-            cohort_deals.period_label,
-            cohort_deals.pipeline_id,
-            {{ manager_expr }} as manager_id,
-            {{ department_expr }} as department_id,
-            cohort_deals.deal_id,
-            cohort_deals.is_won,
-            cohort_deals.max_stage_number
-        from cohort_deals
-        {% if level != 'company' %}where cohort_deals.department_id is not null{% endif %}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+
+    {{ b_funnel_levels('cohort_deals', ['deal_id', 'is_won', 'max_stage_number']) }}
 
 ),
 
 entries_leveled as (
-    {% for level, (manager_expr, department_expr) in levels.items() %}
-        select
-            '{{ level }}' as funnel_level,
-            period_entries.period_grain,
-            period_entries.period_start,
-            period_entries.period_label,
-            period_entries.pipeline_id,
-            {{ manager_expr }} as manager_id,
-            {{ department_expr }} as department_id,
-            period_entries.stage_id,
-            period_entries.deal_id,
-            period_entries.days_in_stage
-        from period_entries
-        {% if level != 'company' %}where period_entries.department_id is not null{% endif %}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+
+    {{ b_funnel_levels('period_entries', ['stage_id', 'deal_id', 'days_in_stage']) }}
 
 ),
 
 cohort_measured as (
 
     select
-        cohort_leveled.funnel_level,
-        cohort_leveled.period_grain,
-        cohort_leveled.period_start,
-        cohort_leveled.period_label,
-        cohort_leveled.pipeline_id,
-        cohort_leveled.manager_id,
-        cohort_leveled.department_id,
+        {{ b_column_list(funnel_grain, 'cohort_leveled') }},
         funnel_stages.stage_id,
         count(*) as cohort_deals_created,
         sum(
@@ -171,13 +135,7 @@ cohort_measured as (
     inner join funnel_stages
         on cohort_leveled.pipeline_id = funnel_stages.pipeline_id
     group by
-        cohort_leveled.funnel_level,
-        cohort_leveled.period_grain,
-        cohort_leveled.period_start,
-        cohort_leveled.period_label,
-        cohort_leveled.pipeline_id,
-        cohort_leveled.manager_id,
-        cohort_leveled.department_id,
+        {{ b_column_list(funnel_grain, 'cohort_leveled') }},
         funnel_stages.stage_id
 
 ),
@@ -185,13 +143,7 @@ cohort_measured as (
 entries_measured as (
 
     select
-        funnel_level,
-        period_grain,
-        period_start,
-        period_label,
-        pipeline_id,
-        manager_id,
-        department_id,
+        {{ b_column_list(funnel_grain) }},
         stage_id,
         0 as cohort_deals_created,
         0 as cohort_deals_reached,
@@ -200,7 +152,9 @@ entries_measured as (
         count(distinct deal_id) as period_deals_entered,
         {{ dbt.safe_cast(b_median('days_in_stage'), dbt.type_numeric()) }} as median_days_in_stage
     from entries_leveled
-    group by funnel_level, period_grain, period_start, period_label, pipeline_id, manager_id, department_id, stage_id
+    group by
+        {{ b_column_list(funnel_grain) }},
+        stage_id
 
 ),
 
@@ -215,13 +169,7 @@ combined as (
 measured as (
 
     select
-        combined.funnel_level,
-        combined.period_grain,
-        combined.period_start,
-        combined.period_label,
-        combined.pipeline_id,
-        combined.manager_id,
-        combined.department_id,
+        {{ b_column_list(funnel_grain, 'combined') }},
         combined.stage_id,
         funnel_stages.stage_name,
         funnel_stages.stage_number,
@@ -237,13 +185,7 @@ measured as (
             combined.pipeline_id = funnel_stages.pipeline_id
             and combined.stage_id = funnel_stages.stage_id
     group by
-        combined.funnel_level,
-        combined.period_grain,
-        combined.period_start,
-        combined.period_label,
-        combined.pipeline_id,
-        combined.manager_id,
-        combined.department_id,
+        {{ b_column_list(funnel_grain, 'combined') }},
         combined.stage_id,
         funnel_stages.stage_name,
         funnel_stages.stage_number
@@ -254,31 +196,19 @@ with_previous as (
 
     select
         measured.*,
-        lag(measured.cohort_deals_reached) over (
-            partition by
-                measured.funnel_level, measured.period_grain, measured.period_start, measured.pipeline_id,
-                measured.manager_id, measured.department_id
-            order by measured.stage_number
-        ) as cohort_reached_previous,
-        first_value(measured.cohort_deals_reached) over (
-            partition by
-                measured.funnel_level, measured.period_grain, measured.period_start, measured.pipeline_id,
-                measured.manager_id, measured.department_id
-            order by measured.stage_number
-        ) as cohort_reached_first,
-        lag(measured.period_deals_entered) over (
-            partition by
-                measured.funnel_level, measured.period_grain, measured.period_start, measured.pipeline_id,
-                measured.manager_id, measured.department_id
-            order by measured.stage_number
-        ) as period_entered_previous,
-        first_value(1.0 * measured.cohort_reached_and_won / nullif(measured.cohort_deals_reached, 0)) over (
-            partition by
-                measured.funnel_level, measured.period_grain, measured.period_start, measured.pipeline_id,
-                measured.manager_id, measured.department_id
-            order by measured.stage_number
-        ) as first_stage_to_won_share
+        lag(measured.cohort_deals_reached) over funnel_stages_in_order as cohort_reached_previous,
+        first_value(measured.cohort_deals_reached) over funnel_stages_in_order as cohort_reached_first,
+        lag(measured.period_deals_entered) over funnel_stages_in_order as period_entered_previous,
+        first_value(
+            1.0 * measured.cohort_reached_and_won / nullif(measured.cohort_deals_reached, 0)
+        ) over funnel_stages_in_order as first_stage_to_won_share
     from measured
+    window funnel_stages_in_order as (
+        partition by
+            measured.funnel_level, measured.period_grain, measured.period_start, measured.pipeline_id,
+            measured.manager_id, measured.department_id
+        order by measured.stage_number
+    )
 
 ),
 

@@ -3,12 +3,6 @@
     zero or negative revenue is C. -#}
 with
 
-periods as (
-
-    select * from {{ ref('int_periods') }}
-
-),
-
 monthly as (
 
     select
@@ -20,7 +14,7 @@ monthly as (
 
 ),
 
-{{ abc_xyz_ctes('monthly', 'periods') }},
+{{ abc_xyz_ctes('monthly') }},
 
 final as (
 
@@ -33,14 +27,7 @@ final as (
         clients.department_id,
         clients.region,
         clients.channel,
-        abc_xyz.abc_class,
-        abc_xyz.xyz_class,
-        {{ dbt.concat(['abc_xyz.abc_class', 'abc_xyz.xyz_class']) }} as abc_xyz_class,
-        abc_xyz.revenue_t12,
-        abc_xyz.revenue_rank,
-        abc_xyz.revenue_share,
-        abc_xyz.cumulative_share,
-        abc_xyz.revenue_cv
+        {{ abc_xyz_columns('abc_xyz') }}
     from abc_xyz
     left join {{ ref('int_clients_attributed') }} as clients
         on abc_xyz.entity_id = clients.client_id

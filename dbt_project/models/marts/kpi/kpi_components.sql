@@ -52,9 +52,21 @@ lines as (
 
 ),
 
+clients as (
+
+    select * from {{ ref('dim_clients') }}
+
+),
+
 deals as (
 
     select * from {{ ref('fct_deals') }}
+
+),
+
+activities as (
+
+    select * from {{ ref('fct_activities') }}
 
 ),
 
@@ -79,57 +91,28 @@ stable_counts as (
 
 revenue as (
 
-    select
-        periods.period_grain,
-        periods.period_start,
-        lines.manager_id,{{ b_measure_list(columns, components['revenue']) }}
-    from lines
-    inner join periods
-        on
-            lines.document_date >= periods.period_start
-            and lines.document_date < periods.period_end
-    group by periods.period_grain, periods.period_start, lines.manager_id
+    {{ b_kpi_component('lines', columns, components['revenue'], date_column='document_date') }}
 
 ),
 
 sply_revenue as (
 
-    select
-        periods.period_grain,
-        periods.period_start,
-        lines.manager_id,{{ b_measure_list(columns, components['sply_revenue']) }}
-    from lines
-    inner join periods
-        on
-            lines.document_date >= periods.sply_period_start
-            and lines.document_date < periods.sply_period_end
-    group by periods.period_grain, periods.period_start, lines.manager_id
+    {{ b_kpi_component(
+        'lines', columns, components['sply_revenue'], date_column='document_date',
+        start_column='sply_period_start', end_column='sply_period_end',
+    ) }}
 
 ),
 
 new_clients as (
 
-    select
-        periods.period_grain,
-        periods.period_start,
-        clients.manager_id,{{ b_measure_list(columns, components['new_clients']) }}
-    from {{ ref('dim_clients') }} as clients
-    inner join periods
-        on
-            clients.first_purchase_date >= periods.period_start
-            and clients.first_purchase_date < periods.period_end
-    group by periods.period_grain, periods.period_start, clients.manager_id
+    {{ b_kpi_component('clients', columns, components['new_clients'], date_column='first_purchase_date') }}
 
 ),
 
 stable as (
 
-    select
-        stable_counts.period_grain,
-        stable_counts.period_start,
-        stable_counts.manager_id,{{ b_measure_list(columns, components['stable']) }}
-    from stable_counts
-    group by stable_counts.period_grain, stable_counts.period_start, stable_counts.manager_id
+    {{ b_kpi_component('stable_counts', columns, components['stable']) }}
 
 ),
 
@@ -150,58 +133,28 @@ stable_previous as (
 
 deal_cohorts as (
 
-    select
-        periods.period_grain,
-        periods.period_start,
-        deals.manager_id,{{ b_measure_list(columns, components['deals']) }}
-    from deals
-    inner join periods
-        on
-            deals.created_date >= periods.period_start
-            and deals.created_date < periods.period_end
-    group by periods.period_grain, periods.period_start, deals.manager_id
+    {{ b_kpi_component('deals', columns, components['deals'], date_column='created_date') }}
 
 ),
 
 activities_done as (
 
-    select
-        periods.period_grain,
-        periods.period_start,
-        activities.manager_id,{{ b_measure_list(columns, components['activities']) }}
-    from {{ ref('fct_activities') }} as activities
-    inner join periods
-        on
-            activities.activity_date >= periods.period_start
-            and activities.activity_date < periods.period_end
-    where activities.is_counted_for_norms
-    group by periods.period_grain, periods.period_start, activities.manager_id
+    {{ b_kpi_component(
+        'activities', columns, components['activities'], date_column='activity_date',
+        where='activities.is_counted_for_norms',
+    ) }}
 
 ),
 
 plan_totals as (
 
-    select
-        periods.period_grain,
-        periods.period_start,
-        plans.manager_id,{{ b_measure_list(columns, components['plans']) }}
-    from plans
-    inner join periods
-        on
-            plans.plan_month >= periods.period_start
-            and plans.plan_month < periods.period_end
-    group by periods.period_grain, periods.period_start, plans.manager_id
+    {{ b_kpi_component('plans', columns, components['plans'], date_column='plan_month') }}
 
 ),
 
 assortment_totals as (
 
-    select
-        assortment.period_grain,
-        assortment.period_start,
-        assortment.manager_id,{{ b_measure_list(columns, components['assortment']) }}
-    from assortment
-    group by assortment.period_grain, assortment.period_start, assortment.manager_id
+    {{ b_kpi_component('assortment', columns, components['assortment']) }}
 
 ),
 
