@@ -102,3 +102,9 @@ def screenshot(driver: webdriver.Chrome, path: Path) -> Path:
 
 def chart_texts(driver: webdriver.Chrome, chart_id: int, selector: str) -> list[str]:
     return [e.text for e in driver.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] {selector}')]
+
+
+def chart_table(driver: webdriver.Chrome, chart_id: int) -> list[list[str]]:
+    """The body rows of a table chart, as the texts of their cells."""
+    rows = driver.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] tbody tr')
+    return [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]

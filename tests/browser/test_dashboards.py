@@ -13,7 +13,7 @@ from selenium import webdriver
 
 from happyclient.superset.assets import read_assets, slugify
 from happyclient.superset.sync import ImportReport
-from tests.browser.dashboard_page import chart_texts, login, make_driver, open_dashboard, screenshot
+from tests.browser.dashboard_page import chart_table, chart_texts, login, make_driver, open_dashboard, screenshot
 from tests.superset.harness import ASSETS_DIR, PROJECT_ROOT, RunningSuperset
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -40,6 +40,20 @@ def _digits(text: str) -> int:
 
 def _pct(numerator: Decimal, denominator: Decimal) -> int:
     return int((Decimal(100) * numerator / denominator).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _rub(value: Decimal) -> str:
+    """Rubles as the dashboards must show them (D3_FORMAT in superset_config + "$,.0f"): thousands
+    separated by a space, the sign after a space: 1234567.4 -> «1 234 567 ₽». The format writes
+    no-break spaces; WebDriver's element text gives them as plain spaces."""
+    whole = int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return f"{whole:,}".replace(",", " ") + " ₽"
+
+
+def test_rub_formatting_of_the_expected_values() -> None:
+    assert _rub(Decimal("1234567.4")) == "1 234 567 ₽"
+    assert _rub(Decimal("999.5")) == "1 000 ₽"
+    assert _rub(Decimal("42")) == "42 ₽"
 
 
 @pytest.mark.parametrize("title", sorted(DASHBOARDS))
@@ -83,8 +97,8 @@ def test_executive_panel_headline_numbers_equal_the_marts(superset: RunningSuper
 
     assert _digits(big("Привлечено клиентов")) == attracted
     assert big("Охват рынка") == f"{_pct(Decimal(active + attracted), Decimal(total))}%"
-    assert _digits(big("Выручка")) == int(Decimal(revenue).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    assert "RUB" in big("Выручка") or "₽" in big("Выручка")
+    assert revenue >= 1000, "the demo revenue is too small to show a thousands separator"
+    assert big("Выручка") == _rub(revenue), "rubles must read «1 234 567 ₽» (no «RUB», space-separated thousands)"
     assert big("Выполнение плана продаж") == f"{_pct(Decimal(revenue), Decimal(plan))}%"
 
     region, r_total, r_potential, r_active, r_attracted = region_row
@@ -96,3 +110,18 @@ def test_executive_panel_headline_numbers_equal_the_marts(superset: RunningSuper
         f"{_pct(Decimal(r_attracted), Decimal(r_potential))}%{_pct(Decimal(r_active + r_attracted), Decimal(r_total))}%"
     )
     assert shown == expected, f"row {row!r} != marts {region_row}"
+
+
+def test_manager_lists_show_rubles_with_space_separated_thousands(superset: RunningSuperset, imported: ImportReport, admin_browser: webdriver.Chrome, warehouse_url: str) -> None:
+    """Money in a table cell (the overdue list's 12-month revenue) reads «1 234 567 ₽» and equals the mart."""
+    title = "Менеджер"
+    open_dashboard(admin_browser, superset.url, imported.dashboard_ids[title], _chart_count(DASHBOARDS[title]))
+    chart_uuid = next(c["uuid"] for p, c in read_assets(ASSETS_DIR).items() if p.startswith("charts/") and c["slice_name"] == "Клиенты, просрочившие закупку")
+    rows = chart_table(admin_browser, imported.chart_ids[chart_uuid])
+    with psycopg.connect(warehouse_url) as conn:
+        revenue_by_inn = dict(conn.execute("select inn, revenue_t12 from marts.overdue_clients where inn is not null").fetchall())
+    checked = [(row[1], row[-1]) for row in rows if row and row[1] in revenue_by_inn]
+    assert checked, f"no overdue client with an ИНН on the first page: {rows[:3]}"
+    assert any(revenue_by_inn[inn] >= 1000 for inn, _ in checked), "no revenue over 1 000 to show a separator"
+    for inn, shown in checked:
+        assert shown == _rub(revenue_by_inn[inn]), f"ИНН {inn}: shown {shown!r}, mart {revenue_by_inn[inn]}"

@@ -111,3 +111,111 @@ def test_normalize_dashboard_turns_chart_ids_into_uuids() -> None:
     assert flt["targets"] == [{"datasetUuid": "ds-5", "column": {"name": "region"}}]
     with pytest.raises(AssetFormatError, match="chart id 99"):
         normalize_dashboard({**exported, "metadata": {"native_filter_configuration": [{"scope": {"excluded": [99]}}]}}, {})
+
+
+# ---- native filters: every dimension a dashboard's datasets carry, scoped to exactly those charts
+
+# dashboard filter dimension -> the dataset column it filters (the same name in every mart)
+FILTER_DIMENSIONS = {
+    "period": "period_label",
+    "region": "region",
+    "department": "department_name",
+    "manager": "manager_name",
+    "channel": "channel",
+    "segment": "segment",
+}
+
+
+def _dashboards_charts_columns() -> list[tuple[str, dict, dict[str, set[str]]]]:
+    """(title, dashboard, {chart uuid: its dataset's columns}) for every committed dashboard."""
+    files = read_assets(ASSETS_DIR)
+    columns = {c["uuid"]: {col["column_name"] for col in c["columns"]} for p, c in files.items() if p.startswith("datasets/")}
+    chart_columns = {c["uuid"]: columns[c["dataset_uuid"]] for p, c in files.items() if p.startswith("charts/")}
+    out = []
+    for path, cfg in sorted(files.items()):
+        if path.startswith("dashboards/"):
+            on_dashboard = [n["meta"]["uuid"] for n in cfg["position"].values() if isinstance(n, dict) and n.get("type") == "CHART"]
+            out.append((cfg["dashboard_title"], cfg, {u: chart_columns[u] for u in on_dashboard}))
+    return out
+
+
+def test_each_dashboard_has_a_native_filter_for_every_dimension_its_datasets_carry() -> None:
+    missing = []
+    for title, dashboard, charts in _dashboards_charts_columns():
+        filtered = {t["column"]["name"] for f in dashboard["metadata"].get("native_filter_configuration") or [] for t in f["targets"]}
+        for dimension, column in FILTER_DIMENSIONS.items():
+            if any(column in cols for cols in charts.values()) and column not in filtered:
+                missing.append(f"«{title}»: no native filter for {dimension} ({column})")
+    assert not missing, "\n".join(missing)
+
+
+def test_native_filters_are_scoped_to_exactly_the_charts_whose_dataset_has_the_column() -> None:
+    wrong = []
+    for title, dashboard, charts in _dashboards_charts_columns():
+        for flt in dashboard["metadata"].get("native_filter_configuration") or []:
+            column = flt["targets"][0]["column"]["name"]
+            in_scope = set(charts) - set(flt["scope"]["excluded"])
+            having = {u for u, cols in charts.items() if column in cols}
+            if in_scope != having:
+                wrong.append(f"«{title}» filter {flt['name']!r} ({column}): in scope {sorted(in_scope)}, should be {sorted(having)}")
+            assert flt["scope"]["rootPath"] == ["ROOT_ID"], (title, flt["name"])
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_new_channel_and_segment_filters_are_where_the_marts_carry_them() -> None:
+    """Spot check of the two filters added last: by title, which dashboards filter by channel and segment."""
+    by_title = {title: {f["id"] for f in d["metadata"].get("native_filter_configuration") or []} for title, d, _ in _dashboards_charts_columns()}
+    for title in ("Менеджер", "Развитие клиентов", "Качество данных"):
+        assert {"NATIVE_FILTER-channel", "NATIVE_FILTER-segment"} <= by_title[title], title
+    assert {"NATIVE_FILTER-period", "NATIVE_FILTER-region", "NATIVE_FILTER-department", "NATIVE_FILTER-manager"} <= by_title["Менеджер"]
+    assert "NATIVE_FILTER-department" in by_title["Лояльность"]
+
+
+def test_cross_filters_are_on_everywhere() -> None:
+    for title, dashboard, _ in _dashboards_charts_columns():
+        assert dashboard["metadata"].get("cross_filters_enabled") is True, title
+
+
+# ---- money: rubles through the D3 locale's currency (D3_FORMAT in superset_config), never «RUB»
+
+MONEY_FORMAT = "$,.0f"
+
+
+def test_money_metrics_and_columns_use_the_ruble_locale_format() -> None:
+    files = read_assets(ASSETS_DIR)
+    datasets = {c["uuid"]: c for p, c in files.items() if p.startswith("datasets/")}
+    problems = []
+    for path, cfg in files.items():
+        if path.startswith("datasets/"):
+            for metric in cfg["metrics"]:
+                if "currency" in metric:
+                    problems.append(f"{path}: metric {metric['metric_name']} sets currency {metric['currency']} (renders «RUB»)")
+                label = f"{metric.get('verbose_name', '')} {metric['expression']}".lower()
+                money = any(w in label for w in ("выручка", "затраты", "cac", "revenue", "spend_rub"))
+                if money and "thousand" not in label and metric.get("d3format") != MONEY_FORMAT:
+                    problems.append(f"{path}: money metric {metric['metric_name']} has d3format {metric.get('d3format')!r}")
+        if path.startswith("charts/"):
+            params = cfg["params"]
+            if "currency_format" in params:
+                problems.append(f"{path}: currency_format {params['currency_format']} (renders «RUB»)")
+            if params.get("query_mode") == "raw":
+                verbose = {c["column_name"]: c.get("verbose_name", "") for c in datasets[cfg["dataset_uuid"]]["columns"]}
+                for column in params.get("all_columns") or []:
+                    if "руб" in verbose.get(column, "").lower() or "выручка" in verbose.get(column, "").lower():
+                        fmt = ((params.get("column_config") or {}).get(column) or {}).get("d3NumberFormat")
+                        if fmt != MONEY_FORMAT:
+                            problems.append(f"{path}: money column {column} shown with {fmt!r}")
+    assert not problems, "\n".join(problems)
+    revenue = next(c for p, c in files.items() if p.startswith("charts/") and c["slice_name"] == "Выручка")
+    assert revenue["params"]["y_axis_format"] == MONEY_FORMAT
+
+
+def test_superset_config_formats_rubles_with_space_separated_thousands() -> None:
+    """The D3 locale that turns "$,.0f" into «1 234 567 ₽» (checked in the real browser by tests/browser)."""
+    import ast
+
+    tree = ast.parse((ASSETS_DIR.parent / "superset" / "superset_config.py").read_text(encoding="utf-8"))
+    d3 = next(ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "D3_FORMAT")
+    assert d3["decimal"] == ","
+    assert d3["thousands"] in {" ", "\u00a0", "\u202f"}
+    assert d3["currency"][0] == "" and d3["currency"][1].strip() == "₽" and d3["currency"][1][0] in {" ", "\u00a0", "\u202f"}

@@ -1,5 +1,7 @@
 {#- The list a manager works from: clients overdue for a purchase (purchase_periodicity), with
-    name, ИНН, the last 1C document and the trailing-12-month revenue at stake. -#}
+    name, ИНН, the last 1C document and the trailing-12-month revenue at stake. Manager and
+    department names and the client's current segment cell (dim_clients) are carried so that
+    the dashboard's native filters (Менеджер, Отдел, Сегмент) apply to the list. -#}
 with
 
 last_document as (
@@ -35,9 +37,12 @@ select
     clients.client_name,
     clients.inn,
     periodicity.manager_id,
+    managers.manager_name,
     periodicity.department_id,
+    departments.department_name,
     periodicity.region,
     periodicity.channel,
+    dim_clients.segment_cell as segment,
     periodicity.last_purchase_date,
     last_document.last_document_number,
     periodicity.days_since_last_purchase,
@@ -48,6 +53,12 @@ select
 from {{ ref('purchase_periodicity') }} as periodicity
 left join {{ ref('int_clients_attributed') }} as clients
     on periodicity.client_id = clients.client_id
+left join {{ ref('dim_clients') }} as dim_clients
+    on periodicity.client_id = dim_clients.client_id
+left join {{ ref('dim_managers') }} as managers
+    on periodicity.manager_id = managers.manager_id
+left join {{ ref('dim_departments') }} as departments
+    on periodicity.department_id = departments.department_id
 left join last_document
     on periodicity.client_id = last_document.client_id
 left join revenue_t12

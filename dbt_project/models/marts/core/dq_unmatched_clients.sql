@@ -1,5 +1,6 @@
 {#- Client records that could not be matched across systems, never dropped: missing or
-    invalid ИНН, or a valid ИНН present in only one of 1C and Bitrix24. -#}
+    invalid ИНН, or a valid ИНН present in only one of 1C and Bitrix24. The client's sales
+    channel and segment cell (dim_clients) are carried for the dashboard's native filters. -#}
 with
 
 identity as (
@@ -29,6 +30,8 @@ final as (
         identity.client_name,
         identity.inn,
         identity.kpp,
+        clients.channel,
+        clients.segment_cell as segment,
         case
             when identity.inn is null then 'missing_inn'
             when not identity.is_inn_valid then 'invalid_inn'
@@ -39,6 +42,8 @@ final as (
     from identity
     inner join systems_per_client
         on identity.client_id = systems_per_client.client_id
+    left join {{ ref('dim_clients') }} as clients
+        on identity.client_id = clients.client_id
 
 )
 

@@ -8,7 +8,10 @@
     - attract_potential: prospect from the potential-clients file (latest year) that has not
       bought yet, for the manager named in the file -> its potential capacity, rubles/year.
     action_key = type:client:YYYY-MM (as_of month) is stable within a month: the write-back uses
-    it as the task marker, so one action makes at most one task a month. -#}
+    it as the task marker, so one action makes at most one task a month.
+    Manager and department names, region, sales channel and segment cell (a prospect: the region
+    of the potential-clients file, no channel or segment) are carried for the dashboards' native
+    filters. -#}
 {%- set month_key = period_label("'month'", period_start_of('month', as_of_date())) -%}
 
 with
@@ -59,7 +62,8 @@ overdue as (
             dbt.safe_cast('round(overdue.revenue_t12)', dbt.type_string()),
             "' руб.'",
         ]) }} as reason,
-        cast(null as {{ dbt.type_string() }}) as prospect_name
+        cast(null as {{ dbt.type_string() }}) as prospect_name,
+        cast(null as {{ dbt.type_string() }}) as prospect_region
     from {{ ref('overdue_clients') }} as overdue
     left join clients
         on overdue.client_id = clients.client_id
@@ -96,7 +100,8 @@ falling_or_lost as (
             dbt.safe_cast('round(stability.revenue_base)', dbt.type_string()),
             "' руб. в базе сравнения'",
         ]) }} as reason,
-        cast(null as {{ dbt.type_string() }}) as prospect_name
+        cast(null as {{ dbt.type_string() }}) as prospect_name,
+        cast(null as {{ dbt.type_string() }}) as prospect_region
     from stability
     left join clients
         on stability.client_id = clients.client_id
@@ -118,7 +123,8 @@ at_risk as (
             dbt.safe_cast('round(predictions.clv_12m)', dbt.type_string()),
             "' руб.'",
         ]) }} as reason,
-        cast(null as {{ dbt.type_string() }}) as prospect_name
+        cast(null as {{ dbt.type_string() }}) as prospect_name,
+        cast(null as {{ dbt.type_string() }}) as prospect_region
     from {{ ref('client_predictions') }} as predictions
     inner join clients
         on predictions.client_id = clients.client_id
@@ -144,7 +150,8 @@ assortment_gaps as (
             dbt.safe_cast('fulfilment.mandatory_items', dbt.type_string()),
             "' обязательных позиций — предложить недостающие'",
         ]) }} as reason,
-        cast(null as {{ dbt.type_string() }}) as prospect_name
+        cast(null as {{ dbt.type_string() }}) as prospect_name,
+        cast(null as {{ dbt.type_string() }}) as prospect_region
     from {{ ref('assortment_fulfilment') }} as fulfilment
     inner join latest_month
         on fulfilment.period_start = latest_month.period_start
@@ -198,7 +205,8 @@ to_attract as (
             "', ИНН '", 'potential.inn', "', потенциальная емкость '",
             dbt.safe_cast('round(potential.potential_rub)', dbt.type_string()), "' руб./год'",
         ]) }} as reason,
-        potential.client_name as prospect_name
+        potential.client_name as prospect_name,
+        potential.region as prospect_region
     from potential
     left join buyers
         on potential.inn = buyers.inn
@@ -244,6 +252,11 @@ final as (
         end as action_type_ru,
         coalesce(clients.client_name, unioned.prospect_name, unioned.client_id) as client_name,
         unioned.reason,
+        managers.manager_name,
+        departments.department_name,
+        coalesce(clients.region, unioned.prospect_region) as region,
+        clients.channel,
+        clients.segment_cell as segment,
 
         -- numerics
         case unioned.action_type
@@ -262,6 +275,10 @@ final as (
     from unioned
     left join clients
         on unioned.client_id = clients.client_id
+    left join {{ ref('dim_managers') }} as managers
+        on unioned.manager_id = managers.manager_id
+    left join {{ ref('dim_departments') }} as departments
+        on clients.department_id = departments.department_id
 
 )
 

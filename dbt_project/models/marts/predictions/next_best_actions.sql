@@ -38,6 +38,11 @@ final as (
         {{ dbt.concat(['action_type_ru', "': '", 'client_name']) }} as action_title,
         client_name,
         reason,
+        manager_name,
+        department_name,
+        region,
+        channel,
+        segment,
 
         -- numerics
         action_rank,
