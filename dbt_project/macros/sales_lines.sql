@@ -237,17 +237,19 @@ from unioned
     {%- set watermark = loaded_watermark() -%}
     {%- if watermark is not none -%}
         {%- set changed = staging_changed_since(watermark) -%}
+        {#- two statements, each through its own index (onec_document_ref, sales_line_id): one
+            delete with `a in (...) or b in (...)` can use neither and scans the whole fact -#}
         delete from {{ this }}
-        where
-            onec_document_ref in (
-                select document_id from {{ ref('stg_onec__sales_documents') }} where {{ changed }}
-                union all
-                select return_id from {{ ref('stg_onec__returns') }} where {{ changed }}
-            )
-            or sales_line_id in (
-                select {{ dbt.concat(["'file:'", 'sales_line_id']) }}
-                from {{ ref('stg_files__sales_lines') }} where {{ changed }}
-            )
+        where onec_document_ref in (
+            select document_id from {{ ref('stg_onec__sales_documents') }} where {{ changed }}
+            union all
+            select return_id from {{ ref('stg_onec__returns') }} where {{ changed }}
+        );
+        delete from {{ this }}
+        where sales_line_id in (
+            select {{ dbt.concat(["'file:'", 'sales_line_id']) }}
+            from {{ ref('stg_files__sales_lines') }} where {{ changed }}
+        )
     {%- else -%}
         select 1
     {%- endif -%}
