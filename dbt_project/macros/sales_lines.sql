@@ -210,7 +210,8 @@ from unioned
 {#- The watermark of an incremental model fed by raw rows, as a timestamp literal: the newest
     `column` (the raw `_loaded_at` carried into the model) in the table minus var
     incremental_lookback_minutes; none when the table is empty or not yet built (then everything
-    is selected). -#}
+    is selected). The incremental facts index `column`, so this max() reads one index entry
+    instead of the whole fact (it runs in the pre-hook and in the model). -#}
 {% macro loaded_watermark(column='source_loaded_at') -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}

@@ -10,9 +10,11 @@
     unique_key='stage_history_id',
     on_schema_change='fail',
     pre_hook=["{{ delete_changed_fact_rows('fct_deal_stage_history') }}"],
+    post_hook=["{{ analyze_if_never_analyzed() }}"],
     indexes=[
         {'columns': ['stage_history_id']},
         {'columns': ['deal_id']},
+        {'columns': ['source_loaded_at']},
     ],
 ) }}
 

@@ -10,7 +10,8 @@
     unique_key='deal_id',
     on_schema_change='fail',
     pre_hook=["{{ delete_changed_fact_rows('fct_deals') }}"],
-    indexes=[{'columns': ['deal_id']}],
+    post_hook=["{{ analyze_if_never_analyzed() }}"],
+    indexes=[{'columns': ['deal_id']}, {'columns': ['source_loaded_at']}],
 ) }}
 
 -- the incremental filter (macro fact_rows_to_rebuild) also reads these models:

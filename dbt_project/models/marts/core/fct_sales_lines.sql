@@ -10,9 +10,11 @@
     unique_key='sales_line_id',
     on_schema_change='fail',
     pre_hook=["{{ delete_changed_sales_documents() }}"],
+    post_hook=["{{ analyze_if_never_analyzed() }}"],
     indexes=[
         {'columns': ['sales_line_id']},
         {'columns': ['onec_document_ref']},
+        {'columns': ['source_loaded_at']},
     ],
 ) }}
 

@@ -9,7 +9,8 @@
     unique_key='activity_id',
     on_schema_change='fail',
     pre_hook=["{{ delete_changed_fact_rows('fct_activities') }}"],
-    indexes=[{'columns': ['activity_id']}],
+    post_hook=["{{ analyze_if_never_analyzed() }}"],
+    indexes=[{'columns': ['activity_id']}, {'columns': ['source_loaded_at']}],
 ) }}
 
 -- the incremental filter (macro fact_rows_to_rebuild) also reads this model:
