@@ -46,7 +46,7 @@ from ingestion.fakes.bitrix24_store import (
     parse_filter,
 )
 from ingestion.fakes.faults import HTML_ERROR_PAGE, Fault, FaultQueue
-from ingestion.fakes.loopback_server import LoopbackServer, ServedOnLoopback
+from ingestion.fakes.loopback_server import LoopbackServer, ServedOnLoopback, serve_until_interrupted
 from ingestion.fakes.php_query import parse_php_query
 from ingestion.fakes.rate_limits import LeakyBucket, OperatingTime
 
@@ -821,21 +821,7 @@ def main(argv: list[str] | None = None) -> int:
         args.data, host=args.host, port=args.port, rate_per_s=args.rate, burst=args.burst, state_file=args.state_file,
         operating_limit_s=args.operating_limit,
     )
-    fake.start()
-    if args.url_file:
-        fd = os.open(args.url_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(fake.webhook_url + "\n")
-        os.chmod(args.url_file, 0o600)
-    print(f"port {fake.port}", flush=True)
-    print("ready", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
-    return 0
+    return serve_until_interrupted(fake, args.url_file, lambda: fake.webhook_url + "\n")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Self
 
 
@@ -57,3 +60,24 @@ class ServedOnLoopback:
         if self._server is None:
             raise RuntimeError(f"{type(self).__name__} is not started")
         return int(self._server.server_address[1])
+
+
+def serve_until_interrupted(fake: ServedOnLoopback, url_file: Path | None, url_text: Callable[[], str]) -> int:
+    """The command-line run of a fake: start it, write `url_text()` (its URL and credentials,
+    secrets; called after the start, as it holds the port) to `url_file` readable by the owner
+    only, print "port N" and "ready" for the parent process, serve until interrupted, stop."""
+    fake.start()
+    if url_file:
+        fd = os.open(url_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(url_text())
+        os.chmod(url_file, 0o600)
+    print(f"port {fake.port}", flush=True)
+    print("ready", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+    return 0

@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from ingestion.fakes.faults import HTML_ERROR_PAGE, Fault, FaultQueue
-from ingestion.fakes.loopback_server import LoopbackServer, ServedOnLoopback
+from ingestion.fakes.loopback_server import LoopbackServer, ServedOnLoopback, serve_until_interrupted
 from ingestion.fakes.odata_query import ODataQueryError, parse_filter, parse_orderby
 from ingestion.fakes.onec_store import INDEX_FIELDS, EntityRows, OneCStore, TabularRows
 
@@ -414,23 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     fake = FakeOneC(
         args.data, host=args.host, port=args.port, publication=args.publication, user=args.user, password=password
     )
-    fake.start()
-    if args.url_file:
-        import os
-
-        fd = os.open(args.url_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"base_url": fake.base_url, "user": fake.user, "password": fake.password}, fh, ensure_ascii=False)
-        os.chmod(args.url_file, 0o600)
-    print(f"port {fake.port}", flush=True)
-    print("ready", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
-    return 0
+    return serve_until_interrupted(
+        fake,
+        args.url_file,
+        lambda: json.dumps({"base_url": fake.base_url, "user": fake.user, "password": fake.password}, ensure_ascii=False),
+    )
 
 
 if __name__ == "__main__":
