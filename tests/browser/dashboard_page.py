@@ -29,7 +29,9 @@ _CHART_STATE_JS = """
 return Array.from(document.querySelectorAll('[data-test-chart-id]')).map(function (el) {
   var loading = el.querySelector('[data-test="loading-indicator"], .loading') !== null;
   var error = el.querySelector('.ant-alert-error, [role="alert"], [data-test="error-message"]');
-  var content = el.querySelector('canvas, svg, table, .header-line') !== null;
+  // a big number is rendered when its number is; an icon (svg) in the chart's header is not content
+  var viz = el.getAttribute('data-test-viz-type') || '';
+  var content = el.querySelector(viz.indexOf('big_number') === 0 ? '.header-line' : 'canvas, svg, table, .header-line') !== null;
   return {id: el.getAttribute('data-test-chart-id'), viz: el.getAttribute('data-test-viz-type'),
           loading: loading, error: error ? error.innerText : null, content: content};
 });
@@ -100,8 +102,18 @@ def screenshot(driver: webdriver.Chrome, path: Path) -> Path:
     return path
 
 
-def chart_texts(driver: webdriver.Chrome, chart_id: int, selector: str) -> list[str]:
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] {selector}')]
+def chart_texts(driver: webdriver.Chrome, chart_id: int, selector: str, timeout: float = 30) -> list[str]:
+    """The non-empty texts of `selector` in a chart, waiting up to `timeout` s for the first one
+    (a chart can report itself rendered a moment before its text is in the page)."""
+
+    def texts() -> list[str]:
+        found = [e.text for e in driver.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] {selector}')]
+        return [t for t in found if t.strip()]
+
+    try:
+        return wait_for(texts, timeout, f"text {selector!r} in chart {chart_id}")
+    except TimeoutError:
+        return []
 
 
 def chart_table(driver: webdriver.Chrome, chart_id: int) -> list[list[str]]:
