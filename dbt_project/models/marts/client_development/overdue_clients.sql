@@ -1,7 +1,7 @@
 {#- The list a manager works from: clients overdue for a purchase (purchase_periodicity), with
-    name, ИНН, the last 1C document and the trailing-12-month revenue at stake. Manager and
-    department names and the client's current segment cell (dim_clients) are carried so that
-    the dashboard's native filters (Менеджер, Отдел, Сегмент) apply to the list. -#}
+    name, ИНН and current segment cell (dim_clients), the last 1C document and the
+    trailing-12-month revenue at stake. Manager and department names and the segment are carried
+    so that the dashboard's native filters (Менеджер, Отдел, Сегмент) apply to the list. -#}
 with
 
 last_document as (
@@ -42,7 +42,7 @@ select
     departments.department_name,
     periodicity.region,
     periodicity.channel,
-    dim_clients.segment_cell as segment,
+    clients.segment_cell as segment,
     periodicity.last_purchase_date,
     last_document.last_document_number,
     periodicity.days_since_last_purchase,
@@ -51,10 +51,8 @@ select
     periodicity.is_regular,
     coalesce(revenue_t12.revenue_t12, 0) as revenue_t12
 from {{ ref('purchase_periodicity') }} as periodicity
-left join {{ ref('int_clients_attributed') }} as clients
+left join {{ ref('dim_clients') }} as clients
     on periodicity.client_id = clients.client_id
-left join {{ ref('dim_clients') }} as dim_clients
-    on periodicity.client_id = dim_clients.client_id
 left join {{ ref('dim_managers') }} as managers
     on periodicity.manager_id = managers.manager_id
 left join {{ ref('dim_departments') }} as departments
