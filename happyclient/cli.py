@@ -296,7 +296,11 @@ def _start_ui(settings: Settings, env: dict[str, str]) -> str:
         env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)},
         cwd=PROJECT_ROOT,
     )
-    return f"http://127.0.0.1:{settings.dagster_port}"
+    url = f"http://127.0.0.1:{settings.dagster_port}"
+    # print the address only once it answers (the webserver loads the code location first);
+    # generous for a busy machine, and a process that dies is reported at once
+    proc.wait_for_http(f"{url}/server_info", timeout=600)
+    return url
 
 
 def cmd_ui(args: argparse.Namespace, settings: Settings, console: Console) -> int:

@@ -8,9 +8,13 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class ProcessError(RuntimeError):
@@ -79,14 +83,36 @@ class BackgroundProcess:
 
     def wait_for_file(self, path: Path, timeout: float = 60) -> str:
         """Wait until the process writes `path` (e.g. its URL); fail early if it exits."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def content() -> str | None:
             if path.exists() and path.stat().st_size > 0:
                 return path.read_text(encoding="utf-8").strip()
+            return None
+
+        return self._wait(content, f"write {path}", timeout)
+
+    def wait_for_http(self, url: str, timeout: float = 60) -> None:
+        """Wait until `url` answers HTTP 200 (the process's web server is up); fail early if it exits."""
+
+        def answers() -> bool | None:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    return True if response.status == 200 else None
+            except OSError:
+                return None
+
+        self._wait(answers, f"answer {url}", timeout, interval=0.25)
+
+    def _wait(self, ready: Callable[[], T | None], what: str, timeout: float, interval: float = 0.1) -> T:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = ready()
+            if value is not None:
+                return value
             if not self.is_running():
                 raise ProcessError(f"{self.name} exited during start-up; see {self.log_file}")
-            time.sleep(0.1)
-        raise ProcessError(f"{self.name} did not write {path} within {timeout:.0f} s; see {self.log_file}")
+            time.sleep(interval)
+        raise ProcessError(f"{self.name} did not {what} within {timeout:.0f} s; see {self.log_file}")
 
     def stop(self, timeout: float = 15) -> bool:
         """SIGTERM the process group, SIGKILL after `timeout`. Returns True when something was stopped."""
