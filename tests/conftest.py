@@ -124,3 +124,28 @@ def _drop_database(admin_url: str, name: str, attempts: int = 5) -> None:
             if attempt == attempts - 1:
                 raise
             time.sleep(1 + attempt)
+
+
+# --- markers from what a test uses, so `-m "not browser"`, `-m "not superset"` etc. select truly -----
+# A marker applied by hand drifts as fixtures move; the fixtures a test requests say what it needs.
+_MARKERS_BY_FIXTURE = {
+    "superset": ("superset", "slow"),
+    "demo_warehouse": ("integration", "slow"),
+    "warehouse_url": ("integration", "slow"),
+    "pg_admin_url": ("slow",),
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    browser_dir = PROJECT_ROOT / "tests" / "browser"
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        wanted: set[str] = set()
+        for fixture, markers in _MARKERS_BY_FIXTURE.items():
+            if fixture in names:
+                wanted.update(markers)
+        if browser_dir in Path(str(item.fspath)).parents:
+            wanted.update(("browser", "superset", "slow"))
+        present = {m.name for m in item.iter_markers()}
+        for marker in sorted(wanted - present):
+            item.add_marker(getattr(pytest.mark, marker))

@@ -1,6 +1,7 @@
 """Headless Chromium driving Superset: log in, open a dashboard, wait for every chart."""
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -9,8 +10,9 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+# the same variables Superset's report worker reads (README: Configuration)
+CHROMIUM = os.environ.get("CHROMIUM_BINARY") or "/usr/bin/chromium"
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER_PATH") or "/usr/bin/chromedriver"
 CHROME_FLAGS = (
     "--headless=new",
     "--no-sandbox",

@@ -2,10 +2,12 @@
 «Панель руководителя» report rendered by headless Chromium and e-mailed (to a local SMTP sink)."""
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -15,7 +17,10 @@ from happyclient.superset.sync import import_assets
 from tests.superset.harness import ADMIN_PASSWORD, ADMIN_USER, ASSETS_DIR, PROJECT_ROOT, free_port
 from tests.superset.smtp_sink import SmtpSink
 
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+# the Redis the production-like profile uses: REDIS_URL when set (as in production), else the
+# local default; the test is skipped when nothing answers there
+_REDIS = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+REDIS_HOST, REDIS_PORT = _REDIS.hostname or "127.0.0.1", _REDIS.port or 6379
 
 
 def _redis_reachable() -> bool:
@@ -31,6 +36,7 @@ def _to(smtp: SmtpSink, address: str) -> list:
     return [m for m in smtp.messages if address in str(m["To"])]
 
 
+@pytest.mark.redis
 @pytest.mark.skipif(not _redis_reachable(), reason=f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT} (needed by the production-like profile)")
 def test_weekly_report_is_rendered_and_sent(make_database: Callable[[str], str], warehouse_url: str, tmp_path: Path) -> None:
     metadata_url = make_database("ssmeta").replace("postgresql://", "postgresql+psycopg2://", 1)
@@ -41,7 +47,7 @@ def test_weekly_report_is_rendered_and_sent(make_database: Callable[[str], str],
             env={
                 "HAPPYCLIENT_SUPERSET_PROFILE": "production",
                 "SUPERSET_METADATA_URL": metadata_url,
-                "REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/11",
+                "REDIS_URL": f"redis://{_REDIS.netloc}/11",  # a database of its own on that server
                 "SMTP_HOST": "127.0.0.1",
                 "SMTP_PORT": str(smtp.port),
                 "SMTP_STARTTLS": "false",
