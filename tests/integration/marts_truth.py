@@ -1,6 +1,6 @@
 """Client-development and KPI-panel numbers recomputed in plain Python from the generated demo
-files (never from the warehouse), following /work/shared/KPI.md as interpreted in
-docs/kpi_variables.md with the default variables:
+files (never from the warehouse), following docs/kpi.md (the KPI definitions) with the default
+variables of docs/kpi_variables.md:
 
 - revenue = posted, not deletion-marked 1C sales lines minus posted, not deletion-marked
   returns, excluding VAT (Сумма − СуммаНДС when ЦенаВключаетНДС);
