@@ -72,7 +72,7 @@ def render_table(index: dict[str, Any]) -> str:
                 _cell(part)
                 for part in (
                     str(kpi["section"]),
-                    f"**{kpi['name_ru']}** ({kpi['name_en']})",
+                    f"**{kpi['name_ru']}** — {kpi['name_en']}",
                     f"`{target(kpi)}`{python}",
                     variables,
                     tests_cell,
