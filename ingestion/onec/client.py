@@ -2,7 +2,7 @@
 
 JSON is forced with `$format=json` (Atom XML is 1C's default). Entity names are Cyrillic and are
 percent-encoded; HTTP Basic credentials are sent as UTF-8 (1C logins are often Cyrillic).
-Pages are read with `$top`/`$skip` under a stable `$orderby` (Ref_Key unless given). Slow
+Pages are read by key (`$orderby=Ref_Key`, then `Ref_Key gt guid'<last>'`), not `$skip`. Slow
 first answers and 5xx/HTML/connection failures are retried with backoff; OData errors
 (`{"odata.error": {...}}`) become `OneCError` with the 1C code and message, never the password.
 """
@@ -161,10 +161,52 @@ class OneCClient:
         select: Sequence[str] | None = None,
         orderby: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every record of entity set `name`, paged with `$top`/`$skip`."""
+        """Every record of entity set `name`.
+
+        Paged by key: `$orderby=Ref_Key` and, after the first page, `Ref_Key gt guid'<last key
+        read>'` (1C compares and orders references by the same internal value). Unlike `$skip`, a
+        record added or deleted while the set is read cannot shift others across a page boundary,
+        so nothing live is skipped (and later taken for deleted) and nothing is read twice. An
+        explicit other `orderby` (the key need not be unique then) falls back to `$top/$skip`.
+        """
+        if orderby is not None and orderby != "Ref_Key":
+            yield from self._get_entity_by_skip(name, filter=filter, select=select, orderby=orderby)
+            return
+        if select and "Ref_Key" not in select:
+            select = [*select, "Ref_Key"]
+        last: str | None = None
+        seen: set[str] = set()
+        while True:
+            params = {"$top": str(self.page_size), "$orderby": "Ref_Key"}
+            after = None if last is None else f"Ref_Key gt guid'{last}'"
+            if filter and after:
+                params["$filter"] = f"({filter}) and {after}"
+            elif filter or after:
+                params["$filter"] = filter or after or ""
+            if select:
+                params["$select"] = ",".join(select)
+            page = self.get_page(name, params)
+            for row in page:
+                key = str(row.get("Ref_Key") or "")
+                if not key or "'" in key:
+                    raise OneCError("", f"a record has no usable Ref_Key ({key[:40]!r})", name, 200)
+                if key in seen:
+                    raise OneCError(
+                        "", f"paging by Ref_Key returned {key} twice (the server does not order by the key it "
+                        "filters on)", name, 200,
+                    )
+                seen.add(key)
+            yield from page
+            if len(page) < self.page_size:
+                return
+            last = str(page[-1]["Ref_Key"])
+
+    def _get_entity_by_skip(
+        self, name: str, *, filter: str | None, select: Sequence[str] | None, orderby: str
+    ) -> Iterator[dict[str, Any]]:
         skip = 0
         while True:
-            params = {"$top": str(self.page_size), "$skip": str(skip), "$orderby": orderby or "Ref_Key"}
+            params = {"$top": str(self.page_size), "$skip": str(skip), "$orderby": orderby}
             if filter:
                 params["$filter"] = filter
             if select:

@@ -43,10 +43,16 @@ def test_every_onec_fixture_parses(path: Path) -> None:
         assert records[0]["Товары"][0]["LineNumber"] == "1"
 
 
-def test_get_entity_pages_encodes_and_authenticates(server: ScriptedServer) -> None:
+def test_get_entity_pages_by_key_encodes_and_authenticates(server: ScriptedServer) -> None:
+    # Changed with issue 14 (3b): pages follow the key (`Ref_Key gt guid'<last>'`), not `$skip`.
     rows = [{"Ref_Key": f"0000000{i}-0000-0000-0000-000000000000", "Description": f"Контрагент {i}"} for i in range(5)]
-    server.handler = lambda seen: Reply(200, {
-        "odata.metadata": "x", "value": rows[int(parse_qs(urlsplit(seen.path).query)["$skip"][0]):][:2]})
+
+    def answer(seen: Any) -> Reply:
+        flt = parse_qs(urlsplit(seen.path).query)["$filter"][0]
+        after = flt.split("Ref_Key gt guid'")[1].rstrip("'") if "Ref_Key gt" in flt else ""
+        return Reply(200, {"odata.metadata": "x", "value": [r for r in rows if r["Ref_Key"] > after][:2]})
+
+    server.handler = answer
     client = make(server)
     got = list(client.get_entity("Catalog_Контрагенты", filter="DeletionMark eq false", select=["Ref_Key", "Description"]))
     assert got == rows
@@ -56,11 +62,25 @@ def test_get_entity_pages_encodes_and_authenticates(server: ScriptedServer) -> N
     assert raw_path == "/demo/odata/standard.odata/Catalog_%D0%9A%D0%BE%D0%BD%D1%82%D1%80%D0%B0%D0%B3%D0%B5%D0%BD%D1%82%D1%8B"
     assert raw_query.isascii()
     query = {k: v[0] for k, v in parse_qs(raw_query).items()}
-    assert query == {"$format": "json", "$top": "2", "$skip": "0", "$orderby": "Ref_Key",
+    assert query == {"$format": "json", "$top": "2", "$orderby": "Ref_Key",
                      "$filter": "DeletionMark eq false", "$select": "Ref_Key,Description"}
+    later = [{k: v[0] for k, v in parse_qs(urlsplit(s.path).query).items()} for s in server.seen[1:]]
+    assert [q["$filter"] for q in later] == [
+        f"(DeletionMark eq false) and Ref_Key gt guid'{rows[1]['Ref_Key']}'",
+        f"(DeletionMark eq false) and Ref_Key gt guid'{rows[3]['Ref_Key']}'",
+    ]
+    assert all("$skip" not in q for q in later)
     token = first.headers["Authorization"].removeprefix("Basic ")
     assert base64.b64decode(token).decode("utf-8") == f"{USER}:{PASSWORD}"
     assert unquote(raw_path).endswith("Catalog_Контрагенты")
+
+
+def test_key_paging_refuses_a_server_that_repeats_records(server: ScriptedServer) -> None:
+    """A server whose `gt` does not follow its `$orderby` would loop forever: stop and say so."""
+    server.handler = lambda seen: Reply(200, {"value": [{"Ref_Key": "a"}, {"Ref_Key": "b"}]})
+    with pytest.raises(OneCError, match="returned a twice"):
+        list(make(server).get_entity("Catalog_Номенклатура"))
+    assert len(server.seen) == 2
 
 
 @pytest.mark.parametrize(("status", "key", "code"), [(400, None, "14"), (404, None, "9"), (400, None, "6")])

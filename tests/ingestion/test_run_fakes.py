@@ -251,6 +251,44 @@ def test_onec_catalogs_by_dataversion_and_documents_by_window(settings: SourceSe
     assert final[recent["Ref_Key"]][1]["Posted"] is (not recent["Posted"])
 
 
+def test_onec_documents_deleted_mid_read_never_mark_live_ones(settings: SourceSettings, warehouse: str,
+                                                               onec: FakeOneC) -> None:
+    """Issue 14 (3b): documents vanish from 1C while a full refresh reads them page by page. With
+    `$skip` paging the records behind them shifted across the page boundary, were never read and
+    were marked deleted although they exist. Paging by key reads every live record."""
+    sales = "Document_РеализацияТоваровУслуг"
+    page = 40
+    small_pages = replace(settings, onec_page_size=page)
+    first = ingest("onec.sales_documents", warehouse_url=warehouse, settings=small_pages)
+    rows, positions, _ = onec.query(sales, None, {"$orderby": "Ref_Key", "$select": "Ref_Key"})
+    in_order = [str(rows.index[i]["Ref_Key"]) for i in positions]
+    assert first.rows_landed == len(in_order) > 4 * page
+    read_early = in_order[1:6]  # on page 1, deleted right after page 1 was answered
+    read_late = in_order[3 * page + 1: 3 * page + 4]  # on page 4, deleted before it is read
+    answered: list[dict[str, str]] = []
+
+    def delete_after_first_page(entity: str, options: dict[str, str]) -> None:
+        if entity == sales:
+            answered.append(options)
+            if len(answered) == 1:
+                assert onec.delete(sales, read_early + read_late) == 8
+
+    onec.after_answer = delete_after_first_page
+    try:
+        again = ingest("onec.sales_documents", warehouse_url=warehouse, settings=small_pages, full_refresh=True)
+    finally:
+        onec.after_answer = None
+    deleted = {r[0] for r in snapshot(warehouse, "onec__sales_documents") if r[3]}
+    live = set(in_order) - set(read_early) - set(read_late)
+    assert not deleted & live  # no existing document is taken for deleted
+    assert len(answered) > 4 and all("$skip" not in o for o in answered)
+    assert deleted == set(read_late) and again.rows_deleted == 3
+    # the ones deleted after they were read are found on the next full read
+    third = ingest("onec.sales_documents", warehouse_url=warehouse, settings=small_pages, full_refresh=True)
+    deleted = {r[0] for r in snapshot(warehouse, "onec__sales_documents") if r[3]}
+    assert deleted == set(read_early) | set(read_late) and third.rows_deleted == 5
+
+
 def test_files_with_bad_rows_are_quarantined(settings: SourceSettings, warehouse: str, demo: Path, tmp_path: Path) -> None:
     files = tmp_path / "files"
     shutil.copytree(demo / "files", files)
