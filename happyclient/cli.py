@@ -57,8 +57,25 @@ def _pipeline_env(settings: Settings, warehouse_url: str, extra: dict[str, str] 
     return env
 
 
-def _demo_sources_env(settings: Settings) -> dict[str, str]:
-    """When the demo's fake servers run, the connector variables pointing at them."""
+# connector variables that say where the data comes from: one of them set means the user's sources
+USER_SOURCE_VARS = (
+    "BITRIX24_WEBHOOK_URL",
+    "BITRIX24_PORTAL_URL",
+    "BITRIX24_CLIENT_ID",
+    "BITRIX24_CLIENT_SECRET",
+    "BITRIX24_REFRESH_TOKEN",
+    "ONEC_ODATA_URL",
+    "ONEC_USER",
+    "ONEC_PASSWORD",
+    "FILES_DIR",
+)
+
+
+def _demo_sources_env(settings: Settings, console: Console) -> dict[str, str]:
+    """While the demo's fake servers run, the connector variables pointing at them, but only
+    when the user configured no source: what the user set always wins, and is never mixed with
+    the demo's (a user's FILES_DIR with the demo's Bitrix24 would be neither). One line says
+    which sources the command uses. The demo's date is used unless HAPPYCLIENT_AS_OF is set."""
     from happyclient.demo import cached_demo_data, fake_processes, source_env, start_fakes
 
     if not all(p.is_running() for p in fake_processes(settings).values()):
@@ -69,7 +86,18 @@ def _demo_sources_env(settings: Settings) -> dict[str, str]:
     data = cached_demo_data(Path(marker.read_text(encoding="utf-8").strip()))
     if data is None:
         return {}
-    return {**source_env(start_fakes(settings, data), data), "HAPPYCLIENT_AS_OF": data.as_of.isoformat()}
+    own = [name for name in USER_SOURCE_VARS if os.environ.get(name, "").strip()]
+    if own:
+        console.info(
+            f"the demo's fake sources are running, but you set {', '.join(own)}: using your settings only "
+            "(stop the fakes with `happyclient fakes stop`)"
+        )
+        return {}
+    console.info("using the demo's fake Bitrix24 and 1C and its files (set BITRIX24_*, ONEC_*, FILES_DIR for yours)")
+    env = {k: v for k, v in source_env(start_fakes(settings, data), data).items() if not os.environ.get(k, "").strip()}
+    if settings.as_of is None:
+        env["HAPPYCLIENT_AS_OF"] = data.as_of.isoformat()
+    return env
 
 
 def _print_step(console: Console) -> object:
@@ -181,7 +209,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings, console: Console) -
     from ingestion.run import ingest, ingest_source
 
     warehouse = _warehouse(settings, console)
-    env = {**os.environ, **_demo_sources_env(settings)}
+    env = {**os.environ, **_demo_sources_env(settings, console)}
     sources = SourceSettings.from_env(env)
     with console.step(f"ingest {args.target}{' (full refresh)' if args.full_refresh else ''}"):
         if args.target in SOURCES:
@@ -256,7 +284,7 @@ def cmd_superset(args: argparse.Namespace, settings: Settings, console: Console)
 
 def cmd_pipeline(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     warehouse = _warehouse(settings, console)
-    env = _pipeline_env(settings, warehouse.url, _demo_sources_env(settings))
+    env = _pipeline_env(settings, warehouse.url, _demo_sources_env(settings, console))
     _run_pipeline(settings, console, env, exclude_groups=("superset",) if args.no_superset else ())
     return 0
 
@@ -270,7 +298,7 @@ def cmd_push(args: argparse.Namespace, settings: Settings, console: Console) -> 
     dry_run = args.dry_run or not settings.writeback_enabled
     if not args.dry_run and not settings.writeback_enabled:
         console.warn("WRITEBACK_ENABLED is not true: running as a dry run")
-    sources = SourceSettings.from_env({**os.environ, **_demo_sources_env(settings)})
+    sources = SourceSettings.from_env({**os.environ, **_demo_sources_env(settings, console)})
     with console.step(f"write-back to Bitrix24 ({'dry run' if dry_run else 'live'})"):
         report = push_to_bitrix24(
             warehouse.url, bitrix24_client(sources, warehouse.url), dry_run=dry_run, log=console.info
@@ -305,7 +333,7 @@ def _start_ui(settings: Settings, env: dict[str, str]) -> str:
 
 def cmd_ui(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     warehouse = _warehouse(settings, console)
-    url = _start_ui(settings, _pipeline_env(settings, warehouse.url, _demo_sources_env(settings)))
+    url = _start_ui(settings, _pipeline_env(settings, warehouse.url, _demo_sources_env(settings, console)))
     console.line(f"Dagster UI: {url} (log: {settings.log_dir / (DAGSTER_UI + '.log')})")
     return 0
 
