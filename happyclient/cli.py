@@ -304,6 +304,8 @@ def cmd_push(args: argparse.Namespace, settings: Settings, console: Console) -> 
             warehouse.url, bitrix24_client(sources, warehouse.url), dry_run=dry_run, log=console.info
         )
         console.info(str(report))
+        if not report.ok:
+            raise CliError(report.failure())
     return 0
 
 

@@ -24,6 +24,11 @@ _REPORTED = {
 }
 
 
+# materialisation metadata key of a step that did nothing on purpose; its value says why, and the
+# step is reported as "skipped: <why>" instead of "succeeded"
+SKIPPED_METADATA = "happyclient/skipped"
+
+
 class PipelineError(RuntimeError):
     """The pipeline run failed; the message lists the failed steps and their errors."""
 
@@ -34,6 +39,7 @@ class PipelineResult:
     success: bool
     steps: dict[str, str] = field(default_factory=dict)  # step key -> last status
     errors: dict[str, str] = field(default_factory=dict)  # step key -> error message (redacted)
+    skipped: dict[str, str] = field(default_factory=dict)  # step key -> why it did nothing
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -107,9 +113,16 @@ def run_pipeline(
             event = entry.dagster_event
             if event is None or not entry.step_key:
                 return
+            if event.event_type_value == "ASSET_MATERIALIZATION":
+                why = _skip_reason(event)
+                if why:
+                    result.skipped[entry.step_key] = why
+                return
             status = step_status(event.event_type_value)
             if status is None:
                 return
+            if status == "succeeded" and entry.step_key in result.skipped:
+                status = f"skipped: {result.skipped[entry.step_key]}"
             result.steps[entry.step_key] = status
             if status == "failed":
                 result.errors[entry.step_key] = redact(_ANSI.sub("", _error_text(event)))
@@ -131,6 +144,12 @@ def run_pipeline(
                 instance.dispose()
         result.success = bool(outcome.success)
         return result
+
+
+def _skip_reason(event: Any) -> str | None:
+    materialization = getattr(getattr(event, "event_specific_data", None), "materialization", None)
+    value = (getattr(materialization, "metadata", None) or {}).get(SKIPPED_METADATA)
+    return None if value is None else str(getattr(value, "value", value))
 
 
 def _error_text(event: Any) -> str:
