@@ -236,13 +236,50 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings, console: Console) -
     return 0
 
 
+# dbt commands (and sub-commands) that take --vars
+_DBT_VARS_COMMANDS = {
+    ("build",), ("run",), ("test",), ("compile",), ("seed",), ("snapshot",), ("show",), ("list",), ("ls",),
+    ("parse",), ("run-operation",), ("docs", "generate"), ("source", "freshness"),
+}
+
+
+def dbt_args_with_as_of(dbt_args: Sequence[str], as_of: str | None) -> list[str]:
+    """`dbt_args` with `--vars` carrying as_of_date = HAPPYCLIENT_AS_OF, as the pipeline passes it.
+    A `--vars` of the user's own is merged (their as_of_date wins); commands without --vars are left alone."""
+    import json
+
+    import yaml
+
+    args = list(dbt_args)
+    words = [a for a in args if not a.startswith("-")]
+    if as_of is None or not any(tuple(words[: len(c)]) == c for c in _DBT_VARS_COMMANDS):
+        return args
+    own: object = {}
+    for i, arg in enumerate(args):
+        if arg == "--vars" and i + 1 < len(args) or arg.startswith("--vars="):
+            text = args[i + 1] if arg == "--vars" else arg.split("=", 1)[1]
+            del args[i : i + (2 if arg == "--vars" else 1)]
+            try:
+                own = yaml.safe_load(text) or {}
+            except yaml.YAMLError as exc:
+                raise CliError(f"--vars is not YAML or JSON: {exc}") from None
+            break
+    if not isinstance(own, dict):
+        raise CliError("--vars must be a YAML or JSON mapping, e.g. --vars '{as_of_date: 2026-10-31}'")
+    return [*args, "--vars", json.dumps({"as_of_date": as_of, **own}, default=str)]
+
+
 def cmd_dbt(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     warehouse = _warehouse(settings, console)
     env = {**os.environ, **dbt_env(warehouse.url), "DBT_PROFILES_DIR": str(PROJECT_ROOT / "dbt_project")}
     dbt_args = list(args.dbt_args)
     if dbt_args and dbt_args[0] == "--":
         dbt_args = dbt_args[1:]
-    return subprocess.run([_bin("dbt"), *dbt_args], cwd=PROJECT_ROOT / "dbt_project", env=env, check=False).returncode
+    as_of = settings.as_of.isoformat() if settings.as_of else None
+    with_vars = dbt_args_with_as_of(dbt_args, as_of)
+    if with_vars != dbt_args:
+        console.info(f"dbt var as_of_date: {as_of} (HAPPYCLIENT_AS_OF)")
+    return subprocess.run([_bin("dbt"), *with_vars], cwd=PROJECT_ROOT / "dbt_project", env=env, check=False).returncode
 
 
 def cmd_superset(args: argparse.Namespace, settings: Settings, console: Console) -> int:
