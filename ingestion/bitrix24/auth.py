@@ -15,6 +15,8 @@ import requests
 
 from happyclient.redact import redact, register_secret
 
+from ..config import ConfigError
+from ..http_retry import check_url
 from .errors import Bitrix24Error
 
 OAUTH_SERVER = "https://oauth.bitrix.info/oauth/token/"
@@ -53,11 +55,14 @@ class WebhookAuth:
     can_refresh = False
 
     def __init__(self, url: str) -> None:
-        url = url.strip()
-        if not url.startswith(("http://", "https://")) or "/rest/" not in url:
-            raise ValueError(
-                "BITRIX24_WEBHOOK_URL must look like https://<portal>/rest/<user_id>/<secret>/, "
-                f"got {redact(url)!r}"
+        try:
+            url = check_url(url, "BITRIX24_WEBHOOK_URL")
+            problem = "" if "/rest/" in url else "no /rest/ in it"
+        except ConfigError as exc:
+            problem = str(exc).split(": ", 1)[-1]
+        if problem:
+            raise ConfigError(
+                f"BITRIX24_WEBHOOK_URL must look like https://<portal>/rest/<user_id>/<secret>/ ({problem})"
             )
         register_secret(url)
         parts = url.rstrip("/").split("/")

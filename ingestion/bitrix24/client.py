@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -30,9 +29,8 @@ from typing import Any, Protocol
 
 import requests
 
-from happyclient.redact import redact
-
 from ..http_logging import redact_http_logs
+from ..http_retry import backoff, transport_failure
 from .errors import Bitrix24Error, Bitrix24RetryExhausted
 from .query import batch_command
 from .ratelimit import LeakyBucket
@@ -176,10 +174,11 @@ class Bitrix24Client:
                     headers={"Content-Type": "application/json", "Accept": "application/json"},
                     timeout=(min(10.0, self.timeout_s), self.timeout_s),
                 )
-            except requests.Timeout:
-                failure = Bitrix24RetryExhausted("TIMEOUT", f"no answer within {self.timeout_s:g} s", method, None)
             except requests.RequestException as exc:
-                failure = Bitrix24RetryExhausted("CONNECTION_ERROR", redact(type(exc).__name__), method, None)
+                transport = transport_failure(exc, self.auth.endpoint(method), self.timeout_s)
+                if not transport.retry:  # a configuration error: retrying cannot help
+                    raise Bitrix24Error(transport.code, transport.message, method, None) from None
+                failure = Bitrix24RetryExhausted(transport.code, transport.message, method, None)
             else:
                 status = response.status_code
                 try:
@@ -218,8 +217,7 @@ class Bitrix24Client:
             self._sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
-        base = min(self.max_backoff_s, self.backoff_s * (2 ** (attempt - 1)))
-        return base * (0.75 + random.random() * 0.5)
+        return backoff(attempt, self.backoff_s, self.max_backoff_s)
 
     def _transient_wait(self, err: Bitrix24Error, time_block: Mapping[str, Any]) -> float:
         if err.code == "OPERATION_TIME_LIMIT":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -21,11 +20,16 @@ import requests
 from happyclient.redact import redact, register_secret
 
 from ..http_logging import redact_http_logs
+from ..http_retry import backoff, check_url, transport_failure
 
 log = logging.getLogger(__name__)
 redact_http_logs()
 
 _HINTS = {
+    "TIMEOUT": "Real 1C bases answer slowly: raise ONEC_TIMEOUT_S if this repeats.",
+    "BAD_URL": "Check ONEC_ODATA_URL.",
+    "HOST_NOT_FOUND": "Check the host name in ONEC_ODATA_URL.",
+    "TLS_ERROR": "The 1C server's TLS certificate is not trusted by this machine.",
     "14": "The $filter expression is invalid.",
     "6": "A field or entity in the query does not exist in this 1C configuration (check the publication's composition).",
     "9": "The object was not found.",
@@ -86,6 +90,7 @@ class OneCClient:
         backoff_s: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        base_url = check_url(base_url, "ONEC_ODATA_URL")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.user = user
         register_secret(password)
@@ -124,10 +129,11 @@ class OneCClient:
                     headers={"Authorization": self._auth_header, "Accept": "application/json"},
                     timeout=(min(30.0, self.timeout_s), self.timeout_s),
                 )
-            except requests.Timeout:
-                failure = OneCError("TIMEOUT", f"no answer within {self.timeout_s:g} s (ONEC_TIMEOUT_S)", entity, None)
             except requests.RequestException as exc:
-                failure = OneCError("CONNECTION_ERROR", redact(type(exc).__name__), entity, None)
+                transport = transport_failure(exc, url, self.timeout_s)
+                failure = OneCError(transport.code, transport.message, entity, None)
+                if not transport.retry:  # a configuration error: retrying cannot help
+                    raise failure from None
             else:
                 status = response.status_code
                 try:
@@ -149,7 +155,7 @@ class OneCClient:
             attempt += 1
             if attempt > self.max_retries:
                 raise failure
-            delay = min(60.0, self.backoff_s * 2 ** (attempt - 1)) * (0.75 + random.random() * 0.5)
+            delay = backoff(attempt, self.backoff_s)
             log.warning("1C %s: %s; retry %d/%d in %.1f s", entity, failure, attempt, self.max_retries, delay)
             self._sleep(delay)
 

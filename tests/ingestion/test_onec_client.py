@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from ingestion.config import ConfigError
 from ingestion.onec.client import OneCClient, OneCError, parse_odata_error, parse_odata_page
 
 from .conftest import FIXTURES, fixture_json
@@ -119,3 +120,21 @@ def test_timeout_retried_and_401_explained(server: ScriptedServer) -> None:
         list(make(server).get_entity("Catalog_Партнеры"))
     client = make(server)
     assert PASSWORD not in repr(client)
+
+
+def test_configuration_errors_fail_fast_naming_cause_and_host() -> None:
+    """Issue 14 (LOW): a host that does not resolve or a malformed URL is not retried; the message
+    names the cause and the host, never the password."""
+    client = OneCClient("http://nonexistent-host.invalid/demo/odata/standard.odata/", USER, PASSWORD,
+                        max_retries=5, sleep=lambda s: None)
+    with pytest.raises(OneCError) as caught:
+        list(client.get_entity("Catalog_Номенклатура"))
+    assert caught.value.code == "HOST_NOT_FOUND" and client.requests_sent == 1
+    text = str(caught.value)
+    assert "cannot resolve the host name nonexistent-host.invalid" in text and "ONEC_ODATA_URL" in text
+    assert PASSWORD not in text
+    for bad, problem in [("localhost:8080/demo/odata/standard.odata", "http:// or https://"),
+                         ("http://1c server/demo/odata/standard.odata", "white space"),
+                         ("http://127.0.0.1:0/demo/odata/standard.odata", "port")]:
+        with pytest.raises(ConfigError, match=f"ONEC_ODATA_URL is not a valid URL: .*{problem}"):
+            OneCClient(bad, USER, PASSWORD)

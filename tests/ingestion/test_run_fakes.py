@@ -328,6 +328,20 @@ def test_source_errors_are_collected(settings: SourceSettings, warehouse: str) -
     assert "wrong-password" not in text
 
 
+def test_unresolvable_host_fails_fast_for_every_entity(settings: SourceSettings, warehouse: str) -> None:
+    """Issue 14 (LOW): was 8 retries per request (~3.5 min) with "CONNECTION_ERROR" and no host."""
+    import time
+
+    broken = replace(settings, onec_odata_url="http://nonexistent-host.invalid/demo/odata/standard.odata/")
+    started = time.monotonic()
+    with pytest.raises(IngestError) as caught:
+        ingest_source("onec", warehouse_url=warehouse, settings=broken)
+    assert time.monotonic() - started < 30
+    text = str(caught.value)
+    assert "8 of 8 onec loads failed" in text and "cannot resolve the host name nonexistent-host.invalid" in text
+    assert ONEC_PASSWORD not in text
+
+
 def test_cli_main(settings: SourceSettings, warehouse: str, monkeypatch: pytest.MonkeyPatch,
                   capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("WAREHOUSE_URL", warehouse)
