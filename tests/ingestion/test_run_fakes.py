@@ -143,6 +143,53 @@ def test_killed_load_leaves_previous_state_and_rerun_matches_clean_run(
     assert cursor_of(broken, "bitrix24", "activities") == cursor_of(clean, "bitrix24", "activities")
 
 
+HANGING_LOAD = """
+import sys, time
+from ingestion.config import SourceSettings
+from ingestion.run import ingest
+
+def hang(done, total):
+    if done >= 1000:
+        print("hanging", flush=True)
+        time.sleep(600)
+
+ingest("bitrix24.activities", warehouse_url=sys.argv[1], settings=SourceSettings.from_env(), progress=hang)
+"""
+
+
+def test_killed_load_is_marked_aborted(b24: FakeBitrix24, settings: SourceSettings, warehouse: str) -> None:
+    """Issue 14 (LOW): a load whose process is SIGKILLed stayed `running` in ingest_state.loads forever."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    def loads() -> dict[str, tuple[str, str | None]]:
+        with psycopg.connect(warehouse) as conn:
+            rows = conn.execute("select entity, status, error from ingest_state.loads").fetchall()
+        return {entity: (status, error) for entity, status, error in rows if entity == "activities"}
+
+    env = {**os.environ, "BITRIX24_WEBHOOK_URL": b24.webhook_url, "BITRIX24_RATE_PER_S": "200",
+           "BITRIX24_BURST": "200"}
+    proc = subprocess.Popen([sys.executable, "-c", HANGING_LOAD, warehouse], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "hanging"
+        ingest("bitrix24.users", warehouse_url=warehouse, settings=settings)
+        assert loads() == {"activities": ("running", None)}  # alive: another load leaves it alone
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 20
+    while True:  # the server notices the dropped connection within moments
+        ingest("bitrix24.users", warehouse_url=warehouse, settings=settings)
+        status, error = loads()["activities"]
+        if status != "running" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert status == "aborted" and error is not None and "killed or crashed" in error
+    assert snapshot(warehouse, "bitrix24__activities") == []  # its rows were rolled back
+
+
 def test_failed_incremental_keeps_rows_and_cursor(b24: FakeBitrix24, settings: SourceSettings, warehouse: str) -> None:
     ingest("bitrix24.deals", warehouse_url=warehouse, settings=settings)
     state, cursor = snapshot(warehouse, "bitrix24__deals"), cursor_of(warehouse, "bitrix24", "deals")
