@@ -68,7 +68,6 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "ONEC_PASSWORD": ("", "password of that 1C user"),
     "ONEC_TIMEOUT_S": ("300", "HTTP timeout of one 1C request, seconds"),
     "ONEC_REREAD_DAYS": ("35", "incremental document loads re-read this many days back"),
-    "ONEC_PAGE_SIZE": ("1000", "records per 1C OData page (paged by Ref_Key)"),
     "FILES_DIR": ("", "directory with user files (plans, potential, Rosstat, NPS, ...)"),
     "FILES_MAPPING": ("", "optional YAML mapping file names to file kinds"),
     "WRITEBACK_ENABLED": ("false", "kill switch: write results back to Bitrix24 only when true"),

@@ -52,7 +52,7 @@ class SourceSettings:
     onec_password: str | None = field(default=None)
     onec_timeout_s: float = 300.0
     onec_reread_days: float = 35.0
-    onec_page_size: int = 1000
+    onec_page_size: int = 1000  # records per OData page (not an environment variable; tests make it small)
     files_dir: Path | None = None
     files_mapping: Path | None = None
 
@@ -86,7 +86,6 @@ class SourceSettings:
             onec_password=text("ONEC_PASSWORD"),
             onec_timeout_s=_float(e, "ONEC_TIMEOUT_S", 300.0),
             onec_reread_days=_float(e, "ONEC_REREAD_DAYS", 35.0),
-            onec_page_size=int(_float(e, "ONEC_PAGE_SIZE", 1000)),
             files_dir=Path(files_dir) if files_dir else None,
             files_mapping=Path(files_mapping) if files_mapping else None,
         )
