@@ -35,6 +35,7 @@ from ingestion.fakes.loopback_server import LoopbackServer, ServedOnLoopback, se
 from ingestion.fakes.odata_query import ODataQueryError, parse_filter, parse_orderby, reference_order
 from ingestion.fakes.onec_store import INDEX_FIELDS, EntityRows, OneCStore, TabularRows
 
+_REFERENCE_ORDER = re.compile(r"_Key\s+(?:gt|ge|lt|le)\s+guid'")
 _KEY_SEGMENT = re.compile(r"^(?P<entity>[^(]+)\(guid'(?P<key>[0-9a-fA-F-]{36})'\)$")
 MESSAGES = {
     "6": "Сегмент пути не найден",
@@ -68,6 +69,7 @@ class FakeOneC(ServedOnLoopback):
         user: str = "Администратор",
         password: str | None = None,
         first_request_delay_s: float = 0.0,
+        reference_comparisons: bool = True,
     ) -> None:
         data_dir = Path(data_dir)
         if (data_dir / "onec").is_dir():
@@ -86,6 +88,9 @@ class FakeOneC(ServedOnLoopback):
         self.user = user
         self.password = password if password is not None else secrets.token_hex(8)
         self.first_request_delay_s = first_request_delay_s
+        # False: answer `<ref> gt|ge|lt|le guid'…'` with error 14, as a server that only
+        # compares references for equality would (tests of the client's $skip fallback)
+        self.reference_comparisons = reference_comparisons
         self._first_done = False
         self.faults = FaultQueue()
         self.requests_log: list[tuple[str, int, float]] = []
@@ -157,6 +162,8 @@ class FakeOneC(ServedOnLoopback):
                 if str(indexed.get("Ref_Key", "")).lower() == key.lower() and not rows.is_deleted(i):
                     return rows, [i], None
             raise ODataError(404, "9", MESSAGES["9"])
+        if not self.reference_comparisons and _REFERENCE_ORDER.search(options.get("$filter") or ""):
+            raise ODataError(400, "14", f"{MESSAGES['14']}: сравнение ссылок на больше/меньше не поддерживается")
         try:
             referenced: set[str] = set()
             predicate = parse_filter(options["$filter"], fields, referenced) if options.get("$filter") else None

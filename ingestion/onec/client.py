@@ -172,26 +172,54 @@ class OneCClient:
         Paged by key: `$orderby=Ref_Key` and, after the first page, `Ref_Key gt guid'<last key
         read>'` (1C compares and orders references by the same internal value). Unlike `$skip`, a
         record added or deleted while the set is read cannot shift others across a page boundary,
-        so nothing live is skipped (and later taken for deleted) and nothing is read twice. An
-        explicit other `orderby` (the key need not be unique then) falls back to `$top/$skip`.
+        so nothing live is skipped (and later taken for deleted) and nothing is read twice.
+
+        A server that refuses to compare references (error 14 or 6 on the key condition) is read
+        with `$skip` instead, each page overlapping the previous one by one record: when that
+        record moved, the set changed during the read and `OneCError` code SET_CHANGED is raised
+        (the load fails and marks nothing deleted; the next run reads again). An explicit other
+        `orderby` (not necessarily unique) is paged with `$top/$skip` as it is.
         """
         if orderby is not None and orderby != "Ref_Key":
             yield from self._get_entity_by_skip(name, filter=filter, select=select, orderby=orderby)
             return
         if select and "Ref_Key" not in select:
             select = [*select, "Ref_Key"]
+        by_key = True
         last: str | None = None
         seen: set[str] = set()
         while True:
             params = {"$top": str(self.page_size), "$orderby": "Ref_Key"}
-            after = None if last is None else f"Ref_Key gt guid'{last}'"
+            after = f"Ref_Key gt guid'{last}'" if by_key and last is not None else None
             if filter and after:
                 params["$filter"] = f"({filter}) and {after}"
             elif filter or after:
                 params["$filter"] = filter or after or ""
             if select:
                 params["$select"] = ",".join(select)
-            page = self.get_page(name, params)
+            overlap = not by_key and last is not None
+            if overlap:  # one record more: the previous page's last one, expected first
+                params["$skip"] = str(len(seen) - 1)
+                params["$top"] = str(self.page_size + 1)
+            try:
+                page = self.get_page(name, params)
+            except OneCError as exc:
+                if not (after and exc.code in ("14", "6")):
+                    raise
+                log.warning(
+                    "1C %s: the server refuses Ref_Key comparisons (%s); paging with $skip and checking that "
+                    "the set does not change during the read", name, exc,
+                )
+                by_key = False
+                continue
+            full = len(page) == int(params["$top"])
+            if overlap:
+                if not page or str(page[0].get("Ref_Key") or "") != last:
+                    raise OneCError(
+                        "SET_CHANGED", f"records were added or deleted while {len(seen)} were read with $skip; "
+                        "nothing was marked deleted, the next load reads again", name, 200,
+                    )
+                page = page[1:]
             for row in page:
                 key = str(row.get("Ref_Key") or "")
                 if not key or "'" in key:
@@ -203,9 +231,9 @@ class OneCClient:
                     )
                 seen.add(key)
             yield from page
-            if len(page) < self.page_size:
+            if not full:
                 return
-            last = str(page[-1]["Ref_Key"])
+            last = str(page[-1]["Ref_Key"]) if page else last
 
     def _get_entity_by_skip(
         self, name: str, *, filter: str | None, select: Sequence[str] | None, orderby: str

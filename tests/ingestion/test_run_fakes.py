@@ -16,6 +16,7 @@ from ingestion.config import SourceSettings
 from ingestion.demo.generator import generate
 from ingestion.fakes.bitrix24 import FakeBitrix24
 from ingestion.fakes.onec import FakeOneC
+from ingestion.onec.client import OneCError
 from ingestion.run import IngestError, ingest, ingest_source
 
 ONEC_PASSWORD = "odata-Пароль-42"
@@ -334,6 +335,38 @@ def test_onec_documents_deleted_mid_read_never_mark_live_ones(settings: SourceSe
     third = ingest("onec.sales_documents", warehouse_url=warehouse, settings=small_pages, full_refresh=True)
     deleted = {r[0] for r in snapshot(warehouse, "onec__sales_documents") if r[3]}
     assert deleted == set(read_early) | set(read_late) and third.rows_deleted == 5
+
+
+def test_onec_without_reference_comparisons_pages_by_skip_and_refuses_a_changed_set(
+        settings: SourceSettings, warehouse: str, demo: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A server that refuses `Ref_Key gt guid'…'` is read with overlapping `$skip` pages; a set
+    that changed during the read fails the load (nothing marked deleted) instead of guessing."""
+    sales = "Document_РеализацияТоваровУслуг"
+    fake = FakeOneC(demo, password=ONEC_PASSWORD, reference_comparisons=False)
+    fake.start()
+    try:
+        small = replace(settings, onec_odata_url=fake.base_url, onec_page_size=40)
+        all_docs = [d["Ref_Key"] for d in jsonl(demo / "onec" / f"{sales}.jsonl")]
+        first = ingest("onec.sales_documents", warehouse_url=warehouse, settings=small)
+        assert first.rows_landed == len(all_docs) > 4 * 40
+        assert "refuses Ref_Key comparisons" in caplog.text
+        rows, positions, _ = fake.query(sales, None, {"$orderby": "Ref_Key"})
+        gone = [str(rows.index[i]["Ref_Key"]) for i in positions[1:6]]
+
+        def delete_after_first_page(entity: str, options: dict[str, str]) -> None:
+            if entity == sales and "$skip" not in options and fake.after_answer is not None:
+                fake.after_answer = None
+                fake.delete(sales, gone)
+
+        fake.after_answer = delete_after_first_page
+        with pytest.raises(OneCError, match="SET_CHANGED.*nothing was marked deleted"):
+            ingest("onec.sales_documents", warehouse_url=warehouse, settings=small, full_refresh=True)
+        assert not any(r[3] for r in snapshot(warehouse, "onec__sales_documents"))
+        again = ingest("onec.sales_documents", warehouse_url=warehouse, settings=small, full_refresh=True)
+    finally:
+        fake.stop()
+    assert again.rows_deleted == 5
+    assert {r[0] for r in snapshot(warehouse, "onec__sales_documents") if r[3]} == set(gone)
 
 
 def test_files_with_bad_rows_are_quarantined(settings: SourceSettings, warehouse: str, demo: Path, tmp_path: Path) -> None:
