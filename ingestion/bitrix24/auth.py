@@ -13,10 +13,10 @@ from typing import Any, Protocol
 
 import requests
 
-from happyclient.redact import redact, register_secret
+from happyclient.redact import register_secret
 
 from ..config import ConfigError
-from ..http_retry import check_url
+from ..http_retry import check_url, transport_failure
 from .errors import Bitrix24Error
 
 OAUTH_SERVER = "https://oauth.bitrix.info/oauth/token/"
@@ -98,7 +98,7 @@ class OAuthAuth:
         *,
         oauth_url: str | None = None,
     ) -> None:
-        self.portal_url = portal_url.rstrip("/") + "/"
+        self.portal_url = check_url(portal_url, "BITRIX24_PORTAL_URL").rstrip("/") + "/"
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_store: TokenStore = token_store or MemoryTokenStore()
@@ -138,7 +138,8 @@ class OAuthAuth:
                     timeout=timeout_s,
                 )
             except requests.RequestException as exc:
-                raise Bitrix24Error("oauth_unreachable", redact(exc), "oauth/token", None) from None
+                failure = transport_failure(exc, self.oauth_url, timeout_s)
+                raise Bitrix24Error("oauth_unreachable", failure.message, "oauth/token", None) from None
             try:
                 body = response.json()
             except ValueError:
