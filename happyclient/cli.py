@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from happyclient.console import Console
-from happyclient.pipeline import error_summary
+from happyclient.pipeline import ensure_dagster_home, error_summary
 from happyclient.processes import BackgroundProcess
 from happyclient.redact import install_log_redaction, redact
 from happyclient.settings import PROJECT_ROOT, Settings
@@ -348,8 +348,7 @@ def cmd_push(args: argparse.Namespace, settings: Settings, console: Console) -> 
 
 def _start_ui(settings: Settings, env: dict[str, str]) -> str:
     proc = BackgroundProcess(DAGSTER_UI, settings.run_dir, settings.log_dir)
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    (settings.dagster_home / "dagster.yaml").touch(exist_ok=True)
+    ensure_dagster_home(settings.dagster_home)
     proc.start(
         [
             _bin("dagster-webserver"),

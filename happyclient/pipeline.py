@@ -72,6 +72,17 @@ def _environ(values: Mapping[str, str]) -> Any:
                 os.environ[k] = v
 
 
+DAGSTER_YAML = "# written by happyclient: no usage data leaves this machine\ntelemetry:\n  enabled: false\n"
+
+
+def ensure_dagster_home(dagster_home: Path) -> None:
+    """Create the Dagster home with telemetry off; a dagster.yaml with content of its own is kept."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists() or not config.read_text(encoding="utf-8").strip():
+        config.write_text(DAGSTER_YAML, encoding="utf-8")
+
+
 def run_pipeline(
     env: Mapping[str, str],
     *,
@@ -100,8 +111,7 @@ def run_pipeline(
             if graph.get(key).is_materializable and graph.get(key).group_name not in excluded
         ]
         if dagster_home is not None:
-            dagster_home.mkdir(parents=True, exist_ok=True)
-            (dagster_home / "dagster.yaml").touch(exist_ok=True)
+            ensure_dagster_home(dagster_home)
             os.environ["DAGSTER_HOME"] = str(dagster_home)
             instance = dg.DagsterInstance.get()
         else:
