@@ -1,5 +1,6 @@
-"""What both HTTP connectors (Bitrix24, 1C) share about failures: which are worth retrying, how
-long to wait between attempts, and a message that names the cause and the host.
+"""What both HTTP connectors (Bitrix24, 1C) share about failures: the retry loop
+(`with_retries`), which failures are worth retrying, how long to wait between attempts, and a
+message that names the cause and the host.
 
 Messages name the host only, never the URL: a Bitrix24 webhook URL carries its secret in the path.
 A malformed URL, a host name that does not resolve or a TLS certificate that is not trusted is a
@@ -8,10 +9,14 @@ and reset connections are retried (a server restarting or overloaded recovers).
 """
 from __future__ import annotations
 
+import logging
 import random
 import socket
 import ssl
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -19,6 +24,8 @@ import requests
 from happyclient.redact import redact
 
 from .config import ConfigError
+
+T = TypeVar("T")
 
 _MALFORMED = (
     requests.exceptions.InvalidURL,
@@ -114,3 +121,43 @@ def transport_failure(exc: requests.RequestException, url: str, timeout_s: float
 def backoff(attempt: int, base_s: float, max_s: float = 60.0) -> float:
     """Seconds to wait before retry `attempt` (1, 2, ...): exponential, capped, with +-25% jitter."""
     return min(max_s, base_s * 2 ** (attempt - 1)) * (0.75 + random.random() * 0.5)
+
+
+class Retry(Exception):
+    """Raised by one attempt to ask for another. `failure` is raised when no retry is left;
+    `wait_s` replaces the backoff (a server that said when to come back)."""
+
+    def __init__(self, failure: Exception, wait_s: float | None = None) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+        self.wait_s = wait_s
+
+
+def with_retries(
+    attempt: Callable[[], T],
+    *,
+    label: str,
+    max_retries: int,
+    backoff_s: float,
+    max_backoff_s: float = 60.0,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[], None] | None = None,
+    log: logging.Logger | None = None,
+) -> T:
+    """Run `attempt` until it returns; it raises `Retry` for a failure worth another try (up
+    to `max_retries` more, with `backoff`), anything else to stop at once."""
+    tries = 0
+    while True:
+        try:
+            return attempt()
+        except Retry as retry:
+            tries += 1
+            if tries > max_retries:
+                raise retry.failure from None
+            delay = retry.wait_s if retry.wait_s is not None else backoff(tries, backoff_s, max_backoff_s)
+            (log or logging.getLogger(__name__)).warning(
+                "%s: %s; retry %d/%d in %.1f s", label, retry.failure, tries, max_retries, delay
+            )
+            if on_retry is not None:
+                on_retry()
+            sleep(delay)

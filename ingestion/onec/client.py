@@ -20,7 +20,7 @@ import requests
 from happyclient.redact import redact, register_secret
 
 from ..http_logging import redact_http_logs
-from ..http_retry import backoff, check_url, transport_failure
+from ..http_retry import Retry, check_url, transport_failure, with_retries
 
 log = logging.getLogger(__name__)
 redact_http_logs()
@@ -119,10 +119,9 @@ class OneCClient:
         full = {"$format": "json", **params}
         full["$format"] = "json"
         url = self.url(entity, full)
-        attempt = 0
-        while True:
+
+        def once() -> list[dict[str, Any]]:
             self.requests_sent += 1
-            failure: OneCError
             try:
                 response = self.session.get(
                     url,
@@ -134,30 +133,29 @@ class OneCClient:
                 failure = OneCError(transport.code, transport.message, entity, None)
                 if not transport.retry:  # a configuration error: retrying cannot help
                     raise failure from None
+                raise Retry(failure) from None
+            status = response.status_code
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            error = parse_odata_error(body)
+            if status == 200 and body is not None and error is None:
+                return parse_odata_page(body, entity)
+            if error is not None:
+                failure = OneCError(error[0], error[1], entity, status)
+            elif body is None:
+                kind = response.headers.get("Content-Type", "?")
+                failure = OneCError("", f"answer is not JSON ({kind})", entity, status)
             else:
-                status = response.status_code
-                try:
-                    body = response.json()
-                except ValueError:
-                    body = None
-                error = parse_odata_error(body)
-                if status == 200 and body is not None and error is None:
-                    return parse_odata_page(body, entity)
-                if error is not None:
-                    failure = OneCError(error[0], error[1], entity, status)
-                elif body is None:
-                    kind = response.headers.get("Content-Type", "?")
-                    failure = OneCError("", f"answer is not JSON ({kind})", entity, status)
-                else:
-                    failure = OneCError("", "unexpected answer", entity, status)
-                if status in (400, 401, 403, 404):
-                    raise failure
-            attempt += 1
-            if attempt > self.max_retries:
+                failure = OneCError("", "unexpected answer", entity, status)
+            if status in (400, 401, 403, 404):
                 raise failure
-            delay = backoff(attempt, self.backoff_s)
-            log.warning("1C %s: %s; retry %d/%d in %.1f s", entity, failure, attempt, self.max_retries, delay)
-            self._sleep(delay)
+            raise Retry(failure)
+
+        return with_retries(
+            once, label=f"1C {entity}", max_retries=self.max_retries, backoff_s=self.backoff_s, sleep=self._sleep, log=log
+        )
 
     def get_entity(
         self,

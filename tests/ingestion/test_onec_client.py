@@ -138,3 +138,31 @@ def test_configuration_errors_fail_fast_naming_cause_and_host() -> None:
                          ("http://127.0.0.1:0/demo/odata/standard.odata", "port")]:
         with pytest.raises(ConfigError, match=f"ONEC_ODATA_URL is not a valid URL: .*{problem}"):
             OneCClient(bad, USER, PASSWORD)
+
+
+
+def test_one_retry_loop_for_both_clients(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 11 (item 6): `with_retries` is the retry loop of the Bitrix24 and the 1C client."""
+    import inspect
+
+    from ingestion.bitrix24.client import Bitrix24Client
+    from ingestion.http_retry import Retry, with_retries
+
+    slept: list[float] = []
+    answers = iter([Retry(OneCError("-1", "internal", "X", 500)), Retry(OneCError("", "busy", "X", 503), 7.5), "ok"])
+
+    def attempt() -> str:
+        answer = next(answers)
+        if isinstance(answer, Retry):
+            raise answer
+        return answer
+
+    with caplog.at_level(logging.WARNING):
+        assert with_retries(attempt, label="1C X", max_retries=2, backoff_s=1.0, sleep=slept.append) == "ok"
+    assert len(slept) == 2 and 0.75 <= slept[0] <= 1.25 and slept[1] == 7.5  # backoff, then the server's wait
+    assert "1C X: " in caplog.text and "retry 2/2 in 7.5 s" in caplog.text
+    with pytest.raises(OneCError, match="internal"):
+        with_retries(lambda: (_ for _ in ()).throw(Retry(OneCError("-1", "internal", "X", 500))),
+                     label="1C X", max_retries=1, backoff_s=0.0, sleep=slept.append)
+    for method in (OneCClient.get_page, Bitrix24Client.call):
+        assert "with_retries(" in inspect.getsource(method)
