@@ -278,7 +278,10 @@ def cmd_dbt(args: argparse.Namespace, settings: Settings, console: Console) -> i
     as_of = settings.as_of.isoformat() if settings.as_of else None
     with_vars = dbt_args_with_as_of(dbt_args, as_of)
     if with_vars != dbt_args:
-        console.info(f"dbt var as_of_date: {as_of} (HAPPYCLIENT_AS_OF)")
+        import json
+
+        used = json.loads(with_vars[-1])["as_of_date"]
+        console.info(f"dbt var as_of_date: {used} ({'HAPPYCLIENT_AS_OF' if used == as_of else 'your --vars'})")
     return subprocess.run([_bin("dbt"), *with_vars], cwd=PROJECT_ROOT / "dbt_project", env=env, check=False).returncode
 
 
