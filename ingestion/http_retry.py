@@ -70,7 +70,7 @@ def check_url(url: str, variable: str) -> str:
         port_ok = False
         parts = urlsplit("")
     if parts.scheme not in ("http", "https"):
-        problem = f"it must start with http:// or https:// (got {parts.scheme + '://' if parts.scheme else 'no scheme'})"
+        problem = "it must start with http:// or https://"
     elif not parts.hostname:
         problem = "it has no host name"
     elif not port_ok:
