@@ -52,6 +52,7 @@ class SourceSettings:
     onec_password: str | None = field(default=None)
     onec_timeout_s: float = 300.0
     onec_reread_days: float = 35.0
+    onec_page_size: int = 1000  # records per OData page (not an environment variable; tests make it small)
     files_dir: Path | None = None
     files_mapping: Path | None = None
 

@@ -329,7 +329,8 @@ def onec_client(settings: SourceSettings) -> OneCClient:
             "1C is not configured: set ONEC_ODATA_URL (…/odata/standard.odata/), ONEC_USER and ONEC_PASSWORD"
         )
     return OneCClient(
-        settings.onec_odata_url, settings.onec_user or "", settings.onec_password or "", timeout_s=settings.onec_timeout_s
+        settings.onec_odata_url, settings.onec_user or "", settings.onec_password or "",
+        timeout_s=settings.onec_timeout_s, page_size=settings.onec_page_size,
     )
 
 
