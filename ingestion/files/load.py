@@ -79,11 +79,12 @@ def report_unmatched(settings: SourceSettings, say: Callable[[str], None]) -> No
             say(f"FILES_MAPPING: kind {kind!r} is not a file kind the product loads (known: {', '.join(known)}); "
                 "its files are ignored")
     files, links = _scan(settings)
-    for path in [*files, *links]:
+    loaded = {k for k in known if any(specs[k].matches(p.name) for p in files)}
+    for link in links:  # a link of a kind that is loaded is said by that load
+        if not any(specs[k].matches(link.name) for k in loaded):
+            say(_link_refused(link))
+    for path in files:
         if not any(specs[k].matches(path.name) for k in known):
-            if path.is_symlink():
-                say(_link_refused(path))
-                continue
             say(f"ignored {path.name}: its name matches no file kind; name it after its kind (e.g. "
                 "sales_lines_2025.csv), or give its kind in FILES_MAPPING (files: [...]) or on the command "
                 "line (happyclient ingest files.sales_lines --file <path>)")

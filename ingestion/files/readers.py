@@ -334,7 +334,7 @@ def _read_xlsx(path: Path) -> Table:
         raise FileFormatError(f"{path.name}: not a readable XLSX workbook (not a ZIP archive: an old .xls, "
                               "or a CSV renamed to .xlsx?)") from None
     total = sum(p.file_size for p in parts)
-    strings = sum(p.file_size for p in parts if p.filename.lower().endswith("sharedstrings.xml"))
+    strings = sum(p.file_size for p in parts if "sharedstrings" in p.filename.lower())
     if strings > XLSX_MAX_SHARED_STRINGS or total > XLSX_MAX_BYTES:
         raise FileFormatError(
             f"{path.name}: the workbook expands to {total / 2**20:,.0f} MiB ({strings / 2**20:,.0f} MiB of shared "
