@@ -234,6 +234,10 @@ def _read_text(path: Path) -> Table:
                         held = None
                     if multi:
                         held = (start, cells)
+                    elif len(cells) == width:  # the common case, inline
+                        joined = "".join(cells)  # blank when every cell is empty or whitespace
+                        if joined and not joined.isspace():
+                            yield start, cells
                     else:
                         yield from _checked((start, cells), header, width)
                 if resume is None and held is not None:

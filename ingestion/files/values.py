@@ -75,14 +75,14 @@ def parse_number(value: Any) -> int | float:
     return int(number) if number.is_integer() else number
 
 
-@lru_cache(maxsize=65536)
 def _parse_number_text(text: str) -> float:
     if _PLAIN.fullmatch(text):
         if _AMBIGUOUS.fullmatch(text):
             raise ValueError("ambiguous number: «1.234» may mean 1234 or 1,234; write 1234 or 1,234")
         return float(text.replace(",", "."))
     if _SPACED.fullmatch(text):
-        return float(text.translate(_SPACES).replace(",", "."))
+        plain = text.replace("\u00a0", "").replace(" ", "")
+        return float((plain if plain.isascii() and "'" not in plain else plain.translate(_SPACES)).replace(",", "."))
     if _DOTS_COMMA.fullmatch(text):
         return float(text.replace(".", "").replace(",", "."))
     if _COMMAS_DOT.fullmatch(text):
