@@ -203,7 +203,7 @@ def load_file_kind(load: _Load) -> dict[str, Any] | None:
     rules = _rules_digest(file_spec, bounds)
     hashes: dict[str, str] = {}
     load.rows_read = 0
-    previous = load.cursor()
+    previous = None if load.table_was_empty else load.cursor()  # an emptied raw table is always reloaded
     if _unchanged(previous, rules, paths, hashes):
         load.skipped = True
         load.log(f"{spec.name}: skipped, {len(paths)} file(s) unchanged since the last load (same size, time and "

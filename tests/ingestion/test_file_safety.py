@@ -351,6 +351,9 @@ def test_unchanged_files_are_skipped(tmp_path: Path, warehouse: str) -> None:
     with psycopg.connect(warehouse) as conn:
         assert conn.execute("select count(*) from ingest_state.quarantine").fetchone() == (1,)  # not twice
     assert not ingest("files.sales_lines", warehouse_url=warehouse, settings=settings, full_refresh=True).skipped
+    with psycopg.connect(warehouse) as conn:  # the raw table emptied (by hand): the files are read again
+        conn.execute("truncate raw.files__sales_lines")
+    assert ingest("files.sales_lines", warehouse_url=warehouse, settings=settings).rows_landed == 1
     # same size and time, other content: read again
     stat = path.stat()
     write(path, path.read_text(encoding="utf-8").replace("Д-2", "Д-3"))
