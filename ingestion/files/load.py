@@ -231,7 +231,13 @@ def _load_paths(load: _Load, file_spec: FileSpec, kind: str, paths: list[Path], 
                 keys[record[0]] = name
                 yield record
 
-        load.land(remember(parser.json_records()), source)
+        fast = parser.arrow_records()
+        if fast is not None:
+            for key in fast.keys.to_pylist():
+                keys[key] = path.name
+            _land_arrow(load, fast, source)
+        else:
+            load.land(remember(parser.json_records()), source)
         if parser.rejected is not None:
             raise FileRejectedError(
                 f"{path.name}: {parser.rejected}. The file was not loaded, and nothing of {kind} changed "
@@ -251,3 +257,49 @@ def _load_paths(load: _Load, file_spec: FileSpec, kind: str, paths: list[Path], 
             "rows": parser.rows_read, "rejected": parser.rows_rejected, "errors": parser.error_count,
             "encoding": parser.encoding,
         }
+
+
+def _land_arrow(load: _Load, records: Any, source: str) -> None:
+    """`landing.land` for the Arrow fast path's records (keys unique): COPY straight into an
+    empty raw table, else into the landing temp table and the same upsert."""
+    from .arrow_path import copy_lines
+
+    count = len(records.keys)
+    if not count:
+        return
+    conn = load.conn
+    table = landing._raw(load.spec.raw_table)
+    conn.execute(sql.SQL("lock table {} in share row exclusive mode").format(table))
+    if conn.execute(sql.SQL("select not exists (select 1 from {})").format(table)).fetchone() == (True,):
+        loaded_at = conn.execute("select now()").fetchone()[0].isoformat()  # type: ignore[index]
+        tail = f"\t{landing._copy_text(source)}\t{landing._copy_text(load.load_id)}\t{loaded_at}\t\\N"
+        landing._copy_lines(conn, sql.SQL(
+            "copy {} (source_key, payload, _source, _load_id, _loaded_at, _modified_at) from stdin").format(table),
+            copy_lines(records, tail), chunk=1)
+        load.landed += count
+    else:
+        conn.execute("create temp table if not exists _hc_landing (source_key text, payload text, modified_at timestamptz)")
+        conn.execute("truncate _hc_landing")
+        landing._copy_lines(conn, sql.SQL("copy _hc_landing (source_key, payload, modified_at) from stdin"),
+                            copy_lines(records, "\t\\N"), chunk=1)
+        cur = conn.execute(
+            sql.SQL(
+                """insert into {table} as t
+                       (source_key, payload, _source, _load_id, _loaded_at, _modified_at, _deleted_at)
+                   select source_key, payload::jsonb, %(source)s, %(load_id)s, now(), modified_at, null
+                   from _hc_landing
+                   on conflict (source_key) do update set
+                       payload = excluded.payload,
+                       _source = excluded._source,
+                       _load_id = excluded._load_id,
+                       _loaded_at = excluded._loaded_at,
+                       _modified_at = excluded._modified_at,
+                       _deleted_at = null
+                   where t.payload is distinct from excluded.payload or t._deleted_at is not null"""
+            ).format(table=table),
+            {"source": source, "load_id": load.load_id},
+        )
+        load.landed += cur.rowcount
+    load.seen += count
+    if load.progress is not None:
+        load.progress(load.seen, None)

@@ -236,6 +236,29 @@ class FileParser:
             seen[key] = row_number
             yield key, payload, None
 
+    def arrow_records(self) -> Any:
+        """The good records of a large regular text file as Arrow arrays (`arrow_path`), with
+        the same errors and counts as `records()`; None when the file takes the row path."""
+        if self.path.suffix.lower() not in TEXT_SUFFIXES:
+            return None
+        try:
+            from . import arrow_path
+        except ImportError:  # pyarrow missing: the row path
+            return None
+        if self.path.stat().st_size < arrow_path.MIN_BYTES:
+            return None
+        opened = self._open()
+        if opened is None:  # rejected as a whole: nothing to land
+            import pyarrow as pa
+
+            return arrow_path.ArrowRecords(pa.array([], pa.string()), pa.array([], pa.string()))
+        table, parsers = opened
+        table.rows.close()
+        try:
+            return arrow_path.arrow_records(self, table, parsers)
+        except arrow_path.NotRegular:
+            return None
+
     def json_records(self) -> Iterator[tuple[str, dict[str, Any] | JsonText, None]]:
         """The same records, rows read and errors as `records()`, faster: text files are
         converted a chunk of rows at a time, column by column, and each payload comes already

@@ -46,7 +46,30 @@ def parse(path: Path, kind: str = "sales_lines", **kw: Any) -> tuple[list[tuple[
     assert columnar == records
     assert (fast.errors, fast.rows_read, fast.rows_rejected, fast.rejected) == (
         slow.errors, slow.rows_read, slow.rows_rejected, slow.rejected)
+    check_arrow(path, kind, records, slow, **kw)
     return records, slow
+
+
+ARROW_USED: list[str] = []
+
+
+def check_arrow(path: Path, kind: str, records: list[tuple[str, Any]], slow: FileParser, **kw: Any) -> None:
+    """The Arrow fast path (any size here), where it takes the file, gives the same records and errors."""
+    from ingestion.files import arrow_path
+
+    old, arrow_path.MIN_BYTES = arrow_path.MIN_BYTES, 0
+    try:
+        parser = FileParser(path, SPECS[kind], **kw)
+        got = parser.arrow_records()
+    finally:
+        arrow_path.MIN_BYTES = old
+    if got is None:
+        return
+    ARROW_USED.append(path.name)
+    pairs = list(zip(got.keys.to_pylist(), [json.loads(p) for p in got.payloads.to_pylist()], strict=True))
+    assert pairs == ([] if slow.rejected else [(k, json.loads(json.dumps(p))) for k, p in records])
+    assert (parser.errors, parser.rows_read, parser.rows_rejected, parser.rejected) == (
+        slow.errors, slow.rows_read, slow.rows_rejected, slow.rejected)
 
 
 def errors_of(parser: FileParser) -> list[tuple[int | None, str | None, str]]:
@@ -397,3 +420,50 @@ def test_files_dir_messages_symlinks_and_kind_on_the_command_line(tmp_path: Path
     empty.mkdir()
     with pytest.raises(IngestError, match="no user files found"):
         ingest_source("files", warehouse_url=warehouse, settings=SourceSettings(files_dir=empty))
+
+
+def test_arrow_fast_path_matches_on_a_large_regular_file(tmp_path: Path) -> None:
+    rows = []
+    for i in range(4000):
+        amount = ["1 234,56", "10", "-5,5", "1.234,5", "x", "1e300", "1\u00a0000", "  7 ", "1.234", "0,00001"][i % 10]
+        quantity = ["1", "2,5", "", "много"][i % 4] if i % 7 == 0 else "3"
+        doc = f"Д-{i // 3}" if i % 50 else "Д-1"  # Д-1 repeated: duplicate keys are not made by #row_in_document
+        rows.append(line(doc, amount=amount, quantity=quantity, day=["14.03.2025", "31.02.2025", "20250314"][i % 3]))
+        if i % 500 == 0:
+            rows.append(";;;;;;;;;\n")  # blank rows: skipped, not counted
+    text = HEADER + "\n" + "".join(rows)
+    for encoding in ("utf-8", "cp1251"):
+        ARROW_USED.clear()
+        records, parser = parse(write(tmp_path / f"sales_lines_{encoding}.csv", text, encoding))
+        assert [f"sales_lines_{encoding}.csv"] == ARROW_USED and len(records) > 1000 and parser.error_count > 1000
+    ARROW_USED.clear()
+    parse(write(tmp_path / "sales_lines_q.csv", HEADER + "\n" + line("Д-1", client='"ООО"')))
+    assert ARROW_USED == []  # quotes: the row path
+
+
+def test_arrow_fast_path_lands_like_the_row_path(tmp_path: Path, make_database: Callable[[str], str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingestion.files import arrow_path
+
+    files = tmp_path / "files"
+    files.mkdir()
+    first = HEADER + "\n" + line("Д-1") + line("Д-2", amount="x") + line("Д-3", amount="1 234,5")
+    second = HEADER + "\n" + line("Д-1") + line("Д-3", amount="99") + line("Д-4")
+    got = []
+    for min_bytes in (1 << 40, 0):  # the row path, then the Arrow path, each in its own warehouse
+        monkeypatch.setattr(arrow_path, "MIN_BYTES", min_bytes)
+        url = make_database("arrow")
+        settings = SourceSettings(files_dir=files)
+        write(files / "sales_lines.csv", first)
+        one = ingest("files.sales_lines", warehouse_url=url, settings=settings)
+        write(files / "sales_lines.csv", second)
+        two = ingest("files.sales_lines", warehouse_url=url, settings=settings)
+        with psycopg.connect(url) as conn:
+            quarantine = conn.execute("select file, row_number, field, value, reason, payload "
+                                      "from ingest_state.quarantine order by id").fetchall()
+        got.append(([(r.rows_read, r.rows_landed, r.rows_quarantined, r.rows_deleted) for r in (one, two)],
+                    rows(url), quarantine))
+    assert got[0] == got[1]
+    assert got[1][0] == [(3, 2, 1, 0), (3, 2, 0, 0)]  # Д-3 changed and Д-4 new; Д-1 unchanged
+    assert {k: (p["amount"], d) for k, (p, d) in got[1][1].items()} == {
+        "Д-1|1": (10, False), "Д-3|1": (99, False), "Д-4|1": (10, False)}

@@ -1,0 +1,247 @@
+"""Fast path for large, regular text files: pyarrow's CSV reader and column-wise conversion.
+
+A regular file is UTF-8 or windows-1251 with no quote character, no NUL, no empty line, every
+row with exactly the header's cells and no cell near the csv field limit. For such a file the
+rows are read by pyarrow (C++, multi-threaded) and converted a column at a time: numbers of the
+plain and space-grouped forms are checked with regular expressions and cast in Arrow; every
+other value goes, once per distinct text, through the same converter as the row-by-row path
+(`columnar._converter`). Rows with a rejected cell and duplicate keys are then handed, in row
+order, to `FileParser._payload` / `_duplicate`, so errors, rows read and rows rejected are
+exactly the row-by-row path's. Payload numbers may be written in another notation of the same
+number (`0.00001` for `1e-05`), which jsonb stores identically.
+
+Any other file (quotes, blank lines, shifted rows, UTF-16, ...) raises `NotRegular` before the
+parser is changed, and takes the row-by-row path.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv as pacsv
+
+from .columnar import _converter
+from .readers import FIELD_LIMIT
+from .values import MAX_ABS, parse_number
+
+if TYPE_CHECKING:
+    from .readers import Table
+    from .validate import ColumnPlan, FileParser
+
+MIN_BYTES = 1 << 20  # smaller files are not worth it
+_PLAIN = r"^[+-]?[0-9]+(?:[.,][0-9]+)?$"
+_AMBIGUOUS = r"^[+-]?[0-9]{1,3}\.[0-9]{3}$"
+_SPACED = "^[+-]?[0-9]{1,3}(?:[ \u00a0\u202f\u2009\u2007'][0-9]{3})+(?:[.,][0-9]+)?$"
+_SEPARATORS = "[ \u00a0\u202f\u2009\u2007']"
+
+
+class NotRegular(Exception):
+    """The file needs the row-by-row reader."""
+
+
+@dataclass
+class ArrowRecords:
+    keys: pa.Array  # string, unique
+    payloads: pa.Array  # JSON text
+
+
+def _body(parser: FileParser, table: Table) -> bytes:
+    data = parser.path.read_bytes()
+    if b'"' in data or b"\x00" in data or parser.encoding not in ("utf-8", "utf-8-sig", "cp1251"):
+        raise NotRegular
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        raise NotRegular  # lone CR line ends
+    offset = 0
+    for _ in range(table.header_row):
+        offset = data.index(b"\n", offset) + 1
+    body = data[offset:]
+    if body.startswith((b"\n", b"\r\n")) or b"\n\n" in body or b"\n\r\n" in body:
+        raise NotRegular
+    if parser.encoding == "cp1251":
+        body = body.decode("cp1251").encode("utf-8")
+    return body
+
+
+def _strings(values: pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _by_distinct(values: pa.Array, plan: ColumnPlan) -> tuple[pa.Array, pa.Array]:
+    """(JSON fragment or null when rejected, text in the key) per row, converting each distinct text once."""
+    convert = _converter(plan)
+    encoded = values.dictionary_encode()
+    converted = [convert(v) for v in encoded.dictionary.to_pylist()]
+    fragments = pa.array([c[0] if c is not None else None for c in converted], pa.string())
+    keys = pa.array([c[1] if c is not None else "None" for c in converted], pa.string())
+    return fragments.take(encoded.indices), keys.take(encoded.indices)
+
+
+def _numbers(values: pa.Array, plan: ColumnPlan) -> pa.Array:
+    col = plan[0]
+    blank = pc.or_(pc.equal(pc.utf8_length(values), 0), pc.utf8_is_space(values))
+    fast = pc.and_(pc.or_(pc.and_(pc.match_substring_regex(values, _PLAIN),
+                                  pc.invert(pc.match_substring_regex(values, _AMBIGUOUS))),
+                          pc.match_substring_regex(values, _SPACED)), pc.invert(blank))
+    text = pc.replace_substring(pc.replace_substring_regex(values, _SEPARATORS, ""), ",", ".")
+    number = pc.cast(pc.if_else(fast, text, "0"), pa.float64())
+    good = pc.less(pc.abs(number), MAX_ABS)
+    if col.min is not None:
+        good = pc.and_(good, pc.greater_equal(number, col.min))
+    if col.max is not None:
+        good = pc.and_(good, pc.less_equal(number, col.max))
+    fragments = pc.if_else(pc.and_(fast, good), pc.cast(number, pa.string()), pa.scalar(None, pa.string()))
+    # blank cells: null JSON when optional, rejected when required
+    fragments = pc.if_else(blank, pa.scalar(None if col.required else "null", pa.string()), fragments)
+    other = pc.and_(pc.invert(fast), pc.invert(blank))  # other forms (1.234,56, errors): the exact parser
+    if pc.any(other).as_py():
+        slow, _ = _by_distinct(values.filter(other), plan)
+        fragments = pc.replace_with_mask(fragments, other, slow)
+    return fragments
+
+
+def arrow_records(parser: FileParser, table: Table, parsers: list[ColumnPlan]) -> ArrowRecords:
+    """The file's good records (raises `NotRegular` first when the file is not regular)."""
+    header = table.header
+    width = len(header)
+    body = _body(parser, table)
+    try:
+        read = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)], block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=parser.delimiter or ";", quote_char=False),
+            convert_options=pacsv.ConvertOptions(column_types={f"c{i}": pa.string() for i in range(width)},
+                                                 strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        raise NotRegular from None
+    columns = [_strings(read.column(i)) for i in range(width)]
+    total = read.num_rows
+    if total == 0:
+        raise NotRegular
+    for values in columns:
+        if pc.max(pc.utf8_length(values)).as_py() >= FIELD_LIMIT - 8:
+            raise NotRegular
+    lines = np.arange(table.header_row + 1, table.header_row + 1 + total, dtype=np.int64)
+    # blank rows (every cell empty or whitespace) are skipped and not counted, as in the row path
+    blank_row = None
+    for values in columns:
+        blank = pc.or_(pc.equal(pc.utf8_length(values), 0), pc.utf8_is_space(values))
+        blank_row = blank if blank_row is None else pc.and_(blank_row, blank)
+    if pc.any(blank_row).as_py():
+        keep = pc.invert(blank_row)
+        columns = [v.filter(keep) for v in columns]
+        lines = lines[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)]
+    n = len(lines)
+    spec = parser.spec
+    by_key = {plan[1]: i for i, plan in enumerate(parsers)}
+    key_columns = {by_key[k] for k in spec.key if k in by_key}
+    doc = by_key.get("document_number")
+    if doc is not None:
+        key_columns.add(doc)
+    fragments: list[pa.Array] = []
+    key_texts: dict[int, pa.Array] = {}
+    empty = pa.array([""] * n, pa.string()) if any(p[2] < 0 for p in parsers) else None
+    for i, plan in enumerate(parsers):
+        values = empty if plan[2] < 0 else columns[plan[2]]
+        if plan[3] is parse_number and i not in key_columns and plan[2] >= 0:
+            fragments.append(_numbers(values, plan))
+        else:
+            fragment, keys = _by_distinct(values, plan)
+            fragments.append(fragment)
+            if i in key_columns:
+                key_texts[i] = keys
+    bad = np.zeros(n, dtype=bool)
+    for fragment in fragments:
+        if fragment.null_count:
+            bad |= np.asarray(fragment.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    # key parts, as the row path builds them
+    parts: list[pa.Array] = []
+    for k in spec.key:
+        if k == "#row":
+            parts.append(pa.array(lines).cast(pa.string()))
+        elif k == "#file":
+            parts.append(pa.array([parser.path.name] * n, pa.string()))
+        elif k == "#row_in_document":
+            documents = pa.array(["None"] * n) if doc is None else pc.if_else(
+                pc.equal(key_texts[doc], ""), "None", key_texts[doc])
+            codes = np.asarray(documents.dictionary_encode().indices.to_numpy(), dtype=np.int64)
+            order = np.argsort(codes, kind="stable")
+            ranks = np.empty(n, dtype=np.int64)
+            sorted_codes = codes[order]
+            starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+            group_start = np.repeat(starts, np.diff(np.r_[starts, n]))
+            ranks[order] = np.arange(n) - group_start + 1
+            parts.append(pa.array(ranks).cast(pa.string()))
+        else:
+            parts.append(key_texts[by_key[k]])
+    keys = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "|")
+    # duplicates among the good rows: the first stays; a key of an earlier file is always a duplicate
+    good = np.flatnonzero(~bad)
+    good_keys = keys.take(pa.array(good))
+    codes = np.asarray(good_keys.dictionary_encode().indices.to_numpy(), dtype=np.int64)
+    _, first_at = np.unique(codes, return_index=True)
+    is_first = np.zeros(len(good), dtype=bool)
+    is_first[first_at] = True
+    prior = parser.prior_keys or {}
+    in_prior = np.zeros(len(good), dtype=bool)
+    if prior:
+        in_prior = np.asarray(pc.is_in(good_keys, value_set=pa.array(list(prior), pa.string()))
+                              .to_numpy(zero_copy_only=False), dtype=bool)
+    duplicate = np.zeros(n, dtype=bool)
+    duplicate[good] = ~is_first | in_prior
+    # the parser's state changes only from here on (NotRegular can no longer happen)
+    parser.rows_read += n
+    first_line = {}
+    for row in np.flatnonzero(bad | duplicate):
+        cells = [v[row].as_py() for v in columns]
+        line = int(lines[row])
+        if bad[row]:
+            parser._payload(line, cells, header, parsers)
+        else:
+            key = keys[row].as_py()
+            if key in prior:
+                parser._duplicate(line, cells, header, key, None)
+            else:
+                if key not in first_line:
+                    where = np.flatnonzero(np.asarray(pc.equal(good_keys, key).to_numpy(zero_copy_only=False)))
+                    first_line[key] = int(lines[good[where[0]]])
+                parser._duplicate(line, cells, header, key, first_line[key])
+        parser._flush()
+    keep = pa.array(~(bad | duplicate))
+    template = [json_key(plan[1]) for plan in parsers]
+    pieces: list[Any] = []
+    for i, fragment in enumerate(fragments):
+        pieces.append(pa.scalar(("{" if i == 0 else ",") + template[i] + ":"))
+        pieces.append(fragment.filter(keep))
+    pieces.append(pa.scalar("}"))
+    payloads = pc.binary_join_element_wise(*pieces, "")
+    return ArrowRecords(keys.filter(keep), payloads)
+
+
+def json_key(key: str) -> str:
+    import json
+
+    return json.dumps(key, ensure_ascii=False)
+
+
+_COPY_ESCAPES = re.compile(r"[\\\t\n\r]")
+
+
+def copy_lines(records: ArrowRecords, tail: str, chunk: int = 200_000) -> list[str]:
+    """COPY text blocks `key<TAB>payload<tail>\\n` (keys and payloads escaped for COPY text)."""
+    keys = records.keys
+    if pc.any(pc.match_substring_regex(keys, _COPY_ESCAPES.pattern)).as_py():
+        for old, new in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+            keys = pc.replace_substring(keys, old, new)
+    payloads = pc.replace_substring(records.payloads, "\\", "\\\\")  # JSON escapes; no raw tabs/newlines
+    lines = pc.binary_join_element_wise(keys, pa.scalar("\t"), payloads, pa.scalar(tail + "\n"), "")
+    blocks = []
+    for start in range(0, len(lines), chunk):
+        part = lines.slice(start, chunk)
+        joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(part)], pa.int32()), part), "")
+        blocks.append(joined[0].as_py())
+    return blocks
