@@ -26,7 +26,7 @@ from pyarrow import csv as pacsv
 
 from .columnar import _converter
 from .readers import FIELD_LIMIT
-from .values import MAX_ABS, parse_number
+from .values import MAX_ABS, parse_number, parse_text
 
 if TYPE_CHECKING:
     from .readers import Table
@@ -37,6 +37,10 @@ _PLAIN = r"^[+-]?[0-9]+(?:[.,][0-9]+)?$"
 _AMBIGUOUS = r"^[+-]?[0-9]{1,3}\.[0-9]{3}$"
 _SPACED = "^[+-]?[0-9]{1,3}(?:[ \u00a0\u202f\u2009\u2007'][0-9]{3})+(?:[.,][0-9]+)?$"
 _SEPARATORS = "[ \u00a0\u202f\u2009\u2007']"
+# text that parse_text keeps as it is and json.dumps writes as "<text>": no surrounding whitespace
+# (Python's str.isspace set), no control character, quote or backslash, not formula-like
+_WS = r"\s\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+_PLAIN_TEXT = (r'^[^' + _WS + r'\x00-\x1f"\\=@+-](?:[^\x00-\x1f"\\]*[^' + _WS + r'\x00-\x1f"\\])?$')
 
 
 class NotRegular(Exception):
@@ -78,6 +82,19 @@ def _by_distinct(values: pa.Array, plan: ColumnPlan) -> tuple[pa.Array, pa.Array
     fragments = pa.array([c[0] if c is not None else None for c in converted], pa.string())
     keys = pa.array([c[1] if c is not None else "None" for c in converted], pa.string())
     return fragments.take(encoded.indices), keys.take(encoded.indices)
+
+
+def _texts(values: pa.Array, plan: ColumnPlan) -> tuple[pa.Array, pa.Array]:
+    """`_by_distinct` for a text column, with the plain texts (most) done in Arrow."""
+    plain = pc.match_substring_regex(values, _PLAIN_TEXT)
+    fragments = pc.binary_join_element_wise(pa.scalar('"'), values, pa.scalar('"'), "")
+    keys = values
+    other = pc.invert(plain)
+    if pc.any(other).as_py():
+        slow_fragments, slow_keys = _by_distinct(values.filter(other), plan)
+        fragments = pc.replace_with_mask(fragments, other, slow_fragments)
+        keys = pc.replace_with_mask(keys, other, slow_keys)
+    return fragments, keys
 
 
 def _numbers(values: pa.Array, plan: ColumnPlan) -> pa.Array:
@@ -131,6 +148,8 @@ def arrow_records(parser: FileParser, table: Table, parsers: list[ColumnPlan]) -
     for values in columns:
         blank = pc.or_(pc.equal(pc.utf8_length(values), 0), pc.utf8_is_space(values))
         blank_row = blank if blank_row is None else pc.and_(blank_row, blank)
+        if not pc.any(blank_row).as_py():
+            break
     if pc.any(blank_row).as_py():
         keep = pc.invert(blank_row)
         columns = [v.filter(keep) for v in columns]
@@ -149,6 +168,11 @@ def arrow_records(parser: FileParser, table: Table, parsers: list[ColumnPlan]) -
         values = empty if plan[2] < 0 else columns[plan[2]]
         if plan[3] is parse_number and i not in key_columns and plan[2] >= 0:
             fragments.append(_numbers(values, plan))
+        elif plan[3] is parse_text and plan[2] >= 0:
+            fragment, keys = _texts(values, plan)
+            fragments.append(fragment)
+            if i in key_columns:
+                key_texts[i] = keys
         else:
             fragment, keys = _by_distinct(values, plan)
             fragments.append(fragment)
@@ -211,15 +235,16 @@ def arrow_records(parser: FileParser, table: Table, parsers: list[ColumnPlan]) -
                     first_line[key] = int(lines[good[where[0]]])
                 parser._duplicate(line, cells, header, key, first_line[key])
         parser._flush()
-    keep = pa.array(~(bad | duplicate))
+    dropped = bad | duplicate
+    keep = pa.array(~dropped) if dropped.any() else None
     template = [json_key(plan[1]) for plan in parsers]
     pieces: list[Any] = []
     for i, fragment in enumerate(fragments):
         pieces.append(pa.scalar(("{" if i == 0 else ",") + template[i] + ":"))
-        pieces.append(fragment.filter(keep))
+        pieces.append(fragment if keep is None else fragment.filter(keep))
     pieces.append(pa.scalar("}"))
     payloads = pc.binary_join_element_wise(*pieces, "")
-    return ArrowRecords(keys.filter(keep), payloads)
+    return ArrowRecords(keys if keep is None else keys.filter(keep), payloads)
 
 
 def json_key(key: str) -> str:
@@ -231,17 +256,19 @@ def json_key(key: str) -> str:
 _COPY_ESCAPES = re.compile(r"[\\\t\n\r]")
 
 
-def copy_lines(records: ArrowRecords, tail: str, chunk: int = 200_000) -> list[str]:
+def copy_lines(records: ArrowRecords, tail: str, chunk: int = 200_000) -> list[memoryview]:
     """COPY text blocks `key<TAB>payload<tail>\\n` (keys and payloads escaped for COPY text)."""
     keys = records.keys
     if pc.any(pc.match_substring_regex(keys, _COPY_ESCAPES.pattern)).as_py():
         for old, new in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
             keys = pc.replace_substring(keys, old, new)
-    payloads = pc.replace_substring(records.payloads, "\\", "\\\\")  # JSON escapes; no raw tabs/newlines
+    payloads = records.payloads
+    if pc.any(pc.match_substring(payloads, "\\")).as_py():
+        payloads = pc.replace_substring(payloads, "\\", "\\\\")  # JSON escapes; no raw tabs/newlines
     lines = pc.binary_join_element_wise(keys, pa.scalar("\t"), payloads, pa.scalar(tail + "\n"), "")
     blocks = []
     for start in range(0, len(lines), chunk):
         part = lines.slice(start, chunk)
         joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(part)], pa.int32()), part), "")
-        blocks.append(joined[0].as_py())
+        blocks.append(memoryview(joined[0].as_buffer()))
     return blocks

@@ -233,8 +233,7 @@ def _load_paths(load: _Load, file_spec: FileSpec, kind: str, paths: list[Path], 
 
         fast = parser.arrow_records()
         if fast is not None:
-            for key in fast.keys.to_pylist():
-                keys[key] = path.name
+            keys.update(dict.fromkeys(fast.keys.to_pylist(), path.name))
             _land_arrow(load, fast, source)
         else:
             load.land(remember(parser.json_records()), source)
@@ -273,15 +272,15 @@ def _land_arrow(load: _Load, records: Any, source: str) -> None:
     if conn.execute(sql.SQL("select not exists (select 1 from {})").format(table)).fetchone() == (True,):
         loaded_at = conn.execute("select now()").fetchone()[0].isoformat()  # type: ignore[index]
         tail = f"\t{landing._copy_text(source)}\t{landing._copy_text(load.load_id)}\t{loaded_at}\t\\N"
-        landing._copy_lines(conn, sql.SQL(
+        _copy_blocks(conn, sql.SQL(
             "copy {} (source_key, payload, _source, _load_id, _loaded_at, _modified_at) from stdin").format(table),
-            copy_lines(records, tail), chunk=1)
+            copy_lines(records, tail))
         load.landed += count
     else:
         conn.execute("create temp table if not exists _hc_landing (source_key text, payload text, modified_at timestamptz)")
         conn.execute("truncate _hc_landing")
-        landing._copy_lines(conn, sql.SQL("copy _hc_landing (source_key, payload, modified_at) from stdin"),
-                            copy_lines(records, "\t\\N"), chunk=1)
+        _copy_blocks(conn, sql.SQL("copy _hc_landing (source_key, payload, modified_at) from stdin"),
+                     copy_lines(records, "\t\\N"))
         cur = conn.execute(
             sql.SQL(
                 """insert into {table} as t
@@ -303,3 +302,9 @@ def _land_arrow(load: _Load, records: Any, source: str) -> None:
     load.seen += count
     if load.progress is not None:
         load.progress(load.seen, None)
+
+
+def _copy_blocks(conn: Any, statement: sql.Composable, blocks: Iterable[Any]) -> None:
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for block in blocks:
+            copy.write(block)
