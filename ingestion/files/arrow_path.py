@@ -74,24 +74,22 @@ def _strings(values: pa.ChunkedArray) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
-def _by_distinct(values: pa.Array, plan: ColumnPlan) -> tuple[pa.Array, pa.Array]:
-    """(JSON fragment or null when rejected, text in the key) per row, converting each distinct text once."""
+def _python(values: pa.Array, plan: ColumnPlan) -> tuple[pa.Array, pa.Array]:
+    """(JSON fragment or null when rejected, text in the key) of each value, by the row path's converter."""
     convert = _converter(plan)
-    encoded = values.dictionary_encode()
-    converted = [convert(v) for v in encoded.dictionary.to_pylist()]
-    fragments = pa.array([c[0] if c is not None else None for c in converted], pa.string())
-    keys = pa.array([c[1] if c is not None else "None" for c in converted], pa.string())
-    return fragments.take(encoded.indices), keys.take(encoded.indices)
+    converted = [convert(v) for v in values.to_pylist()]
+    return (pa.array([c[0] if c is not None else None for c in converted], pa.string()),
+            pa.array([c[1] if c is not None else "None" for c in converted], pa.string()))
 
 
 def _texts(values: pa.Array, plan: ColumnPlan) -> tuple[pa.Array, pa.Array]:
-    """`_by_distinct` for a text column, with the plain texts (most) done in Arrow."""
+    """`_python` for text, with the plain texts (most) done in Arrow."""
     plain = pc.match_substring_regex(values, _PLAIN_TEXT)
     fragments = pc.binary_join_element_wise(pa.scalar('"'), values, pa.scalar('"'), "")
     keys = values
     other = pc.invert(plain)
     if pc.any(other).as_py():
-        slow_fragments, slow_keys = _by_distinct(values.filter(other), plan)
+        slow_fragments, slow_keys = _python(values.filter(other), plan)
         fragments = pc.replace_with_mask(fragments, other, slow_fragments)
         keys = pc.replace_with_mask(keys, other, slow_keys)
     return fragments, keys
@@ -115,7 +113,7 @@ def _numbers(values: pa.Array, plan: ColumnPlan) -> pa.Array:
     fragments = pc.if_else(blank, pa.scalar(None if col.required else "null", pa.string()), fragments)
     other = pc.and_(pc.invert(fast), pc.invert(blank))  # other forms (1.234,56, errors): the exact parser
     if pc.any(other).as_py():
-        slow, _ = _by_distinct(values.filter(other), plan)
+        slow, _ = _python(values.filter(other), plan)
         fragments = pc.replace_with_mask(fragments, other, slow)
     return fragments
 
@@ -128,7 +126,8 @@ def arrow_records(parser: FileParser, table: Table, parsers: list[ColumnPlan]) -
     try:
         read = pacsv.read_csv(
             pa.py_buffer(body),
-            read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)], block_size=1 << 24),
+            read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)],
+                                           block_size=min(max(1 << 24, len(body) + 1), 2**31 - 1)),
             parse_options=pacsv.ParseOptions(delimiter=parser.delimiter or ";", quote_char=False),
             convert_options=pacsv.ConvertOptions(column_types={f"c{i}": pa.string() for i in range(width)},
                                                  strings_can_be_null=False),
@@ -163,21 +162,20 @@ def arrow_records(parser: FileParser, table: Table, parsers: list[ColumnPlan]) -
         key_columns.add(doc)
     fragments: list[pa.Array] = []
     key_texts: dict[int, pa.Array] = {}
-    empty = pa.array([""] * n, pa.string()) if any(p[2] < 0 for p in parsers) else None
+    empty = pa.array([""] * n, pa.string()) if any(plan[2] < 0 for plan in parsers) else None
     for i, plan in enumerate(parsers):
-        values = empty if plan[2] < 0 else columns[plan[2]]
-        if plan[3] is parse_number and i not in key_columns and plan[2] >= 0:
-            fragments.append(_numbers(values, plan))
-        elif plan[3] is parse_text and plan[2] >= 0:
-            fragment, keys = _texts(values, plan)
-            fragments.append(fragment)
-            if i in key_columns:
-                key_texts[i] = keys
+        # each distinct text is converted once: on the column's dictionary, then taken per row
+        encoded = (empty if plan[2] < 0 else columns[plan[2]]).dictionary_encode()
+        distinct = encoded.dictionary
+        if plan[3] is parse_number and i not in key_columns:
+            fragment, keys = _numbers(distinct, plan), None
+        elif plan[3] is parse_text:
+            fragment, keys = _texts(distinct, plan)
         else:
-            fragment, keys = _by_distinct(values, plan)
-            fragments.append(fragment)
-            if i in key_columns:
-                key_texts[i] = keys
+            fragment, keys = _python(distinct, plan)
+        fragments.append(fragment.take(encoded.indices))
+        if i in key_columns and keys is not None:
+            key_texts[i] = keys.take(encoded.indices)
     bad = np.zeros(n, dtype=bool)
     for fragment in fragments:
         if fragment.null_count:
