@@ -16,6 +16,7 @@ parser is changed, and takes the row-by-row path.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -118,131 +119,146 @@ def _numbers(values: pa.Array, plan: ColumnPlan) -> pa.Array:
     return fragments
 
 
-def arrow_records(parser: FileParser, table: Table, parsers: list[ColumnPlan]) -> ArrowRecords:
-    """The file's good records (raises `NotRegular` first when the file is not regular)."""
+BATCH_BYTES = 1 << 24  # the CSV reader's block: about 100k rows, converted and copied while the next is read
+
+
+def _check_structure(body: bytes, delimiter: str, width: int) -> None:
+    """Every line has the header's cell count and is shorter than the csv field limit (no quotes
+    in the file, so a line is a row): else `NotRegular`. Done on the bytes, before any row."""
+    data = np.frombuffer(body, dtype=np.uint8)
+    ends = np.flatnonzero(data == 10)
+    if not body.endswith(b"\n"):
+        ends = np.r_[ends, len(data)]
+    if not len(ends):
+        raise NotRegular
+    cells = np.bincount(np.searchsorted(ends, np.flatnonzero(data == ord(delimiter))), minlength=len(ends))
+    if (cells[: len(ends)] != width - 1).any():
+        raise NotRegular
+    if (np.diff(np.r_[-1, ends]) >= FIELD_LIMIT - 8).any():
+        raise NotRegular
+
+
+def arrow_batches(parser: FileParser, table: Table, parsers: list[ColumnPlan]) -> Iterator[ArrowRecords]:
+    """The file's good records, a block at a time. `NotRegular` is raised here, before the
+    generator is returned, so a file the fast path cannot take leaves the parser untouched."""
+    width = len(table.header)
+    delimiter = parser.delimiter or ";"
+    body = _body(parser, table)
+    _check_structure(body, delimiter, width)
+    reader = pacsv.open_csv(
+        pa.BufferReader(body),
+        read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)], block_size=BATCH_BYTES),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False),
+        convert_options=pacsv.ConvertOptions(column_types={f"c{i}": pa.string() for i in range(width)},
+                                             strings_can_be_null=False),
+    )
+    return _batches(parser, table, parsers, reader)
+
+
+def _batches(parser: FileParser, table: Table, parsers: list[ColumnPlan], reader: Any) -> Iterator[ArrowRecords]:
     header = table.header
     width = len(header)
-    body = _body(parser, table)
-    try:
-        read = pacsv.read_csv(
-            pa.py_buffer(body),
-            read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)],
-                                           block_size=min(max(1 << 24, len(body) + 1), 2**31 - 1)),
-            parse_options=pacsv.ParseOptions(delimiter=parser.delimiter or ";", quote_char=False),
-            convert_options=pacsv.ConvertOptions(column_types={f"c{i}": pa.string() for i in range(width)},
-                                                 strings_can_be_null=False),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        raise NotRegular from None
-    columns = [_strings(read.column(i)) for i in range(width)]
-    total = read.num_rows
-    if total == 0:
-        raise NotRegular
-    for values in columns:
-        if pc.max(pc.utf8_length(values)).as_py() >= FIELD_LIMIT - 8:
-            raise NotRegular
-    lines = np.arange(table.header_row + 1, table.header_row + 1 + total, dtype=np.int64)
-    # blank rows (every cell empty or whitespace) are skipped and not counted, as in the row path
-    blank_row = None
-    for values in columns:
-        blank = pc.or_(pc.equal(pc.utf8_length(values), 0), pc.utf8_is_space(values))
-        blank_row = blank if blank_row is None else pc.and_(blank_row, blank)
-        if not pc.any(blank_row).as_py():
-            break
-    if pc.any(blank_row).as_py():
-        keep = pc.invert(blank_row)
-        columns = [v.filter(keep) for v in columns]
-        lines = lines[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)]
-    n = len(lines)
     spec = parser.spec
     by_key = {plan[1]: i for i, plan in enumerate(parsers)}
     key_columns = {by_key[k] for k in spec.key if k in by_key}
     doc = by_key.get("document_number")
     if doc is not None:
         key_columns.add(doc)
-    fragments: list[pa.Array] = []
-    key_texts: dict[int, pa.Array] = {}
-    empty = pa.array([""] * n, pa.string()) if any(plan[2] < 0 for plan in parsers) else None
-    for i, plan in enumerate(parsers):
-        # each distinct text is converted once: on the column's dictionary, then taken per row
-        encoded = (empty if plan[2] < 0 else columns[plan[2]]).dictionary_encode()
-        distinct = encoded.dictionary
-        if plan[3] is parse_number and i not in key_columns:
-            fragment, keys = _numbers(distinct, plan), None
-        elif plan[3] is parse_text:
-            fragment, keys = _texts(distinct, plan)
-        else:
-            fragment, keys = _python(distinct, plan)
-        fragments.append(fragment.take(encoded.indices))
-        if i in key_columns and keys is not None:
-            key_texts[i] = keys.take(encoded.indices)
-    bad = np.zeros(n, dtype=bool)
-    for fragment in fragments:
-        if fragment.null_count:
-            bad |= np.asarray(fragment.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    # key parts, as the row path builds them
-    parts: list[pa.Array] = []
-    for k in spec.key:
-        if k == "#row":
-            parts.append(pa.array(lines).cast(pa.string()))
-        elif k == "#file":
-            parts.append(pa.array([parser.path.name] * n, pa.string()))
-        elif k == "#row_in_document":
-            documents = pa.array(["None"] * n) if doc is None else pc.if_else(
-                pc.equal(key_texts[doc], ""), "None", key_texts[doc])
-            codes = np.asarray(documents.dictionary_encode().indices.to_numpy(), dtype=np.int64)
-            order = np.argsort(codes, kind="stable")
-            ranks = np.empty(n, dtype=np.int64)
-            sorted_codes = codes[order]
-            starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
-            group_start = np.repeat(starts, np.diff(np.r_[starts, n]))
-            ranks[order] = np.arange(n) - group_start + 1
-            parts.append(pa.array(ranks).cast(pa.string()))
-        else:
-            parts.append(key_texts[by_key[k]])
-    keys = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "|")
-    # duplicates among the good rows: the first stays; a key of an earlier file is always a duplicate
-    good = np.flatnonzero(~bad)
-    good_keys = keys.take(pa.array(good))
-    codes = np.asarray(good_keys.dictionary_encode().indices.to_numpy(), dtype=np.int64)
-    _, first_at = np.unique(codes, return_index=True)
-    is_first = np.zeros(len(good), dtype=bool)
-    is_first[first_at] = True
-    prior = parser.prior_keys or {}
-    in_prior = np.zeros(len(good), dtype=bool)
-    if prior:
-        in_prior = np.asarray(pc.is_in(good_keys, value_set=pa.array(list(prior), pa.string()))
-                              .to_numpy(zero_copy_only=False), dtype=bool)
-    duplicate = np.zeros(n, dtype=bool)
-    duplicate[good] = ~is_first | in_prior
-    # the parser's state changes only from here on (NotRegular can no longer happen)
-    parser.rows_read += n
-    first_line = {}
-    for row in np.flatnonzero(bad | duplicate):
-        cells = [v[row].as_py() for v in columns]
-        line = int(lines[row])
-        if bad[row]:
-            parser._payload(line, cells, header, parsers)
-        else:
-            key = keys[row].as_py()
-            if key in prior:
-                parser._duplicate(line, cells, header, key, None)
-            else:
-                if key not in first_line:
-                    where = np.flatnonzero(np.asarray(pc.equal(good_keys, key).to_numpy(zero_copy_only=False)))
-                    first_line[key] = int(lines[good[where[0]]])
-                parser._duplicate(line, cells, header, key, first_line[key])
-        parser._flush()
-    dropped = bad | duplicate
-    keep = pa.array(~dropped) if dropped.any() else None
     template = [json_key(plan[1]) for plan in parsers]
-    pieces: list[Any] = []
-    for i, fragment in enumerate(fragments):
-        pieces.append(pa.scalar(("{" if i == 0 else ",") + template[i] + ":"))
-        pieces.append(fragment if keep is None else fragment.filter(keep))
-    pieces.append(pa.scalar("}"))
-    payloads = pc.binary_join_element_wise(*pieces, "")
-    return ArrowRecords(keys if keep is None else keys.filter(keep), payloads)
+    prior = parser.prior_keys or {}
+    seen: dict[str, int] = {}  # key -> line, this file's good rows
+    per_document: dict[str, int] = {}
+    next_line = table.header_row + 1
+    for batch in reader:
+        columns = [batch.column(i) for i in range(width)]
+        total = batch.num_rows
+        lines = np.arange(next_line, next_line + total, dtype=np.int64)
+        next_line += total
+        # blank rows (every cell empty or whitespace) are skipped and not counted, as in the row path
+        blank_row = None
+        for values in columns:
+            blank = pc.or_(pc.equal(pc.utf8_length(values), 0), pc.utf8_is_space(values))
+            blank_row = blank if blank_row is None else pc.and_(blank_row, blank)
+            if not pc.any(blank_row).as_py():
+                break
+        if pc.any(blank_row).as_py():
+            keep_rows = pc.invert(blank_row)
+            columns = [v.filter(keep_rows) for v in columns]
+            lines = lines[np.asarray(keep_rows.to_numpy(zero_copy_only=False), dtype=bool)]
+        n = len(lines)
+        if not n:
+            continue
+        parser.rows_read += n
+        fragments: list[pa.Array] = []
+        key_texts: dict[int, pa.Array] = {}
+        empty = pa.array([""] * n, pa.string()) if any(plan[2] < 0 for plan in parsers) else None
+        for i, plan in enumerate(parsers):
+            # each distinct text is converted once: on the column's dictionary, then taken per row
+            encoded = (empty if plan[2] < 0 else columns[plan[2]]).dictionary_encode()
+            distinct = encoded.dictionary
+            if plan[3] is parse_number and i not in key_columns:
+                fragment, keys = _numbers(distinct, plan), None
+            elif plan[3] is parse_text:
+                fragment, keys = _texts(distinct, plan)
+            else:
+                fragment, keys = _python(distinct, plan)
+            fragments.append(fragment.take(encoded.indices))
+            if i in key_columns and keys is not None:
+                key_texts[i] = keys.take(encoded.indices)
+        bad = np.zeros(n, dtype=bool)
+        for fragment in fragments:
+            if fragment.null_count:
+                bad |= np.asarray(fragment.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        # key parts, as the row path builds them
+        parts: list[pa.Array] = []
+        for k in spec.key:
+            if k == "#row":
+                parts.append(pa.array(lines).cast(pa.string()))
+            elif k == "#file":
+                parts.append(pa.array([parser.path.name] * n, pa.string()))
+            elif k == "#row_in_document":
+                documents = pa.array(["None"] * n) if doc is None else pc.if_else(
+                    pc.equal(key_texts[doc], ""), "None", key_texts[doc])
+                encoded_docs = documents.dictionary_encode()
+                names = encoded_docs.dictionary.to_pylist()
+                codes = np.asarray(encoded_docs.indices.to_numpy(), dtype=np.int64)
+                order = np.argsort(codes, kind="stable")
+                sorted_codes = codes[order]
+                starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+                ranks = np.empty(n, dtype=np.int64)
+                ranks[order] = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n])) + 1
+                before = np.array([per_document.get(name, 0) for name in names], dtype=np.int64)
+                ranks += before[codes]
+                for name, count in zip(names, np.bincount(codes, minlength=len(names)).tolist(), strict=True):
+                    per_document[name] = per_document.get(name, 0) + count
+                parts.append(pa.array(ranks).cast(pa.string()))
+            else:
+                parts.append(key_texts[by_key[k]])
+        keys = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "|")
+        # duplicates, exactly as the row path finds them: the first good row of a key stays
+        dropped = bad.copy()
+        line_list = lines.tolist()
+        for row, key in zip(np.flatnonzero(~bad).tolist(), keys.filter(pa.array(~bad)).to_pylist(), strict=True):
+            if key in seen or key in prior:
+                dropped[row] = True
+            else:
+                seen[key] = line_list[row]
+        for row in np.flatnonzero(dropped).tolist():
+            cells = [v[row].as_py() for v in columns]
+            if bad[row]:
+                parser._payload(line_list[row], cells, header, parsers)
+            else:
+                key = keys[row].as_py()
+                parser._duplicate(line_list[row], cells, header, key, seen.get(key))
+            parser._flush()
+        keep = pa.array(~dropped) if dropped.any() else None
+        pieces: list[Any] = []
+        for i, fragment in enumerate(fragments):
+            pieces.append(pa.scalar(("{" if i == 0 else ",") + template[i] + ":"))
+            pieces.append(fragment if keep is None else fragment.filter(keep))
+        pieces.append(pa.scalar("}"))
+        payloads = pc.binary_join_element_wise(*pieces, "")
+        yield ArrowRecords(keys if keep is None else keys.filter(keep), payloads)
 
 
 def json_key(key: str) -> str:

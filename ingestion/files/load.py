@@ -233,8 +233,7 @@ def _load_paths(load: _Load, file_spec: FileSpec, kind: str, paths: list[Path], 
 
         fast = parser.arrow_records()
         if fast is not None:
-            keys.update(dict.fromkeys(fast.keys.to_pylist(), path.name))
-            _land_arrow(load, fast, source)
+            _land_arrow(load, fast, source, keys, path.name)
         else:
             load.land(remember(parser.json_records()), source)
         if parser.rejected is not None:
@@ -258,50 +257,57 @@ def _load_paths(load: _Load, file_spec: FileSpec, kind: str, paths: list[Path], 
         }
 
 
-def _land_arrow(load: _Load, records: Any, source: str) -> None:
-    """`landing.land` for the Arrow fast path's records (keys unique): COPY straight into an
-    empty raw table, else into the landing temp table and the same upsert."""
+def _land_arrow(load: _Load, batches: Iterable[Any], source: str, keys: dict[str, str], name: str) -> None:
+    """`landing.land` for the Arrow fast path's batches (keys unique): COPY straight into an
+    empty raw table, else into the landing temp table and the same upsert. Each batch is
+    copied while the next one is read and converted."""
     from .arrow_path import copy_lines
 
-    count = len(records.keys)
-    if not count:
-        return
     conn = load.conn
     table = landing._raw(load.spec.raw_table)
     conn.execute(sql.SQL("lock table {} in share row exclusive mode").format(table))
-    if conn.execute(sql.SQL("select not exists (select 1 from {})").format(table)).fetchone() == (True,):
+    first_load = conn.execute(sql.SQL("select not exists (select 1 from {})").format(table)).fetchone() == (True,)
+    if first_load:
         loaded_at = conn.execute("select now()").fetchone()[0].isoformat()  # type: ignore[index]
         tail = f"\t{landing._copy_text(source)}\t{landing._copy_text(load.load_id)}\t{loaded_at}\t\\N"
-        _copy_blocks(conn, sql.SQL(
-            "copy {} (source_key, payload, _source, _load_id, _loaded_at, _modified_at) from stdin").format(table),
-            copy_lines(records, tail))
-        load.landed += count
+        statement = sql.SQL(
+            "copy {} (source_key, payload, _source, _load_id, _loaded_at, _modified_at) from stdin").format(table)
     else:
         conn.execute("create temp table if not exists _hc_landing (source_key text, payload text, modified_at timestamptz)")
         conn.execute("truncate _hc_landing")
-        _copy_blocks(conn, sql.SQL("copy _hc_landing (source_key, payload, modified_at) from stdin"),
-                     copy_lines(records, "\t\\N"))
-        cur = conn.execute(
-            sql.SQL(
-                """insert into {table} as t
-                       (source_key, payload, _source, _load_id, _loaded_at, _modified_at, _deleted_at)
-                   select source_key, payload::jsonb, %(source)s, %(load_id)s, now(), modified_at, null
-                   from _hc_landing
-                   on conflict (source_key) do update set
-                       payload = excluded.payload,
-                       _source = excluded._source,
-                       _load_id = excluded._load_id,
-                       _loaded_at = excluded._loaded_at,
-                       _modified_at = excluded._modified_at,
-                       _deleted_at = null
-                   where t.payload is distinct from excluded.payload or t._deleted_at is not null"""
-            ).format(table=table),
-            {"source": source, "load_id": load.load_id},
-        )
-        load.landed += cur.rowcount
+        tail = "\t\\N"
+        statement = sql.SQL("copy _hc_landing (source_key, payload, modified_at) from stdin")
+    count = 0
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for batch in batches:
+            keys.update(dict.fromkeys(batch.keys.to_pylist(), name))
+            for block in copy_lines(batch, tail):
+                copy.write(block)
+            count += len(batch.keys)
+            if load.progress is not None:
+                load.progress(load.seen + count, None)
     load.seen += count
-    if load.progress is not None:
-        load.progress(load.seen, None)
+    if first_load:
+        load.landed += count
+        return
+    cur = conn.execute(
+        sql.SQL(
+            """insert into {table} as t
+                   (source_key, payload, _source, _load_id, _loaded_at, _modified_at, _deleted_at)
+               select source_key, payload::jsonb, %(source)s, %(load_id)s, now(), modified_at, null
+               from _hc_landing
+               on conflict (source_key) do update set
+                   payload = excluded.payload,
+                   _source = excluded._source,
+                   _load_id = excluded._load_id,
+                   _loaded_at = excluded._loaded_at,
+                   _modified_at = excluded._modified_at,
+                   _deleted_at = null
+               where t.payload is distinct from excluded.payload or t._deleted_at is not null"""
+        ).format(table=table),
+        {"source": source, "load_id": load.load_id},
+    )
+    load.landed += cur.rowcount
 
 
 def _copy_blocks(conn: Any, statement: sql.Composable, blocks: Iterable[Any]) -> None:

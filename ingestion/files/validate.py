@@ -237,8 +237,9 @@ class FileParser:
             yield key, payload, None
 
     def arrow_records(self) -> Any:
-        """The good records of a large regular text file as Arrow arrays (`arrow_path`), with
-        the same errors and counts as `records()`; None when the file takes the row path."""
+        """The good records of a large regular text file as batches of Arrow arrays
+        (`arrow_path`), with the same errors and counts as `records()` once consumed; None when
+        the file takes the row path."""
         if self.path.suffix.lower() not in TEXT_SUFFIXES:
             return None
         try:
@@ -249,13 +250,11 @@ class FileParser:
             return None
         opened = self._open()
         if opened is None:  # rejected as a whole: nothing to land
-            import pyarrow as pa
-
-            return arrow_path.ArrowRecords(pa.array([], pa.string()), pa.array([], pa.string()))
+            return iter(())
         table, parsers = opened
         table.rows.close()
         try:
-            return arrow_path.arrow_records(self, table, parsers)
+            return arrow_path.arrow_batches(self, table, parsers)
         except arrow_path.NotRegular:
             return None
 

@@ -58,15 +58,18 @@ def check_arrow(path: Path, kind: str, records: list[tuple[str, Any]], slow: Fil
     from ingestion.files import arrow_path
 
     old, arrow_path.MIN_BYTES = arrow_path.MIN_BYTES, 0
+    old_batch, arrow_path.BATCH_BYTES = arrow_path.BATCH_BYTES, 20_000  # many batches: state across them
     try:
         parser = FileParser(path, SPECS[kind], **kw)
         got = parser.arrow_records()
     finally:
         arrow_path.MIN_BYTES = old
+        arrow_path.BATCH_BYTES = old_batch
     if got is None:
         return
     ARROW_USED.append(path.name)
-    pairs = list(zip(got.keys.to_pylist(), [json.loads(p) for p in got.payloads.to_pylist()], strict=True))
+    pairs = [(k, json.loads(p)) for batch in got
+             for k, p in zip(batch.keys.to_pylist(), batch.payloads.to_pylist(), strict=True)]
     assert pairs == ([] if slow.rejected else [(k, json.loads(json.dumps(p))) for k, p in records])
     assert (parser.errors, parser.rows_read, parser.rows_rejected, parser.rejected) == (
         slow.errors, slow.rows_read, slow.rows_rejected, slow.rejected)
@@ -468,3 +471,17 @@ def test_arrow_fast_path_lands_like_the_row_path(tmp_path: Path, make_database: 
     assert got[1][0] == [(3, 2, 1, 0), (3, 2, 0, 0)]  # Д-3 changed and Д-4 new; Д-1 unchanged
     assert {k: (p["amount"], d) for k, (p, d) in got[1][1].items()} == {
         "Д-1|1": (10, False), "Д-3|1": (99, False), "Д-4|1": (10, False)}
+
+
+def test_arrow_fast_path_duplicates_across_batches(tmp_path: Path) -> None:
+    rows = [f"{m:02d}.20{y};SRC{s};{s}\n" for y in (20, 21, 22) for m in range(1, 13) for s in range(40)]
+    text = "Месяц;Источник;Затраты, руб\n" + "".join(rows) + "".join(rows[::7]) + "01.2020;SRC0;x\n"
+    other = "Месяц;Источник;Затраты, руб\n" + "".join(rows[::5])
+    ARROW_USED.clear()
+    keys: dict[str, str] = {}
+    records, parser = parse(write(tmp_path / "marketing_spend_a.csv", text), "marketing_spend", prior_keys=keys)
+    assert ARROW_USED == ["marketing_spend_a.csv"] and parser.rows_rejected == len(rows[::7]) + 1
+    assert "is on row 2" in parser.errors[0][0].reason
+    keys.update(dict.fromkeys((k for k, _ in records), "marketing_spend_a.csv"))
+    _, parser = parse(write(tmp_path / "marketing_spend_b.csv", other), "marketing_spend", prior_keys=keys)
+    assert parser.rows_rejected == len(rows[::5]) and "is in marketing_spend_a.csv" in parser.errors[0][0].reason
