@@ -131,8 +131,8 @@ def _check_structure(body: bytes, delimiter: str, width: int) -> None:
         ends = np.r_[ends, len(data)]
     if not len(ends):
         raise NotRegular
-    cells = np.bincount(np.searchsorted(ends, np.flatnonzero(data == ord(delimiter))), minlength=len(ends))
-    if (cells[: len(ends)] != width - 1).any():
+    before = np.searchsorted(np.flatnonzero(data == ord(delimiter)), ends)  # delimiters before each line end
+    if (np.diff(np.r_[0, before]) != width - 1).any():
         raise NotRegular
     if (np.diff(np.r_[-1, ends]) >= FIELD_LIMIT - 8).any():
         raise NotRegular

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from .. import landing
 from ..config import ConfigError, SourceSettings
@@ -278,7 +279,8 @@ def _land_arrow(load: _Load, batches: Iterable[Any], source: str, keys: dict[str
         tail = "\t\\N"
         statement = sql.SQL("copy _hc_landing (source_key, payload, modified_at) from stdin")
     count = 0
-    with conn.cursor() as cur, cur.copy(statement) as copy:
+    # a queued writer sends each block from its own thread while the next block is converted
+    with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
         for batch in batches:
             keys.update(dict.fromkeys(batch.keys.to_pylist(), name))
             for block in copy_lines(batch, tail):
