@@ -227,6 +227,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings, console: Console) -
                 settings=sources,
                 full_refresh=args.full_refresh,
                 log=console.info,
+                files=getattr(args, "file", None),  # --file: load these files as the kind
+                require_files=True,  # a requested kind without a file is an error
             )
         else:
             raise CliError(
@@ -544,6 +546,8 @@ def build_parser() -> argparse.ArgumentParser:
     ing = sub.add_parser("ingest", help="load one source (bitrix24, onec, files) or entity (bitrix24.deals)")
     ing.add_argument("target")
     ing.add_argument("--full-refresh", action="store_true", help="re-read everything, not only changes")
+    ing.add_argument("--file", action="append", type=Path, metavar="PATH",
+                     help="with a file kind (files.sales_lines): load this file as that kind, whatever its name")
     ing.set_defaults(func=cmd_ingest)
 
     dbt = sub.add_parser("dbt", help="run dbt against the warehouse: happyclient dbt build", add_help=False)
