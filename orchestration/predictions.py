@@ -100,6 +100,10 @@ def build_prediction_assets() -> list[dg.AssetsDefinition]:
             raise RuntimeError(f"predictions.writeback.push_to_bitrix24 is not available: {exc}") from exc
         settings = Settings.from_env()
         dry_run = not settings.writeback_enabled
+        if not settings.sources.bitrix24_configured:
+            # a company without Bitrix24: nothing to write back to, which is not a failure
+            context.log.info("write-back skipped: Bitrix24 is not configured (BITRIX24_WEBHOOK_URL or OAuth)")
+            return dg.MaterializeResult(metadata={"status": "skipped: Bitrix24 is not configured"})
         client = bitrix24_client(settings.sources, warehouse.url)
         report = push_to_bitrix24(
             warehouse.url, client, dry_run=dry_run, log=lambda message: context.log.info(redact(message))
