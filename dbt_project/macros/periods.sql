@@ -1,4 +1,5 @@
-{#- Periods: calendar month, quarter, year. period_end is exclusive. -#}
+{#- Periods: calendar month, quarter, half-year ('half': H1 = January–June, H2 = July–December),
+    year. period_end is exclusive. -#}
 
 {% macro as_of_date() -%}
     {%- if var('as_of_date') is none -%}
@@ -16,25 +17,45 @@
     cast({{ dbt.dateadd('day', days, date_expr) }} as date)
 {%- endmacro %}
 
+{#- The period grains, shortest first. -#}
+{% macro period_grains() -%}
+    {{ return(['month', 'quarter', 'half', 'year']) }}
+{%- endmacro %}
+
 {% macro period_months(grain) -%}
-    {%- if grain == 'month' -%}1{%- elif grain == 'quarter' -%}3{%- elif grain == 'year' -%}12
-    {%- else -%}{{ exceptions.raise_compiler_error("period grain must be month, quarter or year, got " ~ grain) }}{%- endif -%}
+    {%- if grain == 'month' -%}1{%- elif grain == 'quarter' -%}3{%- elif grain == 'half' -%}6{%- elif grain == 'year' -%}12
+    {%- else -%}{{ exceptions.raise_compiler_error("period grain must be month, quarter, half or year, got " ~ grain) }}{%- endif -%}
 {%- endmacro %}
 
 {#- Number of months in a period whose grain is held in a column. -#}
 {% macro period_months_of(grain_col) -%}
-    (case {{ grain_col }} when 'month' then 1 when 'quarter' then 3 when 'year' then 12 end)
+    (case {{ grain_col }} when 'month' then 1 when 'quarter' then 3 when 'half' then 6 when 'year' then 12 end)
 {%- endmacro %}
 
 {% macro period_start_of(grain, date_expr) -%}
-    cast({{ dbt.date_trunc(grain, date_expr) }} as date)
+    {%- if grain == 'half' -%}
+        {{ add_months(dbt.date_trunc('year', date_expr), '6 * (' ~ date_part_macro('month', date_expr) ~ ' / 7)') }}
+    {%- else -%}
+        cast({{ dbt.date_trunc(grain, date_expr) }} as date)
+    {%- endif -%}
 {%- endmacro %}
 
-{#- '2025-03', '2025-Q1', '2025'. -#}
+{#- Start of the period of grain `grain_col` (a column or expression holding 'month', 'quarter',
+    'half' or 'year') that contains date_expr. -#}
+{% macro period_start_of_col(grain_col, date_expr) -%}
+    (case {{ grain_col }}
+        {%- for grain in period_grains() %}
+            when '{{ grain }}' then {{ period_start_of(grain, date_expr) }}
+        {%- endfor %}
+    end)
+{%- endmacro %}
+
+{#- '2025-03', '2025-Q1', '2025-H1', '2025'. -#}
 {% macro period_label(grain_col, start_col) -%}
     (case {{ grain_col }}
         when 'month' then to_char({{ start_col }}, 'YYYY-MM')
         when 'quarter' then to_char({{ start_col }}, 'YYYY') || '-Q' || to_char({{ start_col }}, 'Q')
+        when 'half' then to_char({{ start_col }}, 'YYYY') || '-H' || cast({{ date_part_macro('month', start_col) }} / 7 + 1 as text)
         else to_char({{ start_col }}, 'YYYY')
     end)
 {%- endmacro %}

@@ -15,7 +15,8 @@ bounds as (
 
     select
         {{ period_start_of('year', 'coalesce(min(sale_dates.sale_date), ' ~ as_of_date() ~ ')') }} as first_day,
-        {{ as_of_date() }} as last_day
+        {{ as_of_date() }} as last_day,
+        {{ period_start_of('month', 'min(sale_dates.sale_date)') }} as data_start_month
     from sale_dates
     where sale_dates.sale_date <= {{ as_of_date() }}
 
@@ -49,7 +50,8 @@ final as (
         {{ add_months('grains.period_start', '-1 * ' ~ period_months_of('grains.period_grain')) }} as prev_period_start,
         {{ add_months('grains.period_start', -12) }} as sply_period_start,
         {{ add_months('grains.period_start', period_months_of('grains.period_grain')) }}
-        <= {{ add_days(as_of_date(), 1) }} as is_complete
+        <= {{ add_days(as_of_date(), 1) }} as is_complete,
+        (select bounds.data_start_month from bounds) as data_start_month
     from grains
 
 )

@@ -23,6 +23,7 @@ clients as (
 
 ),
 
+{#- every sale line placed in its period of each grain by an equality key -#}
 bought as (
 
     select distinct
@@ -30,13 +31,14 @@ bought as (
         periods.period_start,
         periods.period_label,
         sales_lines.client_id,
-        sales_lines.category,
-        products.sku
+        lower(trim(sales_lines.category)) as category_key,
+        lower(trim(products.sku)) as sku_key
     from {{ ref('fct_sales_lines') }} as sales_lines
+    cross join (select distinct grain_periods.period_grain from periods as grain_periods) as grains
     inner join periods
         on
-            sales_lines.document_date >= periods.period_start
-            and sales_lines.document_date < periods.period_end
+            grains.period_grain = periods.period_grain
+            and {{ period_start_of_col('grains.period_grain', 'sales_lines.document_date') }} = periods.period_start
     left join {{ ref('dim_products') }} as products
         on sales_lines.product_id = products.product_id
     where sales_lines.line_kind = 'sale'
@@ -54,6 +56,17 @@ buyers as (
 
 ),
 
+bought_categories as (
+
+    select distinct
+        bought.period_grain,
+        bought.period_start,
+        bought.client_id,
+        bought.category_key
+    from bought
+
+),
+
 required as (
 
     select
@@ -65,8 +78,8 @@ required as (
         clients.department_id,
         clients.channel,
         matrix.assortment_item_id,
-        matrix.category,
-        matrix.sku,
+        lower(trim(matrix.category)) as category_key,
+        lower(trim(matrix.sku)) as sku_key,
         matrix.is_whole_category
     from buyers
     inner join clients
@@ -76,6 +89,8 @@ required as (
 
 ),
 
+{#- joined on all their equality keys (period, client, category, and SKU for SKU items), so no
+    plan can pair rows of different clients -#}
 checked as (
 
     select
@@ -87,15 +102,27 @@ checked as (
         required.department_id,
         required.channel,
         required.assortment_item_id,
-        max(case when bought.client_id is not null then 1 else 0 end) as is_bought
+        max(
+            case
+                when required.is_whole_category and bought_category.client_id is not null then 1
+                when bought_sku.client_id is not null then 1
+                else 0
+            end
+        ) as is_bought
     from required
-    left join bought
+    left join bought_categories as bought_category
         on
-            required.period_grain = bought.period_grain
-            and required.period_start = bought.period_start
-            and required.client_id = bought.client_id
-            and lower(trim(required.category)) = lower(trim(bought.category))
-            and (required.is_whole_category or lower(trim(required.sku)) = lower(trim(bought.sku)))
+            required.period_grain = bought_category.period_grain
+            and required.period_start = bought_category.period_start
+            and required.client_id = bought_category.client_id
+            and required.category_key = bought_category.category_key
+    left join bought as bought_sku
+        on
+            required.period_grain = bought_sku.period_grain
+            and required.period_start = bought_sku.period_start
+            and required.client_id = bought_sku.client_id
+            and required.category_key = bought_sku.category_key
+            and required.sku_key = bought_sku.sku_key
     group by
         required.period_grain, required.period_start, required.period_label, required.client_id,
         required.manager_id, required.department_id, required.channel, required.assortment_item_id
