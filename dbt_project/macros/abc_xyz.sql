@@ -31,38 +31,27 @@ window_rows as (
 
 ),
 
-window_sums as (
+window_totals as (
 
     select
         window_rows.period_end,
         window_rows.entity_id,
         sum(window_rows.revenue) as revenue_t12,
         sum(window_rows.revenue * window_rows.revenue) as revenue_squares
-    from window_rows
+    from (
+        select * from window_rows
+        {%- if entities is not none %}
+            union all
+            select
+                window_ends.period_end,
+                {{ entities }}.entity_id,
+                0 as revenue
+            from window_ends
+            inner join {{ entities }}
+                on {{ entities }}.first_month < window_ends.period_end
+        {%- endif %}
+    ) as window_rows
     group by window_rows.period_end, window_rows.entity_id
-
-),
-
-window_totals as (
-
-    select * from window_sums
-    {%- if entities is not none %}
-        union all
-        select
-            window_ends.period_end,
-            {{ entities }}.entity_id,
-            0 as revenue_t12,
-            0 as revenue_squares
-        from window_ends
-        inner join {{ entities }}
-            on {{ entities }}.first_month < window_ends.period_end
-        where not exists (
-            select 1 from window_sums
-            where
-                window_sums.period_end = window_ends.period_end
-                and window_sums.entity_id = {{ entities }}.entity_id
-        )
-    {%- endif %}
 
 ),
 

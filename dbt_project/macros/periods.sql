@@ -81,3 +81,39 @@
 {% macro date_part_macro(part, expr) -%}
     cast(extract({{ part }} from {{ expr }}) as integer)
 {%- endmacro %}
+
+{#- The rows of `relation` once per period grain, with period_grain and period_start (the
+    period of that grain holding date_expr) in front of `columns` (a list of select expressions).
+    One union branch per grain, so period_start is a plain expression that a join to int_periods
+    on (period_grain, period_start) can hash, never a per-row CASE over all periods. -#}
+{% macro rows_per_grain(relation, date_expr, columns, where=none) -%}
+    {%- for grain in period_grains() %}
+        select
+            '{{ grain }}' as period_grain,
+            {{ period_start_of(grain, date_expr) }} as period_start,
+            {{ columns | join(',\n            ') }}
+        from {{ relation }}
+        {%- if where %}
+        where {{ where }}
+        {%- endif %}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- One equality key of several columns (a text array; null when any part is null, so rows with
+    a missing part never match, as with separate equalities). A join on it cannot be planned on
+    a prefix of the keys with the rest as a filter (a per-period cross product). -#}
+{% macro match_key(columns) -%}
+    (case when {% for column in columns %}{{ column }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+        then array[{% for column in columns %}cast({{ column }} as {{ dbt.type_string() }}){% if not loop.last %}, {% endif %}{% endfor %}]
+    end)
+{%- endmacro %}
+
+{#- Post-hook of the mart tables (dbt_project.yml): fresh statistics for the models built on them. -#}
+{% macro analyze_table() -%}
+    {%- if model.config.materialized == 'table' -%}
+        analyze {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -1,4 +1,5 @@
-{#- Calendar periods (month, quarter, year) from the first sale's year to as_of_date. -#}
+{#- Calendar periods (month, quarter, half-year, year; macro period_grains) from the first sale's
+    year to as_of_date. -#}
 with
 
 sale_dates as (
@@ -30,7 +31,7 @@ months as (
 
 grains as (
 
-    {% for grain in ['month', 'quarter', 'year'] %}
+    {% for grain in period_grains() %}
         select distinct
             '{{ grain }}' as period_grain,
             {{ period_start_of(grain, 'months.month_start') }} as period_start

@@ -2,7 +2,7 @@
     in which the client has lines (sales or returns), from the period of its first purchase
     (its first line when it never bought) on, with distinct purchase days (days with a sale).
     A period without lines has no row: readers treat a missing row as zero. Every line is
-    placed in its period of each grain by an equality key (period_start_of_col), so the cost
+    placed in its period of each grain by an equality key (macro rows_per_grain), so the cost
     follows the lines, never clients × periods. -#}
 with
 
@@ -30,8 +30,8 @@ first_purchase as (
 
 ),
 
-{#- lines summed per client, day, document and kind first: the grain expansion below multiplies
-    documents, not lines -#}
+{# lines summed per client, day, document and kind first: the grain expansion below multiplies
+    documents, not lines #}
 documents as (
 
     select
@@ -46,27 +46,29 @@ documents as (
 
 ),
 
-grains as (
+documents_per_grain as (
 
-    select distinct periods.period_grain from periods
+    {{ rows_per_grain('documents', 'documents.document_date', [
+        'documents.client_id', 'documents.document_date', 'documents.document_number', 'documents.line_kind',
+        'documents.revenue', 'documents.quantity',
+    ]) }}
 
 ),
 
 aggregated as (
 
     select
-        grains.period_grain,
-        {{ period_start_of_col('grains.period_grain', 'documents.document_date') }} as period_start,
-        documents.client_id,
-        sum(documents.revenue) as revenue,
-        sum(case when documents.line_kind = 'sale' then documents.revenue else 0 end) as sales_revenue,
-        sum(case when documents.line_kind = 'return' then documents.revenue else 0 end) as returns_revenue,
-        sum(documents.quantity) as quantity,
-        count(distinct case when documents.line_kind = 'sale' then documents.document_date end) as purchase_days,
-        count(distinct case when documents.line_kind = 'sale' then documents.document_number end) as sales_documents
-    from documents
-    cross join grains
-    group by 1, 2, 3
+        per_grain.period_grain,
+        per_grain.period_start,
+        per_grain.client_id,
+        sum(per_grain.revenue) as revenue,
+        sum(case when per_grain.line_kind = 'sale' then per_grain.revenue else 0 end) as sales_revenue,
+        sum(case when per_grain.line_kind = 'return' then per_grain.revenue else 0 end) as returns_revenue,
+        sum(per_grain.quantity) as quantity,
+        count(distinct case when per_grain.line_kind = 'sale' then per_grain.document_date end) as purchase_days,
+        count(distinct case when per_grain.line_kind = 'sale' then per_grain.document_number end) as sales_documents
+    from documents_per_grain as per_grain
+    group by per_grain.period_grain, per_grain.period_start, per_grain.client_id
 
 ),
 
@@ -92,8 +94,8 @@ final as (
         coalesce(aggregated.sales_revenue, 0) as sales_revenue,
         coalesce(aggregated.returns_revenue, 0) as returns_revenue,
         coalesce(aggregated.quantity, 0) as quantity,
-        aggregated.purchase_days,
-        aggregated.sales_documents,
+        coalesce(aggregated.purchase_days, 0) as purchase_days,
+        coalesce(aggregated.sales_documents, 0) as sales_documents,
 
         -- booleans
         coalesce(

@@ -60,8 +60,8 @@ periods as (
 
 ),
 
-{#- the month rows give each client's purchase days to date: the first month in which its
-    running count of purchase days reaches 1 and 2 -#}
+{# the month rows give each client's purchase days to date: the first month in which its
+    running count of purchase days reaches 1 and 2 #}
 purchase_day_months as (
 
     select
@@ -90,9 +90,9 @@ purchase_day_marks as (
 
 ),
 
-{#- each sparse row counts for its own period (P) and as the base of the periods it is the
+{# each sparse row counts for its own period (P) and as the base of the periods it is the
     base of (equality keys: its start plus the base offsets), so only clients that bought in P
-    or in B get a row -#}
+    or in B get a row #}
 contributions as (
 
     select
@@ -164,18 +164,18 @@ compared as (
         combined.region,
         combined.channel,
         periods.base_start,
-        coalesce(periods.base_end > periods.data_start_month, true) as has_base,
         combined.first_purchase_date,
         combined.revenue_period,
         combined.purchase_days_period,
+        combined.purchase_days_base,
+        coalesce(periods.base_end > periods.data_start_month, true) as has_base,
         coalesce(
             marks.first_purchase_month < periods.period_end
             and not coalesce(marks.second_purchase_month < periods.period_end, false),
             false
         ) as has_one_purchase_day_to_date,
         coalesce(combined.is_first_purchase_period, false) as is_first_purchase_period,
-        round(combined.revenue_base / periods.base_periods, 2) as revenue_base,
-        combined.purchase_days_base
+        round(combined.revenue_base / periods.base_periods, 2) as revenue_base
     from combined
     inner join periods
         on

@@ -38,25 +38,36 @@ clients_to_date as (
 
 ),
 
-yearly as (
+ranked as (
 
     select
         revenue.period_start,
         revenue.period_label,
         revenue.client_id,
         revenue.revenue,
+        clients_to_date.clients as clients_to_date,
         row_number() over (
             partition by revenue.period_start
             order by revenue.revenue desc, revenue.client_id asc
-        )
-        + case
-            when revenue.revenue < 0
-                then clients_to_date.clients - count(*) over (partition by revenue.period_start)
-            else 0
-        end as revenue_rank
+        ) as sparse_rank,
+        count(*) over (partition by revenue.period_start) as rows_in_year
     from revenue
     inner join clients_to_date
         on revenue.period_start = clients_to_date.period_start
+
+),
+
+yearly as (
+
+    select
+        ranked.period_start,
+        ranked.period_label,
+        ranked.client_id,
+        ranked.revenue,
+        ranked.sparse_rank
+        + case when ranked.revenue < 0 then ranked.clients_to_date - ranked.rows_in_year else 0 end
+            as revenue_rank
+    from ranked
 
 ),
 

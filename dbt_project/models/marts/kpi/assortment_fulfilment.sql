@@ -23,25 +23,47 @@ clients as (
 
 ),
 
-{#- every sale line placed in its period of each grain by an equality key -#}
+{# every sale line placed in its period of each grain by an equality key #}
+sale_lines as (
+
+    select
+        sales_lines.client_id,
+        sales_lines.document_date,
+        lower(trim(sales_lines.category)) as category_key,
+        lower(trim(products.sku)) as sku_key
+    from {{ ref('fct_sales_lines') }} as sales_lines
+    left join {{ ref('dim_products') }} as products
+        on sales_lines.product_id = products.product_id
+    where sales_lines.line_kind = 'sale'
+
+),
+
+sale_lines_per_grain as (
+
+    {{ rows_per_grain('sale_lines', 'sale_lines.document_date', [
+        'sale_lines.client_id', 'sale_lines.category_key', 'sale_lines.sku_key',
+    ]) }}
+
+),
+
 bought as (
 
     select distinct
         periods.period_grain,
         periods.period_start,
         periods.period_label,
-        sales_lines.client_id,
-        lower(trim(sales_lines.category)) as category_key,
-        lower(trim(products.sku)) as sku_key
-    from {{ ref('fct_sales_lines') }} as sales_lines
-    cross join (select distinct grain_periods.period_grain from periods as grain_periods) as grains
+        per_grain.client_id,
+        per_grain.category_key,
+        per_grain.sku_key,
+        {{ match_key([
+            'periods.period_grain', 'periods.period_start', 'per_grain.client_id', 'per_grain.category_key',
+            'per_grain.sku_key',
+        ]) }} as sku_match_key
+    from sale_lines_per_grain as per_grain
     inner join periods
         on
-            grains.period_grain = periods.period_grain
-            and {{ period_start_of_col('grains.period_grain', 'sales_lines.document_date') }} = periods.period_start
-    left join {{ ref('dim_products') }} as products
-        on sales_lines.product_id = products.product_id
-    where sales_lines.line_kind = 'sale'
+            per_grain.period_grain = periods.period_grain
+            and per_grain.period_start = periods.period_start
 
 ),
 
@@ -59,10 +81,9 @@ buyers as (
 bought_categories as (
 
     select distinct
-        bought.period_grain,
-        bought.period_start,
-        bought.client_id,
-        bought.category_key
+        {{ match_key([
+            'bought.period_grain', 'bought.period_start', 'bought.client_id', 'bought.category_key',
+        ]) }} as category_match_key
     from bought
 
 ),
@@ -78,9 +99,14 @@ required as (
         clients.department_id,
         clients.channel,
         matrix.assortment_item_id,
-        lower(trim(matrix.category)) as category_key,
-        lower(trim(matrix.sku)) as sku_key,
-        matrix.is_whole_category
+        matrix.is_whole_category,
+        {{ match_key([
+            'buyers.period_grain', 'buyers.period_start', 'buyers.client_id', 'lower(trim(matrix.category))',
+        ]) }} as category_match_key,
+        {{ match_key([
+            'buyers.period_grain', 'buyers.period_start', 'buyers.client_id', 'lower(trim(matrix.category))',
+            'lower(trim(matrix.sku))',
+        ]) }} as sku_match_key
     from buyers
     inner join clients
         on buyers.client_id = clients.client_id
@@ -89,8 +115,8 @@ required as (
 
 ),
 
-{#- joined on all their equality keys (period, client, category, and SKU for SKU items), so no
-    plan can pair rows of different clients -#}
+{# joined on one key of all their equality columns (period, client, category, and SKU for SKU
+    items; macro match_key), so no plan can pair the rows of different clients of a period #}
 checked as (
 
     select
@@ -104,25 +130,16 @@ checked as (
         required.assortment_item_id,
         max(
             case
-                when required.is_whole_category and bought_category.client_id is not null then 1
-                when bought_sku.client_id is not null then 1
+                when required.is_whole_category and bought_category.category_match_key is not null then 1
+                when bought_sku.sku_match_key is not null then 1
                 else 0
             end
         ) as is_bought
     from required
     left join bought_categories as bought_category
-        on
-            required.period_grain = bought_category.period_grain
-            and required.period_start = bought_category.period_start
-            and required.client_id = bought_category.client_id
-            and required.category_key = bought_category.category_key
+        on required.category_match_key = bought_category.category_match_key
     left join bought as bought_sku
-        on
-            required.period_grain = bought_sku.period_grain
-            and required.period_start = bought_sku.period_start
-            and required.client_id = bought_sku.client_id
-            and required.category_key = bought_sku.category_key
-            and required.sku_key = bought_sku.sku_key
+        on required.sku_match_key = bought_sku.sku_match_key
     group by
         required.period_grain, required.period_start, required.period_label, required.client_id,
         required.manager_id, required.department_id, required.channel, required.assortment_item_id
