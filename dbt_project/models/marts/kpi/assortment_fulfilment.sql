@@ -1,7 +1,8 @@
 {#- Assortment matrix fulfilment per client and period: the share of the mandatory items of the
     client's sales channel (user file: a SKU, or a whole category when the SKU is empty) that the
     client bought in the period. Only clients that bought in the period and whose channel has a
-    matrix are rated. -#}
+    matrix are rated. Cost follows the distinct (period, client, category, SKU) purchases: the
+    matrix is joined on channel and category, never a client × period × item grid. -#}
 with
 
 periods as (
@@ -20,6 +21,28 @@ matrix as (
 clients as (
 
     select * from {{ ref('dim_clients') }}
+
+),
+
+matrix_items as (
+
+    select
+        matrix.assortment_item_id,
+        matrix.is_whole_category,
+        lower(trim(matrix.channel)) as channel_key,
+        lower(trim(matrix.category)) as category_key,
+        lower(trim(matrix.sku)) as sku_key
+    from matrix
+
+),
+
+channel_items as (
+
+    select
+        matrix_items.channel_key,
+        count(distinct matrix_items.assortment_item_id) as mandatory_items
+    from matrix_items
+    group by matrix_items.channel_key
 
 ),
 
@@ -54,11 +77,7 @@ bought as (
         periods.period_label,
         per_grain.client_id,
         per_grain.category_key,
-        per_grain.sku_key,
-        {{ match_key([
-            'periods.period_grain', 'periods.period_start', 'per_grain.client_id', 'per_grain.category_key',
-            'per_grain.sku_key',
-        ]) }} as sku_match_key
+        per_grain.sku_key
     from sale_lines_per_grain as per_grain
     inner join periods
         on
@@ -67,82 +86,77 @@ bought as (
 
 ),
 
-buyers as (
+{# the clients that bought in the period and whose channel has a matrix: its item count #}
+rated as (
 
     select distinct
         bought.period_grain,
         bought.period_start,
         bought.period_label,
-        bought.client_id
-    from bought
-
-),
-
-bought_categories as (
-
-    select distinct
-        {{ match_key([
-            'bought.period_grain', 'bought.period_start', 'bought.client_id', 'bought.category_key',
-        ]) }} as category_match_key
-    from bought
-
-),
-
-required as (
-
-    select
-        buyers.period_grain,
-        buyers.period_start,
-        buyers.period_label,
-        buyers.client_id,
+        bought.client_id,
         clients.manager_id,
         clients.department_id,
         clients.channel,
-        matrix.assortment_item_id,
-        matrix.is_whole_category,
-        {{ match_key([
-            'buyers.period_grain', 'buyers.period_start', 'buyers.client_id', 'lower(trim(matrix.category))',
-        ]) }} as category_match_key,
-        {{ match_key([
-            'buyers.period_grain', 'buyers.period_start', 'buyers.client_id', 'lower(trim(matrix.category))',
-            'lower(trim(matrix.sku))',
-        ]) }} as sku_match_key
-    from buyers
+        channel_items.mandatory_items,
+        0 as bought_items
+    from bought
     inner join clients
-        on buyers.client_id = clients.client_id
-    inner join matrix
-        on lower(trim(clients.channel)) = lower(trim(matrix.channel))
+        on bought.client_id = clients.client_id
+    inner join channel_items
+        on lower(trim(clients.channel)) = channel_items.channel_key
 
 ),
 
-{# joined on one key of all their equality columns (period, client, category, and SKU for SKU
-    items; macro match_key), so no plan can pair the rows of different clients of a period #}
+{# the matrix items each bought (category, SKU) covers: joined on channel and category only (the
+    small matrix), so no plan can pair the rows of different clients or periods #}
+matched as (
+
+    select
+        bought.period_grain,
+        bought.period_start,
+        bought.period_label,
+        bought.client_id,
+        clients.manager_id,
+        clients.department_id,
+        clients.channel,
+        cast(null as {{ dbt.type_bigint() }}) as mandatory_items,
+        count(distinct matrix_items.assortment_item_id) as bought_items
+    from bought
+    inner join clients
+        on bought.client_id = clients.client_id
+    inner join matrix_items
+        on
+            lower(trim(clients.channel)) = matrix_items.channel_key
+            and bought.category_key = matrix_items.category_key
+    where matrix_items.is_whole_category or bought.sku_key = matrix_items.sku_key
+    group by
+        bought.period_grain, bought.period_start, bought.period_label, bought.client_id,
+        clients.manager_id, clients.department_id, clients.channel
+
+),
+
+{# union and group instead of a join of the two client × period sets #}
 checked as (
 
     select
-        required.period_grain,
-        required.period_start,
-        required.period_label,
-        required.client_id,
-        required.manager_id,
-        required.department_id,
-        required.channel,
-        required.assortment_item_id,
-        max(
-            case
-                when required.is_whole_category and bought_category.category_match_key is not null then 1
-                when bought_sku.sku_match_key is not null then 1
-                else 0
-            end
-        ) as is_bought
-    from required
-    left join bought_categories as bought_category
-        on required.category_match_key = bought_category.category_match_key
-    left join bought as bought_sku
-        on required.sku_match_key = bought_sku.sku_match_key
+        combined.period_grain,
+        combined.period_start,
+        combined.period_label,
+        combined.client_id,
+        combined.manager_id,
+        combined.department_id,
+        combined.channel,
+        max(combined.mandatory_items) as mandatory_items,
+        sum(combined.bought_items) as bought_items
+    from (
+        select * from rated
+        union all
+        select * from matched
+    ) as combined
     group by
-        required.period_grain, required.period_start, required.period_label, required.client_id,
-        required.manager_id, required.department_id, required.channel, required.assortment_item_id
+        combined.period_grain, combined.period_start, combined.period_label, combined.client_id,
+        combined.manager_id, combined.department_id, combined.channel
+    having max(combined.mandatory_items) is not null
 
 ),
 
@@ -161,18 +175,17 @@ final as (
         channel,
 
         -- numerics
-        count(*) as mandatory_items,
-        sum(is_bought) as bought_items,
-        round(1.0 * sum(is_bought) / count(*), 4) as fulfilment_share,
+        mandatory_items,
+        bought_items,
+        round(1.0 * bought_items / mandatory_items, 4) as fulfilment_share,
 
         -- booleans
-        sum(is_bought) = count(*) as is_complete,
+        bought_items = mandatory_items as is_complete,
 
         -- dates
         period_start
 
     from checked
-    group by period_grain, period_start, period_label, client_id, manager_id, department_id, channel
 
 )
 
