@@ -1,8 +1,9 @@
 {#- Assortment matrix fulfilment per client and period: the share of the mandatory items of the
     client's sales channel (user file: a SKU, or a whole category when the SKU is empty) that the
     client bought in the period. Only clients that bought in the period and whose channel has a
-    matrix are rated. Cost follows the distinct (period, client, category, SKU) purchases: the
-    matrix is joined on channel and category, never a client × period × item grid. -#}
+    matrix are rated. Cost follows the distinct (client, month, category, SKU) purchases: the
+    matrix is joined on channel and category, and client months and matched items are placed in
+    their periods by equality keys; never a client × period × item grid. -#}
 with
 
 periods as (
@@ -46,12 +47,13 @@ channel_items as (
 
 ),
 
-{# every sale line placed in its period of each grain by an equality key #}
-sale_lines as (
+{# distinct purchases per client and month first: the grain expansion below multiplies client
+   months and matched items, never lines #}
+sale_months as (
 
-    select
+    select distinct
         sales_lines.client_id,
-        sales_lines.document_date,
+        {{ period_start_of('month', 'sales_lines.document_date') }} as month_start,
         lower(trim(sales_lines.category)) as category_key,
         lower(trim(products.sku)) as sku_key
     from {{ ref('fct_sales_lines') }} as sales_lines
@@ -61,28 +63,45 @@ sale_lines as (
 
 ),
 
-sale_lines_per_grain as (
+client_months as (
 
-    {{ rows_per_grain('sale_lines', 'sale_lines.document_date', [
-        'sale_lines.client_id', 'sale_lines.category_key', 'sale_lines.sku_key',
-    ]) }}
+    select distinct
+        sale_months.client_id,
+        sale_months.month_start
+    from sale_months
 
 ),
 
-bought as (
+{# the matrix items each month's purchases cover: joined on channel and category only (the
+   small matrix), so no plan can pair the rows of different clients or periods #}
+matched_months as (
 
     select distinct
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
-        per_grain.client_id,
-        per_grain.category_key,
-        per_grain.sku_key
-    from sale_lines_per_grain as per_grain
-    inner join periods
+        sale_months.client_id,
+        sale_months.month_start,
+        matrix_items.assortment_item_id
+    from sale_months
+    inner join clients
+        on sale_months.client_id = clients.client_id
+    inner join matrix_items
         on
-            per_grain.period_grain = periods.period_grain
-            and per_grain.period_start = periods.period_start
+            lower(trim(clients.channel)) = matrix_items.channel_key
+            and sale_months.category_key = matrix_items.category_key
+    where matrix_items.is_whole_category or sale_months.sku_key = matrix_items.sku_key
+
+),
+
+buyers_per_grain as (
+
+    {{ rows_per_grain('client_months', 'client_months.month_start', ['client_months.client_id']) }}
+
+),
+
+matched_per_grain as (
+
+    {{ rows_per_grain('matched_months', 'matched_months.month_start', [
+        'matched_months.client_id', 'matched_months.assortment_item_id',
+    ]) }}
 
 ),
 
@@ -90,47 +109,48 @@ bought as (
 rated as (
 
     select distinct
-        bought.period_grain,
-        bought.period_start,
-        bought.period_label,
-        bought.client_id,
+        periods.period_grain,
+        periods.period_start,
+        periods.period_label,
+        buyers.client_id,
         clients.manager_id,
         clients.department_id,
         clients.channel,
         channel_items.mandatory_items,
         0 as bought_items
-    from bought
+    from buyers_per_grain as buyers
+    inner join periods
+        on
+            buyers.period_grain = periods.period_grain
+            and buyers.period_start = periods.period_start
     inner join clients
-        on bought.client_id = clients.client_id
+        on buyers.client_id = clients.client_id
     inner join channel_items
         on lower(trim(clients.channel)) = channel_items.channel_key
 
 ),
 
-{# the matrix items each bought (category, SKU) covers: joined on channel and category only (the
-    small matrix), so no plan can pair the rows of different clients or periods #}
 matched as (
 
     select
-        bought.period_grain,
-        bought.period_start,
-        bought.period_label,
-        bought.client_id,
+        periods.period_grain,
+        periods.period_start,
+        periods.period_label,
+        items.client_id,
         clients.manager_id,
         clients.department_id,
         clients.channel,
         cast(null as {{ dbt.type_bigint() }}) as mandatory_items,
-        count(distinct matrix_items.assortment_item_id) as bought_items
-    from bought
-    inner join clients
-        on bought.client_id = clients.client_id
-    inner join matrix_items
+        count(distinct items.assortment_item_id) as bought_items
+    from matched_per_grain as items
+    inner join periods
         on
-            lower(trim(clients.channel)) = matrix_items.channel_key
-            and bought.category_key = matrix_items.category_key
-    where matrix_items.is_whole_category or bought.sku_key = matrix_items.sku_key
+            items.period_grain = periods.period_grain
+            and items.period_start = periods.period_start
+    inner join clients
+        on items.client_id = clients.client_id
     group by
-        bought.period_grain, bought.period_start, bought.period_label, bought.client_id,
+        periods.period_grain, periods.period_start, periods.period_label, items.client_id,
         clients.manager_id, clients.department_id, clients.channel
 
 ),
