@@ -45,7 +45,7 @@ select
         'document_number', 'D' || (line.n / 3),
         'product', 'Товар ' || (line.n %% 200),
         'quantity', 1 + line.n %% 5,
-        'amount', round((100 + (line.n * 7919) %% 5000)::numeric, 2),
+        'amount', round((100 + (line.n::bigint * 7919) %% 5000)::numeric, 2),
         'manager', 'Менеджер ' || (line.client %% 20),
         'region', (array['Москва', 'Санкт-Петербург', 'Новосибирская область'])[1 + line.client %% 3],
         'channel', (array['Опт', 'Розница', 'Сети'])[1 + line.client %% 3]
