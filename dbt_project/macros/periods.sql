@@ -40,16 +40,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Start of the period of grain `grain_col` (a column or expression holding 'month', 'quarter',
-    'half' or 'year') that contains date_expr. -#}
-{% macro period_start_of_col(grain_col, date_expr) -%}
-    (case {{ grain_col }}
-        {%- for grain in period_grains() %}
-            when '{{ grain }}' then {{ period_start_of(grain, date_expr) }}
-        {%- endfor %}
-    end)
-{%- endmacro %}
-
 {#- '2025-03', '2025-Q1', '2025-H1', '2025'. -#}
 {% macro period_label(grain_col, start_col) -%}
     (case {{ grain_col }}
@@ -98,15 +88,6 @@
         {%- endif %}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
-{%- endmacro %}
-
-{#- One equality key of several columns (a text array; null when any part is null, so rows with
-    a missing part never match, as with separate equalities). A join on it cannot be planned on
-    a prefix of the keys with the rest as a filter (a per-period cross product). -#}
-{% macro match_key(columns) -%}
-    (case when {% for column in columns %}{{ column }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
-        then array[{% for column in columns %}cast({{ column }} as {{ dbt.type_string() }}){% if not loop.last %}, {% endif %}{% endfor %}]
-    end)
 {%- endmacro %}
 
 {#- Post-hook of the mart tables (dbt_project.yml): fresh statistics for the models built on them. -#}
