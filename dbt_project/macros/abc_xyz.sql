@@ -4,25 +4,54 @@
     ABC: revenue descending, tie-break on entity_id ascending; cumulative share of the total
     positive revenue including the entity: A ≤ abc_a_max_share, B ≤ abc_b_max_share, else C;
     revenue ≤ 0 is C. XYZ: population CV of the abc_months monthly revenues (zero-filled):
-    X ≤ xyz_x_max_cv, Y ≤ xyz_y_max_cv, else Z (also Z when the mean is ≤ 0). -#}
-{% macro abc_xyz_ctes(monthly) -%}
+    X ≤ xyz_x_max_cv, Y ≤ xyz_y_max_cv, else Z (also Z when the mean is ≤ 0).
+    Every month row is added to the abc_months window ends after it by an equality key (cost:
+    monthly rows × abc_months), and the classes are ranked once per window end, then given to
+    every period (of any grain) ending there. Entities are those with a month row in the
+    window; with `entities` (a relation or CTE with entity_id, first_month), every entity whose
+    first_month is before the window end is also classed (revenue 0: C, Z). -#}
+{% macro abc_xyz_ctes(monthly, entities=none) -%}
 {%- set months = var('abc_months') -%}
+window_ends as (
+
+    select distinct periods.period_end from {{ ref('int_periods') }} as periods
+
+),
+
+window_rows as (
+
+    select
+        window_ends.period_end,
+        {{ monthly }}.entity_id,
+        {{ monthly }}.revenue
+    from {{ monthly }}
+    cross join generate_series(1, {{ months }}) as window_offsets (months_after)
+    inner join window_ends
+        on window_ends.period_end = {{ add_months(monthly ~ '.month_start', 'window_offsets.months_after') }}
+
+),
+
 window_totals as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_end,
-        periods.period_label,
-        {{ monthly }}.entity_id,
-        sum({{ monthly }}.revenue) as revenue_t12,
-        sum({{ monthly }}.revenue * {{ monthly }}.revenue) as revenue_squares,
-        count(*) as months_with_lines
-    from {{ ref('int_periods') }} as periods
-    inner join {{ monthly }}
-        on {{ monthly }}.month_start < periods.period_end
-        and {{ monthly }}.month_start >= {{ add_months('periods.period_end', -1 * months) }}
-    group by periods.period_grain, periods.period_start, periods.period_end, periods.period_label, {{ monthly }}.entity_id
+        window_rows.period_end,
+        window_rows.entity_id,
+        sum(window_rows.revenue) as revenue_t12,
+        sum(window_rows.revenue * window_rows.revenue) as revenue_squares
+    from (
+        select * from window_rows
+        {%- if entities is not none %}
+            union all
+            select
+                window_ends.period_end,
+                {{ entities }}.entity_id,
+                0 as revenue
+            from window_ends
+            inner join {{ entities }}
+                on {{ entities }}.first_month < window_ends.period_end
+        {%- endif %}
+    ) as window_rows
+    group by window_rows.period_end, window_rows.entity_id
 
 ),
 
@@ -31,15 +60,15 @@ ranked as (
     select
         window_totals.*,
         sum(case when window_totals.revenue_t12 > 0 then window_totals.revenue_t12 else 0 end) over (
-            partition by window_totals.period_grain, window_totals.period_start
+            partition by window_totals.period_end
         ) as total_positive_revenue,
         sum(case when window_totals.revenue_t12 > 0 then window_totals.revenue_t12 else 0 end) over (
-            partition by window_totals.period_grain, window_totals.period_start
+            partition by window_totals.period_end
             order by window_totals.revenue_t12 desc, window_totals.entity_id
             rows between unbounded preceding and current row
         ) as cumulative_revenue,
         row_number() over (
-            partition by window_totals.period_grain, window_totals.period_start
+            partition by window_totals.period_end
             order by window_totals.revenue_t12 desc, window_totals.entity_id
         ) as revenue_rank,
         window_totals.revenue_t12 / {{ months }} as monthly_mean,
@@ -52,10 +81,7 @@ ranked as (
 classified as (
 
     select
-        ranked.period_grain,
-        ranked.period_start,
         ranked.period_end,
-        ranked.period_label,
         ranked.entity_id,
         ranked.revenue_t12,
         ranked.revenue_rank,
@@ -78,6 +104,9 @@ classified as (
 abc_xyz as (
 
     select
+        periods.period_grain,
+        periods.period_start,
+        periods.period_label,
         classified.*,
         case
             when classified.revenue_cv is null then 'Z'
@@ -86,6 +115,8 @@ abc_xyz as (
             else 'Z'
         end as xyz_class
     from classified
+    inner join {{ ref('int_periods') }} as periods
+        on classified.period_end = periods.period_end
 
 )
 {%- endmacro %}

@@ -1,4 +1,5 @@
-{#- Periods: calendar month, quarter, year. period_end is exclusive. -#}
+{#- Periods: calendar month, quarter, half-year ('half': H1 = January–June, H2 = July–December),
+    year. period_end is exclusive. -#}
 
 {% macro as_of_date() -%}
     {%- if var('as_of_date') is none -%}
@@ -16,25 +17,35 @@
     cast({{ dbt.dateadd('day', days, date_expr) }} as date)
 {%- endmacro %}
 
+{#- The period grains, shortest first. -#}
+{% macro period_grains() -%}
+    {{ return(['month', 'quarter', 'half', 'year']) }}
+{%- endmacro %}
+
 {% macro period_months(grain) -%}
-    {%- if grain == 'month' -%}1{%- elif grain == 'quarter' -%}3{%- elif grain == 'year' -%}12
-    {%- else -%}{{ exceptions.raise_compiler_error("period grain must be month, quarter or year, got " ~ grain) }}{%- endif -%}
+    {%- if grain == 'month' -%}1{%- elif grain == 'quarter' -%}3{%- elif grain == 'half' -%}6{%- elif grain == 'year' -%}12
+    {%- else -%}{{ exceptions.raise_compiler_error("period grain must be month, quarter, half or year, got " ~ grain) }}{%- endif -%}
 {%- endmacro %}
 
 {#- Number of months in a period whose grain is held in a column. -#}
 {% macro period_months_of(grain_col) -%}
-    (case {{ grain_col }} when 'month' then 1 when 'quarter' then 3 when 'year' then 12 end)
+    (case {{ grain_col }} when 'month' then 1 when 'quarter' then 3 when 'half' then 6 when 'year' then 12 end)
 {%- endmacro %}
 
 {% macro period_start_of(grain, date_expr) -%}
-    cast({{ dbt.date_trunc(grain, date_expr) }} as date)
+    {%- if grain == 'half' -%}
+        {{ add_months(dbt.date_trunc('year', date_expr), '6 * (' ~ date_part_macro('month', date_expr) ~ ' / 7)') }}
+    {%- else -%}
+        cast({{ dbt.date_trunc(grain, date_expr) }} as date)
+    {%- endif -%}
 {%- endmacro %}
 
-{#- '2025-03', '2025-Q1', '2025'. -#}
+{#- '2025-03', '2025-Q1', '2025-H1', '2025'. -#}
 {% macro period_label(grain_col, start_col) -%}
     (case {{ grain_col }}
         when 'month' then to_char({{ start_col }}, 'YYYY-MM')
         when 'quarter' then to_char({{ start_col }}, 'YYYY') || '-Q' || to_char({{ start_col }}, 'Q')
+        when 'half' then to_char({{ start_col }}, 'YYYY') || '-H' || cast({{ date_part_macro('month', start_col) }} / 7 + 1 as text)
         else to_char({{ start_col }}, 'YYYY')
     end)
 {%- endmacro %}
@@ -59,4 +70,31 @@
 
 {% macro date_part_macro(part, expr) -%}
     cast(extract({{ part }} from {{ expr }}) as integer)
+{%- endmacro %}
+
+{#- The rows of `relation` once per period grain, with period_grain and period_start (the
+    period of that grain holding date_expr) in front of `columns` (a list of select expressions).
+    One union branch per grain, so period_start is a plain expression that a join to int_periods
+    on (period_grain, period_start) can hash, never a per-row CASE over all periods. -#}
+{% macro rows_per_grain(relation, date_expr, columns, where=none) -%}
+    {%- for grain in period_grains() %}
+        select
+            '{{ grain }}' as period_grain,
+            {{ period_start_of(grain, date_expr) }} as period_start,
+            {{ columns | join(',\n            ') }}
+        from {{ relation }}
+        {%- if where %}
+        where {{ where }}
+        {%- endif %}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Post-hook of the mart tables (dbt_project.yml): fresh statistics for the models built on them. -#}
+{% macro analyze_table() -%}
+    {%- if model.config.materialized == 'table' -%}
+        analyze {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
 {%- endmacro %}

@@ -28,3 +28,14 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+{#- Rank-based quintile score 1–5 of `expr` (ascending: the largest values score 5) over the rows
+    of the query: 1 + floor(5 × percent_rank), capped at 5. Equal values get equal scores (the
+    score of the first of them), never split by an id. -#}
+{#- In integers: percent_rank = (rank − 1) / (rows − 1), so the score is
+    1 + (5 × (rank − 1)) div (rows − 1), exact at the quintile boundaries. -#}
+{% macro rank_quintile(expr) -%}
+    least(5, 1 + coalesce(
+        (5 * (rank() over (order by {{ expr }} asc) - 1)) / nullif(count(*) over () - 1, 0), 0
+    ))
+{%- endmacro %}

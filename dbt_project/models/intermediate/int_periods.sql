@@ -1,4 +1,5 @@
-{#- Calendar periods (month, quarter, year) from the first sale's year to as_of_date. -#}
+{#- Calendar periods (month, quarter, half-year, year; macro period_grains) from the first sale's
+    year to as_of_date. -#}
 with
 
 sale_dates as (
@@ -15,7 +16,8 @@ bounds as (
 
     select
         {{ period_start_of('year', 'coalesce(min(sale_dates.sale_date), ' ~ as_of_date() ~ ')') }} as first_day,
-        {{ as_of_date() }} as last_day
+        {{ as_of_date() }} as last_day,
+        {{ period_start_of('month', 'min(sale_dates.sale_date)') }} as data_start_month
     from sale_dates
     where sale_dates.sale_date <= {{ as_of_date() }}
 
@@ -29,7 +31,7 @@ months as (
 
 grains as (
 
-    {% for grain in ['month', 'quarter', 'year'] %}
+    {% for grain in period_grains() %}
         select distinct
             '{{ grain }}' as period_grain,
             {{ period_start_of(grain, 'months.month_start') }} as period_start
@@ -49,7 +51,8 @@ final as (
         {{ add_months('grains.period_start', '-1 * ' ~ period_months_of('grains.period_grain')) }} as prev_period_start,
         {{ add_months('grains.period_start', -12) }} as sply_period_start,
         {{ add_months('grains.period_start', period_months_of('grains.period_grain')) }}
-        <= {{ add_days(as_of_date(), 1) }} as is_complete
+        <= {{ add_days(as_of_date(), 1) }} as is_complete,
+        (select bounds.data_start_month from bounds) as data_start_month
     from grains
 
 )

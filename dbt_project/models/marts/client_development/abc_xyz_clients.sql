@@ -1,6 +1,7 @@
 {#- ABC/XYZ class of every client per period, over the trailing 12 months as of the period end
-    (macro abc_xyz_ctes). Clients with a purchase before the period end are included;
-    zero or negative revenue is C. -#}
+    (macro abc_xyz_ctes). Clients with a purchase before the period end are included (those
+    without lines in the window with revenue 0: C, Z); zero or negative revenue is C. Computed
+    from the sparse month rows of client_period_revenue (a missing month is zero). -#}
 with
 
 monthly as (
@@ -14,7 +15,17 @@ monthly as (
 
 ),
 
-{{ abc_xyz_ctes('monthly') }},
+first_months as (
+
+    select
+        monthly.entity_id,
+        min(monthly.month_start) as first_month
+    from monthly
+    group by monthly.entity_id
+
+),
+
+{{ abc_xyz_ctes('monthly', entities='first_months') }},
 
 final as (
 

@@ -1,5 +1,9 @@
-{#- Client × period (month, quarter, year) revenue, zero-filled from the client's first
-    purchase period to the last period, with distinct purchase days (days with a sale). -#}
+{#- Client × period revenue (every grain of int_periods), sparse: one row per client and period
+    in which the client has lines (sales or returns), from the period of its first purchase
+    (its first line when it never bought) on, with distinct purchase days (days with a sale).
+    A period without lines has no row: readers treat a missing row as zero. Every line is
+    placed in its period of each grain by an equality key (macro rows_per_grain), so the cost
+    follows the lines, never clients × periods. -#}
 with
 
 periods as (
@@ -26,40 +30,45 @@ first_purchase as (
 
 ),
 
-spine as (
+{# lines summed per client, day, document and kind first: the grain expansion below multiplies
+    documents, not lines #}
+documents as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_end,
-        periods.period_label,
-        first_purchase.client_id,
-        first_purchase.first_purchase_date
-    from first_purchase
-    inner join periods
-        on periods.period_end > coalesce(first_purchase.first_purchase_date, first_purchase.first_line_date)
+        lines.client_id,
+        lines.document_date,
+        lines.document_number,
+        lines.line_kind,
+        sum(lines.revenue) as revenue,
+        sum(lines.quantity) as quantity
+    from lines
+    group by lines.client_id, lines.document_date, lines.document_number, lines.line_kind
+
+),
+
+documents_per_grain as (
+
+    {{ rows_per_grain('documents', 'documents.document_date', [
+        'documents.client_id', 'documents.document_date', 'documents.document_number', 'documents.line_kind',
+        'documents.revenue', 'documents.quantity',
+    ]) }}
 
 ),
 
 aggregated as (
 
     select
-        spine.period_grain,
-        spine.period_start,
-        spine.client_id,
-        sum(lines.revenue) as revenue,
-        sum(case when lines.line_kind = 'sale' then lines.revenue else 0 end) as sales_revenue,
-        sum(case when lines.line_kind = 'return' then lines.revenue else 0 end) as returns_revenue,
-        sum(lines.quantity) as quantity,
-        count(distinct case when lines.line_kind = 'sale' then lines.document_date end) as purchase_days,
-        count(distinct case when lines.line_kind = 'sale' then lines.document_number end) as sales_documents
-    from spine
-    inner join lines
-        on
-            spine.client_id = lines.client_id
-            and spine.period_start <= lines.document_date
-            and spine.period_end > lines.document_date
-    group by spine.period_grain, spine.period_start, spine.client_id
+        per_grain.period_grain,
+        per_grain.period_start,
+        per_grain.client_id,
+        sum(per_grain.revenue) as revenue,
+        sum(case when per_grain.line_kind = 'sale' then per_grain.revenue else 0 end) as sales_revenue,
+        sum(case when per_grain.line_kind = 'return' then per_grain.revenue else 0 end) as returns_revenue,
+        sum(per_grain.quantity) as quantity,
+        count(distinct case when per_grain.line_kind = 'sale' then per_grain.document_date end) as purchase_days,
+        count(distinct case when per_grain.line_kind = 'sale' then per_grain.document_number end) as sales_documents
+    from documents_per_grain as per_grain
+    group by per_grain.period_grain, per_grain.period_start, per_grain.client_id
 
 ),
 
@@ -67,18 +76,18 @@ final as (
 
     select
         -- grain
-        spine.period_grain,
-        spine.period_start,
-        spine.period_end,
-        spine.period_label,
-        spine.client_id,
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
+        periods.period_label,
+        aggregated.client_id,
         clients.manager_id,
         clients.department_id,
         clients.region,
         clients.channel,
 
         -- dates
-        spine.first_purchase_date,
+        first_purchase.first_purchase_date,
 
         -- numerics
         coalesce(aggregated.revenue, 0) as revenue,
@@ -90,18 +99,22 @@ final as (
 
         -- booleans
         coalesce(
-            spine.first_purchase_date >= spine.period_start and spine.first_purchase_date < spine.period_end, false
+            first_purchase.first_purchase_date >= periods.period_start
+            and first_purchase.first_purchase_date < periods.period_end,
+            false
         )
             as is_first_purchase_period
 
-    from spine
-    left join aggregated
+    from aggregated
+    inner join periods
         on
-            spine.period_grain = aggregated.period_grain
-            and spine.period_start = aggregated.period_start
-            and spine.client_id = aggregated.client_id
+            aggregated.period_grain = periods.period_grain
+            and aggregated.period_start = periods.period_start
+    inner join first_purchase
+        on aggregated.client_id = first_purchase.client_id
     left join {{ ref('int_clients_attributed') }} as clients
-        on spine.client_id = clients.client_id
+        on aggregated.client_id = clients.client_id
+    where periods.period_end > coalesce(first_purchase.first_purchase_date, first_purchase.first_line_date)
 
 )
 

@@ -5,7 +5,12 @@
     purchase day ever up to the end of P); lost (no purchase in P, bought in B);
     returned (bought in P, not in B, first purchase before B); growing (revenue P ≥ B × (1 +
     stability_change_pct)); falling (P ≤ B × (1 − stability_change_pct)); stable otherwise.
-    Clients that bought neither in P nor in B have no row. -#}
+    No base: when B ends on or before the month of the company's first data (int_periods.
+    data_start_month: B lies wholly before the first data), none of the comparisons applies: a client that bought in P (not for the
+    first time ever) is 'no-base' («нет базы»), never growing; one that did not has no row.
+    Clients that bought neither in P nor in B have no row. Sparse: built from the rows of
+    client_period_revenue (periods with lines), each counted for its own period and for the
+    periods it is the base of, so the cost follows those rows, not clients × periods. -#}
 {%- set base = var('stability_base') -%}
 {%- if base not in ['sply', 'previous', 'avg_k'] -%}
     {{ exceptions.raise_compiler_error(
@@ -14,6 +19,16 @@
 {%- endif -%}
 {%- set k = var('stability_avg_k') | int -%}
 {%- set change = var('stability_change_pct') -%}
+{%- if base == 'sply' -%}
+    {%- set base_offsets = ['12'] -%}
+{%- elif base == 'previous' -%}
+    {%- set base_offsets = [period_months_of('base_row.period_grain')] -%}
+{%- else -%}
+    {%- set base_offsets = [] -%}
+    {%- for j in range(1, k + 1) -%}
+        {%- do base_offsets.append(j ~ ' * ' ~ period_months_of('base_row.period_grain')) -%}
+    {%- endfor -%}
+{%- endif -%}
 with
 
 revenue as (
@@ -45,74 +60,129 @@ periods as (
 
 ),
 
-purchase_days_to_date as (
+{# the month rows give each client's purchase days to date: the first month in which its
+    running count of purchase days reaches 1 and 2 #}
+purchase_day_months as (
 
     select
-        periods.period_grain,
-        periods.period_start,
         monthly.client_id,
-        sum(monthly.purchase_days) as purchase_days_to_date
-    from periods
-    inner join revenue as monthly
-        on
-            monthly.period_grain = 'month'
-            and periods.period_end > monthly.period_start
-    group by periods.period_grain, periods.period_start, monthly.client_id
+        monthly.period_start,
+        monthly.purchase_days,
+        sum(monthly.purchase_days) over (
+            partition by monthly.client_id
+            order by monthly.period_start
+            rows between unbounded preceding and current row
+        ) as purchase_days_running
+    from revenue as monthly
+    where monthly.period_grain = 'month' and monthly.purchase_days > 0
 
 ),
 
-base as (
+purchase_day_marks as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        base_revenue.client_id,
-        sum(base_revenue.revenue) / max(periods.base_periods) as revenue_base,
-        sum(base_revenue.purchase_days) as purchase_days_base
-    from periods
-    inner join revenue as base_revenue
-        on
-            periods.period_grain = base_revenue.period_grain
-            and periods.base_start <= base_revenue.period_start
-            and periods.base_end > base_revenue.period_start
-    group by periods.period_grain, periods.period_start, base_revenue.client_id
+        purchase_day_months.client_id,
+        min(purchase_day_months.period_start) as first_purchase_month,
+        min(case when purchase_day_months.purchase_days_running >= 2 then purchase_day_months.period_start end)
+            as second_purchase_month
+    from purchase_day_months
+    group by purchase_day_months.client_id
+
+),
+
+{# each sparse row counts for its own period (P) and as the base of the periods it is the
+    base of (equality keys: its start plus the base offsets), so only clients that bought in P
+    or in B get a row #}
+contributions as (
+
+    select
+        current_row.period_grain,
+        current_row.period_start,
+        current_row.client_id,
+        current_row.manager_id,
+        current_row.department_id,
+        current_row.region,
+        current_row.channel,
+        current_row.first_purchase_date,
+        current_row.is_first_purchase_period,
+        current_row.revenue as revenue_period,
+        current_row.purchase_days as purchase_days_period,
+        0 as revenue_base,
+        0 as purchase_days_base
+    from revenue as current_row
+    {%- for offset in base_offsets %}
+        union all
+        select
+            base_row.period_grain,
+            {{ add_months('base_row.period_start', offset) }} as period_start,
+            base_row.client_id,
+            base_row.manager_id,
+            base_row.department_id,
+            base_row.region,
+            base_row.channel,
+            base_row.first_purchase_date,
+            false as is_first_purchase_period,
+            0 as revenue_period,
+            0 as purchase_days_period,
+            base_row.revenue as revenue_base,
+            base_row.purchase_days as purchase_days_base
+        from revenue as base_row
+    {%- endfor %}
+
+),
+
+combined as (
+
+    select
+        contributions.period_grain,
+        contributions.period_start,
+        contributions.client_id,
+        max(contributions.manager_id) as manager_id,
+        max(contributions.department_id) as department_id,
+        max(contributions.region) as region,
+        max(contributions.channel) as channel,
+        max(contributions.first_purchase_date) as first_purchase_date,
+        {{ dbt.bool_or('contributions.is_first_purchase_period') }} as is_first_purchase_period,
+        sum(contributions.revenue_period) as revenue_period,
+        sum(contributions.purchase_days_period) as purchase_days_period,
+        sum(contributions.revenue_base) as revenue_base,
+        sum(contributions.purchase_days_base) as purchase_days_base
+    from contributions
+    group by contributions.period_grain, contributions.period_start, contributions.client_id
 
 ),
 
 compared as (
 
     select
-        current_period.period_grain,
-        current_period.period_start,
-        current_period.period_label,
-        current_period.client_id,
-        current_period.manager_id,
-        current_period.department_id,
-        current_period.region,
-        current_period.channel,
+        combined.period_grain,
+        combined.period_start,
+        periods.period_label,
+        combined.client_id,
+        combined.manager_id,
+        combined.department_id,
+        combined.region,
+        combined.channel,
         periods.base_start,
-        current_period.first_purchase_date,
-        current_period.revenue as revenue_period,
-        current_period.purchase_days as purchase_days_period,
-        to_date.purchase_days_to_date,
-        current_period.is_first_purchase_period,
-        round(coalesce(base.revenue_base, 0), 2) as revenue_base,
-        coalesce(base.purchase_days_base, 0) as purchase_days_base
-    from revenue as current_period
+        combined.first_purchase_date,
+        combined.revenue_period,
+        combined.purchase_days_period,
+        combined.purchase_days_base,
+        coalesce(periods.base_end > periods.data_start_month, true) as has_base,
+        coalesce(
+            marks.first_purchase_month < periods.period_end
+            and not coalesce(marks.second_purchase_month < periods.period_end, false),
+            false
+        ) as has_one_purchase_day_to_date,
+        coalesce(combined.is_first_purchase_period, false) as is_first_purchase_period,
+        round(combined.revenue_base / periods.base_periods, 2) as revenue_base
+    from combined
     inner join periods
         on
-            current_period.period_grain = periods.period_grain
-            and current_period.period_start = periods.period_start
-    left join base
-        on
-            current_period.period_grain = base.period_grain
-            and current_period.period_start = base.period_start
-            and current_period.client_id = base.client_id
-    left join purchase_days_to_date as to_date
-        on
-            current_period.period_grain = to_date.period_grain
-            and current_period.period_start = to_date.period_start
-            and current_period.client_id = to_date.client_id
+            combined.period_grain = periods.period_grain
+            and combined.period_start = periods.period_start
+    left join purchase_day_marks as marks
+        on combined.client_id = marks.client_id
 
 ),
 
@@ -122,10 +192,12 @@ typed as (
         compared.*,
         case
             when compared.is_first_purchase_period then 'new'
+            when not compared.has_base and compared.purchase_days_period > 0 then 'no-base'
+            when not compared.has_base then null
             when
                 compared.purchase_days_period = 0
                 and compared.purchase_days_base > 0
-                and compared.purchase_days_to_date = 1
+                and compared.has_one_purchase_day_to_date
                 then 'one-off'
             when compared.purchase_days_period = 0 and compared.purchase_days_base > 0 then 'lost'
             when compared.purchase_days_period = 0 then null
@@ -156,6 +228,7 @@ select
         when 'falling' then 'падающий'
         when 'stable' then 'стабильный'
         when 'one-off' then 'разовый'
+        when 'no-base' then 'нет базы'
     end as stability_type_ru,
     '{{ base }}' as comparison_base,
     typed.revenue_period,

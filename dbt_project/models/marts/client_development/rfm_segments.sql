@@ -1,7 +1,10 @@
 {#- RFM as of as_of_date for every client with a purchase: recency = days since the last
     purchase day, frequency = distinct purchase days and monetary = revenue, both over the
-    trailing var rfm_months months. Quintile scores 1–5 (5 best) by ntile with tie-break on
-    client_id; named segments with Russian labels. -#}
+    trailing var rfm_months months. Quintile scores 1–5 (5 best), rank-based so that equal values
+    get equal scores (never split by client id): score = 1 + floor(5 × percent_rank), capped at
+    5, where percent_rank = (rank − 1) / (clients − 1) and rank is the position of the first of
+    the equal values in ascending order (older last purchase, fewer days, less revenue first);
+    one client alone scores 1. Named segments with Russian labels. -#}
 with
 
 lines as (
@@ -39,9 +42,9 @@ scored as (
             as recency_days,
         per_client.frequency,
         per_client.monetary,
-        ntile(5) over (order by per_client.last_purchase_date asc, per_client.client_id desc) as r_score,
-        ntile(5) over (order by per_client.frequency asc, per_client.client_id desc) as f_score,
-        ntile(5) over (order by per_client.monetary asc, per_client.client_id desc) as m_score
+        {{ rank_quintile('per_client.last_purchase_date') }} as r_score,
+        {{ rank_quintile('per_client.frequency') }} as f_score,
+        {{ rank_quintile('per_client.monetary') }} as m_score
     from per_client
     where per_client.last_purchase_date is not null
 

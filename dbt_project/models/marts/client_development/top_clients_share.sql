@@ -1,20 +1,73 @@
 {#- Per year: share of the top var top_clients_n clients (revenue descending, tie-break on
-    client_id) in company revenue, and the same share a year earlier. -#}
+    client_id) in company revenue, and the same share a year earlier. Every client with a
+    purchase before the year end takes part (revenue 0 when it has no row for the year:
+    client_period_revenue is sparse); a client with negative revenue is ranked after all of
+    those zeros, so its rank counts the clients without a row (clients_to_date − rows). -#}
 with
 
-yearly as (
+revenue as (
+
+    select * from {{ ref('client_period_revenue') }}
+    where period_grain = 'year'
+
+),
+
+first_years as (
+
+    select
+        client_first.first_year,
+        count(*) as clients
+    from (
+        select min(revenue.period_start) as first_year
+        from revenue
+        group by revenue.client_id
+    ) as client_first
+    group by client_first.first_year
+
+),
+
+clients_to_date as (
+
+    select
+        years.period_start,
+        sum(first_years.clients) as clients
+    from (select distinct revenue.period_start from revenue) as years
+    inner join first_years
+        on years.period_start >= first_years.first_year
+    group by years.period_start
+
+),
+
+ranked as (
 
     select
         revenue.period_start,
         revenue.period_label,
         revenue.client_id,
         revenue.revenue,
+        clients_to_date.clients as clients_to_date,
         row_number() over (
             partition by revenue.period_start
             order by revenue.revenue desc, revenue.client_id asc
-        ) as revenue_rank
-    from {{ ref('client_period_revenue') }} as revenue
-    where revenue.period_grain = 'year'
+        ) as sparse_rank,
+        count(*) over (partition by revenue.period_start) as rows_in_year
+    from revenue
+    inner join clients_to_date
+        on revenue.period_start = clients_to_date.period_start
+
+),
+
+yearly as (
+
+    select
+        ranked.period_start,
+        ranked.period_label,
+        ranked.client_id,
+        ranked.revenue,
+        ranked.sparse_rank
+        + case when ranked.revenue < 0 then ranked.clients_to_date - ranked.rows_in_year else 0 end
+            as revenue_rank
+    from ranked
 
 ),
 
