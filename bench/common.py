@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -158,6 +159,22 @@ def land_demo(conn: psycopg.Connection, data: DemoData, wanted: Callable[[Entity
     return counts
 
 
+def backdate_history(conn: psycopg.Connection, as_of: date) -> None:
+    """Make the landed history look landed over time, as a daily schedule would have: every raw
+    row 4 years before `as_of`, each 1C document the day after its date; commits. (Landed in one
+    go, the whole history would be newer than the facts' look-back window, and the first
+    incremental run would re-read all of it.)"""
+    tables = [t for (t,) in conn.execute("select tablename from pg_tables where schemaname = 'raw'")]
+    for table in tables:
+        conn.execute(f'update raw."{table}" set _loaded_at = cast(%s as timestamptz) - interval \'4 years\'',
+                     (as_of.isoformat(),))
+    for table in ("onec__sales_documents", "onec__returns"):
+        if table in tables:
+            conn.execute(f"update raw.{table} set _loaded_at = "
+                         "cast(substr(payload ->> 'Date', 1, 10) as date) + interval '1 day'")
+    conn.commit()
+
+
 # a new day: copies of the last day's 1C sales documents, new keys, dated the next day, landed now
 NEW_DAY_SQL = """
 insert into raw.onec__sales_documents (source_key, payload, _source, _load_id, _loaded_at)
@@ -205,6 +222,19 @@ class DbtRun:
 _NODE_LINE = re.compile(r"\b(\d+) of (\d+) (START|OK|ERROR|PASS|FAIL|WARN|SKIP)\b(.*?)(?:\[.*? in ([\d.]+)s\])?\s*$")
 
 
+_KINDS = ("model", "test", "seed", "snapshot", "unit_test", "relation")
+
+
+def node_name(rest: str) -> str:
+    """The node's name in the rest of a dbt progress line after its status word: "sql table model
+    marts.x ..... [RUN]" -> "marts.x", "not_null_x ..... [PASS in 0.1s]" -> "not_null_x"."""
+    words = [w for w in re.sub(r"\[.*?\]", " ", rest).split() if w.strip(".")]
+    for i in range(len(words) - 1):
+        if words[i] in _KINDS:
+            return words[i + 1].rstrip(".")
+    return words[0].rstrip(".") if words else "?"
+
+
 def dbt(env: dict[str, str], target: Path, *args: str, progress: bool = False, slow_s: float = 20.0,
         check: bool = True) -> DbtRun:
     """Run dbt with its own target path; returns wall time (including dbt's start-up and parse)
@@ -238,7 +268,7 @@ def dbt(env: dict[str, str], target: Path, *args: str, progress: bool = False, s
         if not match:
             continue
         index, total, status, rest, seconds = match.groups()
-        name = rest.split("...")[0].strip().split(" ")[-1]
+        name = node_name(rest)
         done[1] = int(total)
         if status == "START":
             running[name] = time.perf_counter()

@@ -48,6 +48,7 @@ class DashboardRender:
     title: str
     charts: int
     seconds: list[float] = field(default_factory=list)
+    page_s: list[float] = field(default_factory=list)  # of which until the page itself had loaded
     errors: list[str] = field(default_factory=list)  # chart errors seen in any run
 
     @property
@@ -71,20 +72,24 @@ def dashboards(superset_url: str, user: str, password: str) -> list[tuple[int, s
     ]
 
 
-def render_once(driver, base_url: str, dashboard_id: int, expected: int, timeout: float) -> tuple[float, list[str]]:  # type: ignore[no-untyped-def]
-    """Seconds from navigation until all `expected` charts have settled; the chart errors."""
+def render_once(
+    driver, base_url: str, dashboard_id: int, expected: int, timeout: float  # type: ignore[no-untyped-def]
+) -> tuple[float, float, list[str]]:
+    """Seconds from navigation until all `expected` charts have settled, seconds until the page
+    had loaded (driver.get returns on the load event), the chart errors."""
     from tests.browser.dashboard_page import _CHART_STATE_JS
 
     started = time.perf_counter()
     driver.get(f"{base_url}/superset/dashboard/{dashboard_id}/?standalone=0&force=true")
+    page = time.perf_counter() - started
     deadline = started + timeout
     while True:
         states = driver.execute_script(_CHART_STATE_JS)
         if len(states) >= expected and all((s["content"] or s["error"]) and not s["loading"] for s in states):
-            return time.perf_counter() - started, [s["error"] for s in states if s["error"]]
+            return time.perf_counter() - started, page, [s["error"] for s in states if s["error"]]
         if time.perf_counter() > deadline:
             pending = [s["id"] for s in states if s["loading"] or not (s["content"] or s["error"])]
-            return float("inf"), [f"not rendered after {timeout:.0f} s: {len(states)}/{expected} charts, pending {pending}"]
+            return float("inf"), page, [f"not rendered after {timeout:.0f} s: {len(states)}/{expected} charts, pending {pending}"]
         time.sleep(POLL_S)
 
 
@@ -99,8 +104,9 @@ def measure(superset_url: str, user: str, password: str, runs: int, timeout: flo
         try:
             login(driver, superset_url, user, password)
             for board_id, _title, charts in boards:
-                seconds, errors = render_once(driver, superset_url, board_id, charts, timeout)
+                seconds, page, errors = render_once(driver, superset_url, board_id, charts, timeout)
                 renders[board_id].seconds.append(seconds)
+                renders[board_id].page_s.append(page)
                 renders[board_id].errors += errors
         finally:
             driver.quit()
@@ -112,8 +118,10 @@ def measure(superset_url: str, user: str, password: str, runs: int, timeout: flo
 
 
 def report(renders: list[DashboardRender], runs: int) -> list[DashboardRender]:
-    print(f"\n{runs} cold runs per dashboard (new browser, ?force=true); seconds until every chart has rendered")
-    head = f"{'dashboard':44} {'charts':>6} {'p50':>7} {'p95':>7} {'max':>7}  target p95 <= {TARGET_P95_S:g} s"
+    print(f"\n{runs} cold runs per dashboard (new browser, ?force=true); seconds until every chart has rendered"
+          " (page: of which until the page's load event)")
+    head = (f"{'dashboard':44} {'charts':>6} {'p50':>7} {'p95':>7} {'max':>7} {'page p50':>9}"
+            f"  target p95 <= {TARGET_P95_S:g} s")
     print(head)
     print("-" * len(head))
     missed = []
@@ -121,7 +129,8 @@ def report(renders: list[DashboardRender], runs: int) -> list[DashboardRender]:
         ok = r.p95 <= TARGET_P95_S
         if not ok:
             missed.append(r)
-        print(f"{r.title[:44]:44} {r.charts:6d} {r.p50:7.2f} {r.p95:7.2f} {max(r.seconds):7.2f}  {'ok' if ok else 'MISSED'}")
+        print(f"{r.title[:44]:44} {r.charts:6d} {r.p50:7.2f} {r.p95:7.2f} {max(r.seconds):7.2f}"
+              f" {statistics.median(r.page_s):9.2f}  {'ok' if ok else 'MISSED'}")
         for error in sorted(set(r.errors))[:5]:
             print(f"    chart error: {error[:200]}")
     print(f"load average (1, 5, 15 min) at the end: {load_average()}")

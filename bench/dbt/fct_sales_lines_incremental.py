@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from bench.common import (  # noqa: E402
     DATA_CACHE,
+    backdate_history,
     dbt,
     dbt_env,
     demo_data,
@@ -97,13 +98,7 @@ def run(lines: int, clients: int, admin_url: str, keep_db: bool) -> None:
             counts = land_demo(conn, data, lambda spec: spec.source == "onec" or spec.raw_table in LANDED)
             # history was landed day by day (each document the day after its date), catalogs
             # before it; the new day is landed now
-            for table in counts:
-                conn.execute(f"update raw.{table} set _loaded_at = cast(%s as timestamptz) - interval '4 years'",
-                             (as_of.isoformat(),))
-            for table in ("onec__sales_documents", "onec__returns"):
-                conn.execute(f"update raw.{table} set _loaded_at = "
-                             "cast(substr(payload ->> 'Date', 1, 10) as date) + interval '1 day'")
-            conn.commit()
+            backdate_history(conn, as_of)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("vacuum analyze")
         print(f"landed {counts.get('onec__sales_documents', 0)} sales documents and "
