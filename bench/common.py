@@ -227,8 +227,10 @@ _KINDS = ("model", "test", "seed", "snapshot", "unit_test", "relation")
 
 def node_name(rest: str) -> str:
     """The node's name in the rest of a dbt progress line after its status word: "sql table model
-    marts.x ..... [RUN]" -> "marts.x", "not_null_x ..... [PASS in 0.1s]" -> "not_null_x"."""
+    marts.x ..... [RUN]" -> "marts.x", "137 not_null_x ..... [FAIL 137 in 0.1s]" -> "not_null_x"."""
     words = [w for w in re.sub(r"\[.*?\]", " ", rest).split() if w.strip(".")]
+    if words and words[0].isdigit():  # "FAIL 137 not_null_x": the number of failing rows first
+        words = words[1:]
     for i in range(len(words) - 1):
         if words[i] in _KINDS:
             return words[i + 1].rstrip(".")
