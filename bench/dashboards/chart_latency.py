@@ -42,18 +42,17 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import demo_data, scratch_database  # noqa: E402
 from happyclient.redact import redact, register_secret  # noqa: E402
 from happyclient.superset.assets import chart_uuids_in_position, read_assets  # noqa: E402
 from happyclient.superset.client import SupersetClient  # noqa: E402
@@ -206,90 +205,110 @@ def report(timings: list[ChartTiming], runs: int) -> list[ChartTiming]:
 # ---- --build: a scratch warehouse at the requested size, a scratch Superset ----------------------
 
 
-def _with_db(url: str, name: str) -> str:
-    p = urlsplit(url)
-    return urlunsplit((p.scheme, p.netloc, "/" + name, p.query, p.fragment))
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _demo_data(target_lines: int, clients: int, seed: int) -> Any:
-    """Demo data with about ``target_lines`` sales lines, generated once and cached by its parameters."""
-    from happyclient.demo import DemoData, cached_demo_data
-    from ingestion.demo.generator import generate
-
-    path = CACHE_DIR / f"data-seed{seed}-clients{clients}-lines{target_lines}"
-    cached = cached_demo_data(path)
-    if cached is not None:
-        print(f"demo data: cached {path}", flush=True)
-        return cached
-    partial = path.with_name(path.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    started = time.monotonic()
-    print(f"demo data: generating {clients} clients, ~{target_lines} sales lines into {path} ...", flush=True)
-    manifest = generate(partial, seed=seed, clients=clients, target_lines=target_lines)
-    shutil.rmtree(path, ignore_errors=True)
-    partial.rename(path)
-    print(f"  {manifest.counts['onec/sales_lines']} 1C sales lines in {time.monotonic() - started:.0f} s", flush=True)
-    return DemoData(path, manifest.as_of, seed, clients)
-
-
 @contextlib.contextmanager
-def built_environment(admin_url: str, target_lines: int, clients: int, seed: int, keep: bool) -> Iterator[tuple[str, str, str, str]]:
-    """Yield (superset_url, user, password, warehouse_url) of a freshly built warehouse and Superset."""
+def scratch_superset(warehouse_url: str) -> Iterator[tuple[str, str, str]]:
+    """Yield (superset_url, user, password) of a scratch Superset with the assets imported over
+    `warehouse_url`; stopped and removed afterwards."""
     from happyclient.console import Console
-    from happyclient.demo import source_env, start_fakes, stop_fakes
-    from happyclient.pipeline import run_pipeline
-    from happyclient.settings import Settings
     from happyclient.superset.server import SupersetServer
     from happyclient.superset.sync import import_assets
-    from happyclient.warehouse import ensure_schemas
 
-    data = _demo_data(target_lines, clients, seed)
-    name = f"hcbench_dash_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    warehouse_url = _with_db(admin_url, name)
-    work = Path(tempfile.mkdtemp(prefix="hc-bench-dashboards-"))
-    settings = Settings(data_dir=work / "state", superset_admin_password="unused")
+    work = Path(tempfile.mkdtemp(prefix="hc-bench-superset-"))
     password = secrets.token_urlsafe(16)
     register_secret(password)
     server = SupersetServer(work / "superset", port=_free_port())
     try:
-        ensure_schemas(warehouse_url)
-        endpoints = start_fakes(settings, data)
-        env = {
-            "WAREHOUSE_URL": warehouse_url,
-            "DAGSTER_HOME": str(work / "dagster"),
-            **source_env(endpoints, data),
-            "HAPPYCLIENT_AS_OF": data.as_of.isoformat(),
-            "WRITEBACK_ENABLED": "false",
-        }
-        started = time.monotonic()
-        print(f"pipeline into database {name} (ingestion, dbt build with tests, predictions) ...", flush=True)
-        result = run_pipeline(env, exclude_groups=("superset",))
-        stop_fakes(settings)
-        if not result.success:
-            raise SystemExit(redact(f"the pipeline failed: {result.errors}"))
-        print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
         with Console().step("Superset (scratch instance) and the dashboards"):
             server.init("admin", password)
             server.start()
             import_assets(server.url, "admin", password, ROOT / "superset_assets", warehouse_url)
-        yield server.url, "admin", password, warehouse_url
+        yield server.url, "admin", password
     finally:
         server.stop()
-        stop_fakes(settings)
         shutil.rmtree(work, ignore_errors=True)
-        if keep:
-            print(f"kept the warehouse database {name}: {warehouse_url}")
+
+
+@contextlib.contextmanager
+def built_warehouse(
+    admin_url: str, target_lines: int, clients: int, seed: int, keep: bool, long_tail: float = 0.0
+) -> Iterator[str]:
+    """Yield the URL of a scratch warehouse filled by the real pipeline over demo data."""
+    from happyclient.demo import source_env, start_fakes, stop_fakes
+    from happyclient.pipeline import run_pipeline
+    from happyclient.settings import Settings
+    from happyclient.warehouse import ensure_schemas
+
+    data = demo_data(CACHE_DIR, clients=clients, target_lines=target_lines, seed=seed, long_tail=long_tail)
+    with scratch_database(admin_url, "hcbench_dash", keep=keep) as warehouse_url:
+        work = Path(tempfile.mkdtemp(prefix="hc-bench-dashboards-"))
+        settings = Settings(data_dir=work / "state", superset_admin_password="unused")
+        try:
+            ensure_schemas(warehouse_url)
+            endpoints = start_fakes(settings, data)
+            env = {
+                "WAREHOUSE_URL": warehouse_url,
+                "DAGSTER_HOME": str(work / "dagster"),
+                **source_env(endpoints, data),
+                "HAPPYCLIENT_AS_OF": data.as_of.isoformat(),
+                "WRITEBACK_ENABLED": "false",
+            }
+            started = time.monotonic()
+            print(f"pipeline into database {warehouse_url.rsplit('/', 1)[1]} (ingestion, dbt build with tests, "
+                  "predictions) ...", flush=True)
+            result = run_pipeline(env, exclude_groups=("superset",))
+            stop_fakes(settings)
+            if not result.success:
+                raise SystemExit(redact(f"the pipeline failed: {result.errors}"))
+            print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
+            yield warehouse_url
+        finally:
+            stop_fakes(settings)
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def add_environment_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say which Superset and warehouse to measure, or what to build."""
+    parser.add_argument("--superset-url", help="a running Superset with the assets imported")
+    parser.add_argument("--user", default="admin")
+    parser.add_argument("--password", default=os.environ.get("SUPERSET_ADMIN_PASSWORD"), help="default: $SUPERSET_ADMIN_PASSWORD")
+    parser.add_argument("--warehouse-url", help="a built warehouse; without --superset-url a scratch Superset is "
+                                                "started over it (e.g. a database kept by bench/scale --keep-db)")
+    parser.add_argument("--build", action="store_true", help="build a scratch warehouse and Superset first (see above)")
+    parser.add_argument("--target-lines", type=int, default=1_080_000, help="--build: approximate 1C sales lines to generate")
+    parser.add_argument("--clients", type=int, default=3000, help="--build: demo clients")
+    parser.add_argument("--long-tail", type=float, default=0.0, help="--build: share of one-off and rare buyers")
+    parser.add_argument("--seed", type=int, default=42, help="--build: demo seed")
+    parser.add_argument("--admin-url", default=os.environ.get("HAPPYCLIENT_TEST_PG_URL"), help="--build: PostgreSQL admin URL")
+    parser.add_argument("--keep", action="store_true", help="--build: keep the scratch warehouse database")
+
+
+@contextlib.contextmanager
+def environment(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Iterator[tuple[str, str, str, str]]:
+    """Yield (superset_url, user, password, warehouse_url) as the options ask."""
+    with contextlib.ExitStack() as stack:
+        if args.build:
+            if not args.admin_url:
+                parser.error("--build needs --admin-url (or HAPPYCLIENT_TEST_PG_URL)")
+            warehouse_url = stack.enter_context(built_warehouse(
+                args.admin_url, args.target_lines, args.clients, args.seed, args.keep, args.long_tail))
+        elif args.warehouse_url:
+            warehouse_url = args.warehouse_url
         else:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'drop database if exists "{name}" with (force)')
+            parser.error("give --warehouse-url (and --superset-url with --password), or --build")
+        if args.superset_url and not args.build:
+            if not args.password:
+                parser.error("--superset-url needs --password (or SUPERSET_ADMIN_PASSWORD)")
+            url, user, password = args.superset_url, args.user, args.password
+        else:
+            url, user, password = stack.enter_context(scratch_superset(warehouse_url))
+        register_secret(password)
+        yield url, user, password, warehouse_url
 
 
 def warehouse_size(warehouse_url: str) -> dict[str, int]:
@@ -303,28 +322,10 @@ def warehouse_size(warehouse_url: str) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--superset-url")
-    parser.add_argument("--user", default="admin")
-    parser.add_argument("--password", default=os.environ.get("SUPERSET_ADMIN_PASSWORD"), help="default: $SUPERSET_ADMIN_PASSWORD")
-    parser.add_argument("--warehouse-url")
+    add_environment_arguments(parser)
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--build", action="store_true", help="build a scratch warehouse and Superset first (see above)")
-    parser.add_argument("--target-lines", type=int, default=1_080_000, help="--build: approximate 1C sales lines to generate")
-    parser.add_argument("--clients", type=int, default=3000, help="--build: demo clients")
-    parser.add_argument("--seed", type=int, default=42, help="--build: demo seed")
-    parser.add_argument("--admin-url", default=os.environ.get("HAPPYCLIENT_TEST_PG_URL"), help="--build: PostgreSQL admin URL")
-    parser.add_argument("--keep", action="store_true", help="--build: keep the scratch warehouse database")
     args = parser.parse_args(argv)
-    if args.build:
-        if not args.admin_url:
-            parser.error("--build needs --admin-url (or HAPPYCLIENT_TEST_PG_URL)")
-        context: Any = built_environment(args.admin_url, args.target_lines, args.clients, args.seed, args.keep)
-    else:
-        if not (args.superset_url and args.password and args.warehouse_url):
-            parser.error("give --superset-url, --password and --warehouse-url, or --build")
-        context = contextlib.nullcontext((args.superset_url, args.user, args.password, args.warehouse_url))
-    with context as (url, user, password, warehouse_url):
-        register_secret(password)
+    with environment(parser, args) as (url, user, password, warehouse_url):
         size = warehouse_size(warehouse_url)
         print("warehouse: " + ", ".join(f"{k} {v:,}".replace(",", " ") for k, v in size.items()), flush=True)
         timings = measure(url, user, password, warehouse_url, args.runs)

@@ -23,91 +23,32 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 import time
-import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from ingestion.demo.generator import generate  # noqa: E402
-from ingestion.landing import ensure_schema, land  # noqa: E402
-from ingestion.registry import ENTITIES  # noqa: E402
+from bench.common import (  # noqa: E402
+    DATA_CACHE,
+    backdate_history,
+    dbt,
+    dbt_env,
+    demo_data,
+    land_demo,
+    land_new_day,
+    load_average,
+    scratch_database,
+)
 
-DBT = Path(sys.executable).parent / "dbt"
-PROJECT = ROOT / "dbt_project"
 COMPILED_FACT = Path("compiled") / "happyclient" / "models" / "marts" / "core" / "fct_sales_lines.sql"
 BIG_TABLE_ROWS = 100_000  # a sequential scan of a table this large is a full scan of the history
-CACHE = ROOT / ".data" / "bench-dbt"
+CACHE = DATA_CACHE / "bench-dbt"
 # what fct_sales_lines and its upstream read (the generic sales-lines file's table stays empty)
 LANDED = {"bitrix24__companies", "bitrix24__requisites", "bitrix24__users"}
-
-NEW_DAY_SQL = """
-insert into raw.onec__sales_documents (source_key, payload, _source, _load_id, _loaded_at)
-select
-    'bench-day-' || doc.source_key,
-    jsonb_set(
-        jsonb_set(doc.payload, '{Ref_Key}', to_jsonb('bench-day-' || doc.source_key)),
-        '{Date}', to_jsonb(to_char(cast(doc.payload ->> 'Date' as timestamp) + interval '1 day', 'YYYY-MM-DD"T"HH24:MI:SS'))
-    ),
-    doc._source, 'bench-day', now()
-from raw.onec__sales_documents as doc
-where substr(doc.payload ->> 'Date', 1, 10) = %(last_day)s
-"""
-
-
-def demo_data(lines: int, clients: int) -> tuple[Path, date]:
-    """A demo data set with about `lines` 1C sales lines (the generator lands about 7 % under its
-    target, so it is asked for 8 % more), generated once per size."""
-    path = CACHE / f"clients{clients}-lines{lines}"
-    manifest_path = path / "manifest.json"
-    if not manifest_path.exists():
-        shutil.rmtree(path, ignore_errors=True)
-        started = time.perf_counter()
-        print(f"demo generator: {clients} clients, ~{lines} sales lines into {path} ...", flush=True)
-        generate(path, clients=clients, target_lines=int(lines * 1.08))
-        print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
-    return path, date.fromisoformat(json.loads(manifest_path.read_text())["as_of"])
-
-
-def land_demo(conn: psycopg.Connection, data: Path) -> dict[str, int]:
-    """Land the demo's 1C and Bitrix24 JSONL files into raw.* with the landing code (COPY)."""
-    ensure_schema(conn)
-    counts = {}
-    for spec in ENTITIES.values():
-        if not (spec.source == "onec" or spec.raw_table in LANDED):
-            continue
-        path = data / spec.source / f"{spec.method if spec.source == 'onec' else spec.entity}.jsonl"
-        if not path.exists():
-            continue
-
-        def records(path: Path = path, id_field: str = spec.id_field):
-            with path.open(encoding="utf-8") as lines:
-                for line in lines:
-                    yield str(json.loads(line)[id_field]), line.rstrip("\n"), None
-
-        counts[spec.raw_table] = land(conn, spec.raw_table, records(), source=spec.source, load_id="bench")
-        conn.commit()
-    return counts
-
-
-def dbt(env: dict[str, str], target: Path, *args: str) -> tuple[float, float]:
-    """Run dbt; return (wall seconds including dbt start-up and parsing, seconds spent in the models' SQL)."""
-    start = time.perf_counter()
-    result = subprocess.run([str(DBT), *args, "--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT),
-                             "--target-path", str(target), "--log-path", str(target / "logs")],
-                            cwd=PROJECT, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.exit(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}")
-    run_results = json.loads((target / "run_results.json").read_text())
-    return elapsed, sum(r["execution_time"] for r in run_results["results"])
 
 
 def plan_scans(conn: psycopg.Connection, select_sql: str) -> list[tuple[str, str, float]]:
@@ -146,29 +87,18 @@ def main() -> None:
 
 
 def run(lines: int, clients: int, admin_url: str, keep_db: bool) -> None:
-    name = f"bench_dbt_a_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    parts = urlsplit(admin_url)
-    url = urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
-    target = Path("/tmp") / name
-    env = dict(os.environ, HAPPYCLIENT_PG_HOST=parts.hostname or "127.0.0.1", HAPPYCLIENT_PG_PORT=str(parts.port or 5432),
-               HAPPYCLIENT_PG_USER=parts.username or "postgres", HAPPYCLIENT_PG_PASSWORD=parts.password or "",
-               HAPPYCLIENT_PG_DBNAME=name)
-    try:
-        data, as_of = demo_data(lines, clients)
+    with scratch_database(admin_url, "bench_dbt_a", keep=keep_db) as url:
+        target = Path("/tmp") / url.rsplit("/", 1)[1]
+        env = dbt_env(url)
+        # the generator lands about 7 % under its target, so it is asked for 8 % more
+        data = demo_data(CACHE, clients=clients, target_lines=int(lines * 1.08))
+        as_of = data.as_of
         started = time.perf_counter()
         with psycopg.connect(url) as conn:
-            counts = land_demo(conn, data)
+            counts = land_demo(conn, data, lambda spec: spec.source == "onec" or spec.raw_table in LANDED)
             # history was landed day by day (each document the day after its date), catalogs
             # before it; the new day is landed now
-            for table in counts:
-                conn.execute(f"update raw.{table} set _loaded_at = cast(%s as timestamptz) - interval '4 years'",
-                             (as_of.isoformat(),))
-            for table in ("onec__sales_documents", "onec__returns"):
-                conn.execute(f"update raw.{table} set _loaded_at = "
-                             "cast(substr(payload ->> 'Date', 1, 10) as date) + interval '1 day'")
-            conn.commit()
+            backdate_history(conn, as_of)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("vacuum analyze")
         print(f"landed {counts.get('onec__sales_documents', 0)} sales documents and "
@@ -179,9 +109,7 @@ def run(lines: int, clients: int, admin_url: str, keep_db: bool) -> None:
 
         new_day = as_of + timedelta(days=1)
         with psycopg.connect(url) as conn:
-            last_day = conn.execute("select max(substr(payload ->> 'Date', 1, 10)) from raw.onec__sales_documents"
-                                    " where _load_id = 'bench'").fetchone()[0]
-            added = conn.execute(NEW_DAY_SQL, {"last_day": last_day}).rowcount
+            last_day, added = land_new_day(conn)
         print(f"new day: {added} documents (copies of {last_day}'s, dated a day later) landed now", flush=True)
         vars_inc = json.dumps({"as_of_date": new_day.isoformat()})
         # the fact does not read as_of_date: the daily run passes the same vars as the full build,
@@ -198,22 +126,19 @@ def run(lines: int, clients: int, admin_url: str, keep_db: bool) -> None:
         print(f"--- about {lines} sales lines asked of the demo generator ({clients} clients); "
               f"rows in fct_sales_lines: {rows}")
         print("                                                         wall s   model SQL s")
-        print(f"full build (fct_sales_lines + upstream, --full-refresh): {full[0]:7.1f}   {full[1]:7.1f}")
-        print(f"incremental run (one new day, fct_sales_lines):          {incremental[0]:7.1f}   {incremental[1]:7.1f}")
-        print(f"incremental / full ratio:                                {incremental[0] / full[0]:7.3f}   "
-              f"{incremental[1] / full[1]:7.3f}")
-        print(f"client marts downstream of the fact (for information):   {marts[0]:7.1f}   {marts[1]:7.1f}")
+        print(f"full build (fct_sales_lines + upstream, --full-refresh): {full.wall_s:7.1f}   {full.sql_s:7.1f}")
+        print(f"incremental run (one new day, fct_sales_lines):          {incremental.wall_s:7.1f}   "
+              f"{incremental.sql_s:7.1f}")
+        print(f"incremental / full ratio:                                {incremental.wall_s / full.wall_s:7.3f}   "
+              f"{incremental.sql_s / full.sql_s:7.3f}")
+        print(f"client marts downstream of the fact (for information):   {marts.wall_s:7.1f}   {marts.sql_s:7.1f}")
         print("incremental select, scans of tables with more than "
               f"{BIG_TABLE_ROWS} rows (plan of the compiled select):")
         for kind, relation, estimate, rows in scans:
             if rows > BIG_TABLE_ROWS:
                 flag = "  <-- full scan" if kind == "Seq Scan" else ""
                 print(f"  {kind:<20} {relation:<40} est. {estimate:>9.0f} of {rows:>10.0f} rows{flag}")
-        print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
-    finally:
-        if not keep_db:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'drop database if exists "{name}" with (force)')
+        print(f"load average (1, 5, 15 min) at the end: {load_average()}")
 
 
 if __name__ == "__main__":

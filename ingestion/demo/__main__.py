@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--lines-per-doc", type=float, default=4.0)
     parser.add_argument("--target-lines", type=int, default=None, help="approximate number of sales lines")
+    parser.add_argument("--long-tail", type=float, default=0.0, help="share of one-off and rare buyers (0 to <1)")
     args = parser.parse_args(argv)
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         years=args.years,
         lines_per_doc=args.lines_per_doc,
         target_lines=args.target_lines,
+        long_tail=args.long_tail,
         progress=progress,
     )
     for key in sorted(manifest.counts):

@@ -23,7 +23,7 @@ from pathlib import Path
 from ingestion.demo import files_writer
 from ingestion.demo.bitrix_writer import write_bitrix
 from ingestion.demo.onec_writer import write_catalogs, write_documents
-from ingestion.demo.population import Population
+from ingestion.demo.population import TAIL_BEHAVIOURS, Population
 
 GENERATOR_VERSION = 3  # bump whenever the output for a seed changes (cached demo data is keyed by it)
 Progress = Callable[[str, int, int], None]
@@ -35,11 +35,12 @@ class DemoManifest:
     as_of: date
     seed: int
     clients: int
+    long_tail: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)  # "<system>/<entity>" -> records
     paths: dict[str, Path] = field(default_factory=dict)  # same keys -> file
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "generator_version": GENERATOR_VERSION,
             "as_of": self.as_of.isoformat(),
             "seed": self.seed,
@@ -47,6 +48,9 @@ class DemoManifest:
             "counts": self.counts,
             "paths": {k: str(v.relative_to(self.out_dir)) for k, v in self.paths.items()},
         }
+        if self.long_tail:  # only when asked for: the default manifest stays as it was
+            out["long_tail"] = self.long_tail
+        return out
 
 
 def _rng(seed: int, part: str) -> random.Random:
@@ -63,15 +67,24 @@ def generate(
     years: int = 3,
     lines_per_doc: float = 4.0,
     target_lines: int | None = None,
+    long_tail: float = 0.0,
     progress: Progress | None = None,
 ) -> DemoManifest:
-    """Write a complete demo data set into `out_dir` (created if needed) and return its manifest."""
+    """Write a complete demo data set into `out_dir` (created if needed) and return its manifest.
+
+    `long_tail` (0 to <1): the share of clients who are one-off or rare buyers (half each; a rare
+    buyer buys 2 to 5 times in the whole history), as in real client bases; their purchases do
+    not scale with `target_lines`, so at equal lines more clients means a longer tail and not
+    just thinner buyers. 0 (the default) leaves the demo exactly as it was.
+    """
     if clients < 10:
         raise ValueError(f"clients must be at least 10, got {clients}")
     if years < 2:
         raise ValueError(f"years must be at least 2 (attraction needs a full previous year), got {years}")
     if lines_per_doc < 1.0:
         raise ValueError(f"lines_per_doc must be >= 1, got {lines_per_doc}")
+    if not 0.0 <= long_tail < 1.0:
+        raise ValueError(f"long_tail must be in [0, 1), got {long_tail}")
     out_dir = Path(out_dir)
     onec_dir, b24_dir, files_dir = out_dir / "onec", out_dir / "bitrix24", out_dir / "files"
     for d in (onec_dir, b24_dir, files_dir):
@@ -81,19 +94,24 @@ def generate(
         if progress:
             progress(stage, done, total)
 
-    pop = Population(_rng(seed, "population"), clients=clients, as_of=as_of, years=years)
+    pop = Population(_rng(seed, "population"), clients=clients, as_of=as_of, years=years, long_tail=long_tail)
     report("clients", clients, clients)
     frequency = 1.0
     if target_lines:
         probe = _rng(seed, "probe")
-        docs = sum(len(pop.schedule(p, 1.0, probe)) for p in pop.buyers)
-        frequency = max(0.05, target_lines / (docs * lines_per_doc * 1.025))
+        per_buyer = [(p.behaviour in TAIL_BEHAVIOURS, len(pop.schedule(p, 1.0, probe))) for p in pop.buyers]
+        docs = sum(n for _, n in per_buyer)
+        if not long_tail:
+            frequency = max(0.05, target_lines / (docs * lines_per_doc * 1.025))
+        else:  # the tail's documents are fixed; the others' frequency makes up the rest
+            fixed = sum(n for tail, n in per_buyer if tail)
+            frequency = max(0.05, (target_lines / (lines_per_doc * 1.025) - fixed) / max(1, docs - fixed))
     sched_rng = _rng(seed, "schedule")
     for p in pop.buyers:
         p.schedule = pop.schedule(p, frequency, sched_rng)
     lists = pop.potential_lists()
 
-    manifest = DemoManifest(out_dir, as_of, seed, clients)
+    manifest = DemoManifest(out_dir, as_of, seed, clients, long_tail)
     keys, counts = write_catalogs(onec_dir, pop, _rng(seed, "onec"))
     sales = write_documents(
         onec_dir, pop, keys, _rng(seed, "documents"), lines_per_doc=lines_per_doc, progress=progress

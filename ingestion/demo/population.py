@@ -21,7 +21,15 @@ BEHAVIOURS: tuple[tuple[str, float], ...] = (
     ("falling", 0.15),
     ("stable", 0.50),
 )
-TREND_PER_YEAR: dict[str, float] = {"growing": 1.45, "falling": 0.6, "stable": 1.0, "returned": 1.0, "one_off": 1.0}
+TREND_PER_YEAR: dict[str, float] = {
+    "growing": 1.45, "falling": 0.6, "stable": 1.0, "returned": 1.0, "one_off": 1.0, "rare": 1.0,
+}
+# the long tail (Population(long_tail=...)): one-off buyers and rare ones, who buy a few times
+# over the whole history whatever the others' purchase frequency; their number of purchases does
+# not scale with `target_lines`
+TAIL_BEHAVIOURS = ("one_off", "rare")
+RARE_GAP_DAYS = (60, 420)  # between a rare buyer's purchases
+RARE_MAX_REPEATS = 4
 LEGACY_SHARE = 0.45
 
 
@@ -79,8 +87,11 @@ def history_start(as_of: date, years: int) -> date:
 class Population:
     """Builds the parties, their behaviour and the potential-client lists."""
 
-    def __init__(self, rng: random.Random, *, clients: int, as_of: date, years: int) -> None:
+    def __init__(self, rng: random.Random, *, clients: int, as_of: date, years: int, long_tail: float = 0.0) -> None:
+        if not 0.0 <= long_tail < 1.0:
+            raise ValueError(f"long_tail must be in [0, 1), got {long_tail}")
         self.rng = rng
+        self.long_tail = long_tail
         self.as_of = as_of
         self.start = history_start(as_of, years)
         self.full_year = latest_full_year(as_of)
@@ -206,6 +217,10 @@ class Population:
                 pause_start = p.acquired + timedelta(days=rng.randrange(45, 300))
                 p.pause = (pause_start, pause_start + timedelta(days=rng.randrange(380, 480)))
             p.churn = None
+        # the long tail: drawn only when asked for, so the default population is unchanged
+        if self.long_tail and rng.random() < self.long_tail:
+            p.behaviour = "one_off" if rng.random() < 0.5 else "rare"
+            p.contract, p.churn, p.pause = False, None, None
 
     # -- purchases -------------------------------------------------------------------------
     def schedule(self, p: Party, frequency: float, rng: random.Random) -> list[int]:
@@ -214,6 +229,14 @@ class Population:
         first = p.acquired
         days = [first.toordinal()]
         if p.behaviour == "one_off":
+            return days
+        if p.behaviour == "rare":
+            t = first
+            for _ in range(rng.randint(1, RARE_MAX_REPEATS)):
+                t = t + timedelta(days=rng.randrange(*RARE_GAP_DAYS))
+                if t > self.as_of:
+                    break
+                days.append(t.toordinal())
             return days
         end = min(self.as_of, p.churn) if p.churn else self.as_of
         if p.contract:

@@ -370,3 +370,67 @@ def test_output_does_not_depend_on_the_string_hash_seed(tmp_path: Path) -> None:
             capture_output=True,
         )
     assert _all_files(tmp_path / "a") == _all_files(tmp_path / "b")
+
+
+# sha256 over (relative path, bytes) of every file generate() wrote, as the generator made them
+# for GENERATOR_VERSION 3, before `long_tail` existed: options added since must not change them
+DEFAULT_OUTPUT_SHA256 = {
+    (3, 40, None): "75dae7d18d7ebde103785a37a58ccfd29c9595a042c5a5b97250e36fe555b28d",
+    (5, 60, 20000): "0580a699b54d834f613f260e939a7829cd4a2db7657ba7acf4b764faf693f375",
+}
+
+
+def _tree_sha256(root: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize(("seed", "clients", "target_lines"), list(DEFAULT_OUTPUT_SHA256))
+def test_default_output_is_what_version_3_wrote(tmp_path: Path, seed: int, clients: int, target_lines: int | None) -> None:
+    from ingestion.demo.generator import GENERATOR_VERSION
+
+    assert GENERATOR_VERSION == 3, "the output changed on purpose: update DEFAULT_OUTPUT_SHA256 with the version"
+    generate(tmp_path, seed=seed, clients=clients, target_lines=target_lines)
+    assert _tree_sha256(tmp_path) == DEFAULT_OUTPUT_SHA256[(seed, clients, target_lines)]
+
+
+def _purchases_per_client(out: Path) -> list[int]:
+    counts: dict[str, int] = defaultdict(int)
+    for doc in _jsonl(out / "onec/Document_РеализацияТоваровУслуг.jsonl"):
+        if doc["Posted"] and not doc["DeletionMark"]:
+            counts[doc["Контрагент_Key"]] += 1
+    return list(counts.values())
+
+
+def test_long_tail_adds_one_off_and_rare_buyers_at_the_same_volume(tmp_path: Path) -> None:
+    plain = generate(tmp_path / "plain", seed=7, clients=400, target_lines=40000)
+    tail = generate(tmp_path / "tail", seed=7, clients=400, target_lines=40000, long_tail=0.5)
+    plain_counts, tail_counts = _purchases_per_client(tmp_path / "plain"), _purchases_per_client(tmp_path / "tail")
+    assert len(plain_counts) == len(tail_counts) == 400  # every client still buys
+
+    def share(counts: list[int], lo: int, hi: int) -> float:
+        return sum(lo <= n <= hi for n in counts) / len(counts)
+
+    # half the clients are in the tail, half of those one-off: about 25 % on top of the demo's own 8 %
+    assert share(plain_counts, 1, 1) < 0.12
+    assert 0.25 <= share(tail_counts, 1, 1) <= 0.40
+    # the other half are rare: 2 to 5 purchases in the whole history
+    assert share(plain_counts, 2, 5) < 0.10
+    assert 0.18 <= share(tail_counts, 2, 5) <= 0.32
+    # the regular buyers buy more often, so the volume stays near the target
+    for manifest in (plain, tail):
+        assert 34000 <= manifest.counts["onec/sales_lines"] <= 46000
+    assert json.loads((tmp_path / "tail/manifest.json").read_text(encoding="utf-8"))["long_tail"] == 0.5
+    assert "long_tail" not in json.loads((tmp_path / "plain/manifest.json").read_text(encoding="utf-8"))
+
+
+def test_long_tail_must_be_a_share(tmp_path: Path) -> None:
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="long_tail"):
+            generate(tmp_path, clients=20, long_tail=bad)
