@@ -190,3 +190,25 @@ def test_sources_declare_freshness(manifest: Manifest) -> None:
                 f"{source['original_file_path']}: {source['name']} needs loaded_at_field _loaded_at and freshness"
             )
     assert not violations, report(violations)
+
+
+def test_every_mart_states_and_tests_its_row_bound(manifest: Manifest) -> None:
+    """Issue 10: a mart's size follows the data, never clients x periods. Each mart says its
+    bound in words ("Rows ≤ ...") and a row_count_at_most test checks it on every build."""
+    bounded = {
+        node["attached_node"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        and node.get("attached_node")
+        and (node.get("test_metadata") or {}).get("name") == "row_count_at_most"
+    }
+    violations = []
+    for node in models(manifest):
+        if layer(node) != "marts" or node["config"].get("materialized") == "ephemeral":
+            continue
+        path = node["original_file_path"]
+        if "Rows ≤" not in node.get("description", ""):
+            violations.append(f"{path}: the description states no row bound ('Rows ≤ ...')")
+        if node["unique_id"] not in bounded:
+            violations.append(f"{path}: no row_count_at_most test checks the bound")
+    assert not violations, report(violations)
