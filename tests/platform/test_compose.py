@@ -117,3 +117,31 @@ def test_readme_links_point_at_files() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     for target in re.findall(r"\]\(([^)#:]+)\)", readme):
         assert (PROJECT_ROOT / target).exists(), f"README links to {target}, which does not exist"
+
+
+# a string literal named like one of the product's environment variables
+_PRODUCT_VAR = re.compile(
+    r"""["']((?:HAPPYCLIENT|BITRIX24|ONEC|FILES|SUPERSET|DAGSTER|WAREHOUSE|REDIS|CHROMIUM|CHROMEDRIVER|SMTP"""
+    r"""|POSTGRES|WRITEBACK)_[A-Z0-9_]+)["']"""
+)
+# set by the product for Superset itself, never by a user
+_INTERNAL_VARS = {"SUPERSET_CONFIG_PATH"}
+
+
+def test_every_variable_the_code_reads_is_in_the_readme() -> None:
+    """ENV_VARS covers happyclient.settings; the connectors, the file loader and superset_config
+    read their own variables: each one the product's code names must be in the README table too."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    sources = [*PROJECT_ROOT.glob("happyclient/**/*.py"), *PROJECT_ROOT.glob("ingestion/**/*.py"),
+               *PROJECT_ROOT.glob("orchestration/**/*.py"), *PROJECT_ROOT.glob("predictions/**/*.py"),
+               PROJECT_ROOT / "superset" / "superset_config.py"]
+    named: dict[str, str] = {}
+    for path in sources:
+        if "fakes" in path.parts or "demo" in path.parts:
+            continue  # the demo's own tools, not the product's configuration
+        for name in _PRODUCT_VAR.findall(path.read_text(encoding="utf-8")):
+            named.setdefault(name, str(path.relative_to(PROJECT_ROOT)))
+    assert len(named) > 20, "the pattern finds too few variables: it is wrong"
+    missing = [f"{name} (read in {where})" for name, where in sorted(named.items())
+               if name not in _INTERNAL_VARS and f"`{name}`" not in readme]
+    assert not missing, "not in the README configuration table: " + ", ".join(missing)
