@@ -81,19 +81,27 @@ ADDRESS_TYPES = [
 ]
 
 
+# crm_status fields name their dictionary (crm.status.list ENTITY_ID), as the captured answer does
+_STATUS_TYPES = {"COMPANY_TYPE": "COMPANY_TYPE", "INDUSTRY": "INDUSTRY", "EMPLOYEES": "EMPLOYEES",
+                 "TYPE_ID": "DEAL_TYPE", "STAGE_ID": "DEAL_STAGE", "SOURCE_ID": "SOURCE"}
+
+
 def _standard(fields: dict[str, tuple[str, str]]) -> dict[str, dict[str, Any]]:
-    return {
-        code: {
+    out: dict[str, dict[str, Any]] = {}
+    for code, (kind, title) in fields.items():
+        info: dict[str, Any] = {
             "type": kind,
             "isRequired": code == "TITLE",
             "isReadOnly": code in ("ID", "DATE_CREATE", "DATE_MODIFY", "CREATED_BY_ID", "MODIFY_BY_ID"),
             "isImmutable": False,
             "isMultiple": False,
             "isDynamic": False,
-            "title": title,
         }
-        for code, (kind, title) in fields.items()
-    }
+        if kind == "crm_status":
+            info["statusType"] = _STATUS_TYPES.get(code, code)
+        info["title"] = title
+        out[code] = info
+    return out
 
 
 def userfield_description(uf: dict[str, Any]) -> dict[str, Any]:
