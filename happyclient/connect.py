@@ -11,8 +11,6 @@ rate-limited clients of the connectors; everything printed passes `happyclient.r
 from __future__ import annotations
 
 import argparse
-import re
-import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -389,38 +387,6 @@ def detect_profile(entity_sets: Iterable[str]) -> tuple[str | None, str]:
     return None, "none of the known sales documents is published"
 
 
-_EDM = "{http://schemas.microsoft.com/ado/2009/11/edm}"
-
-
-def parse_metadata(xml_text: str) -> dict[str, list[str]]:
-    """Entity type -> property names from an OData `$metadata` document."""
-    root = ET.fromstring(xml_text)
-    out: dict[str, list[str]] = {}
-    for et in root.iter():
-        if et.tag.endswith("EntityType") or et.tag.endswith("ComplexType"):
-            name = et.get("Name") or ""
-            name = re.sub(r"_RowType$", "", name)
-            out[name] = [p.get("Name") or "" for p in et if p.tag.endswith("Property") and not p.tag.endswith("NavigationProperty")]
-    return out
-
-
-def _metadata(client: OneCClient) -> dict[str, list[str]] | None:
-    """`$metadata` through the client's session and credentials (XML: the client's JSON pages
-    cannot carry it). None when the base does not give it."""
-    auth = getattr(client, "_auth_header", None)
-    if auth is None:
-        return None
-    try:
-        response = client.session.get(client.base_url + "$metadata", headers={"Authorization": auth},
-                                      timeout=(min(30.0, client.timeout_s), client.timeout_s))
-        client.requests_sent += 1
-        if response.status_code != 200:
-            return None
-        return parse_metadata(response.content.decode("utf-8"))
-    except Exception:  # a huge or odd $metadata: fall back to one record per entity
-        return None
-
-
 def discover_onec(client: OneCClient, limit: int = 100_000) -> BaseDiscovery:
     try:
         service = client.get_page("", {})
@@ -429,16 +395,8 @@ def discover_onec(client: OneCClient, limit: int = 100_000) -> BaseDiscovery:
                            "and that the OData interface is published (see README «Connect your company»).") from None
     entity_sets = sorted(str(s.get("name") or s.get("url")) for s in service)
     profile, evidence = detect_profile(entity_sets)
-    metadata = _metadata(client) or {}
-    fields = {name: metadata.get(name, []) for name in entity_sets}
-    d = BaseDiscovery(entity_sets, fields, profile, evidence)
-    if profile is None:
-        return d
-    for spec in mp.PROFILES[profile].values():
-        if spec and spec["entity"] in fields and not fields[spec["entity"]]:
-            sample = client.get_page(spec["entity"], {"$top": "1"})
-            fields[spec["entity"]] = sorted(sample[0]) if sample else []
-    return d
+    fields = mp.base_facts(client, profile)
+    return BaseDiscovery(entity_sets, fields, profile, evidence)
 
 
 def propose_onec(d: BaseDiscovery) -> tuple[dict[str, Any], list[str]]:

@@ -37,6 +37,8 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -430,6 +432,90 @@ def _label(info: Mapping[str, Any]) -> str:
         if info.get(k):
             return str(info[k])
     return ""
+
+
+# ------------------------------------------------------------------------ before a load
+def portal_facts(client: Any) -> dict[str, Any]:
+    """What `check_bitrix24` compares with, read from the portal (6 read-only calls)."""
+    categories = {str(c["id"]): str(c["name"]) for c in client.list_paged("crm.category.list", {"entityTypeId": 2})}
+    categories.setdefault("0", "Общая")
+    stages, sources = [], {}
+    for status in client.list_paged("crm.status.list"):
+        entity = str(status.get("ENTITY_ID") or "")
+        if entity == "SOURCE":
+            sources[str(status["STATUS_ID"])] = str(status.get("NAME") or "")
+        elif entity == "DEAL_STAGE" or entity.startswith("DEAL_STAGE_"):
+            stages.append(str(status["STATUS_ID"]))
+    return {
+        "company_fields": dict(client.call("crm.company.fields")["result"]),
+        "requisite_fields": dict(client.call("crm.requisite.fields")["result"]),
+        "address_types": {str(t["ID"]): str(t["NAME"]) for t in client.call("crm.enum.addresstype")["result"]},
+        "categories": categories,
+        "stages": stages,
+        "sources": sources,
+    }
+
+
+_EDM_ROW = re.compile(r"_RowType$")
+
+
+def parse_metadata(xml_text: str) -> dict[str, list[str]]:
+    """Entity type -> property names from an OData `$metadata` document (tabular-part row
+    types `Document_X_Товары_RowType` become `Document_X_Товары`)."""
+    root = ET.fromstring(xml_text)
+    out: dict[str, list[str]] = {}
+    for et in root.iter():
+        if et.tag.endswith("}EntityType") or et.tag.endswith("}ComplexType"):
+            name = _EDM_ROW.sub("", et.get("Name") or "")
+            out[name] = [p.get("Name") or "" for p in et if p.tag.endswith("}Property")]
+    return out
+
+
+def base_metadata(client: Any) -> dict[str, list[str]] | None:
+    """`$metadata` through the 1C client's session and credentials (it is XML, which the
+    client's JSON pages cannot carry); None when the base does not give it."""
+    auth = getattr(client, "_auth_header", None)
+    if auth is None:
+        return None
+    try:
+        response = client.session.get(client.base_url + "$metadata", headers={"Authorization": auth},
+                                      timeout=(min(30.0, client.timeout_s), client.timeout_s))
+        client.requests_sent += 1
+        if response.status_code != 200:
+            return None
+        return parse_metadata(response.content.decode("utf-8"))
+    except Exception:  # a huge or odd $metadata: the caller falls back to one record per entity
+        return None
+
+
+def base_facts(client: Any, profile: str | None = None) -> dict[str, list[str]]:
+    """Published entity set -> its fields (from `$metadata`; one record when it has none)."""
+    entity_sets = sorted(str(s.get("name") or s.get("url")) for s in client.get_page("", {}))
+    metadata = base_metadata(client) or {}
+    fields = {name: list(metadata.get(name, [])) for name in entity_sets}
+    for spec in PROFILES.get(profile or "", {}).values():
+        if spec and spec["entity"] in fields and not fields[spec["entity"]]:
+            sample = client.get_page(spec["entity"], {"$top": "1"})
+            fields[spec["entity"]] = sorted(sample[0]) if sample else []
+    return fields
+
+
+def check_before_load(source: str, make_client: Any, env: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """When a mapping file exists, check it against the source before anything is loaded
+    (raises MappingError naming key, value, alternatives). Without a file: the demo's
+    mapping, unchecked (today's behaviour). Returns the mapping checked, or None."""
+    if source not in ("bitrix24", "onec"):
+        return None
+    path = mapping_path(env)
+    if not path.exists():
+        return None
+    mapping = load(path)
+    client = make_client()
+    if source == "bitrix24":
+        check_bitrix24(mapping, portal_facts(client), source=str(path))
+    else:
+        check_onec(mapping, base_facts(client, mapping["onec"]["profile"]), source=str(path))
+    return mapping
 
 
 # ---------------------------------------------------------------------------------- dbt

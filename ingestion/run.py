@@ -27,6 +27,7 @@ from .bitrix24.token_store import PostgresTokenStore
 from .config import ConfigError, SourceSettings
 from .files.specs import load_specs
 from .files.validate import FileParser
+from .mapping import check_before_load
 from .onec.client import OneCClient
 from .registry import ENTITIES, SOURCES, EntitySpec, entities_of
 
@@ -152,6 +153,9 @@ def ingest_source(
         bitrix24_client(settings, warehouse_url)  # raises the ConfigError that says what to set
     if source == "onec":
         onec_client(settings)  # raises ConfigError when ONEC_ODATA_URL is missing
+    # a mapping file that does not fit the source stops here, before any load (ingestion.mapping)
+    check_before_load(source, lambda: bitrix24_client(settings, warehouse_url) if source == "bitrix24"
+                      else onec_client(settings))
     if source == "files":
         specs = [s for s in specs if _files_for(s, settings)]
         if not specs:

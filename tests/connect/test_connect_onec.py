@@ -11,11 +11,12 @@ import pytest
 import requests
 
 from happyclient import cli
-from happyclient.connect import detect_profile, discover_onec, parse_metadata, preview_onec, propose_onec
+from happyclient.connect import detect_profile, discover_onec, preview_onec, propose_onec
 from ingestion import mapping as mp
 from ingestion.demo.inn import is_valid_inn
 from ingestion.fakes.onec import FakeOneC
 from ingestion.fakes.onec_profiles import make_onec_profile
+from ingestion.mapping import parse_metadata
 from ingestion.onec.client import OneCClient
 
 PASSWORD = "s3cret-пароль-1C"

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from happyclient.connect import detect_profile, parse_metadata
+from happyclient.connect import detect_profile
 from ingestion import mapping as mp
+from ingestion.mapping import parse_metadata
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "mapping.example.yml"
 

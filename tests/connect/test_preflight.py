@@ -1,0 +1,70 @@
+"""A mapping file that does not fit the source stops `ingest_source` before any load."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+
+from happyclient.connect import discover_bitrix24, propose_bitrix24
+from ingestion import mapping as mp
+from ingestion.bitrix24.auth import WebhookAuth
+from ingestion.bitrix24.client import Bitrix24Client
+from ingestion.config import SourceSettings
+from ingestion.fakes.bitrix24 import FakeBitrix24
+from ingestion.fakes.onec import FakeOneC
+from ingestion.fakes.onec_profiles import make_onec_profile
+from ingestion.run import ingest_source
+
+NO_DATABASE = "postgresql://nobody@127.0.0.1:9/none"  # a load that got as far as the warehouse would fail on it
+
+
+def test_wrong_bitrix24_mapping_fails_before_any_read_and_the_right_one_loads(
+    real_portal_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_database: Callable[[str], str]
+) -> None:
+    fake = FakeBitrix24(real_portal_dir, rate_per_s=1000.0, burst=1000)
+    fake.start()
+    try:
+        settings = SourceSettings(bitrix24_webhook_url=fake.webhook_url, bitrix24_rate_per_s=1000.0, bitrix24_burst=1000)
+        path = tmp_path / "mapping.yml"
+        monkeypatch.setenv(mp.ENV_VAR, str(path))
+        path.write_text(yaml.safe_dump(mp.DEMO_MAPPING, allow_unicode=True), encoding="utf-8")  # the demo's names
+        with pytest.raises(mp.MappingError) as err:
+            ingest_source("bitrix24", warehouse_url=NO_DATABASE, settings=settings)
+        assert err.value.key == "bitrix24.company.region.field"
+        assert str(path) in str(err.value) and fake.webhook_secret not in str(err.value)
+        assert fake.calls("crm.company.list") == fake.calls("batch") == fake.calls("crm.deal.list") == 0
+
+        client = Bitrix24Client(WebhookAuth(fake.webhook_url), rate_per_s=1000.0, burst=1000)
+        section, _ = propose_bitrix24(discover_bitrix24(client))
+        path.write_text(yaml.safe_dump({"bitrix24": section}, allow_unicode=True), encoding="utf-8")
+        warehouse = make_database("connect")
+        results = ingest_source("bitrix24", warehouse_url=warehouse, settings=settings)
+        assert {r.entity for r in results} >= {"bitrix24.companies", "bitrix24.deals"}
+        with psycopg.connect(warehouse) as conn:
+            landed = conn.execute("select count(*) from raw.bitrix24__companies").fetchone()
+        assert landed is not None and landed[0] == len(fake.records("companies"))
+    finally:
+        fake.stop()
+
+
+def test_wrong_onec_profile_fails_before_any_read(connect_demo_dir: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeOneC(make_onec_profile(connect_demo_dir, tmp_path, "bp3"), password="pw-1c-secret")
+    fake.start()
+    try:
+        settings = SourceSettings(onec_odata_url=fake.base_url, onec_user=fake.user, onec_password="pw-1c-secret")
+        path = tmp_path / "mapping.yml"
+        monkeypatch.setenv(mp.ENV_VAR, str(path))
+        path.write_text("onec:\n  profile: ut11\n", encoding="utf-8")
+        with pytest.raises(mp.MappingError) as err:
+            ingest_source("onec", warehouse_url=NO_DATABASE, settings=settings)
+        assert err.value.key.startswith("onec.entities.")
+        assert "pw-1c-secret" not in str(err.value)
+        read = [entity for entity, _, _ in fake.requests_log if entity.startswith(("Document_", "Catalog_"))]
+        assert read == []  # only the service document and $metadata were asked for
+    finally:
+        fake.stop()
