@@ -71,13 +71,12 @@ _REQUISITE_FIELDS: dict[str, tuple[str, str]] = {
     "RQ_OGRN": ("string", "ОГРН"),
     "RQ_ADDR": ("requisite_address", "Адрес"),
 }
-# crm.enum.addresstype (the portal's address types)
+# crm.enum.addresstype, as documented (tests/fixtures/sources/bitrix24/documented/)
 ADDRESS_TYPES = [
     {"ID": 1, "NAME": "Фактический адрес"},
     {"ID": 4, "NAME": "Адрес регистрации"},
     {"ID": 6, "NAME": "Юридический адрес"},
     {"ID": 9, "NAME": "Адрес бенефициара"},
-    {"ID": 11, "NAME": "Адрес доставки"},
 ]
 
 

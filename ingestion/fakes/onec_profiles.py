@@ -90,3 +90,20 @@ def make_onec_profile(demo_dir: Path, out_dir: Path, profile: str) -> Path:
         if (demo_dir / other).is_dir() and not (Path(out_dir) / other).exists():
             shutil.copytree(demo_dir / other, Path(out_dir) / other)
     return dst
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ingestion.fakes.onec_profiles",
+                                     description="Write the demo's 1C base as another configuration.")
+    parser.add_argument("demo", type=Path, help="generated demo directory (python -m ingestion.demo)")
+    parser.add_argument("out", type=Path, help="output directory; serve it with python -m ingestion.fakes.onec --data")
+    parser.add_argument("profile", choices=sorted(PROFILES))
+    args = parser.parse_args(argv)
+    print(make_onec_profile(args.demo, args.out, args.profile))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

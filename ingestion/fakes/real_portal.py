@@ -254,3 +254,20 @@ def make_real_portal(demo_dir: Path, out_dir: Path) -> Path:
             shutil.copy2(path, dst / path.name)
     (dst / "company_userfields.json").write_text(json.dumps(USERFIELDS, ensure_ascii=False, indent=1), encoding="utf-8")
     return Path(out_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ingestion.fakes.real_portal",
+                                     description="Write the demo data set shaped like a real Bitrix24 portal.")
+    parser.add_argument("demo", type=Path, help="generated demo directory (python -m ingestion.demo)")
+    parser.add_argument("out", type=Path, help="output directory; serve it with python -m ingestion.fakes.bitrix24 --data")
+    args = parser.parse_args(argv)
+    make_real_portal(args.demo, args.out)
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

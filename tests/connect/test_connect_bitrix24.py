@@ -26,6 +26,7 @@ from ingestion.demo.inn import is_valid_inn
 from ingestion.fakes import real_portal
 from ingestion.fakes.bitrix24 import FakeBitrix24
 
+DOCUMENTED = Path(__file__).resolve().parents[1] / "fixtures/sources/bitrix24/documented"
 CAPTURED_FIELDS = (
     Path(__file__).resolve().parents[1] / "fixtures/sources/bitrix24/captured/crm_lead_fields_success.json"
 )
@@ -74,7 +75,13 @@ def test_fake_answers_discovery_methods_in_the_captured_shapes(real_portal_fake:
     assert sorted(scope["result"]) == ["crm", "department", "task", "user"]
     addresses = requests.post(real_portal_fake.webhook_url + "crm.address.list", json={}, timeout=10).json()
     assert len(addresses["result"]) == 50 and addresses["next"] == 50 and addresses["total"] > 100
-    assert {"TYPE_ID", "ENTITY_TYPE_ID", "ENTITY_ID", "PROVINCE", "REGION", "CITY"} <= set(addresses["result"][0])
+    real = json.loads((DOCUMENTED / "crm.address.list.response.json").read_text(encoding="utf-8"))
+    for row in addresses["result"]:
+        assert set(row) == set(real["result"][0]) | {"LOC_ADDR_ID"}
+        assert all(isinstance(row[k], str) for k in ("TYPE_ID", "ENTITY_TYPE_ID", "ENTITY_ID", "ANCHOR_ID"))
+    types = requests.post(real_portal_fake.webhook_url + "crm.enum.addresstype", json={}, timeout=10).json()
+    documented = json.loads((DOCUMENTED / "crm.enum.addresstype.response.json").read_text(encoding="utf-8"))
+    assert types["result"] == documented["result"]
 
 
 def test_demo_portal_proposal_is_the_demo_mapping(demo_portal: FakeBitrix24) -> None:
