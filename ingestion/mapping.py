@@ -518,6 +518,17 @@ def check_before_load(source: str, make_client: Any, env: Mapping[str, str] | No
     return mapping
 
 
+def onec_entity_set(concept: str, default: str | None, env: Mapping[str, str] | None = None) -> str | None:
+    """The 1C entity set a load reads for `concept` (`sales_documents`, ...): the mapping file's
+    profile and overrides when there is a file, else `default` (УТ 11). None: this configuration
+    has no such object (the load is skipped)."""
+    path = mapping_path(env)
+    if not path.exists():
+        return default
+    spec = onec_entities(load(path)).get(concept)
+    return spec["entity"] if spec else None
+
+
 # ---------------------------------------------------------------------------------- dbt
 def dbt_vars(mapping: Mapping[str, Any]) -> dict[str, Any]:
     """The `--vars` dict staging reads (names and readers in DBT_VARS_DOC)."""

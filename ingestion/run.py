@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from .bitrix24.token_store import PostgresTokenStore
 from .config import ConfigError, SourceSettings
 from .files.specs import load_specs
 from .files.validate import FileParser
-from .mapping import check_before_load
+from .mapping import check_before_load, onec_entity_set
 from .onec.client import OneCClient
 from .registry import ENTITIES, SOURCES, EntitySpec, entities_of
 
@@ -103,6 +103,11 @@ def ingest(
     if spec is None:
         raise KeyError(f"unknown entity {entity!r}; known: {', '.join(sorted(ENTITIES))}")
     say: Log = log or logger.info
+    if spec.source == "onec":  # the 1C configuration's name for this object (ingestion.mapping)
+        spec = replace(spec, method=onec_entity_set(spec.entity, spec.method))
+        if spec.method is None:
+            say(f"{entity}: this 1C configuration has no such object (mapping); skipped")
+            return LoadResult(entity, "", 0, 0, 0, None)
     load_id = landing.new_load_id(spec.source, spec.entity)
     with psycopg.connect(warehouse_url, autocommit=True) as log_conn:
         landing.ensure_schema(log_conn, [spec.raw_table])

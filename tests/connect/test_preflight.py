@@ -68,3 +68,25 @@ def test_wrong_onec_profile_fails_before_any_read(connect_demo_dir: Path, tmp_pa
         assert read == []  # only the service document and $metadata were asked for
     finally:
         fake.stop()
+
+
+def test_onec_loads_read_the_profiles_objects(connect_demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              make_database: Callable[[str], str]) -> None:
+    fake = FakeOneC(make_onec_profile(connect_demo_dir, tmp_path, "unf3"), password="pw-1c-secret")
+    fake.start()
+    try:
+        settings = SourceSettings(onec_odata_url=fake.base_url, onec_user=fake.user, onec_password="pw-1c-secret")
+        path = tmp_path / "mapping.yml"
+        monkeypatch.setenv(mp.ENV_VAR, str(path))
+        path.write_text("onec:\n  profile: unf3\n", encoding="utf-8")
+        warehouse = make_database("connect1c")
+        results = {r.entity: r for r in ingest_source("onec", warehouse_url=warehouse, settings=settings)}
+        documents = (tmp_path / "onec" / "Document_РасходнаяНакладная.jsonl").read_text(encoding="utf-8").splitlines()
+        assert results["onec.sales_documents"].rows_landed == len(documents) > 100
+        assert results["onec.partners"].rows_landed == 0 and results["onec.partners"].load_id == ""
+        with psycopg.connect(warehouse) as conn:
+            row = conn.execute("select payload from raw.onec__sales_documents limit 1").fetchone()
+        assert row is not None and "Запасы" in row[0] and "Ответственный_Key" in row[0]  # untouched payload
+        assert not any(entity.startswith("Catalog_Партнеры") for entity, _, _ in fake.requests_log)
+    finally:
+        fake.stop()
