@@ -71,7 +71,7 @@ _REQUISITE_FIELDS: dict[str, tuple[str, str]] = {
     "RQ_OGRN": ("string", "ОГРН"),
     "RQ_ADDR": ("requisite_address", "Адрес"),
 }
-# crm.enum.addresstype, as documented (tests/fixtures/sources/bitrix24/documented/)
+# crm.enum.addresstype, as documented (tests/fixtures/connect/bitrix24/)
 ADDRESS_TYPES = [
     {"ID": 1, "NAME": "Фактический адрес"},
     {"ID": 4, "NAME": "Адрес регистрации"},

@@ -26,7 +26,7 @@ from ingestion.demo.inn import is_valid_inn
 from ingestion.fakes import real_portal
 from ingestion.fakes.bitrix24 import FakeBitrix24
 
-DOCUMENTED = Path(__file__).resolve().parents[1] / "fixtures/sources/bitrix24/documented"
+DOCUMENTED = Path(__file__).resolve().parents[1] / "fixtures/connect/bitrix24"
 CAPTURED_FIELDS = (
     Path(__file__).resolve().parents[1] / "fixtures/sources/bitrix24/captured/crm_lead_fields_success.json"
 )
