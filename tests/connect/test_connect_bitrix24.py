@@ -244,3 +244,17 @@ def test_missing_scope_is_reported_with_the_fix(connect_demo_dir: Path, monkeypa
         assert not (tmp_path / "m.yml").exists()
     finally:
         fake.stop()
+
+
+def test_the_demo_runs_with_the_example_mapping_and_it_fits_the_demo_portal(demo_portal: FakeBitrix24,
+                                                                           tmp_path: Path) -> None:
+    import datetime
+
+    from happyclient.demo import DemoData, FakeEndpoints, source_env
+
+    endpoints = FakeEndpoints(demo_portal.webhook_url, "http://127.0.0.1:2/odata", "demo", "pw-123456")
+    env = source_env(endpoints, DemoData(tmp_path, datetime.date(2026, 10, 31), 42, 300))
+    example = Path(env[mp.ENV_VAR])
+    assert example == mp.PROJECT_ROOT / "config" / "mapping.example.yml"
+    checked = mp.check_before_load("bitrix24", lambda: _client(demo_portal), env=env)
+    assert checked == mp.normalise({})
