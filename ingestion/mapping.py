@@ -38,6 +38,7 @@ import copy
 import difflib
 import os
 import re
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -397,12 +398,15 @@ def check_bitrix24(mapping: Mapping[str, Any], discovered: Mapping[str, Any], so
                                [f"{k} ({v})" for k, v in sources.items()], source)
 
 
-def check_onec(mapping: Mapping[str, Any], entity_fields: Mapping[str, Iterable[str]], source: str = "") -> None:
+def check_onec(
+    mapping: Mapping[str, Any], entity_fields: Mapping[str, Iterable[str]], source: str = "", only: str | None = None
+) -> None:
     """Compare the mapping with the base: `entity_fields` maps each published entity set to its
-    fields (from `$metadata`). Raises MappingError naming the concept key that does not fit."""
+    fields (from `$metadata`). Raises MappingError naming the concept key that does not fit.
+    `only`: check that one concept."""
     sets = {name: set(f) for name, f in entity_fields.items()}
     for concept, spec in onec_entities(mapping).items():
-        if not spec:
+        if not spec or (only is not None and concept != only):
             continue
         key = f"onec.entities.{concept}"
         entity = spec["entity"]
@@ -500,21 +504,46 @@ def base_facts(client: Any, profile: str | None = None) -> dict[str, list[str]]:
     return fields
 
 
-def check_before_load(source: str, make_client: Any, env: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+# (source, mapping file, its mtime, hour) already checked in this process: a pipeline checks
+# once per source, not once per entity; a changed file or a new hour checks again
+_CHECKED: set[tuple[str, str, float, int]] = set()
+
+
+def check_before_load(
+    source: str, make_client: Any, env: Mapping[str, str] | None = None, concept: str | None = None
+) -> dict[str, Any] | None:
     """When a mapping file exists, check it against the source before anything is loaded
     (raises MappingError naming key, value, alternatives). Without a file: the demo's
-    mapping, unchecked (today's behaviour). Returns the mapping checked, or None."""
+    mapping, unchecked (today's behaviour). Returns the mapping checked, or None.
+
+    `concept` (1C only): check just that object, cheaply (the service document and one record
+    instead of `$metadata`), as a single entity's load does."""
     if source not in ("bitrix24", "onec"):
         return None
     path = mapping_path(env)
     if not path.exists():
         return None
     mapping = load(path)
+    key = (source, str(path.resolve()), path.stat().st_mtime, int(time.time() // 3600))
+    if key in _CHECKED:
+        return mapping
     client = make_client()
     if source == "bitrix24":
         check_bitrix24(mapping, portal_facts(client), source=str(path))
-    else:
+    elif concept is None:
         check_onec(mapping, base_facts(client, mapping["onec"]["profile"]), source=str(path))
+    else:
+        spec = onec_entities(mapping).get(concept)
+        if spec:
+            sets: dict[str, list[str]] = {str(s.get("name") or s.get("url")): [] for s in client.get_page("", {})}
+            if spec["entity"] in sets:
+                sample = client.get_page(spec["entity"], {"$top": "1"})
+                sets[spec["entity"]] = sorted(sample[0]) if sample else []
+                if not sample:  # an empty object: nothing to compare its fields with
+                    return mapping
+            check_onec(mapping, sets, source=str(path), only=concept)
+        return mapping
+    _CHECKED.add(key)
     return mapping
 
 

@@ -103,6 +103,9 @@ def ingest(
     if spec is None:
         raise KeyError(f"unknown entity {entity!r}; known: {', '.join(sorted(ENTITIES))}")
     say: Log = log or logger.info
+    if spec.source in ("bitrix24", "onec"):  # a mapping that does not fit stops before reading
+        check_before_load(spec.source, lambda: bitrix24_client(settings, warehouse_url) if spec.source == "bitrix24"
+                          else onec_client(settings), concept=spec.entity if spec.source == "onec" else None)
     if spec.source == "onec":  # the 1C configuration's name for this object (ingestion.mapping)
         spec = replace(spec, method=onec_entity_set(spec.entity, spec.method))
         if spec.method is None:

@@ -90,3 +90,35 @@ def test_onec_loads_read_the_profiles_objects(connect_demo_dir: Path, tmp_path: 
         assert not any(entity.startswith("Catalog_Партнеры") for entity, _, _ in fake.requests_log)
     finally:
         fake.stop()
+
+
+def test_a_single_entity_load_as_dagster_runs_it_checks_too(connect_demo_dir: Path, real_portal_dir: Path,
+                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingestion.run import ingest
+
+    path = tmp_path / "mapping.yml"
+    monkeypatch.setenv(mp.ENV_VAR, str(path))
+    fake = FakeOneC(make_onec_profile(connect_demo_dir, tmp_path, "bp3"), password="pw-1c-secret")
+    fake.start()
+    try:
+        settings = SourceSettings(onec_odata_url=fake.base_url, onec_user=fake.user, onec_password="pw-1c-secret")
+        path.write_text("onec:\n  profile: ut11\n", encoding="utf-8")
+        with pytest.raises(mp.MappingError) as err:
+            ingest("onec.sales_documents", warehouse_url=NO_DATABASE, settings=settings)
+        assert err.value.key == "onec.entities.sales_documents.fields.partner"
+        assert "Ответственный_Key" in str(err.value)
+        asked = [entity for entity, _, _ in fake.requests_log]
+        assert "$metadata" not in asked and asked.count("Document_РеализацияТоваровУслуг") == 1  # one sample record
+    finally:
+        fake.stop()
+    portal = FakeBitrix24(real_portal_dir, rate_per_s=1000.0, burst=1000)
+    portal.start()
+    try:
+        settings = SourceSettings(bitrix24_webhook_url=portal.webhook_url, bitrix24_rate_per_s=1000.0, bitrix24_burst=1000)
+        path.write_text("bitrix24:\n  deals:\n    repeat_pipelines: ['1']\n", encoding="utf-8")
+        with pytest.raises(mp.MappingError) as err:
+            ingest("bitrix24.deals", warehouse_url=NO_DATABASE, settings=settings)
+        assert err.value.key == "bitrix24.company.region.field"  # the demo's names, kept for concepts left out
+        assert portal.calls("crm.deal.list") == portal.calls("batch") == 0
+    finally:
+        portal.stop()
