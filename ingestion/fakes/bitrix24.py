@@ -448,7 +448,10 @@ class FakeBitrix24(ServedOnLoopback):
 
     # -- write methods ----------------------------------------------------------------------------
     def _userfield_list(self, params: dict[str, Any]) -> Outcome:
-        conditions = parse_filter(params.get("filter"))
+        raw_filter = params.get("filter")
+        if isinstance(raw_filter, dict):  # LANG chooses the labels' language; it filters nothing
+            raw_filter = {k: v for k, v in raw_filter.items() if k != "LANG"}
+        conditions = parse_filter(raw_filter)
         rows = [dict(u) for u in self.userfields if matches(u, conditions)]
         return Outcome({"result": rows, "total": len(rows)}, COST_PER_CALL_S)
 

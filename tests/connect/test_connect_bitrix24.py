@@ -103,6 +103,8 @@ def test_real_portal_proposal_finds_the_numbered_fields_by_label(real_portal_fak
     assert section["deals"]["new_client_pipelines"] == ["0"]
     assert section["deals"]["repeat_pipelines"] == [str(real_portal.REPEAT_PIPELINE)]
     assert any("«Тендеры»" in n for n in notes)
+    labels = {u["FIELD_NAME"]: u["EDIT_FORM_LABEL"] for u in d.userfields}  # asked for with LANG=ru
+    assert labels[real_portal.CHANNEL_FIELD] == "Канал продаж" and len(labels) == len(real_portal.USERFIELDS)
     mapping = mp.normalise({"bitrix24": section})
     mp.check_bitrix24(mapping, d.as_check_input())
     # the demo's mapping does not fit this portal, and says what does
