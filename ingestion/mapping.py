@@ -499,9 +499,20 @@ def base_facts(client: Any, profile: str | None = None) -> dict[str, list[str]]:
     fields = {name: list(metadata.get(name, [])) for name in entity_sets}
     for spec in PROFILES.get(profile or "", {}).values():
         if spec and spec["entity"] in fields and not fields[spec["entity"]]:
-            sample = client.get_page(spec["entity"], {"$top": "1"})
-            fields[spec["entity"]] = sorted(sample[0]) if sample else []
+            fields[spec["entity"]] = _sampled_fields(client, spec["entity"])
     return fields
+
+
+SAMPLE_ROWS = 50
+
+
+def _sampled_fields(client: Any, entity: str) -> list[str]:
+    """The fields seen in the first records of `entity` (a catalog's folders carry fewer fields
+    than its items, so one record is not enough)."""
+    seen: set[str] = set()
+    for row in client.get_page(entity, {"$top": str(SAMPLE_ROWS)}):
+        seen.update(row)
+    return sorted(seen)
 
 
 # (source, mapping file, its mtime, hour) already checked in this process: a pipeline checks
@@ -516,8 +527,8 @@ def check_before_load(
     (raises MappingError naming key, value, alternatives). Without a file: the demo's
     mapping, unchecked (today's behaviour). Returns the mapping checked, or None.
 
-    `concept` (1C only): check just that object, cheaply (the service document and one record
-    instead of `$metadata`), as a single entity's load does."""
+    `concept` (1C only): check just that object, cheaply (the service document and its first
+    records instead of `$metadata`), as a single entity's load does."""
     if source not in ("bitrix24", "onec"):
         return None
     path = mapping_path(env)
@@ -537,9 +548,8 @@ def check_before_load(
         if spec:
             sets: dict[str, list[str]] = {str(s.get("name") or s.get("url")): [] for s in client.get_page("", {})}
             if spec["entity"] in sets:
-                sample = client.get_page(spec["entity"], {"$top": "1"})
-                sets[spec["entity"]] = sorted(sample[0]) if sample else []
-                if not sample:  # an empty object: nothing to compare its fields with
+                sets[spec["entity"]] = _sampled_fields(client, spec["entity"])
+                if not sets[spec["entity"]]:  # an empty object: nothing to compare its fields with
                     return mapping
             check_onec(mapping, sets, source=str(path), only=concept)
         return mapping

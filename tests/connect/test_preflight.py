@@ -108,7 +108,7 @@ def test_a_single_entity_load_as_dagster_runs_it_checks_too(connect_demo_dir: Pa
         assert err.value.key == "onec.entities.sales_documents.fields.partner"
         assert "Ответственный_Key" in str(err.value)
         asked = [entity for entity, _, _ in fake.requests_log]
-        assert "$metadata" not in asked and asked.count("Document_РеализацияТоваровУслуг") == 1  # one sample record
+        assert "$metadata" not in asked and asked.count("Document_РеализацияТоваровУслуг") == 1  # one page of sample records
     finally:
         fake.stop()
     portal = FakeBitrix24(real_portal_dir, rate_per_s=1000.0, burst=1000)
@@ -122,3 +122,22 @@ def test_a_single_entity_load_as_dagster_runs_it_checks_too(connect_demo_dir: Pa
         assert portal.calls("crm.deal.list") == portal.calls("batch") == 0
     finally:
         portal.stop()
+
+
+def test_the_light_check_reads_fields_from_items_not_only_folders(connect_demo_dir: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Catalog_Номенклатура starts with folders, which have no Артикул: one record is not enough."""
+    from ingestion.onec.client import OneCClient
+
+    fake = FakeOneC(make_onec_profile(connect_demo_dir, tmp_path, "ut11"), password="pw-1c-secret")
+    fake.start()
+    try:
+        path = tmp_path / "mapping.yml"
+        monkeypatch.setenv(mp.ENV_VAR, str(path))
+        path.write_text("onec:\n  profile: ut11\n", encoding="utf-8")
+        client = OneCClient(fake.base_url, fake.user, "pw-1c-secret")
+        first = client.get_page("Catalog_Номенклатура", {"$top": "1"})[0]
+        assert first["IsFolder"] and "Артикул" not in first
+        assert mp.check_before_load("onec", lambda: client, concept="products") is not None
+    finally:
+        fake.stop()
