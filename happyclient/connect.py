@@ -22,7 +22,7 @@ import yaml
 from happyclient.console import Console
 from happyclient.redact import redact
 from ingestion import mapping as mp
-from ingestion.bitrix24.client import Bitrix24Client
+from ingestion.bitrix24.client import PAGE_SIZE, Bitrix24Client, rows_of
 from ingestion.bitrix24.errors import Bitrix24Error
 from ingestion.demo.inn import is_valid_inn
 from ingestion.onec.client import OneCClient
@@ -81,6 +81,19 @@ def _total(client: Bitrix24Client, method: str, flt: Mapping[str, Any] | None = 
     return int(answer.get("total") or 0)
 
 
+def _all_pages(client: Bitrix24Client, method: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every row of an offset-paged list method with no ID to page on (`crm.address.list`): the
+    first page gives `total`, the other pages go 50 to a `batch` (2 000 pages = 40 requests)."""
+    first = client.call(method, {**dict(params), "start": 0})
+    rows = rows_of(first.get("result"))
+    total = int(first.get("total") or 0)
+    pages = {str(start): {**dict(params), "start": start} for start in range(PAGE_SIZE, total, PAGE_SIZE)}
+    by_start = {int(key): rows_of(result) for key, result in client.get_many(method, pages)}
+    for start in sorted(by_start):
+        rows.extend(by_start[start])
+    return rows
+
+
 def discover_bitrix24(client: Bitrix24Client) -> PortalDiscovery:
     """Everything `connect` needs from a portal, read-only."""
     try:
@@ -122,7 +135,9 @@ def discover_bitrix24(client: Bitrix24Client) -> PortalDiscovery:
             {"filter": {"ENTITY_TYPE_ID": 4}, "select": ["ID", "ENTITY_TYPE_ID", "ENTITY_ID", "RQ_INN", "ADDRESS_ONLY"]},
         )
     )
-    addresses = list(client.list_paged("crm.address.list", {"filter": {"ENTITY_TYPE_ID": 8}}))
+    addresses = _all_pages(client, "crm.address.list", {
+        "filter": {"ENTITY_TYPE_ID": 8}, "order": {"ENTITY_TYPE_ID": "ASC", "ENTITY_ID": "ASC", "TYPE_ID": "ASC"},
+    })
     counts = {
         "companies": len(companies),
         "requisites": len(requisites),

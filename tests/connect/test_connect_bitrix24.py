@@ -91,7 +91,8 @@ def test_demo_portal_proposal_is_the_demo_mapping(demo_portal: FakeBitrix24) -> 
     mp.check_bitrix24(mp.normalise({"bitrix24": section}), d.as_check_input())
 
 
-def test_real_portal_proposal_finds_the_numbered_fields_by_label(real_portal_fake: FakeBitrix24) -> None:
+def test_real_portal_proposal_finds_the_numbered_fields_by_label(real_portal_fake: FakeBitrix24,
+                                                                 real_portal_dir: Path) -> None:
     d = discover_bitrix24(_client(real_portal_fake))
     section, notes = propose_bitrix24(d)
     company = section["company"]
@@ -103,6 +104,11 @@ def test_real_portal_proposal_finds_the_numbered_fields_by_label(real_portal_fak
     assert section["deals"]["new_client_pipelines"] == ["0"]
     assert section["deals"]["repeat_pipelines"] == [str(real_portal.REPEAT_PIPELINE)]
     assert any("«Тендеры»" in n for n in notes)
+    shaped = real_portal_dir / "bitrix24" / "addresses.jsonl"
+    keys = [(a["TYPE_ID"], a["ENTITY_TYPE_ID"], a["ENTITY_ID"]) for a in d.addresses]
+    assert sorted(keys) == sorted((a["TYPE_ID"], a["ENTITY_TYPE_ID"], a["ENTITY_ID"]) for a in _jsonl(shaped))
+    assert len(set(keys)) == len(keys) > 150  # every address once: page 1 alone, the rest 50 pages to a batch
+    assert real_portal_fake.calls("crm.address.list") == 1
     labels = {u["FIELD_NAME"]: u["EDIT_FORM_LABEL"] for u in d.userfields}  # asked for with LANG=ru
     assert labels[real_portal.CHANNEL_FIELD] == "Канал продаж" and len(labels) == len(real_portal.USERFIELDS)
     mapping = mp.normalise({"bitrix24": section})
