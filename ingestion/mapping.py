@@ -568,6 +568,33 @@ def onec_entity_set(concept: str, default: str | None, env: Mapping[str, str] | 
     return spec["entity"] if spec else None
 
 
+def apply_file_aliases(specs: Mapping[str, Any], mapping: Mapping[str, Any] | None = None,
+                       env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The file kinds (`ingestion.files.specs.load_specs()`) with the mapping's `files.aliases`
+    added to their columns' header spellings. Without a mapping file: unchanged. An unknown
+    kind or column header is a MappingError naming what exists."""
+    import dataclasses
+
+    if mapping is None:
+        path = mapping_path(env)
+        if not path.exists():
+            return dict(specs)
+        mapping = load(path)
+    out = dict(specs)
+    for kind, by_header in (mapping.get("files") or {}).get("aliases", {}).items():
+        if kind not in out:
+            raise MappingError(f"files.aliases.{kind}", kind, "is not a file kind", sorted(out))
+        headers = {c.header: c for c in out[kind].columns}
+        for header in by_header:
+            if header not in headers:
+                raise MappingError(f"files.aliases.{kind}.{header}", header, f"is not a column of {kind}", list(headers))
+        out[kind] = dataclasses.replace(out[kind], columns=tuple(
+            dataclasses.replace(c, aliases=(*c.aliases, *(str(a).strip() for a in by_header.get(c.header, ()))))
+            for c in out[kind].columns
+        ))
+    return out
+
+
 # ---------------------------------------------------------------------------------- dbt
 def dbt_vars(mapping: Mapping[str, Any]) -> dict[str, Any]:
     """The `--vars` dict staging reads (names and readers in DBT_VARS_DOC)."""

@@ -27,7 +27,7 @@ from .bitrix24.token_store import PostgresTokenStore
 from .config import ConfigError, SourceSettings
 from .files.specs import load_specs
 from .files.validate import FileParser
-from .mapping import check_before_load, onec_entity_set
+from .mapping import apply_file_aliases, check_before_load, onec_entity_set
 from .onec.client import OneCClient
 from .registry import ENTITIES, SOURCES, EntitySpec, entities_of
 
@@ -418,7 +418,7 @@ def _files_for(spec: EntitySpec, settings: SourceSettings) -> list[Path]:
 
 def _load_files(load: _Load) -> dict[str, Any] | None:
     spec = load.spec
-    file_spec = load_specs(load.settings.files_mapping)[spec.file_kind or ""]
+    file_spec = apply_file_aliases(load_specs(load.settings.files_mapping))[spec.file_kind or ""]  # + mapping aliases
     paths = _files_for(spec, load.settings)
     if not paths:
         load.log(f"{spec.name}: no files matching {', '.join(file_spec.files)} in {load.settings.files_dir}")

@@ -213,3 +213,26 @@ def test_parse_metadata_reads_entity_and_row_types() -> None:
         "Document_РасходнаяНакладная": ["Ref_Key", "Контрагент_Key"],
         "Document_РасходнаяНакладная_Запасы": ["LineNumber"],
     }
+
+
+def test_file_aliases_extend_the_column_spellings(tmp_path: Path) -> None:
+    from ingestion.files.specs import load_specs
+    from ingestion.files.validate import FileParser
+
+    specs = load_specs()
+    mapping = mp.normalise({"files": {"aliases": {"potential_clients": {"ИНН": ["ИНН клиента"]}}}})
+    aliased = mp.apply_file_aliases(specs, mapping)
+    inn = next(c for c in aliased["potential_clients"].columns if c.header == "ИНН")
+    assert inn.aliases[-1] == "ИНН клиента"
+    path = tmp_path / "potential_clients_2026.csv"
+    path.write_text("Год;Регион;ИНН клиента;Наименование\n2026;Москва;7707083893;ООО Ромашка\n", encoding="utf-8")
+    before = FileParser(path, specs["potential_clients"])
+    assert list(before.records()) == [] and before.errors  # «ИНН» missing: the file is refused
+    after = FileParser(path, aliased["potential_clients"])
+    rows = list(after.records())
+    assert len(rows) == 1 and not after.errors
+    for bad, key, value in (({"potential_client": {}}, "files.aliases.potential_client", "potential_client"),
+                            ({"potential_clients": {"INN": ["x"]}}, "files.aliases.potential_clients.INN", "INN")):
+        with pytest.raises(mp.MappingError) as err:
+            mp.apply_file_aliases(specs, mp.normalise({"files": {"aliases": bad}}))
+        assert err.value.key == key and repr(value) in str(err.value)
