@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from happyclient.console import Console
-from happyclient.pipeline import error_summary
+from happyclient.pipeline import ensure_dagster_home, error_summary
 from happyclient.processes import BackgroundProcess
 from happyclient.redact import install_log_redaction, redact
 from happyclient.settings import PROJECT_ROOT, Settings
@@ -57,8 +57,25 @@ def _pipeline_env(settings: Settings, warehouse_url: str, extra: dict[str, str] 
     return env
 
 
-def _demo_sources_env(settings: Settings) -> dict[str, str]:
-    """When the demo's fake servers run, the connector variables pointing at them."""
+# connector variables that say where the data comes from: one of them set means the user's sources
+USER_SOURCE_VARS = (
+    "BITRIX24_WEBHOOK_URL",
+    "BITRIX24_PORTAL_URL",
+    "BITRIX24_CLIENT_ID",
+    "BITRIX24_CLIENT_SECRET",
+    "BITRIX24_REFRESH_TOKEN",
+    "ONEC_ODATA_URL",
+    "ONEC_USER",
+    "ONEC_PASSWORD",
+    "FILES_DIR",
+)
+
+
+def _demo_sources_env(settings: Settings, console: Console) -> dict[str, str]:
+    """While the demo's fake servers run, the connector variables pointing at them, but only
+    when the user configured no source: what the user set always wins, and is never mixed with
+    the demo's (a user's FILES_DIR with the demo's Bitrix24 would be neither). One line says
+    which sources the command uses. The demo's date is used unless HAPPYCLIENT_AS_OF is set."""
     from happyclient.demo import cached_demo_data, fake_processes, source_env, start_fakes
 
     if not all(p.is_running() for p in fake_processes(settings).values()):
@@ -69,7 +86,18 @@ def _demo_sources_env(settings: Settings) -> dict[str, str]:
     data = cached_demo_data(Path(marker.read_text(encoding="utf-8").strip()))
     if data is None:
         return {}
-    return {**source_env(start_fakes(settings, data), data), "HAPPYCLIENT_AS_OF": data.as_of.isoformat()}
+    own = [name for name in USER_SOURCE_VARS if os.environ.get(name, "").strip()]
+    if own:
+        console.info(
+            f"the demo's fake sources are running, but you set {', '.join(own)}: using your settings only "
+            "(stop the fakes with `happyclient fakes stop`)"
+        )
+        return {}
+    console.info("using the demo's fake Bitrix24 and 1C and its files (set BITRIX24_*, ONEC_*, FILES_DIR for yours)")
+    env = {k: v for k, v in source_env(start_fakes(settings, data), data).items() if not os.environ.get(k, "").strip()}
+    if settings.as_of is None:
+        env["HAPPYCLIENT_AS_OF"] = data.as_of.isoformat()
+    return env
 
 
 def _print_step(console: Console) -> object:
@@ -181,7 +209,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings, console: Console) -
     from ingestion.run import ingest, ingest_source
 
     warehouse = _warehouse(settings, console)
-    env = {**os.environ, **_demo_sources_env(settings)}
+    env = {**os.environ, **_demo_sources_env(settings, console)}
     sources = SourceSettings.from_env(env)
     with console.step(f"ingest {args.target}{' (full refresh)' if args.full_refresh else ''}"):
         if args.target in SOURCES:
@@ -199,6 +227,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings, console: Console) -
                 settings=sources,
                 full_refresh=args.full_refresh,
                 log=console.info,
+                files=getattr(args, "file", None),  # --file: load these files as the kind
+                require_files=True,  # a requested kind without a file is an error
             )
         else:
             raise CliError(
@@ -208,13 +238,53 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings, console: Console) -
     return 0
 
 
+# dbt commands (and sub-commands) that take --vars
+_DBT_VARS_COMMANDS = {
+    ("build",), ("run",), ("test",), ("compile",), ("seed",), ("snapshot",), ("show",), ("list",), ("ls",),
+    ("parse",), ("run-operation",), ("docs", "generate"), ("source", "freshness"),
+}
+
+
+def dbt_args_with_as_of(dbt_args: Sequence[str], as_of: str | None) -> list[str]:
+    """`dbt_args` with `--vars` carrying as_of_date = HAPPYCLIENT_AS_OF, as the pipeline passes it.
+    A `--vars` of the user's own is merged (their as_of_date wins); commands without --vars are left alone."""
+    import json
+
+    import yaml
+
+    args = list(dbt_args)
+    words = [a for a in args if not a.startswith("-")]
+    if as_of is None or not any(tuple(words[: len(c)]) == c for c in _DBT_VARS_COMMANDS):
+        return args
+    own: object = {}
+    for i, arg in enumerate(args):
+        if arg == "--vars" and i + 1 < len(args) or arg.startswith("--vars="):
+            text = args[i + 1] if arg == "--vars" else arg.split("=", 1)[1]
+            del args[i : i + (2 if arg == "--vars" else 1)]
+            try:
+                own = yaml.safe_load(text) or {}
+            except yaml.YAMLError as exc:
+                raise CliError(f"--vars is not YAML or JSON: {exc}") from None
+            break
+    if not isinstance(own, dict):
+        raise CliError("--vars must be a YAML or JSON mapping, e.g. --vars '{as_of_date: 2026-10-31}'")
+    return [*args, "--vars", json.dumps({"as_of_date": as_of, **own}, default=str)]
+
+
 def cmd_dbt(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     warehouse = _warehouse(settings, console)
     env = {**os.environ, **dbt_env(warehouse.url), "DBT_PROFILES_DIR": str(PROJECT_ROOT / "dbt_project")}
     dbt_args = list(args.dbt_args)
     if dbt_args and dbt_args[0] == "--":
         dbt_args = dbt_args[1:]
-    return subprocess.run([_bin("dbt"), *dbt_args], cwd=PROJECT_ROOT / "dbt_project", env=env, check=False).returncode
+    as_of = settings.as_of.isoformat() if settings.as_of else None
+    with_vars = dbt_args_with_as_of(dbt_args, as_of)
+    if with_vars != dbt_args:
+        import json
+
+        used = json.loads(with_vars[-1])["as_of_date"]
+        console.info(f"dbt var as_of_date: {used} ({'HAPPYCLIENT_AS_OF' if used == as_of else 'your --vars'})")
+    return subprocess.run([_bin("dbt"), *with_vars], cwd=PROJECT_ROOT / "dbt_project", env=env, check=False).returncode
 
 
 def cmd_superset(args: argparse.Namespace, settings: Settings, console: Console) -> int:
@@ -256,7 +326,7 @@ def cmd_superset(args: argparse.Namespace, settings: Settings, console: Console)
 
 def cmd_pipeline(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     warehouse = _warehouse(settings, console)
-    env = _pipeline_env(settings, warehouse.url, _demo_sources_env(settings))
+    env = _pipeline_env(settings, warehouse.url, _demo_sources_env(settings, console))
     _run_pipeline(settings, console, env, exclude_groups=("superset",) if args.no_superset else ())
     return 0
 
@@ -270,19 +340,20 @@ def cmd_push(args: argparse.Namespace, settings: Settings, console: Console) -> 
     dry_run = args.dry_run or not settings.writeback_enabled
     if not args.dry_run and not settings.writeback_enabled:
         console.warn("WRITEBACK_ENABLED is not true: running as a dry run")
-    sources = SourceSettings.from_env({**os.environ, **_demo_sources_env(settings)})
+    sources = SourceSettings.from_env({**os.environ, **_demo_sources_env(settings, console)})
     with console.step(f"write-back to Bitrix24 ({'dry run' if dry_run else 'live'})"):
         report = push_to_bitrix24(
             warehouse.url, bitrix24_client(sources, warehouse.url), dry_run=dry_run, log=console.info
         )
         console.info(str(report))
+        if not report.ok:
+            raise CliError(report.failure())
     return 0
 
 
 def _start_ui(settings: Settings, env: dict[str, str]) -> str:
     proc = BackgroundProcess(DAGSTER_UI, settings.run_dir, settings.log_dir)
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    (settings.dagster_home / "dagster.yaml").touch(exist_ok=True)
+    ensure_dagster_home(settings.dagster_home)
     proc.start(
         [
             _bin("dagster-webserver"),
@@ -305,7 +376,7 @@ def _start_ui(settings: Settings, env: dict[str, str]) -> str:
 
 def cmd_ui(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     warehouse = _warehouse(settings, console)
-    url = _start_ui(settings, _pipeline_env(settings, warehouse.url, _demo_sources_env(settings)))
+    url = _start_ui(settings, _pipeline_env(settings, warehouse.url, _demo_sources_env(settings, console)))
     console.line(f"Dagster UI: {url} (log: {settings.log_dir / (DAGSTER_UI + '.log')})")
     return 0
 
@@ -475,6 +546,8 @@ def build_parser() -> argparse.ArgumentParser:
     ing = sub.add_parser("ingest", help="load one source (bitrix24, onec, files) or entity (bitrix24.deals)")
     ing.add_argument("target")
     ing.add_argument("--full-refresh", action="store_true", help="re-read everything, not only changes")
+    ing.add_argument("--file", action="append", type=Path, metavar="PATH",
+                     help="with a file kind (files.sales_lines): load this file as that kind, whatever its name")
     ing.set_defaults(func=cmd_ingest)
 
     dbt = sub.add_parser("dbt", help="run dbt against the warehouse: happyclient dbt build", add_help=False)

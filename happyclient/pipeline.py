@@ -24,6 +24,11 @@ _REPORTED = {
 }
 
 
+# materialisation metadata key of a step that did nothing on purpose; its value says why, and the
+# step is reported as "skipped: <why>" instead of "succeeded"
+SKIPPED_METADATA = "happyclient/skipped"
+
+
 class PipelineError(RuntimeError):
     """The pipeline run failed; the message lists the failed steps and their errors."""
 
@@ -34,6 +39,7 @@ class PipelineResult:
     success: bool
     steps: dict[str, str] = field(default_factory=dict)  # step key -> last status
     errors: dict[str, str] = field(default_factory=dict)  # step key -> error message (redacted)
+    skipped: dict[str, str] = field(default_factory=dict)  # step key -> why it did nothing
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -66,6 +72,17 @@ def _environ(values: Mapping[str, str]) -> Any:
                 os.environ[k] = v
 
 
+DAGSTER_YAML = "# written by happyclient: no usage data leaves this machine\ntelemetry:\n  enabled: false\n"
+
+
+def ensure_dagster_home(dagster_home: Path) -> None:
+    """Create the Dagster home with telemetry off; a dagster.yaml with content of its own is kept."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists() or not config.read_text(encoding="utf-8").strip():
+        config.write_text(DAGSTER_YAML, encoding="utf-8")
+
+
 def run_pipeline(
     env: Mapping[str, str],
     *,
@@ -94,8 +111,7 @@ def run_pipeline(
             if graph.get(key).is_materializable and graph.get(key).group_name not in excluded
         ]
         if dagster_home is not None:
-            dagster_home.mkdir(parents=True, exist_ok=True)
-            (dagster_home / "dagster.yaml").touch(exist_ok=True)
+            ensure_dagster_home(dagster_home)
             os.environ["DAGSTER_HOME"] = str(dagster_home)
             instance = dg.DagsterInstance.get()
         else:
@@ -107,9 +123,16 @@ def run_pipeline(
             event = entry.dagster_event
             if event is None or not entry.step_key:
                 return
+            if event.event_type_value == "ASSET_MATERIALIZATION":
+                why = _skip_reason(event)
+                if why:
+                    result.skipped[entry.step_key] = why
+                return
             status = step_status(event.event_type_value)
             if status is None:
                 return
+            if status == "succeeded" and entry.step_key in result.skipped:
+                status = f"skipped: {result.skipped[entry.step_key]}"
             result.steps[entry.step_key] = status
             if status == "failed":
                 result.errors[entry.step_key] = redact(_ANSI.sub("", _error_text(event)))
@@ -131,6 +154,12 @@ def run_pipeline(
                 instance.dispose()
         result.success = bool(outcome.success)
         return result
+
+
+def _skip_reason(event: Any) -> str | None:
+    materialization = getattr(getattr(event, "event_specific_data", None), "materialization", None)
+    value = (getattr(materialization, "metadata", None) or {}).get(SKIPPED_METADATA)
+    return None if value is None else str(getattr(value, "value", value))
 
 
 def _error_text(event: Any) -> str:

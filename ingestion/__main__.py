@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from happyclient.redact import install_log_redaction, redact
@@ -62,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("target", help=f"entity or source: {', '.join(SOURCES)}, {', '.join(sorted(ENTITIES))}")
     parser.add_argument("--full-refresh", action="store_true", help="ignore stored cursors and read everything")
+    parser.add_argument("--file", action="append", type=Path, default=None, metavar="PATH",
+                        help="with a file kind (files.sales_lines): load this file as that kind, whatever its name "
+                             "(repeatable)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -82,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(redact(message), file=sys.stderr)
 
     results: list[LoadResult] = []
+    if args.file and not args.target.startswith("files."):
+        print("--file goes with a file kind, e.g. files.sales_lines", file=sys.stderr)
+        return 2
     try:
         if args.target in SOURCES:
             bar.start(args.target)
@@ -90,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.target in ENTITIES:
             bar.start(args.target)
             results = [ingest(args.target, warehouse_url=warehouse_url, settings=settings,
-                              full_refresh=args.full_refresh, progress=bar, log=log)]
+                              full_refresh=args.full_refresh, progress=bar, log=log, files=args.file,
+                              require_files=True)]
         else:
             print(f"unknown entity or source {args.target!r}; known: {', '.join([*SOURCES, *sorted(ENTITIES)])}",
                   file=sys.stderr)
@@ -105,7 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     bar.finish()
     for r in results:
-        print(f"{r.entity}\tlanded={r.rows_landed}\tquarantined={r.rows_quarantined}\tdeleted={r.rows_deleted}")
+        read = "" if r.rows_read is None else f"\tread={r.rows_read}\trejected_rows={r.rows_rejected}\terrors={r.errors}"
+        print(f"{r.entity}\tlanded={r.rows_landed}\tquarantined={r.rows_quarantined}\tdeleted={r.rows_deleted}{read}"
+              + ("\tskipped=unchanged" if r.skipped else ""))
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date
 from pathlib import Path
 
 from happyclient.redact import register_secret
@@ -34,6 +35,16 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _date(env: Mapping[str, str], name: str, default: date) -> date:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a date YYYY-MM-DD, got {raw!r}") from None
+
+
 @dataclass
 class SourceSettings:
     """Where the sources are and how hard we may hit them."""
@@ -52,8 +63,11 @@ class SourceSettings:
     onec_password: str | None = field(default=None)
     onec_timeout_s: float = 300.0
     onec_reread_days: float = 35.0
+    onec_page_size: int = 1000  # records per OData page (not an environment variable; tests make it small)
     files_dir: Path | None = None
     files_mapping: Path | None = None
+    files_date_min: date = date(1990, 1, 1)  # earlier dates in user files are rejected
+    files_future_days: int = 366  # later than today + this many days: rejected; after today: warned
 
     def __post_init__(self) -> None:
         for name in _SECRET_FIELDS:
@@ -87,6 +101,8 @@ class SourceSettings:
             onec_reread_days=_float(e, "ONEC_REREAD_DAYS", 35.0),
             files_dir=Path(files_dir) if files_dir else None,
             files_mapping=Path(files_mapping) if files_mapping else None,
+            files_date_min=_date(e, "FILES_DATE_MIN", date(1990, 1, 1)),
+            files_future_days=int(_float(e, "FILES_FUTURE_DAYS", 366)),
         )
 
     @property

@@ -329,7 +329,27 @@ def set_cursor(conn: psycopg.Connection, source: str, entity: str, cursor: Mappi
     )
 
 
+# A running load holds a session advisory lock (this class, hashtext(load_id)) on the connection
+# that logged its start. A process that is killed loses its connections and so the lock: a
+# 'running' row whose lock is free is a load that will never finish.
+LOAD_LOCK_CLASS = 1_400_014
+ABORTED = "the process running this load ended without finishing it (killed or crashed); nothing of it was kept"
+
+
+def abort_stale_loads(conn: psycopg.Connection) -> int:
+    """Mark 'running' loads whose process is gone as 'aborted'; returns how many."""
+    cur = conn.execute(
+        f"""update {STATE_SCHEMA}.loads set status = 'aborted', finished_at = now(), error = %s
+            where status = 'running' and pg_try_advisory_xact_lock(%s, hashtext(load_id))""",
+        (ABORTED, LOAD_LOCK_CLASS),
+    )
+    return cur.rowcount
+
+
 def log_load_start(conn: psycopg.Connection, load_id: str, source: str, entity: str) -> None:
+    """Log a load as running; `conn` (autocommit) must stay open until `log_load_end`."""
+    abort_stale_loads(conn)
+    conn.execute("select pg_advisory_lock(%s, hashtext(%s))", (LOAD_LOCK_CLASS, load_id))
     conn.execute(
         f"insert into {STATE_SCHEMA}.loads (load_id, source, entity, status) values (%s, %s, %s, 'running')",
         (load_id, source, entity),
@@ -350,3 +370,4 @@ def log_load_end(
                 rows_quarantined = %s, error = %s where load_id = %s""",
         (status, rows_landed, rows_quarantined, error, load_id),
     )
+    conn.execute("select pg_advisory_unlock(%s, hashtext(%s))", (LOAD_LOCK_CLASS, load_id))

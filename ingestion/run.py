@@ -9,7 +9,7 @@ outside that transaction and records failures too (with the error text redacted)
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,9 +25,9 @@ from .bitrix24.auth import OAuthAuth, WebhookAuth
 from .bitrix24.client import Bitrix24Client, rows_of
 from .bitrix24.token_store import PostgresTokenStore
 from .config import ConfigError, SourceSettings
-from .files.specs import load_specs
-from .files.validate import FileParser
-from .mapping import apply_file_aliases, check_before_load, onec_entity_set
+from .files.load import files_of_kind, load_file_kind
+from .files.load import report_unmatched as _report_unmatched_files
+from .mapping import check_before_load, onec_entity_set
 from .onec.client import OneCClient
 from .registry import ENTITIES, SOURCES, EntitySpec, entities_of
 
@@ -46,6 +46,12 @@ class LoadResult:
     rows_quarantined: int
     rows_deleted: int
     cursor: dict[str, Any] | None
+    # user files: rows read, rows rejected (quarantined) and the errors found in them, and
+    # whether the load was skipped because every file is unchanged since the last one
+    rows_read: int | None = None
+    rows_rejected: int = 0
+    errors: int = 0
+    skipped: bool = False
 
 
 class IngestError(RuntimeError):
@@ -67,6 +73,12 @@ class _Load:
     deleted: int = 0
     seen: int = 0
     table_was_empty: bool = False
+    files: Sequence[Path] | None = None  # user files named on the command line (their kind is the entity's)
+    require_files: bool = False
+    rows_read: int | None = None
+    rows_rejected: int = 0
+    errors: int = 0
+    skipped: bool = False
 
     def counted(self, records: Iterable[landing.Record], total: int | None = None) -> Iterator[landing.Record]:
         for record in records:
@@ -97,8 +109,13 @@ def ingest(
     full_refresh: bool = False,
     progress: Progress | None = None,
     log: Log | None = None,
+    files: Sequence[Path] | None = None,
+    require_files: bool = False,
 ) -> LoadResult:
-    """Load one entity (`bitrix24.deals`, `onec.sales_documents`, `files.sales_plans`, ...)."""
+    """Load one entity (`bitrix24.deals`, `onec.sales_documents`, `files.sales_plans`, ...).
+
+    For a file kind, `files` names the files to load as that kind (instead of the FILES_DIR
+    patterns), and `require_files` makes "no file of this kind" an error."""
     spec = ENTITIES.get(entity)
     if spec is None:
         raise KeyError(f"unknown entity {entity!r}; known: {', '.join(sorted(ENTITIES))}")
@@ -117,7 +134,8 @@ def ingest(
         landing.log_load_start(log_conn, load_id, spec.source, spec.entity)
         try:
             with psycopg.connect(warehouse_url) as conn:
-                load = _Load(spec, conn, settings, warehouse_url, load_id, full_refresh, progress, say)
+                load = _Load(spec, conn, settings, warehouse_url, load_id, full_refresh, progress, say,
+                             files=files, require_files=require_files)
                 empty = conn.execute(
                     sql.SQL("select not exists (select 1 from {}.{})").format(
                         sql.Identifier(landing.RAW_SCHEMA), sql.Identifier(spec.raw_table))
@@ -135,11 +153,19 @@ def ingest(
         )
     if progress is not None:
         progress(load.seen, load.seen)
-    say(
-        f"{entity}: {load.seen} read, {load.landed} new or changed, {load.deleted} marked deleted, "
-        f"{load.quarantined} quarantined (load {load_id})"
-    )
-    return LoadResult(entity, load_id, load.landed, load.quarantined, load.deleted, cursor)
+    if load.rows_read is not None and not load.skipped:
+        say(
+            f"{entity}: {load.rows_read} rows read, {load.seen} loaded ({load.landed} new or changed), "
+            f"{load.rows_rejected} rows quarantined with {load.errors} errors, {load.deleted} marked deleted "
+            f"(load {load_id})"
+        )
+    elif not load.skipped:
+        say(
+            f"{entity}: {load.seen} read, {load.landed} new or changed, {load.deleted} marked deleted, "
+            f"{load.quarantined} quarantined (load {load_id})"
+        )
+    return LoadResult(entity, load_id, load.landed, load.quarantined, load.deleted, cursor,
+                      load.rows_read, load.rows_rejected, load.errors, load.skipped)
 
 
 def ingest_source(
@@ -165,9 +191,11 @@ def ingest_source(
     check_before_load(source, lambda: bitrix24_client(settings, warehouse_url) if source == "bitrix24"
                       else onec_client(settings))
     if source == "files":
+        _report_unmatched_files(settings, say)
         specs = [s for s in specs if _files_for(s, settings)]
         if not specs:
-            say(f"no user files found in {settings.files_dir}")
+            raise IngestError(f"no user files found in {settings.files_dir} (see the README's «Files» section "
+                              "for the file names of each kind)")
     results: list[LoadResult] = []
     failures: list[str] = []
     for spec in specs:
@@ -177,7 +205,7 @@ def ingest_source(
                        progress=progress, log=say)
             )
         except Exception as exc:  # keep loading the other entities
-            message = redact(f"{spec.name}: {exc}")
+            message = redact(f"{spec.name}: {exc or type(exc).__name__}")
             say(f"FAILED {message}")
             failures.append(message)
     if failures:
@@ -341,7 +369,8 @@ def onec_client(settings: SourceSettings) -> OneCClient:
             "1C is not configured: set ONEC_ODATA_URL (…/odata/standard.odata/), ONEC_USER and ONEC_PASSWORD"
         )
     return OneCClient(
-        settings.onec_odata_url, settings.onec_user or "", settings.onec_password or "", timeout_s=settings.onec_timeout_s
+        settings.onec_odata_url, settings.onec_user or "", settings.onec_password or "",
+        timeout_s=settings.onec_timeout_s, page_size=settings.onec_page_size,
     )
 
 
@@ -408,45 +437,11 @@ def _load_onec_document(load: _Load) -> dict[str, Any] | None:
 
 
 def _files_for(spec: EntitySpec, settings: SourceSettings) -> list[Path]:
-    if settings.files_dir is None:
-        raise ConfigError("FILES_DIR is not set: point it at the directory with the user files")
-    if not settings.files_dir.is_dir():
-        raise ConfigError(f"FILES_DIR={settings.files_dir} is not a directory")
-    file_spec = load_specs(settings.files_mapping)[spec.file_kind or ""]
-    return sorted(p for p in settings.files_dir.iterdir() if p.is_file() and file_spec.matches(p.name))
+    return files_of_kind(spec.file_kind or "", settings)
 
 
 def _load_files(load: _Load) -> dict[str, Any] | None:
-    spec = load.spec
-    file_spec = apply_file_aliases(load_specs(load.settings.files_mapping))[spec.file_kind or ""]  # + mapping aliases
-    paths = _files_for(spec, load.settings)
-    if not paths:
-        load.log(f"{spec.name}: no files matching {', '.join(file_spec.files)} in {load.settings.files_dir}")
-        return None
-    keys: set[str] = set()
-    seen_files: dict[str, Any] = {}
-    for path in paths:
-        parser = FileParser(path, file_spec)
-
-        def remember(records: Iterable[landing.Record]) -> Iterator[landing.Record]:
-            for record in records:
-                keys.add(record[0])
-                yield record
-
-        load.land(remember(parser.json_records()), f"file:{path.name}")
-        if parser.errors:
-            load.quarantined += landing.quarantine(load.conn, load.load_id, f"file:{path.name}", parser.errors)
-            for err, _ in parser.errors[:20]:
-                load.log(f"rejected: {err}")
-            if len(parser.errors) > 20:
-                load.log(f"... and {len(parser.errors) - 20} more rejected in {path.name} (see ingest_state.quarantine)")
-        stat = path.stat()
-        seen_files[path.name] = {
-            "size": stat.st_size, "mtime": stat.st_mtime, "rows": parser.rows_read,
-            "rejected": len(parser.errors), "encoding": parser.encoding,
-        }
-    load.mark_deleted(keys)
-    return {"files": seen_files}
+    return load_file_kind(load)
 
 
 _LOADERS: dict[str, Callable[[_Load], dict[str, Any] | None]] = {

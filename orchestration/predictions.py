@@ -3,7 +3,8 @@
 The predictions asset runs after the marts it reads and before the dbt models that read the
 `predictions` source. The write-back asset depends on those models, so it only runs when the
 dbt build (models and their tests) succeeded: a failed dbt step skips everything downstream.
-WRITEBACK_ENABLED=false (the default) makes the write-back a dry run.
+WRITEBACK_ENABLED=false (the default) makes the write-back a dry run, and without Bitrix24
+configured the write-back is skipped (one line says so). Write-back errors fail the step.
 """
 
 import json
@@ -13,6 +14,7 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
+from happyclient.pipeline import SKIPPED_METADATA
 from happyclient.redact import redact
 from orchestration.dbt import PREDICTIONS_SOURCE, ensure_manifest, translator
 from orchestration.resources import WarehouseResource
@@ -21,6 +23,10 @@ PREDICTIONS_GROUP = "predictions"
 WRITEBACK_KEY = dg.AssetKey(["bitrix24_writeback", "pushed"])
 # marts the model fits on; any that exist in the manifest become dependencies
 PREDICTION_INPUTS = ("fct_sales_lines", "dim_clients")
+NO_BITRIX24 = (
+    "Bitrix24 is not configured (BITRIX24_WEBHOOK_URL or the BITRIX24_* OAuth settings) and WRITEBACK_ENABLED "
+    "is not true: nothing to write back to"
+)
 
 
 def _manifest(path: Path | None = None) -> dict[str, Any]:
@@ -100,11 +106,21 @@ def build_prediction_assets() -> list[dg.AssetsDefinition]:
             raise RuntimeError(f"predictions.writeback.push_to_bitrix24 is not available: {exc}") from exc
         settings = Settings.from_env()
         dry_run = not settings.writeback_enabled
+        if dry_run and not settings.sources.bitrix24_configured:
+            # a company without Bitrix24: nothing to write to, and nothing was asked to be written
+            context.log.info(f"write-back skipped: {NO_BITRIX24}")
+            return dg.MaterializeResult(metadata={SKIPPED_METADATA: NO_BITRIX24})
         client = bitrix24_client(settings.sources, warehouse.url)
         report = push_to_bitrix24(
             warehouse.url, client, dry_run=dry_run, log=lambda message: context.log.info(redact(message))
         )
-        context.log.info(redact(f"write-back ({'dry run' if dry_run else 'live'}): {report}"))
+        context.log.info(redact(f"write-back ({'dry run' if dry_run else 'live'}): {report.summary()}"))
+        if not report.ok:
+            # errors fail the step (and the run): a write-back that did not happen is not a success
+            raise dg.Failure(
+                description=report.failure(),
+                metadata={"dry_run": str(dry_run), "errors": len(report.errors)},
+            )
         return dg.MaterializeResult(metadata={"dry_run": str(dry_run), "report": redact(report)[:2000]})
 
     return [client_predictions, bitrix24_writeback]

@@ -99,6 +99,12 @@ class PushReport:
     def ok(self) -> bool:
         return not self.errors
 
+    def failure(self, shown: int = 5) -> str:
+        """The errors as one message for a failed command or Dagster step (already redacted)."""
+        listed = "; ".join(self.errors[:shown])
+        more = f" (and {len(self.errors) - shown} more)" if len(self.errors) > shown else ""
+        return f"write-back {self.run_id} failed with {len(self.errors)} error(s): {listed}{more}"
+
     def summary(self) -> str:
         if self.disabled:
             return "write-back to Bitrix24 is disabled (WRITEBACK_ENABLED=false): nothing was read or written"

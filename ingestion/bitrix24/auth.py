@@ -13,8 +13,10 @@ from typing import Any, Protocol
 
 import requests
 
-from happyclient.redact import redact, register_secret
+from happyclient.redact import register_secret
 
+from ..config import ConfigError
+from ..http_retry import check_url, transport_failure
 from .errors import Bitrix24Error
 
 OAUTH_SERVER = "https://oauth.bitrix.info/oauth/token/"
@@ -53,11 +55,14 @@ class WebhookAuth:
     can_refresh = False
 
     def __init__(self, url: str) -> None:
-        url = url.strip()
-        if not url.startswith(("http://", "https://")) or "/rest/" not in url:
-            raise ValueError(
-                "BITRIX24_WEBHOOK_URL must look like https://<portal>/rest/<user_id>/<secret>/, "
-                f"got {redact(url)!r}"
+        try:
+            url = check_url(url, "BITRIX24_WEBHOOK_URL")
+            problem = "" if "/rest/" in url else "no /rest/ in it"
+        except ConfigError as exc:
+            problem = str(exc).split(": ", 1)[-1]
+        if problem:
+            raise ConfigError(
+                f"BITRIX24_WEBHOOK_URL must look like https://<portal>/rest/<user_id>/<secret>/ ({problem})"
             )
         register_secret(url)
         parts = url.rstrip("/").split("/")
@@ -93,7 +98,7 @@ class OAuthAuth:
         *,
         oauth_url: str | None = None,
     ) -> None:
-        self.portal_url = portal_url.rstrip("/") + "/"
+        self.portal_url = check_url(portal_url, "BITRIX24_PORTAL_URL").rstrip("/") + "/"
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_store: TokenStore = token_store or MemoryTokenStore()
@@ -133,7 +138,8 @@ class OAuthAuth:
                     timeout=timeout_s,
                 )
             except requests.RequestException as exc:
-                raise Bitrix24Error("oauth_unreachable", redact(exc), "oauth/token", None) from None
+                failure = transport_failure(exc, self.oauth_url, timeout_s)
+                raise Bitrix24Error("oauth_unreachable", failure.message, "oauth/token", None) from None
             try:
                 body = response.json()
             except ValueError:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -30,9 +29,8 @@ from typing import Any, Protocol
 
 import requests
 
-from happyclient.redact import redact
-
 from ..http_logging import redact_http_logs
+from ..http_retry import Retry, backoff, transport_failure, with_retries
 from .errors import Bitrix24Error, Bitrix24RetryExhausted
 from .query import batch_command
 from .ratelimit import LeakyBucket
@@ -158,29 +156,29 @@ class Bitrix24Client:
         Transient failures are retried with exponential backoff; 400/401/403/404 raise
         `Bitrix24Error` at once (after one token refresh for OAuth `expired_token`).
         """
-        attempt = 0
         refreshed = False
         if self.auth.can_refresh and not self.auth.params().get("auth"):
             self.auth.refresh(self.session, self.timeout_s)
-        while True:
-            self.bucket.acquire()
-            body = dict(params or {})
-            body.update(self.auth.params())
-            self.requests_sent += 1
-            failure: Bitrix24Error
-            wait: float | None = None
-            try:
-                response = self.session.post(
-                    self.auth.endpoint(method),
-                    data=json.dumps(body, ensure_ascii=False, default=str).encode("utf-8"),
-                    headers={"Content-Type": "application/json", "Accept": "application/json"},
-                    timeout=(min(10.0, self.timeout_s), self.timeout_s),
-                )
-            except requests.Timeout:
-                failure = Bitrix24RetryExhausted("TIMEOUT", f"no answer within {self.timeout_s:g} s", method, None)
-            except requests.RequestException as exc:
-                failure = Bitrix24RetryExhausted("CONNECTION_ERROR", redact(type(exc).__name__), method, None)
-            else:
+
+        def once() -> dict[str, Any]:
+            nonlocal refreshed
+            while True:  # a refreshed token is tried at once, outside the retry count
+                self.bucket.acquire()
+                body = dict(params or {})
+                body.update(self.auth.params())
+                self.requests_sent += 1
+                try:
+                    response = self.session.post(
+                        self.auth.endpoint(method),
+                        data=json.dumps(body, ensure_ascii=False, default=str).encode("utf-8"),
+                        headers={"Content-Type": "application/json", "Accept": "application/json"},
+                        timeout=(min(10.0, self.timeout_s), self.timeout_s),
+                    )
+                except requests.RequestException as exc:
+                    transport = transport_failure(exc, self.auth.endpoint(method), self.timeout_s)
+                    if not transport.retry:  # a configuration error: retrying cannot help
+                        raise Bitrix24Error(transport.code, transport.message, method, None) from None
+                    raise Retry(Bitrix24RetryExhausted(transport.code, transport.message, method, None)) from None
                 status = response.status_code
                 try:
                     answer = response.json()
@@ -190,36 +188,34 @@ class Bitrix24Client:
                     answer = None
                 if answer is None:
                     # overloaded front ends answer HTML pages; anything unparsable is retried
-                    failure = Bitrix24RetryExhausted(
+                    raise Retry(Bitrix24RetryExhausted(
                         "NOT_JSON", f"answer is not JSON ({response.headers.get('Content-Type', '?')})", method, status
-                    )
-                elif "error" not in answer and status == 200:
+                    ))
+                if "error" not in answer and status == 200:
                     return answer
-                else:
-                    code = str(answer.get("error", "") or "")
-                    description = str(answer.get("error_description", "") or "")
-                    if status == 401 and code == "expired_token" and self.auth.can_refresh and not refreshed:
-                        self.auth.refresh(self.session, self.timeout_s)
-                        refreshed = True
-                        continue
-                    if code not in TRANSIENT_CODES and (status in FATAL_STATUSES or status < 500):
-                        raise Bitrix24Error(code, description, method, status)
-                    failure = Bitrix24RetryExhausted(code, description, method, status)
-                    if code == "QUERY_LIMIT_EXCEEDED":
-                        self.bucket.penalize()
-                    if code == "OPERATION_TIME_LIMIT":
-                        wait = self._operating_wait(answer)
-            attempt += 1
-            if attempt > self.max_retries:
-                raise failure
+                code = str(answer.get("error", "") or "")
+                description = str(answer.get("error_description", "") or "")
+                if status == 401 and code == "expired_token" and self.auth.can_refresh and not refreshed:
+                    self.auth.refresh(self.session, self.timeout_s)
+                    refreshed = True
+                    continue
+                if code not in TRANSIENT_CODES and (status in FATAL_STATUSES or status < 500):
+                    raise Bitrix24Error(code, description, method, status)
+                if code == "QUERY_LIMIT_EXCEEDED":
+                    self.bucket.penalize()
+                wait = self._operating_wait(answer) if code == "OPERATION_TIME_LIMIT" else None
+                raise Retry(Bitrix24RetryExhausted(code, description, method, status), wait)
+
+        def count_retry() -> None:
             self.retries += 1
-            delay = wait if wait is not None else self._backoff(attempt)
-            log.warning("Bitrix24 %s: %s; retry %d/%d in %.1f s", method, failure, attempt, self.max_retries, delay)
-            self._sleep(delay)
+
+        return with_retries(
+            once, label=f"Bitrix24 {method}", max_retries=self.max_retries, backoff_s=self.backoff_s,
+            max_backoff_s=self.max_backoff_s, sleep=self._sleep, on_retry=count_retry, log=log,
+        )
 
     def _backoff(self, attempt: int) -> float:
-        base = min(self.max_backoff_s, self.backoff_s * (2 ** (attempt - 1)))
-        return base * (0.75 + random.random() * 0.5)
+        return backoff(attempt, self.backoff_s, self.max_backoff_s)
 
     def _transient_wait(self, err: Bitrix24Error, time_block: Mapping[str, Any]) -> float:
         if err.code == "OPERATION_TIME_LIMIT":

@@ -19,7 +19,10 @@ class Bitrix24Error(Exception):
 
     def _message(self) -> str:
         code = self.code or "(no error code)"
-        status = f"HTTP {self.http_status}" if self.http_status is not None else "inside batch"
+        if self.http_status is not None:
+            status = f"HTTP {self.http_status}"
+        else:  # a command of a batch answered inside HTTP 200, or no HTTP answer at all
+            status = "inside batch" if self.method.startswith("batch command") else "no HTTP answer"
         hint = _HINTS.get(self.code, "")
         text = f"Bitrix24 {self.method}: {code}: {self.description or 'no description'} ({status})"
         return f"{text}. {hint}" if hint else text
@@ -30,6 +33,9 @@ class Bitrix24RetryExhausted(Bitrix24Error):
 
 
 _HINTS = {
+    "BAD_URL": "Check BITRIX24_WEBHOOK_URL / BITRIX24_PORTAL_URL.",
+    "HOST_NOT_FOUND": "Check the portal's host name in BITRIX24_WEBHOOK_URL / BITRIX24_PORTAL_URL.",
+    "TLS_ERROR": "The portal's TLS certificate is not trusted by this machine.",
     "NO_AUTH_FOUND": "Check BITRIX24_WEBHOOK_URL (the webhook may have been deleted or its secret changed).",
     "INVALID_CREDENTIALS": "Check BITRIX24_WEBHOOK_URL or the OAuth credentials.",
     "insufficient_scope": "Give the webhook/app the 'crm', 'user' and 'department' scopes.",

@@ -2,7 +2,8 @@
 
 `$filter`: comparisons `eq ne gt ge lt le` between a field and a literal (`guid'…'`,
 `datetime'…'`, `'text'`, numbers, `true`/`false`, `null`), combined with `and`, `or`, `not`
-and parentheses. Anything else is a parse error, as 1C answers it (code 14).
+and parentheses. Anything else is a parse error, as 1C answers it (code 14). References
+(GUIDs) compare and sort in 1C's storage order (`reference_order`), as paging by key relies on.
 """
 
 from __future__ import annotations
@@ -57,9 +58,20 @@ def _literal(kind: str, raw: str) -> Any:
     raise ODataQueryError("14", f"Ошибка при разборе опции запроса $filter: неизвестное значение {raw}")
 
 
+def reference_order(value: Any) -> Any:
+    """The value a 1C reference is compared and sorted by. 1C keeps a reference as 16 bytes with
+    the GUID's groups reordered (`…-aaaa-bbbbbbbbbbbb` first, then the 3rd, 2nd and 1st group),
+    so `$orderby=Ref_Key` and `Ref_Key gt guid'…'` follow that order, not the text's. Other
+    values are returned as they are."""
+    if isinstance(value, str) and _is_guid(value):
+        v = value.lower()
+        return v[19:23] + v[24:36] + v[14:18] + v[9:13] + v[0:8]
+    return value
+
+
 def _cmp(op: str, left: Any, right: Any) -> bool:
-    if isinstance(left, str) and isinstance(right, str):
-        left, right = left.lower() if _is_guid(left) else left, right
+    if isinstance(left, str) and isinstance(right, str) and _is_guid(left) and _is_guid(right):
+        left, right = reference_order(left), reference_order(right)
     if op == "eq":
         return left == right
     if op == "ne":

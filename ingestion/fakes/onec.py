@@ -4,7 +4,9 @@ Base URL `http://host:port/<publication>/odata/standard.odata/`. HTTP Basic auth
 login), Atom XML by default and JSON with `$format=json` or `Accept: application/json`,
 `$top/$skip/$orderby/$filter/$select/$inlinecount`, entity by key `Entity(guid'…')`,
 tabular parts as their own entity sets (`Document_X_Товары`), `$metadata`, and 1C's error
-bodies (`odata.error` with codes 6, 9, 14, -1).
+bodies (`odata.error` with codes 6, 9, 14, -1). References sort and compare in 1C's storage
+order, so paging by key (`$orderby=Ref_Key`, `Ref_Key gt guid'…'`) behaves as on a real base;
+`delete()` and `after_answer` let tests change the data while it is being read.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -29,9 +32,10 @@ from xml.sax.saxutils import escape
 
 from ingestion.fakes.faults import HTML_ERROR_PAGE, Fault, FaultQueue
 from ingestion.fakes.loopback_server import LoopbackServer, ServedOnLoopback, serve_until_interrupted
-from ingestion.fakes.odata_query import ODataQueryError, parse_filter, parse_orderby
+from ingestion.fakes.odata_query import ODataQueryError, parse_filter, parse_orderby, reference_order
 from ingestion.fakes.onec_store import INDEX_FIELDS, EntityRows, OneCStore, TabularRows
 
+_REFERENCE_ORDER = re.compile(r"_Key\s+(?:gt|ge|lt|le)\s+guid'")
 _KEY_SEGMENT = re.compile(r"^(?P<entity>[^(]+)\(guid'(?P<key>[0-9a-fA-F-]{36})'\)$")
 MESSAGES = {
     "6": "Сегмент пути не найден",
@@ -65,6 +69,7 @@ class FakeOneC(ServedOnLoopback):
         user: str = "Администратор",
         password: str | None = None,
         first_request_delay_s: float = 0.0,
+        reference_comparisons: bool = True,
     ) -> None:
         data_dir = Path(data_dir)
         if (data_dir / "onec").is_dir():
@@ -83,9 +88,14 @@ class FakeOneC(ServedOnLoopback):
         self.user = user
         self.password = password if password is not None else secrets.token_hex(8)
         self.first_request_delay_s = first_request_delay_s
+        # False: answer `<ref> gt|ge|lt|le guid'…'` with error 14, as a server that only
+        # compares references for equality would (tests of the client's $skip fallback)
+        self.reference_comparisons = reference_comparisons
         self._first_done = False
         self.faults = FaultQueue()
         self.requests_log: list[tuple[str, int, float]] = []
+        # called after each answer with (entity, query options): tests change the data mid-read
+        self.after_answer: Callable[[str, dict[str, str]], None] | None = None
         self.lock = threading.Lock()
         self._server: LoopbackServer | None = None
 
@@ -127,6 +137,15 @@ class FakeOneC(ServedOnLoopback):
         (502 page), "slow" (answer after `delay_s`), "timeout", "drop", "overload" (503)."""
         self.faults.add(kind, count, entity, delay_s)
 
+    def delete(self, entity: str, keys: Iterable[str]) -> int:
+        """Delete records physically, as 1C does when a marked object is purged (their tabular
+        lines go with them); returns how many were found."""
+        rows = self.store.get(entity)
+        if not isinstance(rows, EntityRows):
+            raise KeyError(f"{entity} is not an entity set with keys")
+        with self.lock:
+            return rows.delete({k.lower() for k in keys})
+
     # -- query -------------------------------------------------------------------------------
     def query(
         self, entity: str, key: str | None, options: dict[str, str]
@@ -140,9 +159,11 @@ class FakeOneC(ServedOnLoopback):
             self._check_select(options["$select"], fields)
         if key is not None:
             for i, indexed in enumerate(rows.index):  # tabular parts have no single-GUID key: empty index
-                if str(indexed.get("Ref_Key", "")).lower() == key.lower():
+                if str(indexed.get("Ref_Key", "")).lower() == key.lower() and not rows.is_deleted(i):
                     return rows, [i], None
             raise ODataError(404, "9", MESSAGES["9"])
+        if not self.reference_comparisons and _REFERENCE_ORDER.search(options.get("$filter") or ""):
+            raise ODataError(400, "14", f"{MESSAGES['14']}: сравнение ссылок на больше/меньше не поддерживается")
         try:
             referenced: set[str] = set()
             predicate = parse_filter(options["$filter"], fields, referenced) if options.get("$filter") else None
@@ -155,11 +176,13 @@ class FakeOneC(ServedOnLoopback):
         def record(i: int) -> dict[str, Any]:
             return rows.index[i] if indexed_only else rows.full(i)
 
-        found = list(range(len(rows)))
+        found = [i for i in range(len(rows)) if not rows.is_deleted(i)]
         if predicate is not None:
             found = [i for i in found if predicate(record(i))]
         for field, desc in reversed(order):
-            found.sort(key=lambda i, f=field: (record(i).get(f) is None, record(i).get(f)), reverse=desc)
+            found.sort(
+                key=lambda i, f=field: (record(i).get(f) is None, reference_order(record(i).get(f))), reverse=desc
+            )
         count = len(found) if options.get("$inlinecount") == "allpages" else None
         skip = self._int(options, "$skip")
         top = self._int(options, "$top")
@@ -394,6 +417,8 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with fake.lock:
                 fake.requests_log.append((entity, status, time.time()))
+            if fake.after_answer is not None and status == 200:
+                fake.after_answer(entity, options)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ class EntityRows:
         self.tabular_parts: set[str] = set()
         self.indexed = True
         self.part_ends: dict[str, list[int]] = {}  # part -> cumulative line counts per record
+        self.deleted: set[int] = set()  # positions of records deleted while serving
 
     def add(self, raw: bytes, row: dict[str, Any]) -> None:
         self.raw.append(raw)
@@ -47,6 +48,15 @@ class EntityRows:
 
     def full(self, i: int) -> dict[str, Any]:
         return json.loads(self.raw[i])
+
+    def is_deleted(self, i: int) -> bool:
+        return i in self.deleted
+
+    def delete(self, keys: set[str]) -> int:
+        """Hide the records with these (lower-case) Ref_Keys from every later query."""
+        found = {i for i, row in enumerate(self.index) if str(row.get("Ref_Key", "")).lower() in keys}
+        self.deleted |= found
+        return len(found)
 
     def raw_at(self, i: int) -> bytes:
         return self.raw[i]
@@ -73,6 +83,9 @@ class TabularRows:
 
     def __len__(self) -> int:
         return self.ends[-1] if self.ends else 0
+
+    def is_deleted(self, k: int) -> bool:
+        return bool(self.owner.deleted) and bisect.bisect_right(self.ends, k) in self.owner.deleted
 
     def full(self, k: int) -> dict[str, Any]:
         doc = bisect.bisect_right(self.ends, k)

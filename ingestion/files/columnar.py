@@ -17,7 +17,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..landing import JsonText
-from .values import parse_number
+from .readers import RowProblem
 
 if TYPE_CHECKING:
     from .readers import Table
@@ -28,7 +28,6 @@ CACHE_LIMIT = 200_000  # distinct cell texts remembered per column (amounts are 
 
 # a cell's conversion: (JSON fragment, text in the key); None = rejected
 Converted = tuple[str, str] | None
-_INF = float("inf")
 _NULL: tuple[str, str] = ("null", "")  # an empty optional cell: JSON null, "" in the key
 
 
@@ -43,26 +42,10 @@ def _fragment(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _number(cell: Any) -> Any:
-    """`parse_number` for text cells, trying its `1 234,56` branch first (the same result
-    whenever float() accepts the normalised text; anything else goes to `parse_number`)."""
-    if cell.__class__ is str:
-        try:
-            number = float(cell.replace("\u00a0", "").replace(" ", "").replace(",", ".", 1))
-        except ValueError:
-            return parse_number(cell)
-        if number != number or number in (_INF, -_INF):
-            raise ValueError("expected a finite number")
-        return int(number) if number.is_integer() and abs(number) < 2**53 else number
-    return parse_number(cell)
-
-
 def _converter(plan: ColumnPlan) -> Callable[[Any], Converted]:
     col, _key, _index, parse, ranged = plan
     required = col.required
     low, high = col.min, col.max
-    if parse is parse_number:
-        parse = _number
 
     def convert(cell: Any) -> Converted:
         if cell is None or (cell.__class__ is str and (not cell or cell.isspace())):
@@ -107,18 +90,24 @@ def columnar_records(parser: FileParser, table: Table, parsers: list[ColumnPlan]
     template = "{{" + ",".join(json.dumps(plan[1], ensure_ascii=False).replace("{", "{{").replace("}", "}}") + ":{}"
                                for plan in parsers) + "}}"
     seen: dict[str, int] = {}
+    prior = parser.prior_keys or {}
     per_document: dict[str, int] = {}
     rows_iter = iter(table.rows)
     while True:
+        parser._flush()
         chunk = list(islice(rows_iter, CHUNK_ROWS))
         if not chunk:
             return
         parser.rows_read += len(chunk)
         numbers, rows = map(list, zip(*chunk, strict=True))
+        # rows the reader could not split (RowProblem) are carried as empty rows and reported in order
+        problems = {i: cells for i, cells in enumerate(rows) if cells.__class__ is RowProblem}
+        for i in problems:
+            rows[i] = []
         width = min(map(len, rows))
         fragments: list[list[str | None]] = []
         key_texts: dict[int, list[str]] = {}
-        bad: set[int] = set()
+        bad: set[int] = set(problems)
         for n, plan in enumerate(parsers):
             values = _column(rows, plan[2], width)
             fragment_cache, key_cache, convert = fragment_caches[n], key_caches[n], converters[n]
@@ -146,7 +135,10 @@ def columnar_records(parser: FileParser, table: Table, parsers: list[ColumnPlan]
                 documents = ["None"] * len(rows) if doc_column is None else [
                     d or "None" for d in key_texts[doc_column]]
                 running = []
-                for document in documents:
+                for i, document in enumerate(documents):
+                    if i in problems:  # not counted, as in the row-by-row path
+                        running.append("")
+                        continue
                     count = per_document.get(document, 0) + 1
                     per_document[document] = count
                     running.append(str(count))
@@ -157,10 +149,13 @@ def columnar_records(parser: FileParser, table: Table, parsers: list[ColumnPlan]
         payloads = list(map(template.format, *fragments))
         for i, key in enumerate(keys):
             if i in bad:
-                parser._payload(numbers[i], rows[i], header, parsers)  # records the row's errors
+                if i in problems:
+                    parser._problem(numbers[i], problems[i])
+                else:
+                    parser._payload(numbers[i], rows[i], header, parsers)  # records the row's errors
                 continue
             first = seen.get(key)
-            if first is not None:
+            if first is not None or key in prior:
                 parser._duplicate(numbers[i], rows[i], header, key, first)
                 continue
             seen[key] = numbers[i]

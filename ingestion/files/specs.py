@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -88,5 +88,34 @@ def load_specs(override: Path | None = None) -> dict[str, FileSpec]:
         if not isinstance(data, dict):
             raise MappingError(f"{path}: expected a mapping of file kinds")
         for kind, body in data.items():
-            specs[str(kind)] = _parse_kind(str(kind), body, str(path))
+            kind = str(kind)
+            if kind in specs and isinstance(body, dict) and "columns" not in body:
+                specs[kind] = _extend_kind(specs[kind], body, str(path))
+            else:
+                specs[kind] = _parse_kind(kind, body, str(path))
     return specs
+
+
+def _extend_kind(base: FileSpec, body: dict[str, Any], origin: str) -> FileSpec:
+    """A built-in kind given in FILES_MAPPING without `columns`: more `files` patterns (e.g. a
+    file named otherwise: `sales_lines: {files: ["Реализации*.xlsx"]}`) and more `aliases`
+    (`{Header or key: [alias, ...]}`), the columns and key kept."""
+    where = f"{origin}: kind {base.kind!r}"
+    unknown = sorted(set(body) - {"files", "aliases"})
+    if unknown:
+        raise MappingError(f"{where}: without 'columns' only 'files' and 'aliases' can be given; got {unknown}")
+    files = tuple(str(f) for f in body.get("files", ()) or ())
+    aliases = body.get("aliases") or {}
+    if not isinstance(aliases, dict):
+        raise MappingError(f"{where}: 'aliases' must map a column header (or key) to a list of other headers")
+    columns = []
+    for col in base.columns:
+        extra = aliases.get(col.header, aliases.get(col.key, ())) or ()
+        if isinstance(extra, str):
+            extra = [extra]
+        columns.append(replace(col, aliases=(*col.aliases, *(str(a).strip() for a in extra))))
+    known = {c.header for c in base.columns} | {c.key for c in base.columns}
+    stray = sorted(str(a) for a in aliases if a not in known)
+    if stray:
+        raise MappingError(f"{where}: aliases for unknown columns {stray}; columns: {[c.header for c in base.columns]}")
+    return replace(base, columns=tuple(columns), files=(*base.files, *files))

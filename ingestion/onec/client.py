@@ -2,7 +2,7 @@
 
 JSON is forced with `$format=json` (Atom XML is 1C's default). Entity names are Cyrillic and are
 percent-encoded; HTTP Basic credentials are sent as UTF-8 (1C logins are often Cyrillic).
-Pages are read with `$top`/`$skip` under a stable `$orderby` (Ref_Key unless given). Slow
+Pages are read by key (`$orderby=Ref_Key`, then `Ref_Key gt guid'<last>'`), not `$skip`. Slow
 first answers and 5xx/HTML/connection failures are retried with backoff; OData errors
 (`{"odata.error": {...}}`) become `OneCError` with the 1C code and message, never the password.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -21,11 +20,16 @@ import requests
 from happyclient.redact import redact, register_secret
 
 from ..http_logging import redact_http_logs
+from ..http_retry import Retry, check_url, transport_failure, with_retries
 
 log = logging.getLogger(__name__)
 redact_http_logs()
 
 _HINTS = {
+    "TIMEOUT": "Real 1C bases answer slowly: raise ONEC_TIMEOUT_S if this repeats.",
+    "BAD_URL": "Check ONEC_ODATA_URL.",
+    "HOST_NOT_FOUND": "Check the host name in ONEC_ODATA_URL.",
+    "TLS_ERROR": "The 1C server's TLS certificate is not trusted by this machine.",
     "14": "The $filter expression is invalid.",
     "6": "A field or entity in the query does not exist in this 1C configuration (check the publication's composition).",
     "9": "The object was not found.",
@@ -86,6 +90,7 @@ class OneCClient:
         backoff_s: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        base_url = check_url(base_url, "ONEC_ODATA_URL")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.user = user
         register_secret(password)
@@ -114,44 +119,43 @@ class OneCClient:
         full = {"$format": "json", **params}
         full["$format"] = "json"
         url = self.url(entity, full)
-        attempt = 0
-        while True:
+
+        def once() -> list[dict[str, Any]]:
             self.requests_sent += 1
-            failure: OneCError
             try:
                 response = self.session.get(
                     url,
                     headers={"Authorization": self._auth_header, "Accept": "application/json"},
                     timeout=(min(30.0, self.timeout_s), self.timeout_s),
                 )
-            except requests.Timeout:
-                failure = OneCError("TIMEOUT", f"no answer within {self.timeout_s:g} s (ONEC_TIMEOUT_S)", entity, None)
             except requests.RequestException as exc:
-                failure = OneCError("CONNECTION_ERROR", redact(type(exc).__name__), entity, None)
+                transport = transport_failure(exc, url, self.timeout_s)
+                failure = OneCError(transport.code, transport.message, entity, None)
+                if not transport.retry:  # a configuration error: retrying cannot help
+                    raise failure from None
+                raise Retry(failure) from None
+            status = response.status_code
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            error = parse_odata_error(body)
+            if status == 200 and body is not None and error is None:
+                return parse_odata_page(body, entity)
+            if error is not None:
+                failure = OneCError(error[0], error[1], entity, status)
+            elif body is None:
+                kind = response.headers.get("Content-Type", "?")
+                failure = OneCError("", f"answer is not JSON ({kind})", entity, status)
             else:
-                status = response.status_code
-                try:
-                    body = response.json()
-                except ValueError:
-                    body = None
-                error = parse_odata_error(body)
-                if status == 200 and body is not None and error is None:
-                    return parse_odata_page(body, entity)
-                if error is not None:
-                    failure = OneCError(error[0], error[1], entity, status)
-                elif body is None:
-                    kind = response.headers.get("Content-Type", "?")
-                    failure = OneCError("", f"answer is not JSON ({kind})", entity, status)
-                else:
-                    failure = OneCError("", "unexpected answer", entity, status)
-                if status in (400, 401, 403, 404):
-                    raise failure
-            attempt += 1
-            if attempt > self.max_retries:
+                failure = OneCError("", "unexpected answer", entity, status)
+            if status in (400, 401, 403, 404):
                 raise failure
-            delay = min(60.0, self.backoff_s * 2 ** (attempt - 1)) * (0.75 + random.random() * 0.5)
-            log.warning("1C %s: %s; retry %d/%d in %.1f s", entity, failure, attempt, self.max_retries, delay)
-            self._sleep(delay)
+            raise Retry(failure)
+
+        return with_retries(
+            once, label=f"1C {entity}", max_retries=self.max_retries, backoff_s=self.backoff_s, sleep=self._sleep, log=log
+        )
 
     def get_entity(
         self,
@@ -161,10 +165,80 @@ class OneCClient:
         select: Sequence[str] | None = None,
         orderby: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every record of entity set `name`, paged with `$top`/`$skip`."""
+        """Every record of entity set `name`.
+
+        Paged by key: `$orderby=Ref_Key` and, after the first page, `Ref_Key gt guid'<last key
+        read>'` (1C compares and orders references by the same internal value). Unlike `$skip`, a
+        record added or deleted while the set is read cannot shift others across a page boundary,
+        so nothing live is skipped (and later taken for deleted) and nothing is read twice.
+
+        A server that refuses to compare references (error 14 or 6 on the key condition) is read
+        with `$skip` instead, each page overlapping the previous one by one record: when that
+        record moved, the set changed during the read and `OneCError` code SET_CHANGED is raised
+        (the load fails and marks nothing deleted; the next run reads again). An explicit other
+        `orderby` (not necessarily unique) is paged with `$top/$skip` as it is.
+        """
+        if orderby is not None and orderby != "Ref_Key":
+            yield from self._get_entity_by_skip(name, filter=filter, select=select, orderby=orderby)
+            return
+        if select and "Ref_Key" not in select:
+            select = [*select, "Ref_Key"]
+        by_key = True
+        last: str | None = None
+        seen: set[str] = set()
+        while True:
+            params = {"$top": str(self.page_size), "$orderby": "Ref_Key"}
+            after = f"Ref_Key gt guid'{last}'" if by_key and last is not None else None
+            if filter and after:
+                params["$filter"] = f"({filter}) and {after}"
+            elif filter or after:
+                params["$filter"] = filter or after or ""
+            if select:
+                params["$select"] = ",".join(select)
+            overlap = not by_key and last is not None
+            if overlap:  # one record more: the previous page's last one, expected first
+                params["$skip"] = str(len(seen) - 1)
+                params["$top"] = str(self.page_size + 1)
+            try:
+                page = self.get_page(name, params)
+            except OneCError as exc:
+                if not (after and exc.code in ("14", "6")):
+                    raise
+                log.warning(
+                    "1C %s: the server refuses Ref_Key comparisons (%s); paging with $skip and checking that "
+                    "the set does not change during the read", name, exc,
+                )
+                by_key = False
+                continue
+            full = len(page) == int(params["$top"])
+            if overlap:
+                if not page or str(page[0].get("Ref_Key") or "") != last:
+                    raise OneCError(
+                        "SET_CHANGED", f"records were added or deleted while {len(seen)} were read with $skip; "
+                        "nothing was marked deleted, the next load reads again", name, 200,
+                    )
+                page = page[1:]
+            for row in page:
+                key = str(row.get("Ref_Key") or "")
+                if not key or "'" in key:
+                    raise OneCError("", f"a record has no usable Ref_Key ({key[:40]!r})", name, 200)
+                if key in seen:
+                    raise OneCError(
+                        "", f"paging by Ref_Key returned {key} twice (the server does not order by the key it "
+                        "filters on)", name, 200,
+                    )
+                seen.add(key)
+            yield from page
+            if not full:
+                return
+            last = str(page[-1]["Ref_Key"]) if page else last
+
+    def _get_entity_by_skip(
+        self, name: str, *, filter: str | None, select: Sequence[str] | None, orderby: str
+    ) -> Iterator[dict[str, Any]]:
         skip = 0
         while True:
-            params = {"$top": str(self.page_size), "$skip": str(skip), "$orderby": orderby or "Ref_Key"}
+            params = {"$top": str(self.page_size), "$skip": str(skip), "$orderby": orderby}
             if filter:
                 params["$filter"] = filter
             if select:

@@ -81,6 +81,44 @@ def test_json_envelope_paging_and_inline_count(onec: FakeOneC, session: requests
     assert seen == expected
 
 
+def _reference_order(key: str) -> str:
+    """1C stores a reference's GUID groups as 4, 5, 3, 2, 1 (worked out here independently of the fake)."""
+    g = key.lower().split("-")
+    return g[3] + g[4] + g[2] + g[1] + g[0]
+
+
+def test_paging_by_key_follows_1c_reference_order(onec: FakeOneC, session: requests.Session, demo_dir: Path) -> None:
+    keys = [r["Ref_Key"] for r in _jsonl(demo_dir / "onec/Catalog_Контрагенты.jsonl")]
+    expected = sorted(keys, key=_reference_order)
+    assert expected != sorted(keys)  # the demo's GUIDs tell the two orders apart
+    seen: list[str] = []
+    while True:
+        options = {"$top": "25", "$orderby": "Ref_Key", "$select": "Ref_Key"}
+        if seen:
+            options["$filter"] = f"(DeletionMark eq false or DeletionMark eq true) and Ref_Key gt guid'{seen[-1]}'"
+        page = [r["Ref_Key"] for r in get(session, onec, "Catalog_Контрагенты", **options).json()["value"]]
+        seen += page
+        if len(page) < 25:
+            break
+    assert seen == expected
+
+
+def test_deleted_records_vanish_from_every_query(demo_dir: Path, session: requests.Session) -> None:
+    fake = FakeOneC(demo_dir, password=PASSWORD)
+    fake.start()
+    try:
+        docs = _jsonl(demo_dir / f"onec/{SALES}.jsonl")
+        gone = docs[3]["Ref_Key"]
+        assert fake.delete(SALES, [gone.upper()]) == 1
+        keys = [r["Ref_Key"] for r in get(session, fake, SALES, **{"$select": "Ref_Key"}).json()["value"]]
+        assert gone not in keys and len(keys) == len(docs) - 1
+        assert get(session, fake, f"{SALES}(guid'{gone}')").status_code == 404
+        lines = get(session, fake, f"{SALES}_Товары", **{"$filter": f"Ref_Key eq guid'{gone}'"}).json()["value"]
+        assert lines == []
+    finally:
+        fake.stop()
+
+
 def test_date_range_and_flags_filter(onec: FakeOneC, session: requests.Session, demo_dir: Path) -> None:
     docs = _jsonl(demo_dir / f"onec/{SALES}.jsonl")
     expected = [

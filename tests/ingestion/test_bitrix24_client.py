@@ -9,6 +9,7 @@ import pytest
 from ingestion.bitrix24.auth import MemoryTokenStore, OAuthAuth, WebhookAuth
 from ingestion.bitrix24.client import Bitrix24Client
 from ingestion.bitrix24.errors import Bitrix24Error, Bitrix24RetryExhausted
+from ingestion.config import ConfigError
 
 from .bitrix_handler import ListHandler, deal_rows
 from .conftest import SECRET, fixture_json
@@ -136,8 +137,30 @@ def test_connection_refused_error_hides_secret() -> None:
     client, _ = make_client(url, max_retries=1, timeout_s=0.5)
     with pytest.raises(Bitrix24RetryExhausted) as caught:
         client.call("crm.deal.list")
-    assert caught.value.code == "CONNECTION_ERROR"
+    # changed with issue 14 (LOW): the cause and the host are named
+    assert caught.value.code == "CONNECTION_REFUSED"
+    assert "connection refused by 127.0.0.1:9" in str(caught.value) and "no HTTP answer" in str(caught.value)
     assert_no_secret(str(caught.value))
+
+
+def test_configuration_errors_fail_fast_naming_cause_and_host() -> None:
+    """Issue 14 (LOW): a host that does not resolve is not retried 8 times; the message names the
+    cause and the host, never the webhook secret."""
+    client, sleeper = make_client(f"http://nonexistent-host.invalid/rest/1/{SECRET}/", max_retries=8)
+    with pytest.raises(Bitrix24Error) as caught:
+        client.call("crm.deal.list")
+    assert not isinstance(caught.value, Bitrix24RetryExhausted) and caught.value.code == "HOST_NOT_FOUND"
+    assert client.requests_sent == 1 and client.retries == 0
+    text = str(caught.value)
+    assert "cannot resolve the host name nonexistent-host.invalid" in text and "no HTTP answer" in text
+    assert "inside batch" not in text
+    assert_no_secret(text)
+    for bad, problem in [(f"http://127.0.0.1:99999/rest/1/{SECRET}/", "port"),
+                         (f"https:///rest/1/{SECRET}/", "no host name"),
+                         (f"portal.example.ru/rest/1/{SECRET}/", "http:// or https://")]:
+        with pytest.raises(ConfigError, match=problem) as refused:
+            WebhookAuth(bad)
+        assert_no_secret(str(refused.value))
 
 
 def test_batch_builds_php_commands_and_surfaces_errors(server: ScriptedServer, webhook_url: str) -> None:

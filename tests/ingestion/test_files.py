@@ -23,7 +23,7 @@ SALES_HEADER = "ИНН;Клиент;Дата;Номер документа;То�
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("1 234,56", 1234.56), ("1\u00a0234\u00a0567,5", 1234567.5), ("1\u202f000", 1000), ("-12,5", -12.5),
-     ("1234.56", 1234.56), ("1.234,56", 1234.56), ("1,234.56", 1234.56), ("25%", 25), ("0", 0), (7, 7), (2.5, 2.5)],
+     ("1234.56", 1234.56), ("1.234,56", 1234.56), ("1,234.56", 1234.56), ("0", 0), (7, 7), (2.5, 2.5)],
 )
 def test_parse_number(text: object, expected: float) -> None:
     got = parse_number(text)
@@ -209,20 +209,25 @@ def test_columnar_path_gives_the_same_records_and_errors(tmp_path: Path, monkeyp
     text = (
         SALES_HEADER + "\n"
         '7707083893;"ООО ""Кавычки"" \\ и ;";05.03.2025;ЦБ-1;Мыло;1;1 234,50;;;\n'
-        "7707083893;ИП\x00;05.03.2025;ЦБ-1;Мыло;2,0;-5;Иванов\n"  # short row: missing optional cells
+        "7707083893;ИП\x00;05.03.2025;ЦБ-1;Мыло;2,0;-5;Иванов;;\n"
         "7707083893;ИП;05.03.2025; ;Мыло;1;5;;;\n"  # blank required document number: rejected
         "7707083893;ИП;05.03.2025;ЦБ-2;Мыло;1;1.234,5;;;\n"
         ";;;;;;;;;\n"
         "7707083893;ИП;05.03.2025;ЦБ-2;Мыло;x;5;;;\n"
         "7707083894;ИП;31.02.2025;ЦБ-3;;1;5;;;\n"
-        "7707083893;ИП;5.3.25;ЦБ-3;Мыло;1e3;25%;;;\n"
+        "7707083893;ИП;5.3.25;ЦБ-3;Мыло;1000;25;;;\n"
+        "7707083893;ИП;05.03.2025;ЦБ-4;Мыло;1;100;50;Петров;СПб;Розница\n"  # shifted: 11 cells (issue 14 item 4)
+        "7707083893;ИП;05.03.2025;ЦБ-4;Мыло;1\n"  # short row: 6 cells, quarantined (it was loaded before)
+        "7707083893;ИП;05.03.2025;ЦБ-4;Мыло;1;5;;;;;\n"  # extra empty cells at the end are fine
     )
     expected, _, fast = _both(write(tmp_path / "sales_lines_a.csv", text), "sales_lines")
-    assert [k for k, _ in expected] == ["ЦБ-1|1", "ЦБ-1|2", "ЦБ-2|1", "ЦБ-3|2"]  # ЦБ-2|2 and ЦБ-3|1 rejected
+    assert [k for k, _ in expected] == ["ЦБ-1|1", "ЦБ-1|2", "ЦБ-2|1", "ЦБ-3|2", "ЦБ-4|1"]  # ЦБ-2|2 and ЦБ-3|1 rejected
     assert expected[0][1]["client_name"] == 'ООО "Кавычки" \\ и ;' and expected[1][1]["client_name"] == "ИП\x00"
     assert expected[1][1]["quantity"] == 2 and expected[2][1]["amount"] == 1234.5 and expected[3][1]["amount"] == 25
     assert [(e.row, e.field) for e, _ in fast.errors] == [
-        (4, "Номер документа"), (7, "Количество"), (8, "ИНН"), (8, "Дата"), (8, "Товар")]
+        (4, "Номер документа"), (7, "Количество"), (8, "ИНН"), (8, "Дата"), (8, "Товар"), (10, None), (11, None)]
+    assert "has 11 cells but the header has 10 columns" in fast.errors[-2][0].reason
+    assert fast.errors[-2][1] is not None and fast.errors[-2][1]["(column 11)"] == "Розница"
     duplicates = "Месяц;Источник;Затраты, руб\n01.2025;WEB;1\n02.2025;WEB;2\n2025-01;WEB;3\n01.2025;CALL;4\n03.2025;WEB;5\n"
     expected, _, fast = _both(write(tmp_path / "marketing_spend.csv", duplicates, "cp1251"), "marketing_spend")
     assert len(expected) == 4 and [(e.row, e.field) for e, _ in fast.errors] == [(4, None)]

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from ingestion.config import ConfigError
 from ingestion.onec.client import OneCClient, OneCError, parse_odata_error, parse_odata_page
 
 from .conftest import FIXTURES, fixture_json
@@ -43,10 +44,16 @@ def test_every_onec_fixture_parses(path: Path) -> None:
         assert records[0]["Товары"][0]["LineNumber"] == "1"
 
 
-def test_get_entity_pages_encodes_and_authenticates(server: ScriptedServer) -> None:
+def test_get_entity_pages_by_key_encodes_and_authenticates(server: ScriptedServer) -> None:
+    # Changed with issue 14 (3b): pages follow the key (`Ref_Key gt guid'<last>'`), not `$skip`.
     rows = [{"Ref_Key": f"0000000{i}-0000-0000-0000-000000000000", "Description": f"Контрагент {i}"} for i in range(5)]
-    server.handler = lambda seen: Reply(200, {
-        "odata.metadata": "x", "value": rows[int(parse_qs(urlsplit(seen.path).query)["$skip"][0]):][:2]})
+
+    def answer(seen: Any) -> Reply:
+        flt = parse_qs(urlsplit(seen.path).query)["$filter"][0]
+        after = flt.split("Ref_Key gt guid'")[1].rstrip("'") if "Ref_Key gt" in flt else ""
+        return Reply(200, {"odata.metadata": "x", "value": [r for r in rows if r["Ref_Key"] > after][:2]})
+
+    server.handler = answer
     client = make(server)
     got = list(client.get_entity("Catalog_Контрагенты", filter="DeletionMark eq false", select=["Ref_Key", "Description"]))
     assert got == rows
@@ -56,11 +63,25 @@ def test_get_entity_pages_encodes_and_authenticates(server: ScriptedServer) -> N
     assert raw_path == "/demo/odata/standard.odata/Catalog_%D0%9A%D0%BE%D0%BD%D1%82%D1%80%D0%B0%D0%B3%D0%B5%D0%BD%D1%82%D1%8B"
     assert raw_query.isascii()
     query = {k: v[0] for k, v in parse_qs(raw_query).items()}
-    assert query == {"$format": "json", "$top": "2", "$skip": "0", "$orderby": "Ref_Key",
+    assert query == {"$format": "json", "$top": "2", "$orderby": "Ref_Key",
                      "$filter": "DeletionMark eq false", "$select": "Ref_Key,Description"}
+    later = [{k: v[0] for k, v in parse_qs(urlsplit(s.path).query).items()} for s in server.seen[1:]]
+    assert [q["$filter"] for q in later] == [
+        f"(DeletionMark eq false) and Ref_Key gt guid'{rows[1]['Ref_Key']}'",
+        f"(DeletionMark eq false) and Ref_Key gt guid'{rows[3]['Ref_Key']}'",
+    ]
+    assert all("$skip" not in q for q in later)
     token = first.headers["Authorization"].removeprefix("Basic ")
     assert base64.b64decode(token).decode("utf-8") == f"{USER}:{PASSWORD}"
     assert unquote(raw_path).endswith("Catalog_Контрагенты")
+
+
+def test_key_paging_refuses_a_server_that_repeats_records(server: ScriptedServer) -> None:
+    """A server whose `gt` does not follow its `$orderby` would loop forever: stop and say so."""
+    server.handler = lambda seen: Reply(200, {"value": [{"Ref_Key": "a"}, {"Ref_Key": "b"}]})
+    with pytest.raises(OneCError, match="returned a twice"):
+        list(make(server).get_entity("Catalog_Номенклатура"))
+    assert len(server.seen) == 2
 
 
 @pytest.mark.parametrize(("status", "key", "code"), [(400, None, "14"), (404, None, "9"), (400, None, "6")])
@@ -99,3 +120,49 @@ def test_timeout_retried_and_401_explained(server: ScriptedServer) -> None:
         list(make(server).get_entity("Catalog_Партнеры"))
     client = make(server)
     assert PASSWORD not in repr(client)
+
+
+def test_configuration_errors_fail_fast_naming_cause_and_host() -> None:
+    """Issue 14 (LOW): a host that does not resolve or a malformed URL is not retried; the message
+    names the cause and the host, never the password."""
+    client = OneCClient("http://nonexistent-host.invalid/demo/odata/standard.odata/", USER, PASSWORD,
+                        max_retries=5, sleep=lambda s: None)
+    with pytest.raises(OneCError) as caught:
+        list(client.get_entity("Catalog_Номенклатура"))
+    assert caught.value.code == "HOST_NOT_FOUND" and client.requests_sent == 1
+    text = str(caught.value)
+    assert "cannot resolve the host name nonexistent-host.invalid" in text and "ONEC_ODATA_URL" in text
+    assert PASSWORD not in text
+    for bad, problem in [("localhost:8080/demo/odata/standard.odata", "http:// or https://"),
+                         ("http://1c server/demo/odata/standard.odata", "white space"),
+                         ("http://127.0.0.1:0/demo/odata/standard.odata", "port")]:
+        with pytest.raises(ConfigError, match=f"ONEC_ODATA_URL is not a valid URL: .*{problem}"):
+            OneCClient(bad, USER, PASSWORD)
+
+
+
+def test_one_retry_loop_for_both_clients(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 11 (item 6): `with_retries` is the retry loop of the Bitrix24 and the 1C client."""
+    import inspect
+
+    from ingestion.bitrix24.client import Bitrix24Client
+    from ingestion.http_retry import Retry, with_retries
+
+    slept: list[float] = []
+    answers = iter([Retry(OneCError("-1", "internal", "X", 500)), Retry(OneCError("", "busy", "X", 503), 7.5), "ok"])
+
+    def attempt() -> str:
+        answer = next(answers)
+        if isinstance(answer, Retry):
+            raise answer
+        return answer
+
+    with caplog.at_level(logging.WARNING):
+        assert with_retries(attempt, label="1C X", max_retries=2, backoff_s=1.0, sleep=slept.append) == "ok"
+    assert len(slept) == 2 and 0.75 <= slept[0] <= 1.25 and slept[1] == 7.5  # backoff, then the server's wait
+    assert "1C X: " in caplog.text and "retry 2/2 in 7.5 s" in caplog.text
+    with pytest.raises(OneCError, match="internal"):
+        with_retries(lambda: (_ for _ in ()).throw(Retry(OneCError("-1", "internal", "X", 500))),
+                     label="1C X", max_retries=1, backoff_s=0.0, sleep=slept.append)
+    for method in (OneCClient.get_page, Bitrix24Client.call):
+        assert "with_retries(" in inspect.getsource(method)

@@ -16,6 +16,7 @@ from ingestion.config import SourceSettings
 from ingestion.demo.generator import generate
 from ingestion.fakes.bitrix24 import FakeBitrix24
 from ingestion.fakes.onec import FakeOneC
+from ingestion.onec.client import OneCError
 from ingestion.run import IngestError, ingest, ingest_source
 
 ONEC_PASSWORD = "odata-Пароль-42"
@@ -143,6 +144,53 @@ def test_killed_load_leaves_previous_state_and_rerun_matches_clean_run(
     assert cursor_of(broken, "bitrix24", "activities") == cursor_of(clean, "bitrix24", "activities")
 
 
+HANGING_LOAD = """
+import sys, time
+from ingestion.config import SourceSettings
+from ingestion.run import ingest
+
+def hang(done, total):
+    if done >= 1000:
+        print("hanging", flush=True)
+        time.sleep(600)
+
+ingest("bitrix24.activities", warehouse_url=sys.argv[1], settings=SourceSettings.from_env(), progress=hang)
+"""
+
+
+def test_killed_load_is_marked_aborted(b24: FakeBitrix24, settings: SourceSettings, warehouse: str) -> None:
+    """Issue 14 (LOW): a load whose process is SIGKILLed stayed `running` in ingest_state.loads forever."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    def loads() -> dict[str, tuple[str, str | None]]:
+        with psycopg.connect(warehouse) as conn:
+            rows = conn.execute("select entity, status, error from ingest_state.loads").fetchall()
+        return {entity: (status, error) for entity, status, error in rows if entity == "activities"}
+
+    env = {**os.environ, "BITRIX24_WEBHOOK_URL": b24.webhook_url, "BITRIX24_RATE_PER_S": "200",
+           "BITRIX24_BURST": "200"}
+    proc = subprocess.Popen([sys.executable, "-c", HANGING_LOAD, warehouse], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "hanging"
+        ingest("bitrix24.users", warehouse_url=warehouse, settings=settings)
+        assert loads() == {"activities": ("running", None)}  # alive: another load leaves it alone
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 20
+    while True:  # the server notices the dropped connection within moments
+        ingest("bitrix24.users", warehouse_url=warehouse, settings=settings)
+        status, error = loads()["activities"]
+        if status != "running" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert status == "aborted" and error is not None and "killed or crashed" in error
+    assert snapshot(warehouse, "bitrix24__activities") == []  # its rows were rolled back
+
+
 def test_failed_incremental_keeps_rows_and_cursor(b24: FakeBitrix24, settings: SourceSettings, warehouse: str) -> None:
     ingest("bitrix24.deals", warehouse_url=warehouse, settings=settings)
     state, cursor = snapshot(warehouse, "bitrix24__deals"), cursor_of(warehouse, "bitrix24", "deals")
@@ -251,6 +299,76 @@ def test_onec_catalogs_by_dataversion_and_documents_by_window(settings: SourceSe
     assert final[recent["Ref_Key"]][1]["Posted"] is (not recent["Posted"])
 
 
+def test_onec_documents_deleted_mid_read_never_mark_live_ones(settings: SourceSettings, warehouse: str,
+                                                               onec: FakeOneC) -> None:
+    """Issue 14 (3b): documents vanish from 1C while a full refresh reads them page by page. With
+    `$skip` paging the records behind them shifted across the page boundary, were never read and
+    were marked deleted although they exist. Paging by key reads every live record."""
+    sales = "Document_РеализацияТоваровУслуг"
+    page = 40
+    small_pages = replace(settings, onec_page_size=page)
+    first = ingest("onec.sales_documents", warehouse_url=warehouse, settings=small_pages)
+    rows, positions, _ = onec.query(sales, None, {"$orderby": "Ref_Key", "$select": "Ref_Key"})
+    in_order = [str(rows.index[i]["Ref_Key"]) for i in positions]
+    assert first.rows_landed == len(in_order) > 4 * page
+    read_early = in_order[1:6]  # on page 1, deleted right after page 1 was answered
+    read_late = in_order[3 * page + 1: 3 * page + 4]  # on page 4, deleted before it is read
+    answered: list[dict[str, str]] = []
+
+    def delete_after_first_page(entity: str, options: dict[str, str]) -> None:
+        if entity == sales:
+            answered.append(options)
+            if len(answered) == 1:
+                assert onec.delete(sales, read_early + read_late) == 8
+
+    onec.after_answer = delete_after_first_page
+    try:
+        again = ingest("onec.sales_documents", warehouse_url=warehouse, settings=small_pages, full_refresh=True)
+    finally:
+        onec.after_answer = None
+    deleted = {r[0] for r in snapshot(warehouse, "onec__sales_documents") if r[3]}
+    live = set(in_order) - set(read_early) - set(read_late)
+    assert not deleted & live  # no existing document is taken for deleted
+    assert len(answered) > 4 and all("$skip" not in o for o in answered)
+    assert deleted == set(read_late) and again.rows_deleted == 3
+    # the ones deleted after they were read are found on the next full read
+    third = ingest("onec.sales_documents", warehouse_url=warehouse, settings=small_pages, full_refresh=True)
+    deleted = {r[0] for r in snapshot(warehouse, "onec__sales_documents") if r[3]}
+    assert deleted == set(read_early) | set(read_late) and third.rows_deleted == 5
+
+
+def test_onec_without_reference_comparisons_pages_by_skip_and_refuses_a_changed_set(
+        settings: SourceSettings, warehouse: str, demo: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A server that refuses `Ref_Key gt guid'…'` is read with overlapping `$skip` pages; a set
+    that changed during the read fails the load (nothing marked deleted) instead of guessing."""
+    sales = "Document_РеализацияТоваровУслуг"
+    fake = FakeOneC(demo, password=ONEC_PASSWORD, reference_comparisons=False)
+    fake.start()
+    try:
+        small = replace(settings, onec_odata_url=fake.base_url, onec_page_size=40)
+        all_docs = [d["Ref_Key"] for d in jsonl(demo / "onec" / f"{sales}.jsonl")]
+        first = ingest("onec.sales_documents", warehouse_url=warehouse, settings=small)
+        assert first.rows_landed == len(all_docs) > 4 * 40
+        assert "refuses Ref_Key comparisons" in caplog.text
+        rows, positions, _ = fake.query(sales, None, {"$orderby": "Ref_Key"})
+        gone = [str(rows.index[i]["Ref_Key"]) for i in positions[1:6]]
+
+        def delete_after_first_page(entity: str, options: dict[str, str]) -> None:
+            if entity == sales and "$skip" not in options and fake.after_answer is not None:
+                fake.after_answer = None
+                fake.delete(sales, gone)
+
+        fake.after_answer = delete_after_first_page
+        with pytest.raises(OneCError, match="SET_CHANGED.*nothing was marked deleted"):
+            ingest("onec.sales_documents", warehouse_url=warehouse, settings=small, full_refresh=True)
+        assert not any(r[3] for r in snapshot(warehouse, "onec__sales_documents"))
+        again = ingest("onec.sales_documents", warehouse_url=warehouse, settings=small, full_refresh=True)
+    finally:
+        fake.stop()
+    assert again.rows_deleted == 5
+    assert {r[0] for r in snapshot(warehouse, "onec__sales_documents") if r[3]} == set(gone)
+
+
 def test_files_with_bad_rows_are_quarantined(settings: SourceSettings, warehouse: str, demo: Path, tmp_path: Path) -> None:
     files = tmp_path / "files"
     shutil.copytree(demo / "files", files)
@@ -288,6 +406,20 @@ def test_source_errors_are_collected(settings: SourceSettings, warehouse: str) -
     text = str(caught.value)
     assert "8 of 8 onec loads failed" in text and "ONEC_USER / ONEC_PASSWORD" in text
     assert "wrong-password" not in text
+
+
+def test_unresolvable_host_fails_fast_for_every_entity(settings: SourceSettings, warehouse: str) -> None:
+    """Issue 14 (LOW): was 8 retries per request (~3.5 min) with "CONNECTION_ERROR" and no host."""
+    import time
+
+    broken = replace(settings, onec_odata_url="http://nonexistent-host.invalid/demo/odata/standard.odata/")
+    started = time.monotonic()
+    with pytest.raises(IngestError) as caught:
+        ingest_source("onec", warehouse_url=warehouse, settings=broken)
+    assert time.monotonic() - started < 30
+    text = str(caught.value)
+    assert "8 of 8 onec loads failed" in text and "cannot resolve the host name nonexistent-host.invalid" in text
+    assert ONEC_PASSWORD not in text
 
 
 def test_cli_main(settings: SourceSettings, warehouse: str, monkeypatch: pytest.MonkeyPatch,

@@ -121,3 +121,57 @@ def test_log_lines_go_to_the_sink_during_a_run(tmp_path: Path) -> None:
     assert "noisy dbt line" in sink.getvalue()
     assert "noisy dbt line" not in original.getvalue()
     assert "after the run" in original.getvalue()
+
+
+def test_dbt_args_carry_as_of_date() -> None:
+    """Issue 15, item 2: `happyclient dbt` passes HAPPYCLIENT_AS_OF as var as_of_date."""
+    with_as_of = cli.dbt_args_with_as_of
+    assert with_as_of(["build", "--select", "marts"], "2026-10-31") == [
+        "build", "--select", "marts", "--vars", '{"as_of_date": "2026-10-31"}']
+    assert with_as_of(["docs", "generate"], "2026-10-31")[-1] == '{"as_of_date": "2026-10-31"}'
+    # the user's own --vars are kept and merged; their as_of_date wins
+    assert with_as_of(["run", "--vars", "{abc_months: 6}"], "2026-10-31") == [
+        "run", "--vars", '{"as_of_date": "2026-10-31", "abc_months": 6}']
+    assert with_as_of(["run", "--vars=as_of_date: 2025-01-31"], "2026-10-31") == [
+        "run", "--vars", '{"as_of_date": "2025-01-31"}']
+    # no date set, or a command without --vars: unchanged
+    assert with_as_of(["build"], None) == ["build"]
+    assert with_as_of(["debug"], "2026-10-31") == ["debug"]
+    assert with_as_of(["docs", "serve"], "2026-10-31") == ["docs", "serve"]
+    with pytest.raises(cli.CliError, match="mapping"):
+        with_as_of(["run", "--vars", "[1, 2]"], "2026-10-31")
+
+
+def test_dbt_command_compiles_with_as_of(
+    make_database: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The compiled SQL of `happyclient dbt compile` uses the date, not current_date."""
+    monkeypatch.setenv("HAPPYCLIENT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WAREHOUSE_URL", make_database("clidbt"))  # type: ignore[operator]
+    monkeypatch.setenv("HAPPYCLIENT_AS_OF", "2025-03-31")
+    assert cli.main(["dbt", "compile", "--inline", "select {{ as_of_date() }} as d"]) == 0
+    out = capfd.readouterr().out
+    assert "cast('2025-03-31' as date)" in out and "current_date" not in out
+    monkeypatch.delenv("HAPPYCLIENT_AS_OF")
+    assert cli.main(["dbt", "compile", "--inline", "select {{ as_of_date() }} as d"]) == 0
+    assert "current_date" in capfd.readouterr().out
+
+
+def test_dagster_home_has_telemetry_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14 (LOW): the demo's Dagster instance sent usage telemetry."""
+    import dagster as dg
+
+    from happyclient.pipeline import ensure_dagster_home
+
+    home = tmp_path / "dagster"
+    home.mkdir()
+    (home / "dagster.yaml").touch()  # as earlier versions left it
+    ensure_dagster_home(home)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        assert instance.telemetry_enabled is False
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "dagster.yaml").write_text("telemetry:\n  enabled: true\n", encoding="utf-8")
+    ensure_dagster_home(own)
+    assert "enabled: true" in (own / "dagster.yaml").read_text(encoding="utf-8")

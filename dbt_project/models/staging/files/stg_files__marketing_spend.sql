@@ -14,7 +14,7 @@ renamed as (
         {{ b_json_text('payload', 'source_id') }} as source_id,
 
         -- numerics
-        {{ b_to_numeric(b_json_text('payload', 'spend_rub')) }} as spend_rub,
+        {{ file_number('spend_rub') }} as spend_rub,
 
         -- booleans
         _deleted_at is not null as is_deleted,

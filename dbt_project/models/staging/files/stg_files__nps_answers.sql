@@ -18,7 +18,7 @@ renamed as (
         _source as source_file,
 
         -- numerics
-        {{ b_to_int(b_json_text('payload', 'score')) }} as score,
+        {{ file_int('score') }} as score,
 
         -- booleans
         _deleted_at is not null as is_deleted,

@@ -19,8 +19,8 @@ renamed as (
         {{ b_json_text('payload', 'name') }} as client_name,
 
         -- numerics
-        {{ b_to_int(b_json_text('payload', 'year')) }} as year,  -- noqa: RF04
-        {{ b_to_numeric(b_json_text('payload', 'potential_rub')) }} as potential_rub,
+        {{ file_int('year') }} as year,  -- noqa: RF04
+        {{ file_number('potential_rub') }} as potential_rub,
 
         -- booleans
         _deleted_at is not null as is_deleted,

@@ -16,8 +16,8 @@ renamed as (
         {{ b_json_text('payload', 'region') }} as region,
 
         -- numerics
-        {{ b_to_int(b_json_text('payload', 'year')) }} as year,  -- noqa: RF04
-        {{ b_to_int(b_json_text('payload', 'outlets')) }} as outlets,
+        {{ file_int('year') }} as year,  -- noqa: RF04
+        {{ file_int('outlets') }} as outlets,
 
         -- booleans
         _deleted_at is not null as is_deleted,

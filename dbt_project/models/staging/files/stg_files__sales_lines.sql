@@ -23,8 +23,8 @@ renamed as (
         _source as source_file,
 
         -- numerics
-        {{ b_to_numeric(b_json_text('payload', 'quantity')) }} as quantity,
-        {{ b_to_numeric(b_json_text('payload', 'amount')) }} as amount_rub,
+        {{ file_number('quantity') }} as quantity,
+        {{ file_number('amount') }} as amount_rub,
 
         -- booleans
         _deleted_at is not null as is_deleted,

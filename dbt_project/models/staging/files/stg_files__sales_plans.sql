@@ -17,14 +17,14 @@ renamed as (
         {{ b_json_text('payload', 'manager_name') }} as manager_name,
 
         -- numerics
-        {{ b_to_numeric(b_json_text('payload', 'revenue_plan')) }} as revenue_plan_rub,
-        {{ b_to_numeric(b_json_text('payload', 'new_clients_plan')) }} as new_clients_plan,
-        {{ b_to_numeric(b_json_text('payload', 'stable_growth_plan')) }} as stable_growth_plan,
-        {{ b_to_numeric(b_json_text('payload', 'aov_growth_plan_pct')) }} as aov_growth_plan_pct,
-        {{ b_to_numeric(b_json_text('payload', 'conversion_target_pct')) }} as conversion_target_pct,
-        {{ b_to_numeric(b_json_text('payload', 'calls_norm')) }} as calls_norm,
-        {{ b_to_numeric(b_json_text('payload', 'meetings_norm')) }} as meetings_norm,
-        {{ b_to_numeric(b_json_text('payload', 'tasks_norm')) }} as tasks_norm,
+        {{ file_number('revenue_plan') }} as revenue_plan_rub,
+        {{ file_number('new_clients_plan') }} as new_clients_plan,
+        {{ file_number('stable_growth_plan') }} as stable_growth_plan,
+        {{ file_number('aov_growth_plan_pct') }} as aov_growth_plan_pct,
+        {{ file_number('conversion_target_pct') }} as conversion_target_pct,
+        {{ file_number('calls_norm') }} as calls_norm,
+        {{ file_number('meetings_norm') }} as meetings_norm,
+        {{ file_number('tasks_norm') }} as tasks_norm,
 
         -- booleans
         _deleted_at is not null as is_deleted,
