@@ -147,3 +147,21 @@ def test_the_light_check_reads_fields_from_items_not_only_folders(connect_demo_d
         assert mp.check_before_load("onec", lambda: client, concept="products") is not None
     finally:
         fake.stop()
+
+
+def test_a_file_load_accepts_the_mappings_header_spellings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           make_database: Callable[[str], str]) -> None:
+    from ingestion.run import ingest
+
+    path = tmp_path / "potential_clients_2026.csv"
+    path.write_text("Год;Регион;ИНН клиента;Наименование\n2026;Москва;7707083893;ООО Ромашка\n", encoding="utf-8")
+    settings = SourceSettings(files_dir=tmp_path)
+    warehouse = make_database("connectfiles")
+    mapping = tmp_path / "mapping.yml"
+    monkeypatch.setenv(mp.ENV_VAR, str(mapping))
+    mapping.write_text("files:\n  aliases: {potential_clients: {ИНН: [ИНН клиента]}}\n", encoding="utf-8")
+    result = ingest("files.potential_clients", warehouse_url=warehouse, settings=settings, files=[path])
+    assert (result.rows_landed, result.rows_quarantined) == (1, 0)
+    with psycopg.connect(warehouse) as conn:
+        row = conn.execute("select payload->>'inn' from raw.files__potential_clients").fetchone()
+    assert row == ("7707083893",)
