@@ -118,16 +118,17 @@ def _run_pipeline(
 ) -> None:
     import contextlib
 
-    from happyclient.pipeline import run_pipeline
+    from happyclient.pipeline import DbtProgress, run_pipeline
 
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     output = settings.log_dir / "pipeline-output.log"
     with console.step(title):
         console.info(f"dbt and Dagster output: {output}")
-        # the console keeps the terminal; dbt's and Dagster's own output goes to the log file
+        # the console keeps the terminal; dbt's and Dagster's own output goes to the log file,
+        # and dbt's progress («dbt N of M: <model>») is echoed to the console as it runs
         with (
             open(output, "a", encoding="utf-8") as sink,
-            contextlib.redirect_stdout(sink),
+            contextlib.redirect_stdout(DbtProgress(sink, console.info)),  # type: ignore[type-var]
             contextlib.redirect_stderr(sink),
             _log_handlers_to(sink),
         ):
@@ -406,21 +407,16 @@ def cmd_demo(args: argparse.Namespace, settings: Settings, console: Console) -> 
         superset_thread = threading.Thread(target=start_superset, daemon=True)
         superset_thread.start()
 
-    pipeline_error: CliError | None = None
     try:
         _run_pipeline(settings, console, env, exclude_groups=("superset",))
-    except CliError as exc:
-        if args.no_serve:
-            raise
-        # still serve what was built: the Dagster UI shows the failed run, the dashboards the data
-        pipeline_error = exc
-        console.warn(str(exc))
-        console.warn("continuing so that you can inspect the run; the exit code will be 1")
-    except BaseException:
+    except BaseException as exc:
         # never leave Superset's metadata half-migrated: let its initialisation finish first
         if superset_thread is not None and superset_thread.is_alive():
             console.warn("waiting for the Superset initialisation to finish before exiting")
             superset_thread.join()
+        if isinstance(exc, CliError):
+            # the demo did not finish: say so last and exit 1, never «demo is running»
+            raise CliError(demo_failed_message(exc)) from None
         raise
     if args.no_serve:
         console.line("pipeline finished (--no-serve: Superset and the Dagster UI were not started)")
@@ -440,8 +436,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings, console: Console) -> 
             title="Dagster: import dashboards into Superset",
         )
     except CliError as exc:
-        pipeline_error = pipeline_error or exc
-        console.warn(str(exc))
+        raise CliError(demo_failed_message(exc)) from None
     with console.step("Dagster UI"):
         ui_url = _start_ui(settings, env)
     console.line("")
@@ -453,10 +448,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings, console: Console) -> 
     # the one place a secret is printed: the user needs this login
     print(f"  Superset password: {password}", flush=True)
     console.line("Stop everything with: happyclient stop")
-    if pipeline_error is not None:
-        console.warn("the pipeline run failed (see above and in the Dagster UI)")
-        return 1
     return 0
+
+
+def demo_failed_message(error: CliError) -> str:
+    """The demo's last words when the pipeline failed: what failed, where to look, how to stop."""
+    return (
+        f"{error}\nthe demo did NOT finish: the panel is not ready. Inspect the run with `happyclient ui` "
+        "(Dagster), fix the cause and run the demo again; `happyclient stop` stops the servers started so far"
+    )
 
 
 def _groups_except(env: dict[str, str], keep: str) -> list[str]:

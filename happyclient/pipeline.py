@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
@@ -51,6 +52,62 @@ def error_summary(error: str, max_lines: int = 12) -> str:
     shown = lines[-max_lines:]
     prefix = f"(... {len(lines) - len(shown)} more lines)\n      " if len(lines) > len(shown) else ""
     return prefix + "\n      ".join(shown)
+
+
+_DBT_NODE = re.compile(r"^(?:\d\d:\d\d:\d\d\s+)?(\d+) of (\d+) (START|OK|ERROR|FAIL|WARN|PASS|SKIP)\b\s*(.*)$")
+_DBT_DOTS = re.compile(r"\s*\.{2,}.*$|\s+\[.*$")
+
+
+class DbtProgress:
+    """A text stream for the pipeline's redirected output that copies everything into `sink` and
+    reports dbt's progress through `report`: «dbt N of M: <model>» when a model, seed or snapshot
+    starts, ERROR / FAIL / WARN lines as they come, and for the many tests one line at most every
+    `every` seconds. So a long build is never silent on the console, and the log file keeps all."""
+
+    def __init__(
+        self,
+        sink: Any,
+        report: Callable[[str], None],
+        *,
+        every: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sink = sink
+        self.report = report
+        self.every = every
+        self.clock = clock
+        self._pending = ""
+        self._last_test_report: float | None = None
+
+    def write(self, text: str) -> int:
+        self.sink.write(text)
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._line(line)
+        return len(text)
+
+    def flush(self) -> None:
+        self.sink.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def _line(self, raw: str) -> None:
+        match = _DBT_NODE.match(_ANSI.sub("", raw).strip())
+        if match is None:
+            return
+        index, total, status, rest = match.groups()
+        what = _DBT_DOTS.sub("", rest).strip()
+        if status in ("ERROR", "FAIL", "WARN"):
+            self.report(f"dbt {index} of {total}: {status} {what}")
+        elif status == "START" and not what.startswith(("test ", "unit_test ")):
+            self.report(f"dbt {index} of {total}: {what}")
+        elif status == "START":
+            now = self.clock()
+            if self._last_test_report is None or now - self._last_test_report >= self.every:
+                self._last_test_report = now
+                self.report(f"dbt {index} of {total}: {what}")
 
 
 def step_status(event_type: str) -> str | None:

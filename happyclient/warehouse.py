@@ -330,6 +330,24 @@ def ensure_schemas(url: str, schemas: tuple[str, ...] = SCHEMAS) -> None:
         raise WarehouseError(f"cannot connect to the warehouse {redact(url)}: {redact(exc)}") from None
 
 
+def ensure_raw_tables(url: str) -> None:
+    """Create every raw table of the source registry (`ingestion.registry.ENTITIES`) that does not
+    exist yet, empty and with the landing contract's columns, and the load-state tables.
+
+    So dbt can build whatever subset of sources a company has: a source that was never loaded
+    (no Bitrix24, no 1C, a file kind that is not there) is an empty table, its staging models are
+    empty and the marts that need it are empty instead of failing on a missing relation."""
+    import psycopg
+
+    from ingestion import landing
+
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=15) as conn:
+            landing.ensure_schema(conn)
+    except psycopg.OperationalError as exc:
+        raise WarehouseError(f"cannot connect to the warehouse {redact(url)}: {redact(exc)}") from None
+
+
 @dataclass
 class Warehouse:
     """Where the data lives: `url` for clients; `embedded` is set when we run the server ourselves."""
@@ -342,6 +360,7 @@ class Warehouse:
         if self.embedded is not None:
             self.embedded.start()
         ensure_schemas(self.url)
+        ensure_raw_tables(self.url)
         return self.url
 
     def stop(self) -> None:

@@ -206,6 +206,7 @@ def land(
             sql.SQL("copy {} (source_key, payload, _source, _load_id, _loaded_at, _modified_at) from stdin").format(table),
             direct(),
         )
+        analyze_if_changed(conn, raw_table, len(seen))
         return len(seen)
 
     conn.execute(
@@ -242,6 +243,7 @@ def land(
         ).format(table=table),
         {"source": source, "load_id": load_id},
     )
+    analyze_if_changed(conn, raw_table, cur.rowcount)
     return cur.rowcount
 
 
@@ -273,7 +275,21 @@ def mark_deleted(
         ).format(table=table, condition=condition),
         params,
     )
+    analyze_if_changed(conn, raw_table, cur.rowcount)
     return cur.rowcount
+
+
+def analyze_if_changed(conn: psycopg.Connection, raw_table: str, changed_rows: int) -> None:
+    """`analyze raw.<table>` when a load changed rows (landed, updated or marked deleted).
+
+    Called by `land` and `mark_deleted`, so every loader gets it: the planner sees a raw table's
+    real size and value distribution in the same run, before dbt reads it, instead of the
+    estimate of an empty or never-analysed table (which autovacuum may or may not have fixed
+    by then). It runs inside the load's transaction, which counts the rows it wrote; a load that
+    rolls back leaves only the row estimate (PostgreSQL writes it in place), and the next load
+    that changes rows analyses again."""
+    if changed_rows > 0:
+        conn.execute(sql.SQL("analyze {}").format(_raw(raw_table)))
 
 
 def quarantine(

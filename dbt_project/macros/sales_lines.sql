@@ -146,7 +146,7 @@ file_lines as (
         file_line.loaded_at as source_loaded_at
     from {{ changed_rows(ref('stg_files__sales_lines'), changed_since) }} as file_line
     left join file_identity
-        on coalesce(file_line.inn, file_line.client_name, 'без ИНН') = file_identity.record_id
+        on {{ file_client_record_key('file_line') }} = file_identity.record_id
     left join {{ ref('stg_bitrix24__users') }} as manager_by_id
         on file_line.manager_name = manager_by_id.user_id
     left join {{ ref('stg_bitrix24__users') }} as manager_by_name

@@ -292,6 +292,7 @@ def _land_arrow(load: _Load, batches: Iterable[Any], source: str, keys: dict[str
     load.seen += count
     if first_load:
         load.landed += count
+        landing.analyze_if_changed(conn, load.spec.raw_table, count)  # as landing.land does
         return
     cur = conn.execute(
         sql.SQL(
@@ -311,6 +312,7 @@ def _land_arrow(load: _Load, batches: Iterable[Any], source: str, keys: dict[str
         {"source": source, "load_id": load.load_id},
     )
     load.landed += cur.rowcount
+    landing.analyze_if_changed(conn, load.spec.raw_table, cur.rowcount)
 
 
 def _copy_blocks(conn: Any, statement: sql.Composable, blocks: Iterable[Any]) -> None:

@@ -485,3 +485,53 @@ def test_arrow_fast_path_duplicates_across_batches(tmp_path: Path) -> None:
     keys.update(dict.fromkeys((k for k, _ in records), "marketing_spend_a.csv"))
     _, parser = parse(write(tmp_path / "marketing_spend_b.csv", other), "marketing_spend", prior_keys=keys)
     assert parser.rows_rejected == len(rows[::5]) and "is in marketing_spend_a.csv" in parser.errors[0][0].reason
+
+
+def test_arrow_fast_path_analyses_the_raw_table(tmp_path: Path, make_database: Callable[[str], str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path lands through its own COPY, not `landing.land`: it must analyse the raw table
+    it changed in the same run too (first load straight into the empty table, then the upsert)."""
+    from ingestion.files import arrow_path, load
+
+    monkeypatch.setattr(arrow_path, "MIN_BYTES", 0)
+    fast_loads: list[str] = []
+    land_arrow = load._land_arrow
+
+    def recording(*args: Any, **kwargs: Any) -> None:
+        fast_loads.append(args[-1])
+        land_arrow(*args, **kwargs)
+
+    monkeypatch.setattr(load, "_land_arrow", recording)
+    files = tmp_path / "files"
+    files.mkdir()
+    url = make_database("arrowstats")
+    settings = SourceSettings(files_dir=files)
+
+    def analysed() -> tuple[int, float]:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("select pg_stat_clear_snapshot()")
+            row = conn.execute(
+                """select s.analyze_count, c.reltuples from pg_stat_user_tables as s
+                   join pg_class as c on c.oid = s.relid
+                   where s.schemaname = 'raw' and s.relname = 'files__sales_lines'""").fetchone()
+        assert row is not None
+        return int(row[0]), float(row[1])
+
+    def wait(count: int) -> tuple[int, float]:
+        import time
+
+        for _ in range(50):  # statistics counters are flushed asynchronously
+            if analysed()[0] >= count:
+                break
+            time.sleep(0.1)
+        return analysed()
+
+    write(files / "sales_lines.csv", HEADER + "\n" + "".join(line(f"Д-{i}") for i in range(1, 6)))
+    ingest("files.sales_lines", warehouse_url=url, settings=settings)
+    assert fast_loads == ["sales_lines.csv"]
+    before = wait(1)
+    assert before[0] >= 1 and before[1] == 5.0
+    write(files / "sales_lines.csv", HEADER + "\n" + "".join(line(f"Д-{i}") for i in range(1, 9)))
+    ingest("files.sales_lines", warehouse_url=url, settings=settings)
+    after = wait(before[0] + 1)
+    assert after[0] > before[0] and after[1] == 8.0

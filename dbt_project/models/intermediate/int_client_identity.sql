@@ -1,7 +1,9 @@
 {#- Every client record of every system with its client_id (macro client_identity_key):
     a valid ИНН (check digits) identifies the client, a branch КПП (separate division) makes
     a branch its own client; a record without a valid ИНН keeps its own id
-    '<system>:<record id>' and is reported in dq_unmatched_clients. -#}
+    '<system>:<record id>' and is reported in dq_unmatched_clients. A client of the sales file
+    is one record per ИНН, else per client code, else per name (macro file_client_record_key),
+    so clients without an ИНН do not collapse into one. -#}
 with
 
 counterparties as (
@@ -44,14 +46,25 @@ companies as (
 
 ),
 
+file_lines as (
+
+    select
+        {{ file_client_record_key('file_line') }} as record_id,
+        file_line.inn,
+        file_line.client_name
+    from {{ ref('stg_files__sales_lines') }} as file_line
+    where not file_line.is_deleted
+
+),
+
 file_clients as (
 
     select
-        file_line.inn,
-        min(file_line.client_name) as client_name
-    from {{ ref('stg_files__sales_lines') }} as file_line
-    where not file_line.is_deleted
-    group by file_line.inn
+        file_lines.record_id,
+        max(file_lines.inn) as inn,
+        min(file_lines.client_name) as client_name
+    from file_lines
+    group by file_lines.record_id
 
 ),
 
@@ -79,7 +92,7 @@ records as (
 
     select
         'file' as source_system,
-        coalesce(file_clients.inn, file_clients.client_name, 'без ИНН') as record_id,
+        file_clients.record_id,
         file_clients.client_name,
         file_clients.inn,
         cast(null as {{ dbt.type_string() }}) as kpp

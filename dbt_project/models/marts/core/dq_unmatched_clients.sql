@@ -1,6 +1,9 @@
 {#- Client records that could not be matched across systems, never dropped: missing or
-    invalid ИНН, or a valid ИНН present in only one of 1C and Bitrix24. The client's sales
-    channel and segment cell (dim_clients) are carried for the dashboard's native filters. -#}
+    invalid ИНН, or a valid ИНН present in only one of 1C and Bitrix24. A cross-system check
+    runs only when the other system is connected (dq_sources): a company without 1C sees no
+    «no 1C counterparty» flags, one without Bitrix24 no «no Bitrix24 company» flags. The
+    client's sales channel and segment cell (dim_clients) are carried for the dashboard's
+    native filters. -#}
 with
 
 identity as (
@@ -20,6 +23,17 @@ systems_per_client as (
 
 ),
 
+connected as (
+
+    select
+        coalesce(max(case when sources.source_system = 'onec' and sources.is_connected then 1 end), 0) = 1
+            as onec_connected,
+        coalesce(max(case when sources.source_system = 'bitrix24' and sources.is_connected then 1 end), 0) = 1
+            as bitrix24_connected
+    from {{ ref('dq_sources') }} as sources
+
+),
+
 final as (
 
     select
@@ -35,13 +49,19 @@ final as (
         case
             when identity.inn is null then 'missing_inn'
             when not identity.is_inn_valid then 'invalid_inn'
-            when identity.source_system = 'onec' and systems_per_client.bitrix24_records = 0 then 'no_bitrix24_company'
-            when identity.source_system = 'bitrix24' and systems_per_client.onec_records = 0 then 'no_onec_counterparty'
-            when identity.source_system = 'file' and systems_per_client.onec_records = 0 then 'no_onec_counterparty'
+            when
+                identity.source_system = 'onec' and connected.bitrix24_connected
+                and systems_per_client.bitrix24_records = 0
+                then 'no_bitrix24_company'
+            when
+                identity.source_system in ('bitrix24', 'file') and connected.onec_connected
+                and systems_per_client.onec_records = 0
+                then 'no_onec_counterparty'
         end as reason
     from identity
     inner join systems_per_client
         on identity.client_id = systems_per_client.client_id
+    cross join connected
     left join {{ ref('dim_clients') }} as clients
         on identity.client_id = clients.client_id
 

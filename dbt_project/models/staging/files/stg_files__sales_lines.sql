@@ -13,6 +13,7 @@ renamed as (
         source_key as sales_line_id,
         {{ b_json_text('payload', 'document_number') }} as document_number,
         {{ b_json_text('payload', 'inn') }} as inn,
+        {{ b_json_text('payload', 'client_code') }} as client_code,
 
         -- strings
         {{ b_json_text('payload', 'client_name') }} as client_name,
