@@ -567,6 +567,10 @@ def build_parser() -> argparse.ArgumentParser:
     push.set_defaults(func=cmd_push)
 
     sub.add_parser("ui", help="start the Dagster UI in the background").set_defaults(func=cmd_ui)
+
+    from happyclient.connect import add_parser as add_connect_parser
+
+    add_connect_parser(sub)
     return parser
 
 

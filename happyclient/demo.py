@@ -164,6 +164,8 @@ def source_env(endpoints: FakeEndpoints, data: DemoData) -> dict[str, str]:
         "FILES_DIR": str(data.files_dir),
         "BITRIX24_RATE_PER_S": str(CLIENT_RATE_PER_S),
         "BITRIX24_BURST": str(CLIENT_BURST),
+        # the demo's own mapping (its fakes use today's names), never a company's config/mapping.yml
+        "HAPPYCLIENT_MAPPING": str(PROJECT_ROOT / "config" / "mapping.example.yml"),
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from .bitrix24.token_store import PostgresTokenStore
 from .config import ConfigError, SourceSettings
 from .files.load import files_of_kind, load_file_kind
 from .files.load import report_unmatched as _report_unmatched_files
+from .mapping import check_before_load, onec_entity_set
 from .onec.client import OneCClient
 from .registry import ENTITIES, SOURCES, EntitySpec, entities_of
 
@@ -119,6 +120,14 @@ def ingest(
     if spec is None:
         raise KeyError(f"unknown entity {entity!r}; known: {', '.join(sorted(ENTITIES))}")
     say: Log = log or logger.info
+    if spec.source in ("bitrix24", "onec"):  # a mapping that does not fit stops before reading
+        check_before_load(spec.source, lambda: bitrix24_client(settings, warehouse_url) if spec.source == "bitrix24"
+                          else onec_client(settings), concept=spec.entity if spec.source == "onec" else None)
+    if spec.source == "onec":  # the 1C configuration's name for this object (ingestion.mapping)
+        spec = replace(spec, method=onec_entity_set(spec.entity, spec.method))
+        if spec.method is None:
+            say(f"{entity}: this 1C configuration has no such object (mapping); skipped")
+            return LoadResult(entity, "", 0, 0, 0, None)
     load_id = landing.new_load_id(spec.source, spec.entity)
     with psycopg.connect(warehouse_url, autocommit=True) as log_conn:
         landing.ensure_schema(log_conn, [spec.raw_table])
@@ -178,6 +187,9 @@ def ingest_source(
         bitrix24_client(settings, warehouse_url)  # raises the ConfigError that says what to set
     if source == "onec":
         onec_client(settings)  # raises ConfigError when ONEC_ODATA_URL is missing
+    # a mapping file that does not fit the source stops here, before any load (ingestion.mapping)
+    check_before_load(source, lambda: bitrix24_client(settings, warehouse_url) if source == "bitrix24"
+                      else onec_client(settings))
     if source == "files":
         _report_unmatched_files(settings, say)
         specs = [s for s in specs if _files_for(s, settings)]

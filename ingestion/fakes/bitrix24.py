@@ -33,6 +33,7 @@ try:
 except ImportError:  # pragma: no cover - the standard json module is the fallback
     orjson = None  # type: ignore[assignment]
 
+from ingestion.fakes.bitrix24_discovery import BASIC_METHODS, DISCOVERY_METHODS
 from ingestion.fakes.bitrix24_store import (
     LIST_METHODS,
     PORTAL_TZ,
@@ -178,6 +179,10 @@ class FakeBitrix24(ServedOnLoopback):
             }
             for i, name in enumerate(("UF_CRM_HC_REGION", "UF_CRM_HC_CHANNEL", "UF_CRM_HC_POTENTIAL", "UF_CRM_HC_SIZE"))
         ]
+        # a portal shaped like a real one brings its own custom fields (see ingestion.fakes.real_portal)
+        userfields_file = data_dir / "company_userfields.json"
+        if userfields_file.exists():
+            self.userfields = json.loads(userfields_file.read_text(encoding="utf-8"))
         self.tasks: list[dict[str, Any]] = []
         self.todos: list[dict[str, Any]] = []
         self.company_updates: list[dict[str, Any]] = []
@@ -306,7 +311,7 @@ class FakeBitrix24(ServedOnLoopback):
         return body
 
     def _dispatch(self, method: str, params: dict[str, Any]) -> Outcome:
-        if _scope_of(method) not in self.scopes:
+        if _scope_of(method) not in self.scopes and method not in BASIC_METHODS:
             raise ApiError(
                 403, "insufficient_scope", "The request requires higher privileges than provided by the webhook token"
             )
@@ -443,7 +448,10 @@ class FakeBitrix24(ServedOnLoopback):
 
     # -- write methods ----------------------------------------------------------------------------
     def _userfield_list(self, params: dict[str, Any]) -> Outcome:
-        conditions = parse_filter(params.get("filter"))
+        raw_filter = params.get("filter")
+        if isinstance(raw_filter, dict):  # LANG chooses the labels' language; it filters nothing
+            raw_filter = {k: v for k, v in raw_filter.items() if k != "LANG"}
+        conditions = parse_filter(raw_filter)
         rows = [dict(u) for u in self.userfields if matches(u, conditions)]
         return Outcome({"result": rows, "total": len(rows)}, COST_PER_CALL_S)
 
@@ -673,6 +681,7 @@ _WRITE_AND_GET: dict[str, Any] = {
     "tasks.task.list": FakeBitrix24._task_list,
     "tasks.task.update": FakeBitrix24._task_update,
     "crm.activity.todo.add": FakeBitrix24._todo_add,
+    **DISCOVERY_METHODS,
 }
 
 

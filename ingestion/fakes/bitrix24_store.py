@@ -14,6 +14,7 @@ PORTAL_TZ = timezone(timedelta(hours=3))
 LIST_METHODS: dict[str, str] = {
     "crm.company.list": "companies",
     "crm.requisite.list": "requisites",
+    "crm.address.list": "addresses",
     "crm.contact.list": "contacts",
     "crm.lead.list": "leads",
     "crm.deal.list": "deals",

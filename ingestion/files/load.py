@@ -25,6 +25,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from .. import landing
 from ..config import ConfigError, SourceSettings
+from ..mapping import apply_file_aliases
 from ..registry import entities_of
 from .specs import FileSpec, load_specs
 from .validate import ErrorRow, FileParser
@@ -176,7 +177,7 @@ def load_file_kind(load: _Load) -> dict[str, Any] | None:
     spec = load.spec
     settings = load.settings
     kind = spec.file_kind or ""
-    file_spec = load_specs(settings.files_mapping)[kind]
+    file_spec = apply_file_aliases(load_specs(settings.files_mapping))[kind]  # + the mapping's header spellings
     if load.files:
         paths = []
         for named in load.files:
