@@ -318,7 +318,8 @@ def dbt_env(url: str) -> dict[str, str]:
 
 
 def ensure_schemas(url: str, schemas: tuple[str, ...] = SCHEMAS) -> None:
-    """Create the warehouse schemas that do not exist yet."""
+    """Create the warehouse schemas that do not exist yet, and the row-level security functions
+    dbt's marts post-hook calls (happyclient.warehouse_access)."""
     import psycopg
     from psycopg import sql
 
@@ -326,6 +327,9 @@ def ensure_schemas(url: str, schemas: tuple[str, ...] = SCHEMAS) -> None:
         with psycopg.connect(url, autocommit=True, connect_timeout=15) as conn:
             for schema in schemas:
                 conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+            from happyclient.warehouse_access import setup_rls
+
+            setup_rls(conn, parse_url(url).dbname)
     except psycopg.OperationalError as exc:
         raise WarehouseError(f"cannot connect to the warehouse {redact(url)}: {redact(exc)}") from None
 
