@@ -310,8 +310,9 @@ def cmd_push(args: argparse.Namespace, settings: Settings, console: Console) -> 
 
 def _start_ui(settings: Settings, env: dict[str, str]) -> str:
     proc = BackgroundProcess(DAGSTER_UI, settings.run_dir, settings.log_dir)
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    (settings.dagster_home / "dagster.yaml").touch(exist_ok=True)
+    from happyclient.pipeline import ensure_dagster_instance
+
+    ensure_dagster_instance(settings.dagster_home)
     proc.start(
         [
             _bin("dagster-webserver"),

@@ -66,6 +66,17 @@ def _environ(values: Mapping[str, str]) -> Any:
                 os.environ[k] = v
 
 
+def ensure_dagster_instance(dagster_home: Path) -> Path:
+    """The instance's dagster.yaml, with telemetry off (added to an existing file without it)."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    path = dagster_home / "dagster.yaml"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if not any(line.startswith("telemetry:") for line in text.splitlines()):
+        prefix = text if not text or text.endswith("\n") else text + "\n"
+        path.write_text(prefix + "telemetry:\n  enabled: false\n", encoding="utf-8")
+    return path
+
+
 def run_pipeline(
     env: Mapping[str, str],
     *,
@@ -94,8 +105,7 @@ def run_pipeline(
             if graph.get(key).is_materializable and graph.get(key).group_name not in excluded
         ]
         if dagster_home is not None:
-            dagster_home.mkdir(parents=True, exist_ok=True)
-            (dagster_home / "dagster.yaml").touch(exist_ok=True)
+            ensure_dagster_instance(dagster_home)
             os.environ["DAGSTER_HOME"] = str(dagster_home)
             instance = dg.DagsterInstance.get()
         else:

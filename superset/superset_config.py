@@ -17,6 +17,10 @@ Environment variables:
 - SUPERSET_WEBDRIVER_BASEURL      URL the report worker's Chromium opens (default
                                   http://127.0.0.1:$SUPERSET_PORT/)
 - SUPERSET_PORT                   port of the web server (default 8088)
+- SUPERSET_SECURE_COOKIES         true: session cookies marked Secure (behind the TLS proxy)
+- HAPPYCLIENT_AUTH_RATE_LIMIT, HAPPYCLIENT_AUTH_RATE_LIMIT_ADDRESS
+                                  failed-login limits (default 5 per minute per address and
+                                  username, 20 per minute per address)
 - SMTP_HOST, SMTP_PORT, SMTP_STARTTLS, SMTP_SSL, SMTP_USER, SMTP_PASSWORD, SMTP_MAIL_FROM
                                   where alerts & reports are e-mailed
 """
@@ -108,10 +112,12 @@ TALISMAN_CONFIG = {
     },
     "content_security_policy_nonce_in": ["script-src"],
     "force_https": False,
-    "session_cookie_secure": PROFILE == "production",
+    "session_cookie_secure": False,  # Talisman's; Flask's SESSION_COOKIE_SECURE below decides
 }
-# Production runs behind the TLS proxy (README «Безопасность»): cookies only over HTTPS.
-SESSION_COOKIE_SECURE = PROFILE == "production"
+# Behind the authenticating TLS proxy (README «Безопасность») set SUPERSET_SECURE_COOKIES=true:
+# browsers then send the session cookie over HTTPS only. Our own sync client keeps sending it to
+# SUPERSET_URL (an internal http:// address; happyclient/superset/client.py).
+SESSION_COOKIE_SECURE = os.environ.get("SUPERSET_SECURE_COOKIES", "false").lower() == "true"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CONTENT_SECURITY_POLICY_WARNING = False
