@@ -314,3 +314,53 @@ def test_a_failing_chart_query_shows_a_non_admin_a_generic_json_error(superset: 
     assert "manager_id" not in resp.text and "select" not in resp.text.lower()
     admin = SupersetClient(superset.url, superset.user, superset.password)
     assert _chart_data(admin, ids["kpi_panel"], bad).status_code >= 400  # the admin keeps Superset's own message
+
+
+def test_dbt_rebuild_keeps_the_mart_granted_and_under_its_policy(warehouse_url: str, security: SecurityReport) -> None:
+    """A real `dbt run` of a mart: its post-hook grants and secures the new table."""
+    import os
+    import subprocess
+    import sys
+
+    from happyclient.settings import PROJECT_ROOT
+    from happyclient.warehouse import dbt_env
+
+    with psycopg.connect(warehouse_url) as conn:
+        before = conn.execute("select oid from pg_class where oid = 'marts.client_stability_summary'::regclass").fetchone()[0]
+    env = {**os.environ, **dbt_env(warehouse_url), "DBT_PROFILES_DIR": str(PROJECT_ROOT / "dbt_project")}
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    proc = subprocess.run([dbt, "run", "--select", "client_stability_summary"], cwd=PROJECT_ROOT / "dbt_project", env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    with psycopg.connect(warehouse_url) as conn:
+        after, rls = conn.execute("select oid, relrowsecurity from pg_class where oid = 'marts.client_stability_summary'::regclass").fetchone()
+    assert after != before and rls  # a new table, with row security on
+    username = _user(security, ROLE_MANAGER)
+    with psycopg.connect(_as_role(warehouse_url, security.warehouse_roles[username]), autocommit=True) as conn:
+        seen = {r[0] for r in conn.execute("select distinct manager_id from marts.client_stability_summary")}
+    assert seen == {username.removeprefix("b24_")}
+
+
+def test_superset_stores_its_own_role_and_never_a_password(superset: RunningSuperset, imported: ImportReport, warehouse_url: str, tmp_path: Path) -> None:
+    from happyclient.superset.sync import export_assets
+
+    admin = SupersetClient(superset.url, superset.user, superset.password)
+    db_id = next(d["id"] for d in admin.list_all("database", ["id", "database_name"]) if d["database_name"] == "Happy Client")
+    uri = admin.get(f"/api/v1/database/{db_id}/connection")["result"]["sqlalchemy_uri"]
+    assert urlsplit(uri).username == _roles(warehouse_url).superset
+    with psycopg.connect(warehouse_url) as conn:
+        password = conn.execute("select value from happyclient_rls.settings where key = 'superset_password'").fetchone()[0]
+    export_assets(superset.url, superset.user, superset.password, tmp_path)
+    text = "".join(p.read_text(encoding="utf-8") for p in tmp_path.rglob("*.yaml"))
+    assert password not in text and password not in uri
+
+
+def test_a_subquery_in_custom_sql_is_a_json_400_for_everyone(superset: RunningSuperset, imported: ImportReport, security: SecurityReport) -> None:
+    ids = _dataset_ids(imported)
+    query = {"columns": [], "metrics": [{"expressionType": "SQL", "label": "f", "sqlExpression": "(select count(*) from marts.kpi_panel)"}]}
+    for client in (SupersetClient(superset.url, superset.user, superset.password),
+                   SupersetClient(superset.url, _user(security, ROLE_DIRECTOR), USER_PASSWORD),
+                   SupersetClient(superset.url, _user(security, ROLE_MANAGER), USER_PASSWORD)):
+        resp = _chart_data(client, ids["kpi_panel"], query)
+        assert resp.status_code in (400, 403), (client.user, resp.status_code, resp.text[:300])
+        assert resp.headers["Content-Type"].startswith("application/json")
