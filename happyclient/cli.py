@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from happyclient.console import Console
-from happyclient.pipeline import ensure_dagster_home, error_summary
+from happyclient.pipeline import error_summary
 from happyclient.processes import BackgroundProcess
 from happyclient.redact import install_log_redaction, redact
 from happyclient.settings import PROJECT_ROOT, Settings
@@ -314,6 +314,21 @@ def cmd_superset(args: argparse.Namespace, settings: Settings, console: Console)
                 warehouse.url,
             )
             console.info(str(report))
+    elif args.action == "users":
+        from happyclient.superset.security import create_roles_and_users
+
+        warehouse = _warehouse(settings, console)
+        with console.step("Superset: roles and users from the Bitrix24 users"):
+            report = create_roles_and_users(
+                settings.superset_base_url, settings.superset_admin_user, password, warehouse.url
+            )
+            console.info(str(report))
+        if report.initial_passwords:
+            path = write_initial_passwords(settings.data_dir, report.initial_passwords)
+            console.line(
+                f"{len(report.initial_passwords)} new users: their one-time passwords are in {path} (mode 0600, "
+                "shown nowhere else); each user must set a new password at the first login. Hand them over, then delete the file"
+            )
     else:
         from happyclient.superset.sync import export_assets
 
@@ -323,6 +338,20 @@ def cmd_superset(args: argparse.Namespace, settings: Settings, console: Console)
             )
             console.info(f"{len(written)} files written")
     return 0
+
+
+def write_initial_passwords(data_dir: Path, passwords: dict[str, str]) -> Path:
+    """Write «username<TAB>password» lines to a new 0600 file in ``data_dir``; return its path."""
+    from datetime import datetime
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / f"superset-new-users-{datetime.now():%Y%m%d-%H%M%S}.txt"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("# Superset users created by `happyclient superset users`: one-time passwords (change at first login)\n")
+        for username, pw in sorted(passwords.items()):
+            fh.write(f"{username}\t{pw}\n")
+    return path
 
 
 def cmd_pipeline(args: argparse.Namespace, settings: Settings, console: Console) -> int:
@@ -354,7 +383,9 @@ def cmd_push(args: argparse.Namespace, settings: Settings, console: Console) -> 
 
 def _start_ui(settings: Settings, env: dict[str, str]) -> str:
     proc = BackgroundProcess(DAGSTER_UI, settings.run_dir, settings.log_dir)
-    ensure_dagster_home(settings.dagster_home)
+    from happyclient.pipeline import ensure_dagster_instance
+
+    ensure_dagster_instance(settings.dagster_home)
     proc.start(
         [
             _bin("dagster-webserver"),
@@ -554,8 +585,11 @@ def build_parser() -> argparse.ArgumentParser:
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
     dbt.set_defaults(func=cmd_dbt)
 
-    ss = sub.add_parser("superset", help="Superset: init, start, stop, sync dashboards in, export them out")
-    ss.add_argument("action", choices=["init", "start", "stop", "sync", "export"])
+    ss = sub.add_parser(
+        "superset",
+        help="Superset: init, start, stop, sync dashboards in, export them out, users (roles and users from Bitrix24)",
+    )
+    ss.add_argument("action", choices=["init", "start", "stop", "sync", "export", "users"])
     ss.set_defaults(func=cmd_superset)
 
     pipe = sub.add_parser("pipeline", help="run the Dagster job happyclient_pipeline in this process")

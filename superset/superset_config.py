@@ -17,6 +17,10 @@ Environment variables:
 - SUPERSET_WEBDRIVER_BASEURL      URL the report worker's Chromium opens (default
                                   http://127.0.0.1:$SUPERSET_PORT/)
 - SUPERSET_PORT                   port of the web server (default 8088)
+- SUPERSET_SECURE_COOKIES         true: session cookies marked Secure (behind the TLS proxy)
+- HAPPYCLIENT_AUTH_RATE_LIMIT, HAPPYCLIENT_AUTH_RATE_LIMIT_ADDRESS
+                                  failed-login limits (default 5 per minute per address and
+                                  username, 20 per minute per address)
 - SMTP_HOST, SMTP_PORT, SMTP_STARTTLS, SMTP_SSL, SMTP_USER, SMTP_PASSWORD, SMTP_MAIL_FROM
                                   where alerts & reports are e-mailed
 """
@@ -24,6 +28,7 @@ Environment variables:
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +37,8 @@ from celery.schedules import crontab
 
 _REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = str(Path(os.environ.get("HAPPYCLIENT_SUPERSET_DATA_DIR", _REPO / ".data" / "superset")).resolve())
-Path(DATA_DIR).mkdir(parents=True, exist_ok=True)
+Path(DATA_DIR).mkdir(parents=True, exist_ok=True, mode=0o700)
+os.umask(0o077)  # the metadata db, caches and logs Superset writes are readable by this user only
 PROFILE = os.environ.get("HAPPYCLIENT_SUPERSET_PROFILE", "dev")
 if PROFILE not in {"dev", "production"}:
     raise RuntimeError(f"HAPPYCLIENT_SUPERSET_PROFILE={PROFILE!r}: expected 'dev' or 'production'")
@@ -106,8 +112,14 @@ TALISMAN_CONFIG = {
     },
     "content_security_policy_nonce_in": ["script-src"],
     "force_https": False,
-    "session_cookie_secure": False,
+    "session_cookie_secure": False,  # Talisman's; Flask's SESSION_COOKIE_SECURE below decides
 }
+# Behind the authenticating TLS proxy (README «Безопасность») set SUPERSET_SECURE_COOKIES=true:
+# browsers then send the session cookie over HTTPS only. Our own sync client keeps sending it to
+# SUPERSET_URL (an internal http:// address; happyclient/superset/client.py).
+SESSION_COOKIE_SECURE = os.environ.get("SUPERSET_SECURE_COOKIES", "false").lower() == "true"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 CONTENT_SECURITY_POLICY_WARNING = False
 
 # ---- API access ---------------------------------------------------------------------------
@@ -116,10 +128,48 @@ CONTENT_SECURITY_POLICY_WARNING = False
 WTF_CSRF_ENABLED = True
 WTF_CSRF_TIME_LIMIT = int(timedelta(days=1).total_seconds())
 FAB_ADD_SECURITY_API = True
-AUTH_RATE_LIMITED = False  # logins from tests and the sync client come in bursts
-RATELIMIT_ENABLED = False
+
+# ---- logins: rate limited ------------------------------------------------------------------
+# Failed logins (form /login/ and API /api/v1/security/login) are limited per client address and
+# username (HAPPYCLIENT_AUTH_RATE_LIMIT, default 5 per minute) and per address over all usernames
+# (HAPPYCLIENT_AUTH_RATE_LIMIT_ADDRESS, default 20 per minute); past it the answer is 429. A
+# successful login costs nothing, so the sync client and the tests are not throttled. Counters
+# live in memory in the dev profile (one gunicorn worker) and in Redis in production.
+AUTH_RATE_LIMITED = False  # FAB's own limit counts successful form logins too; ours is below
+RATELIMIT_ENABLED = True
+RATELIMIT_APPLICATION = None
+RATELIMIT_HEADERS_ENABLED = True
+HAPPYCLIENT_AUTH_RATE_LIMIT = os.environ.get("HAPPYCLIENT_AUTH_RATE_LIMIT", "5 per minute")
+HAPPYCLIENT_AUTH_RATE_LIMIT_ADDRESS = os.environ.get("HAPPYCLIENT_AUTH_RATE_LIMIT_ADDRESS", "20 per minute")
 SQLLAB_BACKEND_PERSISTENCE = True
 PREVENT_UNSAFE_DB_CONNECTIONS = False  # the warehouse may be local (embedded Postgres)
+
+# ---- the warehouse: one PostgreSQL login role per Superset user --------------------------
+# The «Happy Client» database connects as hc_<db>_superset, a role that sees no rows
+# (happyclient/warehouse_access.py). Every query runs as the role of the Superset user instead:
+# Admin and «Коммерческий директор» -> hc_<db>_all; b24_<Bitrix24 id> -> hc_<db>_u_<id>, whose
+# rows PostgreSQL's row-level security policies select (session_user, which SQL cannot change).
+# Anyone else, and queries without a user, keep the no-rows role.
+_WAREHOUSE_ROLE_SUFFIX = "_superset"
+_ALL_ROWS_ROLES = {"Admin", "Коммерческий директор"}
+_B24_USERNAME = re.compile(r"b24_([0-9]{1,18})")
+
+
+def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):
+    base = uri.username or ""
+    if not (base.startswith("hc_") and base.endswith(_WAREHOUSE_ROLE_SUFFIX)) or not username:
+        return uri, params
+    prefix = base[: -len(_WAREHOUSE_ROLE_SUFFIX)]
+    user = security_manager.find_user(username=username)
+    if user is None or not user.is_active:
+        return uri, params
+    if {role.name for role in user.roles} & _ALL_ROWS_ROLES:
+        return uri.set(username=f"{prefix}_all"), params
+    match = _B24_USERNAME.fullmatch(username)
+    if match:
+        return uri.set(username=f"{prefix}_u_{match.group(1)}"), params
+    return uri, params
+
 
 SUPERSET_WEBSERVER_PORT = int(os.environ.get("SUPERSET_PORT", "8088"))
 SUPERSET_WEBSERVER_TIMEOUT = 120
@@ -154,6 +204,7 @@ else:
     EXPLORE_FORM_DATA_CACHE_CONFIG = {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": _cache_dir + "/explore", "CACHE_DEFAULT_TIMEOUT": 86400}
     _broker = f"sqla+sqlite:///{DATA_DIR}/celery_broker.sqlite"
     _results = f"db+sqlite:///{DATA_DIR}/celery_results.sqlite"
+RATELIMIT_STORAGE_URI = _redis_url or "memory://"
 
 
 class CeleryConfig:
@@ -211,3 +262,154 @@ SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
 SMTP_MAIL_FROM = os.environ.get("SMTP_MAIL_FROM", "happyclient@localhost")
 
 LOG_LEVEL = os.environ.get("SUPERSET_LOG_LEVEL", "INFO")
+
+
+# ---- security manager: forced password change; logins rate limited; generic errors --------
+from superset.security import SupersetSecurityManager  # noqa: E402
+
+MUST_CHANGE_PASSWORD_ROLE = "Смена пароля"  # happyclient/superset/security.py gives it to new users
+# what a user with that role may still do: read and change their own user (PUT /api/v1/me/,
+# the «/user_info/» page) and fetch the CSRF token that change needs
+_PASSWORD_CHANGE_VIEWS = {"CurrentUserRestApi", "user"}
+_PASSWORD_CHANGE_PERMISSIONS = {("can_read", "SecurityRestApi")}
+_ADMIN_ROLES = {"Admin"}
+
+
+def _role_names(user):
+    return {role.name for role in getattr(user, "roles", None) or []}
+
+
+class HappyClientSecurityManager(SupersetSecurityManager):
+    """Superset's security manager; a user holding «Смена пароля» is allowed nothing but reading
+    and changing their own user until they set a new password (the role is then removed)."""
+
+    def _has_view_access(self, user, permission_name, view_name):
+        if (
+            MUST_CHANGE_PASSWORD_ROLE in _role_names(user)
+            and view_name not in _PASSWORD_CHANGE_VIEWS
+            and (permission_name, view_name) not in _PASSWORD_CHANGE_PERMISSIONS
+        ):
+            return False
+        return super()._has_view_access(user, permission_name, view_name)
+
+    def raise_for_access(self, *args, **kwargs):
+        """Superset's checks, then: users who do not see every row send no custom SQL (SQL
+        columns, metrics, filters, WHERE/HAVING) with chart queries; saved metrics and simple
+        filters keep working."""
+        super().raise_for_access(*args, **kwargs)
+        query_context = kwargs.get("query_context")
+        if query_context is None:
+            return
+        from flask import g
+
+        if _role_names(getattr(g, "user", None)) & _ALL_ROWS_ROLES:
+            return
+        for query in query_context.queries:
+            if _custom_sql(query.to_dict()):
+                from superset.errors import ErrorLevel, SupersetError, SupersetErrorType
+                from superset.exceptions import SupersetSecurityException
+
+                raise SupersetSecurityException(
+                    SupersetError(
+                        message="Произвольный SQL в запросах графиков доступен только администраторам.",
+                        error_type=SupersetErrorType.QUERY_SECURITY_ACCESS_ERROR,
+                        level=ErrorLevel.ERROR,
+                    )
+                )
+
+
+def _custom_sql(value):
+    """True when a chart query (QueryObject.to_dict()) holds SQL written by the caller."""
+    if isinstance(value, dict):
+        if value.get("expressionType") == "SQL" or value.get("sqlExpression"):
+            return True
+        extras = value.get("extras")
+        if isinstance(extras, dict) and (extras.get("where") or extras.get("having")):
+            return True
+        return any(_custom_sql(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_custom_sql(v) for v in value)
+    return False
+
+
+CUSTOM_SECURITY_MANAGER = HappyClientSecurityManager
+
+_LOGIN_ENDPOINTS = {"/login/", "/api/v1/security/login"}
+_GENERIC_ERROR = "Запрос не выполнен. Обратитесь к администратору панели (подробности в журнале сервера)."
+
+
+def _login_username():
+    from flask import request
+
+    data = request.get_json(silent=True) if request.is_json else request.form
+    return str((data or {}).get("username") or "")[:150]
+
+
+def _login_failed(response):
+    from flask import request
+
+    if response.status_code == 429:
+        return False
+    if request.path.startswith("/api/"):
+        return response.status_code != 200
+    from flask_login import current_user
+
+    return not current_user.is_authenticated  # the form login redirects either way
+
+
+def FLASK_APP_MUTATOR(app):
+    import logging
+
+    from flask import g, jsonify, request
+    from flask_limiter.util import get_remote_address
+
+    limiter = app.appbuilder.sm.limiter
+    for endpoint, view in list(app.view_functions.items()):
+        rule = next((r.rule for r in app.url_map.iter_rules() if r.endpoint == endpoint), "")
+        if rule not in _LOGIN_ENDPOINTS:
+            continue
+        limited = limiter.limit(
+            HAPPYCLIENT_AUTH_RATE_LIMIT,
+            key_func=lambda: f"{get_remote_address()}|{_login_username()}",
+            methods=["POST"],
+            deduct_when=_login_failed,
+            scope="happyclient-login-user",
+        )(view)
+        limited = limiter.limit(
+            HAPPYCLIENT_AUTH_RATE_LIMIT_ADDRESS,
+            key_func=get_remote_address,
+            methods=["POST"],
+            deduct_when=_login_failed,
+            scope="happyclient-login-address",
+        )(limited)
+        app.view_functions[endpoint] = limited
+
+    @app.after_request
+    def _password_changed(response):
+        # PUT /api/v1/me/ with a new password ends the forced change
+        if request.method == "PUT" and request.path.rstrip("/") == "/api/v1/me" and response.status_code == 200:
+            body = request.get_json(silent=True) or {}
+            user = getattr(g, "user", None)
+            if body.get("password") and user is not None and MUST_CHANGE_PASSWORD_ROLE in _role_names(user):
+                from superset.extensions import db
+
+                user.roles = [r for r in user.roles if r.name != MUST_CHANGE_PASSWORD_ROLE]
+                db.session.commit()
+        return response
+
+    @app.after_request
+    def _generic_query_errors(response):
+        # a failed chart query shows non-admins a generic message: Superset's own one carries the
+        # generated SQL with the row-level security predicate; an HTML error page becomes JSON 400
+        if not request.path.startswith("/api/v1/chart/data") or response.status_code < 400 or response.status_code in (401, 403, 429):
+            return response
+        user = getattr(g, "user", None)
+        if user is not None and _role_names(user) & _ADMIN_ROLES:
+            return response
+        logging.getLogger("happyclient").warning(
+            "chart data failed for the non-admin %s (HTTP %s); Superset's message is in the log above",
+            getattr(user, "username", None), response.status_code,
+        )
+        out = jsonify({"message": _GENERIC_ERROR, "errors": [{"message": _GENERIC_ERROR, "error_type": "GENERIC_DB_ENGINE_ERROR", "level": "error", "extra": {}}]})
+        out.status_code = 400 if response.status_code >= 500 else response.status_code
+        return out

@@ -31,8 +31,10 @@ def pg_admin_url() -> Iterator[str]:
         return
     from happyclient.warehouse import EmbeddedPostgres
 
+    # the throwaway test server keeps trust authentication (the product's embedded warehouse uses
+    # scram; tests/platform/test_warehouse.py checks that), so tests can log in as any role
     server = EmbeddedPostgres(
-        PROJECT_ROOT / ".data" / "test-postgres", port=int(os.environ.get("HAPPYCLIENT_TEST_PG_PORT", "55433"))
+        PROJECT_ROOT / ".data" / "test-postgres", port=int(os.environ.get("HAPPYCLIENT_TEST_PG_PORT", "55433")), auth="trust"
     )
     already_running = server.is_running()
     server.start()

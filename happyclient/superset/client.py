@@ -33,16 +33,26 @@ class SupersetClient:
         )
         if resp.status_code != 200:
             raise SupersetApiError("POST", "/api/v1/security/login", resp.status_code, f"login as {user!r} failed: {resp.text}")
+        self._keep_session_cookie()
         token = resp.json()["access_token"]
         self.session.headers["Authorization"] = f"Bearer {token}"
         csrf = self.session.get(f"{self.base_url}/api/v1/security/csrf_token/", timeout=timeout)
         if csrf.status_code != 200:
             raise SupersetApiError("GET", "/api/v1/security/csrf_token/", csrf.status_code, csrf.text)
+        self._keep_session_cookie()
         self.session.headers["X-CSRFToken"] = csrf.json()["result"]
         self.session.headers["Referer"] = self.base_url
 
+    def _keep_session_cookie(self) -> None:
+        """Behind the TLS proxy Superset marks its session cookie Secure (SUPERSET_SECURE_COOKIES);
+        this client talks to Superset's internal address (plain http on the host or in the compose
+        network) and must still send the cookie back, or every CSRF-protected write fails."""
+        for cookie in self.session.cookies:
+            cookie.secure = False
+
     def request(self, method: str, path: str, *, expect: tuple[int, ...] = (200, 201), **kwargs: Any) -> requests.Response:
         resp = self.session.request(method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs)
+        self._keep_session_cookie()
         if resp.status_code not in expect:
             body = resp.text
             if "<html" in body[:200].lower():

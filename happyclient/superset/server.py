@@ -47,7 +47,8 @@ class SupersetServer:
         self.extra_env = dict(env or {})
         self.workers = workers
         self.threads = threads
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.data_dir.chmod(0o700)
 
     # ---- paths ---------------------------------------------------------------------------
     @property
@@ -91,11 +92,11 @@ class SupersetServer:
             )
         return str(path)
 
-    def _run_cli(self, *args: str, timeout: float = 600) -> str:
+    def _run_cli(self, *args: str, timeout: float = 600, stdin: str | None = None) -> str:
         cmd = [self._bin("superset"), *args]
         with self.log_path.open("a") as log:
             log.write(f"$ superset {args[0]}\n")
-        proc = subprocess.run(cmd, env=self.environment(), capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, env=self.environment(), capture_output=True, text=True, timeout=timeout, input=stdin)
         with self.log_path.open("a") as log:
             log.write(redact(proc.stdout[-4000:]) + redact(proc.stderr[-4000:]))
         if proc.returncode != 0:
@@ -125,17 +126,28 @@ class SupersetServer:
         if stamp.exists() and stamp.read_text().strip() == key:
             return False
         self._run_cli("db", "upgrade")
+        # the password goes through stdin (click's hidden prompt and its confirmation), never argv
         self._run_cli(
             "fab", "create-admin",
             "--username", admin_user,
             "--firstname", "Администратор",
             "--lastname", "Happy Client",
             "--email", f"{admin_user}@happyclient.local",
-            "--password", admin_password,
+            stdin=f"{admin_password}\n{admin_password}\n",
         )
         self._run_cli("init")
         stamp.write_text(key)
+        self._restrict_permissions()
         return True
+
+    def _restrict_permissions(self) -> None:
+        """The data dir 0700, the metadata db, secret key and logs 0600 (they hold password
+        hashes, the encrypted warehouse password and its key)."""
+        self.data_dir.chmod(0o700)
+        for name in ("superset.db", "secret_key", "server.log", "worker.log", _INIT_STAMP):
+            path = self.data_dir / name
+            if path.exists():
+                path.chmod(0o600)
 
     def _read_pid(self) -> int | None:
         try:
@@ -178,6 +190,8 @@ class SupersetServer:
             "--limit-request-field_size", "0",
             "superset.app:create_app()",
         ]
+        self._restrict_permissions()
+        self.log_path.touch(mode=0o600)
         log = self.log_path.open("a")
         proc = subprocess.Popen(
             cmd, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,

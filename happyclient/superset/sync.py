@@ -127,11 +127,18 @@ def _chart_nodes(position: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def import_assets(base_url: str, user: str, password: str, assets_dir: Path, warehouse_url: str, *, prune: bool = True) -> ImportReport:
-    """Import (overwrite) every asset in ``assets_dir``; with ``prune`` delete what the repo no longer has."""
+    """Import (overwrite) every asset in ``assets_dir``; with ``prune`` delete what the repo no longer has.
+
+    ``warehouse_url`` is the owner's URL (WAREHOUSE_URL): it creates Superset's warehouse roles,
+    and Superset gets the URL of its own ``<p>_superset`` role."""
     assets_dir = Path(assets_dir)
     files = read_assets(assets_dir)
     _validate_refs(files)
-    uri, db_password = warehouse_sqlalchemy_uri(warehouse_url)
+    # Superset connects through its own role (no rows without a user, RLS in the database), never
+    # as the owner in WAREHOUSE_URL; see happyclient.warehouse_access
+    from happyclient.warehouse_access import ensure_access
+
+    uri, db_password = warehouse_sqlalchemy_uri(ensure_access(warehouse_url))
     client = SupersetClient(base_url, user, password)
     form: dict[str, str] = {"overwrite": "true"}
     db_files = [p for p in files if p.startswith("databases/")]

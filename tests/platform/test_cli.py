@@ -161,17 +161,17 @@ def test_dagster_home_has_telemetry_off(tmp_path: Path, monkeypatch: pytest.Monk
     """Issue 14 (LOW): the demo's Dagster instance sent usage telemetry."""
     import dagster as dg
 
-    from happyclient.pipeline import ensure_dagster_home
+    from happyclient.pipeline import ensure_dagster_instance
 
     home = tmp_path / "dagster"
     home.mkdir()
     (home / "dagster.yaml").touch()  # as earlier versions left it
-    ensure_dagster_home(home)
+    ensure_dagster_instance(home)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         assert instance.telemetry_enabled is False
     own = tmp_path / "own"
     own.mkdir()
     (own / "dagster.yaml").write_text("telemetry:\n  enabled: true\n", encoding="utf-8")
-    ensure_dagster_home(own)
+    ensure_dagster_instance(own)
     assert "enabled: true" in (own / "dagster.yaml").read_text(encoding="utf-8")

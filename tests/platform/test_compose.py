@@ -145,3 +145,34 @@ def test_every_variable_the_code_reads_is_in_the_readme() -> None:
     missing = [f"{name} (read in {where})" for name, where in sorted(named.items())
                if name not in _INTERNAL_VARS and f"`{name}`" not in readme]
     assert not missing, "not in the README configuration table: " + ", ".join(missing)
+
+
+def test_published_ports_are_bound_to_localhost(compose: dict) -> None:
+    """Issue 14 (10c): the Dagster UI has no login and Superset speaks plain HTTP: neither is
+    published on all interfaces; the README puts an authenticating TLS proxy in front."""
+    published = {name: svc["ports"] for name, svc in compose["services"].items() if svc.get("ports")}
+    assert {"superset", "dagster-webserver"} <= set(published)
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def test_superset_admin_password_is_not_on_a_command_line() -> None:
+    script = (PROJECT_ROOT / "docker" / "superset-init.sh").read_text(encoding="utf-8")
+    assert "--password" not in script
+    assert 'printf \'%s\\n%s\\n\' "$SUPERSET_ADMIN_PASSWORD"' in script
+
+
+def test_dagster_telemetry_is_off_in_compose_and_in_the_local_instance(tmp_path: Path) -> None:
+    from happyclient.pipeline import ensure_dagster_instance
+
+    assert yaml.safe_load((PROJECT_ROOT / "docker" / "dagster.yaml").read_text(encoding="utf-8"))["telemetry"] == {"enabled": False}
+    path = ensure_dagster_instance(tmp_path / "fresh")
+    assert yaml.safe_load(path.read_text(encoding="utf-8")) == {"telemetry": {"enabled": False}}
+    existing = tmp_path / "old"
+    existing.mkdir()
+    (existing / "dagster.yaml").write_text("run_retries:\n  enabled: false", encoding="utf-8")
+    ensure_dagster_instance(existing)
+    ensure_dagster_instance(existing)  # idempotent
+    assert yaml.safe_load((existing / "dagster.yaml").read_text(encoding="utf-8")) == {
+        "run_retries": {"enabled": False}, "telemetry": {"enabled": False}}

@@ -64,6 +64,51 @@ def test_embedded_server_keeps_data_across_restart(server_dir: Path) -> None:
     server.stop()  # stopping a stopped server is a no-op
 
 
+@pytest.mark.slow
+def test_embedded_server_authenticates_every_connection_with_a_generated_password(server_dir: Path) -> None:
+    import stat
+
+    from happyclient.redact import redact
+
+    server = EmbeddedPostgres(server_dir / "pg", port=_free_port())
+    try:
+        server.start()
+        password = server.password()
+        assert password and len(password) >= 32
+        assert stat.S_IMODE(server.password_file.stat().st_mode) == 0o600
+        assert password in server.url() and password not in redact(server.url())
+        with psycopg.connect(server.url()) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+        bare = f"postgresql://postgres@127.0.0.1:{server.port}/happyclient"
+        for url in (bare, bare.replace("postgres@", "postgres:wrong@"),
+                    f"postgresql://postgres@/happyclient?host={server.socket_dir}&port={server.port}"):
+            with pytest.raises(psycopg.OperationalError, match="password"):
+                psycopg.connect(url, connect_timeout=5)
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_a_trust_cluster_of_an_earlier_version_is_switched_to_scram(server_dir: Path) -> None:
+    old = EmbeddedPostgres(server_dir / "pg", port=_free_port(), auth="trust")
+    try:
+        old.start()
+        old.stop()
+        server = EmbeddedPostgres(server_dir / "pg", port=old.port)
+        server.start()
+        assert server.password()
+        with psycopg.connect(server.url()) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(f"postgresql://postgres@127.0.0.1:{server.port}/happyclient", connect_timeout=5)
+        server.stop()
+        server.start()  # a restart keeps the password
+        with psycopg.connect(server.url()) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+    finally:
+        old.stop()
+
+
 class _OldCLocaleServer(EmbeddedPostgres):
     """A cluster made as versions before the builtin C.UTF-8 locale made it: libc locale C."""
 

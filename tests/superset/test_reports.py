@@ -51,6 +51,8 @@ def test_weekly_report_is_rendered_and_sent(make_database: Callable[[str], str],
                 "SMTP_HOST": "127.0.0.1",
                 "SMTP_PORT": str(smtp.port),
                 "SMTP_STARTTLS": "false",
+                # as behind the TLS proxy: the sync client and the report worker still work
+                "SUPERSET_SECURE_COOKIES": "true",
             },
         )
         try:

@@ -1,6 +1,8 @@
 {#- Per period and stability type: number and share of clients, revenue of the period and its
     share, for the whole company and by manager, department, region and channel
-    (dimension_type / dimension_value; 'company' / 'Коммерческая служба' for the whole). -#}
+    (dimension_type / dimension_value; 'company' / 'Коммерческая служба' for the whole).
+    manager_id / department_id carry the row-level security columns of manager and department
+    rows (null elsewhere, so a Менеджер or Руководитель отдела sees only their own rows). -#}
 {%- set dims = {
     'company': "'Коммерческая служба'",
     'manager': 'stability.manager_id',
@@ -31,6 +33,21 @@ by_dimension as (
             coalesce({{ dbt.safe_cast(expr, dbt.type_string()) }}, 'Не указан') as dimension_value,
             stability.stability_type,
             stability.stability_type_ru,
+            {#- RLS columns (happyclient_rls): a manager row carries its manager and department, a
+                department row its department; company, region and channel rows neither -#}
+            {%- if dim == 'manager' %}
+                {{ dbt.safe_cast('max(stability.manager_id)', dbt.type_string()) }} as manager_id,
+                {{ dbt.safe_cast(
+                    'case when max(stability.manager_id) is not null then max(stability.department_id) end',
+                    dbt.type_string()
+                ) }} as department_id,
+            {%- elif dim == 'department' %}
+                cast(null as {{ dbt.type_string() }}) as manager_id,
+                {{ dbt.safe_cast('max(stability.department_id)', dbt.type_string()) }} as department_id,
+            {%- else %}
+                cast(null as {{ dbt.type_string() }}) as manager_id,
+                cast(null as {{ dbt.type_string() }}) as department_id,
+            {%- endif %}
             count(*) as clients,
             sum(stability.revenue_period) as revenue_period,
             sum(stability.revenue_base) as revenue_base
