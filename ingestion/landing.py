@@ -226,6 +226,17 @@ def land(
     _copy_lines(conn, sql.SQL("copy _hc_landing (source_key, payload, modified_at) from stdin"), lines())
     if not seen:
         return 0
+    changed = upsert_from_landing_table(conn, raw_table, source, load_id)
+    analyze_if_changed(conn, raw_table, changed)
+    return changed
+
+
+
+def upsert_from_landing_table(conn: psycopg.Connection, raw_table: str, source: str, load_id: str) -> int:
+    """Upsert the session's `_hc_landing` rows (source_key, payload, modified_at) into
+    raw.<raw_table>: new keys inserted, changed or previously deleted ones updated, unchanged
+    ones left alone. Returns the rows inserted or updated. Shared by `land` and the files'
+    Arrow fast path."""
     cur = conn.execute(
         sql.SQL(
             """insert into {table} as t
@@ -240,10 +251,9 @@ def land(
                    _modified_at = excluded._modified_at,
                    _deleted_at = null
                where t.payload is distinct from excluded.payload or t._deleted_at is not null"""
-        ).format(table=table),
+        ).format(table=_raw(raw_table)),
         {"source": source, "load_id": load_id},
     )
-    analyze_if_changed(conn, raw_table, cur.rowcount)
     return cur.rowcount
 
 

@@ -294,25 +294,9 @@ def _land_arrow(load: _Load, batches: Iterable[Any], source: str, keys: dict[str
         load.landed += count
         landing.analyze_if_changed(conn, load.spec.raw_table, count)  # as landing.land does
         return
-    cur = conn.execute(
-        sql.SQL(
-            """insert into {table} as t
-                   (source_key, payload, _source, _load_id, _loaded_at, _modified_at, _deleted_at)
-               select source_key, payload::jsonb, %(source)s, %(load_id)s, now(), modified_at, null
-               from _hc_landing
-               on conflict (source_key) do update set
-                   payload = excluded.payload,
-                   _source = excluded._source,
-                   _load_id = excluded._load_id,
-                   _loaded_at = excluded._loaded_at,
-                   _modified_at = excluded._modified_at,
-                   _deleted_at = null
-               where t.payload is distinct from excluded.payload or t._deleted_at is not null"""
-        ).format(table=table),
-        {"source": source, "load_id": load.load_id},
-    )
-    load.landed += cur.rowcount
-    landing.analyze_if_changed(conn, load.spec.raw_table, cur.rowcount)
+    changed = landing.upsert_from_landing_table(conn, load.spec.raw_table, source, load.load_id)
+    load.landed += changed
+    landing.analyze_if_changed(conn, load.spec.raw_table, changed)
 
 
 def _copy_blocks(conn: Any, statement: sql.Composable, blocks: Iterable[Any]) -> None:
