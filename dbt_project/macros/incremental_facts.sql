@@ -116,17 +116,19 @@
 {%- endmacro %}
 
 {#- The `where` condition of an incremental fact's staging rows: all rows on a full build, the rows
-    whose keys the pre-hook put in the keys table on an incremental run. A semi-join with a small,
-    analysed table of keys, so the rows are fetched through the raw table's primary key and the
-    run's cost follows the changed rows (no `or` of subqueries, which Postgres can only run as a
-    subplan per row). -#}
+    whose keys the pre-hook put in the keys table on an incremental run, as `key = any(array(...))`:
+    an index condition on the raw table's primary key through the staging view, so the run's cost
+    follows the changed rows. (Postgres 18 plans `key in (select ...)` and a join to the keys over
+    a staging view as a hash join over a full scan of the raw payloads, 2.2 s for 720 keys at 30k
+    clients against 5 ms; an `or` of two `in (select ...)`, as before, became a subplan per row
+    and ran past 300 s.) -#}
 {% macro fact_rows_filter(fact) -%}
     {%- set watermark = loaded_watermark() -%}
     {%- if watermark is none -%}
         true
     {%- else -%}
         {%- set key = fact_key_column(fact) -%}
-        {{ key }} in (select rebuild.{{ key }} from {{ rebuild_keys_table(fact) }} as rebuild)
+        {{ key }} = any(array(select rebuild.{{ key }} from {{ rebuild_keys_table(fact) }} as rebuild))
     {%- endif -%}
 {%- endmacro %}
 
