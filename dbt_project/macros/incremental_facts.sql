@@ -2,8 +2,8 @@
 
     Each is delete+insert: on an incremental run, with `watermark` = the newest source_loaded_at
     in the fact minus var incremental_lookback_minutes (macro loaded_watermark), the pre-hook
-    `delete_changed_fact_rows` deletes the rows matched by `fact_rows_to_rebuild` and the model
-    inserts the current rows matched by the same predicate. A row is rebuilt when, after the
+    `delete_changed_fact_rows` puts the keys given by `fact_keys_to_rebuild` in a temporary table,
+    deletes those rows, and the model inserts the current rows with the same keys. A row is rebuilt when, after the
     watermark, its own raw row was landed or marked deleted, or a raw row it is joined to was:
     its company or that company's requisites (client_id via int_client_identity), its responsible
     user (department_id via dim_managers), or any row of the dictionaries it reads (statuses,
@@ -60,55 +60,92 @@
     ) }}
 {%- endmacro %}
 
-{#- The predicate (over columns that have the same name in the fact and in its staging model)
-    of the rows of fact `fact` to rebuild after `watermark`. -#}
-{% macro fact_rows_to_rebuild(fact, watermark) -%}
+{#- The keys (column `key`) of the rows of fact `fact` to rebuild after `watermark`: a select
+    that may read the fact itself ({{ this }}), so it is evaluated before the pre-hook deletes. -#}
+{% macro fact_keys_to_rebuild(fact, watermark) -%}
     {%- if fact == 'fct_deals' -%}
-        deal_id in ({{ changed_deal_ids(watermark) }})
+        {{ changed_deal_ids(watermark) }}
     {%- elif fact == 'fct_leads' -%}
-        lead_id in ({{ changed_fact_keys(
+        {{ changed_fact_keys(
             'lead_id', ref('stg_bitrix24__leads'), watermark,
             lookups=bitrix24_owner_lookups('company_id', 'assigned_user_id'),
             dictionaries=[ref('stg_bitrix24__statuses')],
-        ) }})
+        ) }}
     {%- elif fact == 'fct_activities' -%}
-        activity_id in ({{ changed_fact_keys(
-            'activity_id', ref('stg_bitrix24__activities'), watermark,
-            lookups=bitrix24_owner_lookups(none, 'responsible_user_id'),
-        ) }})
+        {#- the responsible user is read from the fact (manager_id): an activity whose own row did
+            not change since the watermark has in the fact the user it has in staging, and the
+            narrow fact is far cheaper to scan than the raw payloads -#}
+        {{ changed_fact_keys('activity_id', ref('stg_bitrix24__activities'), watermark) }}
+        union all
+        select in_fact.activity_id from {{ this }} as in_fact
+        where in_fact.manager_id in (
+            select users.user_id from {{ ref('stg_bitrix24__users') }} as users
+            where {{ staging_changed_since(watermark) }}
+        )
     {%- elif fact == 'fct_deal_stage_history' -%}
         {#- whole deals (their history, or the deal's manager, department or client, changed), and
-            changed rows without a deal (each its own sequence) -#}
-        (
-            deal_id in (
-                select changed.deal_id from {{ ref('stg_bitrix24__deal_stage_history') }} as changed
-                where {{ staging_changed_since(watermark) }}
-                union all
-                {{ changed_deal_ids(watermark) }}
-            )
-            or stage_history_id in ({{ changed_fact_keys('stage_history_id', ref('stg_bitrix24__deal_stage_history'), watermark) }})
+            changed rows without a deal (each its own sequence). The entries of those deals are
+            read from the fact through its deal_id index: an entry not in the fact yet, or moved
+            to another deal, was landed after the watermark and is a changed row itself. -#}
+        select in_fact.stage_history_id from {{ this }} as in_fact
+        where in_fact.deal_id in (
+            select changed.deal_id from {{ ref('stg_bitrix24__deal_stage_history') }} as changed
+            where {{ staging_changed_since(watermark) }}
+            union all
+            {{ changed_deal_ids(watermark) }}
         )
+        union all
+        {{ changed_fact_keys('stage_history_id', ref('stg_bitrix24__deal_stage_history'), watermark) }}
     {%- else -%}
-        {{ exceptions.raise_compiler_error('fact_rows_to_rebuild: unknown fact ' ~ fact) }}
+        {{ exceptions.raise_compiler_error('fact_keys_to_rebuild: unknown fact ' ~ fact) }}
     {%- endif -%}
 {%- endmacro %}
 
+{% macro fact_key_column(fact) -%}
+    {{ return({
+        'fct_deals': 'deal_id',
+        'fct_leads': 'lead_id',
+        'fct_activities': 'activity_id',
+        'fct_deal_stage_history': 'stage_history_id',
+    }[fact]) }}
+{%- endmacro %}
+
+{#- The session's temporary table of the keys to rebuild (filled by the pre-hook). -#}
+{% macro rebuild_keys_table(fact) -%}
+    pg_temp.{{ fact }}__keys_to_rebuild
+{%- endmacro %}
+
 {#- The `where` condition of an incremental fact's staging rows: all rows on a full build, the rows
-    to rebuild on an incremental run. -#}
+    whose keys the pre-hook put in the keys table on an incremental run, as `key = any(array(...))`:
+    an index condition on the raw table's primary key through the staging view, so the run's cost
+    follows the changed rows. (Postgres 18 plans `key in (select ...)` and a join to the keys over
+    a staging view as a hash join over a full scan of the raw payloads, 2.2 s for 720 keys at 30k
+    clients against 5 ms; an `or` of two `in (select ...)`, as before, became a subplan per row
+    and ran past 300 s.) -#}
 {% macro fact_rows_filter(fact) -%}
     {%- set watermark = loaded_watermark() -%}
     {%- if watermark is none -%}
         true
     {%- else -%}
-        {{ fact_rows_to_rebuild(fact, watermark) }}
+        {%- set key = fact_key_column(fact) -%}
+        {{ key }} = any(array(select rebuild.{{ key }} from {{ rebuild_keys_table(fact) }} as rebuild))
     {%- endif -%}
 {%- endmacro %}
 
-{#- Pre-hook of an incremental fact: on an incremental run, delete the rows to rebuild. -#}
+{#- Pre-hook of an incremental fact: on an incremental run, collect the keys to rebuild into a
+    temporary table (distinct, analysed, so the planner knows how few they are) and delete those
+    rows through the fact's key index. The model's select (same session) reads the same table. -#}
 {% macro delete_changed_fact_rows(fact) -%}
     {%- set watermark = loaded_watermark() -%}
     {%- if watermark is not none -%}
-        delete from {{ this }} where {{ fact_rows_to_rebuild(fact, watermark) }}
+        {%- set key = fact_key_column(fact) -%}
+        {%- set keys = rebuild_keys_table(fact) -%}
+        drop table if exists {{ keys }};
+        create temporary table {{ fact }}__keys_to_rebuild as
+        select distinct rebuild.{{ key }} from ({{ fact_keys_to_rebuild(fact, watermark) }}) as rebuild
+        where rebuild.{{ key }} is not null;
+        analyze {{ keys }};
+        delete from {{ this }} where {{ key }} in (select rebuild.{{ key }} from {{ keys }} as rebuild)
     {%- else -%}
         select 1
     {%- endif -%}

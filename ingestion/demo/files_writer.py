@@ -45,12 +45,14 @@ def _months(first: date, last: date) -> list[date]:
     return out
 
 
-def write_rosstat(files: Path, pop: Population, rng: random.Random) -> int:
-    """Outlets per region and year; the latest year (as_of's) equals the seed's «Общая КБ»."""
+def write_rosstat(files: Path, pop: Population, rng: random.Random, outlets_scale: float = 1.0) -> int:
+    """Outlets per region and year; the latest year (as_of's) equals the seed's «Общая КБ» times
+    `outlets_scale` (the generator scales it with the clients above the default 3,000, so a large
+    company's clients stay a fraction of its regions' outlets)."""
     rows = []
     latest = pop.as_of.year
     for region in ref.REGIONS:
-        value = region.outlets
+        value = region.outlets if outlets_scale == 1.0 else int(round(region.outlets * outlets_scale))
         for year in range(latest, pop.start.year - 1, -1):
             rows.append([region.name, str(year), str(value)])
             value = int(round(value * rng.uniform(1.005, 1.04)))  # outlets shrink over time

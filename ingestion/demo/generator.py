@@ -25,6 +25,7 @@ from ingestion.demo.bitrix_writer import write_bitrix
 from ingestion.demo.onec_writer import write_catalogs, write_documents
 from ingestion.demo.population import TAIL_BEHAVIOURS, Population
 
+DEFAULT_CLIENTS = 3000
 GENERATOR_VERSION = 3  # bump whenever the output for a seed changes (cached demo data is keyed by it)
 Progress = Callable[[str, int, int], None]
 
@@ -50,6 +51,8 @@ class DemoManifest:
         }
         if self.long_tail:  # only when asked for: the default manifest stays as it was
             out["long_tail"] = self.long_tail
+        if rosstat_outlets_scale(self.clients) != 1.0:  # above the default size only, as above
+            out["rosstat_outlets_scale"] = rosstat_outlets_scale(self.clients)
         return out
 
 
@@ -58,11 +61,18 @@ def _rng(seed: int, part: str) -> random.Random:
     return random.Random(f"{seed}:{part}")
 
 
+def rosstat_outlets_scale(clients: int) -> float:
+    """The factor on the reference regions' Rosstat outlets for `clients`: 1 up to the default
+    3,000 clients (the seed case table's «Общая КБ», the demo unchanged), proportional above, so
+    a larger company's clients stay the same fraction of its regions' outlets (coverage ≤ 1)."""
+    return max(1.0, clients / DEFAULT_CLIENTS)
+
+
 def generate(
     out_dir: Path,
     *,
     seed: int = 42,
-    clients: int = 3000,
+    clients: int = DEFAULT_CLIENTS,
     as_of: date = date(2026, 10, 31),
     years: int = 3,
     lines_per_doc: float = 4.0,
@@ -134,7 +144,7 @@ def generate(
 
     frng = _rng(seed, "files")
     written = {
-        files_writer.ROSSTAT: files_writer.write_rosstat(files_dir, pop, frng),
+        files_writer.ROSSTAT: files_writer.write_rosstat(files_dir, pop, frng, rosstat_outlets_scale(clients)),
         files_writer.POTENTIAL: files_writer.write_potential(files_dir, lists),
         files_writer.PLANS: files_writer.write_plans(files_dir, pop, sales, b24, frng),
         files_writer.ASSORTMENT: files_writer.write_assortment(files_dir, keys.products, frng),

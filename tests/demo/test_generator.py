@@ -434,3 +434,38 @@ def test_long_tail_must_be_a_share(tmp_path: Path) -> None:
     for bad in (-0.1, 1.0):
         with pytest.raises(ValueError, match="long_tail"):
             generate(tmp_path, clients=20, long_tail=bad)
+
+
+def test_rosstat_outlets_scale_with_the_clients_above_the_default(tmp_path: Path) -> None:
+    """At 30,000 clients (10 × the default) the latest year's outlets are 10 × the seed's «Общая
+    КБ», so no region has more clients than outlets (coverage ≤ 1, as in the seed case); the
+    scale is recorded in the manifest. Up to the default size nothing changes (hash test above)."""
+    import random
+    from types import SimpleNamespace
+
+    from ingestion.demo import files_writer
+    from ingestion.demo.generator import DEFAULT_CLIENTS, DemoManifest, rosstat_outlets_scale
+    from ingestion.demo.population import Population, history_start
+
+    assert rosstat_outlets_scale(40) == rosstat_outlets_scale(DEFAULT_CLIENTS) == 1.0
+    assert rosstat_outlets_scale(30000) == 10.0
+    as_of = date(2026, 10, 31)
+    pop = Population(random.Random("42:population"), clients=30000, as_of=as_of, years=3, long_tail=0.5)
+    files_writer.write_rosstat(tmp_path, pop, random.Random("42:files"), rosstat_outlets_scale(30000))
+    rows = _csv(tmp_path / files_writer.ROSSTAT, "cp1251")
+    latest = {r["Регион"]: int(r["Количество торговых точек"]) for r in rows if r["Год"] == "2026"}
+    assert latest == {region: 10 * total for region, total in SEED_TOTALS.items()}
+    clients_by_region: dict[str, int] = defaultdict(int)
+    for party in pop.buyers:
+        clients_by_region[files_writer.ref.REGIONS[party.region].name] += 1
+    for region, clients in clients_by_region.items():
+        assert clients <= latest[region], (region, clients, latest[region])
+    # the default-size scale leaves the unscaled totals (what the seed case holds) at 30,000 too
+    unscaled = SimpleNamespace(as_of=as_of, start=history_start(as_of, 3))
+    files_writer.write_rosstat(tmp_path, unscaled, random.Random("42:files"))  # type: ignore[arg-type]
+    rows = _csv(tmp_path / files_writer.ROSSTAT, "cp1251")
+    assert {r["Регион"]: int(r["Количество торговых точек"]) for r in rows if r["Год"] == "2026"} == SEED_TOTALS
+    assert any(clients > SEED_TOTALS[region] for region, clients in clients_by_region.items())
+
+    assert DemoManifest(tmp_path, as_of, 42, 30000).to_json()["rosstat_outlets_scale"] == 10.0
+    assert "rosstat_outlets_scale" not in DemoManifest(tmp_path, as_of, 42, DEFAULT_CLIENTS).to_json()

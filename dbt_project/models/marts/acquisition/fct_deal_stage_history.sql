@@ -18,7 +18,7 @@
     ],
 ) }}
 
--- the incremental filter (macro fact_rows_to_rebuild) also reads these models:
+-- the incremental filter (macro fact_keys_to_rebuild) also reads these models:
 -- depends_on: {{ ref('stg_bitrix24__deals') }}
 -- depends_on: {{ ref('stg_bitrix24__companies') }}
 -- depends_on: {{ ref('stg_bitrix24__requisites') }}

@@ -13,7 +13,7 @@
     indexes=[{'columns': ['lead_id']}, {'columns': ['source_loaded_at']}],
 ) }}
 
--- the incremental filter (macro fact_rows_to_rebuild) also reads these models:
+-- the incremental filter (macro fact_keys_to_rebuild) also reads these models:
 -- depends_on: {{ ref('stg_bitrix24__companies') }}
 -- depends_on: {{ ref('stg_bitrix24__requisites') }}
 -- depends_on: {{ ref('stg_bitrix24__users') }}

@@ -3,8 +3,9 @@
     active = bought in the period and before it; attracted = first purchase ever in the period;
     potential = the uploaded potential list of the period's year; total = Rosstat outlets of
     the latest year ≤ the period's year; attraction_rate = attracted / potential;
-    coverage_rate = (active + attracted) / total; rates rounded to 4 decimals, null when the
-    denominator is 0 or missing. -#}
+    coverage_rate = (active + attracted) / total (not capped: above 1 when the clients in a region
+    outnumber the reference's outlets, which a warning-severity test reports); rates rounded to
+    4 decimals, null when the denominator is 0 or missing. -#}
 with
 
 periods as (

@@ -13,7 +13,7 @@
     indexes=[{'columns': ['activity_id']}, {'columns': ['source_loaded_at']}],
 ) }}
 
--- the incremental filter (macro fact_rows_to_rebuild) also reads this model:
+-- the incremental filter (macro fact_keys_to_rebuild) also reads this model:
 -- depends_on: {{ ref('stg_bitrix24__users') }}
 
 with
