@@ -564,6 +564,20 @@ def _mapping_for_preview(path: Path, section: str, proposal: Mapping[str, Any]) 
     return mp.normalise({section: dict(proposal)})
 
 
+def _propose(path: Path, system: str, proposal: dict[str, Any], notes: list[str], console: Console, *,
+             force: bool, write: bool) -> dict[str, Any]:
+    """Show the proposal's notes, write it for review (unless --no-write) and return the mapping the
+    preview uses: the user's reviewed file when there is one, else the proposal."""
+    mapping = _mapping_for_preview(path, system, proposal)
+    for note in notes:
+        console.info(note)
+    if write:
+        written = write_proposal(path, system, proposal, notes, force)
+        console.line(f"Proposed mapping written to {written}" + ("" if written == path else
+                     f" ({path} is reviewed; compare and copy what you want, or rerun with --force)"))
+    return mapping
+
+
 def connect_bitrix24(source: Any, path: Path, console: Console, *, force: bool = False, write: bool = True,
                      client: Bitrix24Client | None = None) -> int:
     if client is None:
@@ -575,14 +589,7 @@ def connect_bitrix24(source: Any, path: Path, console: Console, *, force: bool =
                                 burst=source.bitrix24_burst, timeout_s=source.bitrix24_timeout_s)
     with console.step("Reading the portal (read-only)"):
         d = discover_bitrix24(client)
-    proposal, notes = propose_bitrix24(d)
-    mapping = _mapping_for_preview(path, "bitrix24", proposal)
-    for note in notes:
-        console.info(note)
-    if write:
-        written = write_proposal(path, "bitrix24", proposal, notes, force)
-        console.line(f"Proposed mapping written to {written}" + ("" if written == path else
-                     f" ({path} is reviewed; compare and copy what you want, or rerun with --force)"))
+    mapping = _propose(path, "bitrix24", *propose_bitrix24(d), console, force=force, write=write)
     mp.check_bitrix24(mapping, d.as_check_input(), source=str(path))
     render_bitrix24(d, preview_bitrix24(mapping, d), console)
     console.line(f"{client.requests_sent} requests to the portal")
@@ -598,14 +605,7 @@ def connect_onec(source: Any, path: Path, console: Console, *, force: bool = Fal
                             timeout_s=source.onec_timeout_s)
     with console.step("Reading the 1C base (read-only)"):
         d = discover_onec(client)
-    proposal, notes = propose_onec(d)
-    mapping = _mapping_for_preview(path, "onec", proposal)
-    for note in notes:
-        console.info(note)
-    if write:
-        written = write_proposal(path, "onec", proposal, notes, force)
-        console.line(f"Proposed mapping written to {written}" + ("" if written == path else
-                     f" ({path} is reviewed; compare and copy what you want, or rerun with --force)"))
+    mapping = _propose(path, "onec", *propose_onec(d), console, force=force, write=write)
     mp.check_onec(mapping, d.fields, source=str(path))
     render_onec(d, preview_onec(mapping, client, d, limit), console)
     console.line(f"{client.requests_sent} requests to 1C")
