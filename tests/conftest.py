@@ -11,9 +11,11 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -89,12 +91,25 @@ def demo_warehouse(pg_admin_url: str) -> Iterator[DemoWarehouse]:
     Bitrix24 and 1C servers, loaded and built by the Dagster job in-process, exactly as
     `happyclient demo --no-serve` does (Superset left out). Tests reading marts reuse it."""
     from happyclient.console import Console
-    from happyclient.demo import prepare_demo, stop_fakes
+    from happyclient.demo import prepare_demo
     from happyclient.pipeline import run_pipeline
+
+    with scratch_pipeline(pg_admin_url, "demo") as (url, settings):
+        data, env = prepare_demo(settings, url, clients=DEMO_TEST_CLIENTS, seed=42, console=Console())
+        result = run_pipeline(env, exclude_groups=("superset",))
+        yield DemoWarehouse(url, data.path, data.as_of, data.clients, result.success, dict(result.errors))
+
+
+@contextmanager
+def scratch_pipeline(pg_admin_url: str, prefix: str) -> Iterator[tuple[str, Any]]:
+    """A new warehouse database (schemas made) and the Settings of a run of its own, for a test
+    that runs the whole pipeline; afterwards the demo fakes it started are stopped, its run
+    directory removed and the database dropped (kept with HAPPYCLIENT_KEEP_TEST_DB)."""
+    from happyclient.demo import stop_fakes
     from happyclient.settings import Settings
     from happyclient.warehouse import ensure_schemas
 
-    name = f"demo_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     url = _replace_db(pg_admin_url, name)
@@ -103,9 +118,7 @@ def demo_warehouse(pg_admin_url: str) -> Iterator[DemoWarehouse]:
     settings = Settings(data_dir=run_dir, superset_admin_password="not-used-in-tests", demo_cache_dir=state / "data")
     try:
         ensure_schemas(url)
-        data, env = prepare_demo(settings, url, clients=DEMO_TEST_CLIENTS, seed=42, console=Console())
-        result = run_pipeline(env, exclude_groups=("superset",))
-        yield DemoWarehouse(url, data.path, data.as_of, data.clients, result.success, dict(result.errors))
+        yield url, settings
     finally:
         stop_fakes(settings)
         shutil.rmtree(run_dir, ignore_errors=True)

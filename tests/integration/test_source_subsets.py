@@ -12,8 +12,6 @@ its own client_id (issue 15), and no client is flagged «no 1C counterparty» (1
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -23,7 +21,7 @@ import psycopg
 import pytest
 
 from ingestion.demo.inn import complete_inn
-from tests.conftest import DEMO_TEST_CLIENTS, PROJECT_ROOT, DemoWarehouse, _drop_database, _replace_db
+from tests.conftest import DEMO_TEST_CLIENTS, DemoWarehouse, scratch_pipeline
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -100,20 +98,10 @@ class SubsetRun:
 
 def _run_subset(pg_admin_url: str, sources: str, tmp: Path) -> Iterator[SubsetRun]:
     from happyclient.console import Console
-    from happyclient.demo import ensure_demo_data, start_fakes, stop_fakes
+    from happyclient.demo import ensure_demo_data, start_fakes
     from happyclient.pipeline import run_pipeline
-    from happyclient.settings import Settings
-    from happyclient.warehouse import ensure_schemas
 
-    name = f"subset_{sources}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = _replace_db(pg_admin_url, name)
-    state = PROJECT_ROOT / ".data" / "test-demo"
-    run_dir = state / f"run-{uuid.uuid4().hex[:8]}"
-    settings = Settings(data_dir=run_dir, superset_admin_password="not-used-in-tests", demo_cache_dir=state / "data")
-    try:
-        ensure_schemas(url)
+    with scratch_pipeline(pg_admin_url, f"subset_{sources.replace('+', '_')}") as (url, settings):
         env = {"WAREHOUSE_URL": url, "HAPPYCLIENT_AS_OF": AS_OF.isoformat(), "WRITEBACK_ENABLED": "false"}
         present = set(sources.split("+"))
         if "files" in present:
@@ -146,11 +134,6 @@ def _run_subset(pg_admin_url: str, sources: str, tmp: Path) -> Iterator[SubsetRu
         finally:
             os.environ.update(saved)
         yield SubsetRun(sources, url, result.success, dict(result.errors))
-    finally:
-        stop_fakes(settings)
-        shutil.rmtree(run_dir, ignore_errors=True)
-        if not os.environ.get("HAPPYCLIENT_KEEP_TEST_DB"):
-            _drop_database(pg_admin_url, name)
 
 
 @pytest.fixture(scope="module", params=["files", "onec", "bitrix24", "onec+files"])
