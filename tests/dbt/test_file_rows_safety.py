@@ -10,13 +10,11 @@ removing it from the file must bring the pipeline back.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import DbtDatabase, _with_db
+from conftest import DbtDatabase
 
 from ingestion import landing
 from ingestion.config import SourceSettings
@@ -33,15 +31,9 @@ def line(doc: str, amount: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def db(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtDatabase]:
-    name = f"dbt_files_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        yield DbtDatabase(_with_db(pg_admin_url, name), tmp_path_factory.mktemp("dbt_files_target"))
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+def db(dbt_a_database: DbtDatabase) -> DbtDatabase:
+    """The dbt tests' fresh module database (tests/dbt/conftest.py)."""
+    return dbt_a_database
 
 
 def test_oversized_number_is_quarantined_and_a_removed_bad_row_does_not_break_the_build(
