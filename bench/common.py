@@ -57,7 +57,7 @@ def demo_data(
 ) -> DemoData:
     """The demo generator's data set for these parameters, generated once into `cache_dir`
     (a `.partial` directory renamed when complete, so an interrupted run regenerates)."""
-    from ingestion.demo.generator import generate
+    from hc_demo.generator import generate
 
     name = f"data-seed{seed}-clients{clients}-lines{target_lines}" + (f"-tail{long_tail:g}" if long_tail else "")
     path = cache_dir / name
@@ -292,6 +292,6 @@ def dbt(env: dict[str, str], target: Path, *args: str, progress: bool = False, s
 
 def dbt_env(url: str, **extra: str) -> dict[str, str]:
     """The environment dbt runs with against the database of `url`."""
-    from happyclient.warehouse import dbt_env as warehouse_dbt_env
+    from hc_base.warehouse_url import dbt_env as warehouse_dbt_env
 
     return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **warehouse_dbt_env(url), **extra}

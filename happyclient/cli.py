@@ -15,9 +15,10 @@ from typing import TextIO
 from happyclient.console import Console
 from happyclient.pipeline import error_summary
 from happyclient.processes import BackgroundProcess
-from happyclient.redact import install_log_redaction, redact
-from happyclient.settings import PROJECT_ROOT, Settings
-from happyclient.warehouse import Warehouse, dbt_env, resolve_warehouse
+from happyclient.warehouse import Warehouse, resolve_warehouse
+from hc_base.redact import install_log_redaction, redact
+from hc_base.settings import PROJECT_ROOT, Settings
+from hc_base.warehouse_url import dbt_env
 
 DAGSTER_UI = "dagster-ui"
 
@@ -39,7 +40,7 @@ def _warehouse(settings: Settings, console: Console) -> Warehouse:
 
 
 def _superset_server(settings: Settings) -> object:
-    from happyclient.superset.server import SupersetServer
+    from hc_superset.server import SupersetServer
 
     return SupersetServer(settings.superset_data_dir, port=settings.superset_port)
 
@@ -302,7 +303,7 @@ def cmd_superset(args: argparse.Namespace, settings: Settings, console: Console)
         server.stop()  # type: ignore[attr-defined]
         console.line("Superset stopped")
     elif args.action == "sync":
-        from happyclient.superset.sync import import_assets
+        from hc_superset.sync import import_assets
 
         warehouse = _warehouse(settings, console)
         with console.step("Superset: import superset_assets/"):
@@ -315,7 +316,7 @@ def cmd_superset(args: argparse.Namespace, settings: Settings, console: Console)
             )
             console.info(str(report))
     elif args.action == "users":
-        from happyclient.superset.security import create_roles_and_users
+        from hc_superset.security import create_roles_and_users
 
         warehouse = _warehouse(settings, console)
         with console.step("Superset: roles and users from the Bitrix24 users"):
@@ -330,7 +331,7 @@ def cmd_superset(args: argparse.Namespace, settings: Settings, console: Console)
                 "shown nowhere else); each user must set a new password at the first login. Hand them over, then delete the file"
             )
     else:
-        from happyclient.superset.sync import export_assets
+        from hc_superset.sync import export_assets
 
         with console.step("Superset: export into superset_assets/"):
             written = export_assets(
@@ -537,7 +538,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings, console: Console) -
         running = _superset_server(settings).is_running()  # type: ignore[attr-defined]
         console.line(f"{'superset':16} {'running' if running else 'stopped':8} {settings.superset_base_url}")
     except ImportError:
-        console.line("superset         unavailable (happyclient.superset not installed)")
+        console.line("superset         unavailable (hc_superset not installed)")
     ui = BackgroundProcess(DAGSTER_UI, settings.run_dir, settings.log_dir).pid()
     console.line(f"{DAGSTER_UI:16} {'running' if ui else 'stopped':8} http://127.0.0.1:{settings.dagster_port}")
     return 0
@@ -611,12 +612,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     import logging
 
+    from ingestion.config import SourceSettings
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     install_log_redaction()
     args = build_parser().parse_args(argv)
     console = Console()
     try:
         settings = Settings.from_env()
+        # the connectors' settings: malformed values fail here, and their secrets are redacted from now on
+        SourceSettings.from_env()
         return int(args.func(args, settings, console) or 0)
     except KeyboardInterrupt:
         console.line("interrupted")

@@ -5,7 +5,7 @@ ONEC_PASSWORD) it checks access, lists what exists, detects the 1C configuration
 where each concept comes from (`ingestion.mapping`), writes the proposal for review and
 prints a preview: counts per entity, the share of companies that get a region / channel /
 ИНН, and what stays unmatched. Read-only (list, get and fields methods only), through the
-rate-limited clients of the connectors; everything printed passes `happyclient.redact`.
+rate-limited clients of the connectors; everything printed passes `hc_base.redact`.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from typing import Any
 import yaml
 
 from happyclient.console import Console
-from happyclient.redact import redact
+from hc_base.redact import redact
 from ingestion import mapping as mp
 from ingestion.bitrix24.client import PAGE_SIZE, Bitrix24Client, rows_of
 from ingestion.bitrix24.errors import Bitrix24Error
-from ingestion.demo.inn import is_valid_inn
+from ingestion.inn import is_valid_inn
 from ingestion.onec.client import OneCClient
 
 PROPOSED_MARK = "status: proposed"

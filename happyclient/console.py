@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from happyclient.redact import redact
+from hc_base.redact import redact
 
 
 class Console:

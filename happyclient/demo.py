@@ -13,8 +13,8 @@ from pathlib import Path
 
 from happyclient.console import Console
 from happyclient.processes import BackgroundProcess
-from happyclient.redact import register_secret
-from happyclient.settings import PROJECT_ROOT, Settings
+from hc_base.redact import register_secret
+from hc_base.settings import PROJECT_ROOT, Settings
 
 DEFAULT_SEED = 42
 DEFAULT_CLIENTS = 3000
@@ -58,7 +58,7 @@ def demo_data_path(base: Path, seed: int, clients: int) -> Path:
 
 
 def _generator_version() -> int:
-    from ingestion.demo.generator import GENERATOR_VERSION
+    from hc_demo.generator import GENERATOR_VERSION
 
     return int(GENERATOR_VERSION)
 
@@ -76,7 +76,7 @@ def cached_demo_data(path: Path) -> DemoData | None:
 
 def ensure_demo_data(base: Path, *, seed: int = DEFAULT_SEED, clients: int = DEFAULT_CLIENTS) -> tuple[DemoData, bool]:
     """Generate the demo data set unless the same seed and size are cached. Returns (data, generated)."""
-    from ingestion.demo.generator import generate
+    from hc_demo.generator import generate
 
     path = demo_data_path(base, seed, clients)
     cached = cached_demo_data(path)
@@ -111,7 +111,7 @@ def start_fakes(settings: Settings, data: DemoData, *, timeout: float = 600) -> 
             [
                 python,
                 "-m",
-                "ingestion.fakes.bitrix24",
+                "hc_demo.fakes.bitrix24",
                 "--data",
                 str(data.path),
                 "--port",
@@ -133,7 +133,7 @@ def start_fakes(settings: Settings, data: DemoData, *, timeout: float = 600) -> 
             [
                 python,
                 "-m",
-                "ingestion.fakes.onec",
+                "hc_demo.fakes.onec",
                 "--data",
                 str(data.path),
                 "--port",

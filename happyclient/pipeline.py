@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from happyclient.redact import redact
+from hc_base.redact import redact
+from orchestration import SKIPPED_METADATA
 
 StepCallback = Callable[[str, str], None]  # (step key, "started" | "succeeded" | "failed" | "skipped")
 
@@ -23,11 +24,6 @@ _REPORTED = {
     "STEP_SKIPPED": "skipped",
     "STEP_UP_FOR_RETRY": "will retry",
 }
-
-
-# materialisation metadata key of a step that did nothing on purpose; its value says why, and the
-# step is reported as "skipped: <why>" instead of "succeeded"
-SKIPPED_METADATA = "happyclient/skipped"
 
 
 class PipelineError(RuntimeError):

@@ -19,18 +19,13 @@ import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote
 
-from happyclient.redact import redact, register_secret
+from hc_base.redact import redact, register_secret
+from hc_base.warehouse_url import DATABASE, SUPERUSER, WarehouseError, parse_url
 
-DATABASE = "happyclient"
 SCHEMAS: tuple[str, ...] = ("raw", "ingest_state", "staging", "intermediate", "marts", "predictions")
 SYSTEM_USER = "happyclient_pg"
-SUPERUSER = "postgres"
-
-
-class WarehouseError(RuntimeError):
-    """The warehouse cannot be started, reached or configured; the message says what to do."""
 
 
 def postgres_bin_dir() -> Path:
@@ -339,81 +334,9 @@ def _hba_methods(hba: Path) -> set[str]:
     return {line.split()[-1] for line in lines if line.strip() and not line.lstrip().startswith("#")}
 
 
-@dataclass(frozen=True)
-class ConnectionParts:
-    """The pieces of a PostgreSQL URL. `password` is never part of `repr()`."""
-
-    host: str
-    port: int
-    user: str
-    dbname: str
-    sslmode: str | None
-    password: str | None = None
-
-    def __repr__(self) -> str:
-        pw = "***" if self.password else None
-        return (
-            f"ConnectionParts(host={self.host!r}, port={self.port}, user={self.user!r}, "
-            f"dbname={self.dbname!r}, sslmode={self.sslmode!r}, password={pw!r})"
-        )
-
-
-def parse_url(url: str) -> ConnectionParts:
-    """Split a `postgresql://user:pass@host:port/db?sslmode=...&host=/socket/dir` URL.
-
-    A `host=` query parameter (a unix socket directory) wins over the network location, as in
-    libpq. Raises `WarehouseError` (without the password) for anything that is not such a URL.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise WarehouseError(
-            f"WAREHOUSE_URL must look like postgresql://user:password@host:5432/dbname, got {redact(url)!r}"
-        )
-    query = parse_qs(parts.query)
-    password = unquote(parts.password) if parts.password else None
-    register_secret(password)
-    host = query.get("host", [None])[0] or parts.hostname or "127.0.0.1"
-    try:
-        port = int(query.get("port", [None])[0] or parts.port or 5432)
-    except ValueError:
-        raise WarehouseError(f"the port in WAREHOUSE_URL must be a number: {redact(url)!r}") from None
-    dbname = unquote(parts.path.lstrip("/")) or DATABASE
-    return ConnectionParts(
-        host=host,
-        port=port,
-        user=unquote(parts.username) if parts.username else SUPERUSER,
-        dbname=dbname,
-        sslmode=query.get("sslmode", [None])[0],
-        password=password,
-    )
-
-
-def with_database(url: str, dbname: str) -> str:
-    """The same URL pointing at another database."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
-
-
-def dbt_env(url: str) -> dict[str, str]:
-    """The HAPPYCLIENT_PG_* variables `dbt_project/profiles.yml` reads, for the database in `url`."""
-    parts = parse_url(url)
-    env = {
-        "HAPPYCLIENT_PG_HOST": parts.host,
-        "HAPPYCLIENT_PG_PORT": str(parts.port),
-        "HAPPYCLIENT_PG_USER": parts.user,
-        "HAPPYCLIENT_PG_PASSWORD": parts.password or "",
-        "HAPPYCLIENT_PG_DBNAME": parts.dbname,
-    }
-    if parts.sslmode:
-        env["HAPPYCLIENT_PG_SSLMODE"] = parts.sslmode
-    elif parts.host.startswith("/"):
-        env["HAPPYCLIENT_PG_SSLMODE"] = "disable"
-    return env
-
-
 def ensure_schemas(url: str, schemas: tuple[str, ...] = SCHEMAS) -> None:
     """Create the warehouse schemas that do not exist yet, and the row-level security functions
-    dbt's marts post-hook calls (happyclient.warehouse_access)."""
+    dbt's marts post-hook calls (hc_base.warehouse_access)."""
     import psycopg
     from psycopg import sql
 
@@ -421,7 +344,7 @@ def ensure_schemas(url: str, schemas: tuple[str, ...] = SCHEMAS) -> None:
         with psycopg.connect(url, autocommit=True, connect_timeout=15) as conn:
             for schema in schemas:
                 conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
-            from happyclient.warehouse_access import setup_rls
+            from hc_base.warehouse_access import setup_rls
 
             setup_rls(conn, parse_url(url).dbname)
     except psycopg.OperationalError as exc:
@@ -474,7 +397,7 @@ class Warehouse:
 def resolve_warehouse(settings: object) -> Warehouse:
     """`WAREHOUSE_URL` when set, else the embedded server in `<data dir>/postgres`.
 
-    `settings` is a `happyclient.settings.Settings` (typed loosely to avoid an import cycle).
+    `settings` is a `hc_base.settings.Settings` (typed loosely to avoid an import cycle).
     """
     url: str | None = getattr(settings, "warehouse_url", None)
     if url:

@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-from happyclient.redact import register_secret
+from hc_base.redact import register_secret
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -158,7 +157,6 @@ class Settings:
     dagster_port: int = 3000
     dagster_home: Path | None = None
     writeback_enabled: bool = False
-    sources: Any = field(default=None, repr=False)
     demo_cache_dir: Path | None = None  # where generated demo data sets are kept (default: demo_dir)
 
     def __post_init__(self) -> None:
@@ -183,7 +181,6 @@ class Settings:
             dagster_port=_env_int(e, "DAGSTER_PORT", 3000),
             dagster_home=Path(dagster_home).resolve() if dagster_home else None,
             writeback_enabled=_env_bool(e, "WRITEBACK_ENABLED", False),
-            sources=_source_settings(e),
         )
 
     # -- derived paths ---------------------------------------------------------------------
@@ -230,11 +227,3 @@ class Settings:
             fh.write(password + "\n")
         register_secret(password)
         return password, True
-
-
-def _source_settings(env: Mapping[str, str]) -> Any:
-    try:
-        from ingestion.config import SourceSettings
-    except ImportError:  # the connectors are a separate package in the same repo
-        return None
-    return SourceSettings.from_env(env)

@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from happyclient.redact import redact, register_secret
+from hc_base.redact import redact, register_secret
 
 RLS_SCHEMA = "happyclient_rls"
 READ_SCHEMAS: tuple[str, ...] = ("marts",)
@@ -202,7 +202,7 @@ def ensure_access(owner_url: str) -> str:
     import psycopg
     from psycopg import sql
 
-    from happyclient.warehouse import parse_url
+    from hc_base.warehouse_url import parse_url
 
     dbname = parse_url(owner_url).dbname
     roles = Roles(role_prefix(dbname))
@@ -263,7 +263,7 @@ def sync_principals(owner_url: str, users: Iterable[tuple[str, str]]) -> dict[st
     import psycopg
     from psycopg import sql
 
-    from happyclient.warehouse import parse_url
+    from hc_base.warehouse_url import parse_url
 
     ensure_access(owner_url)
     roles = Roles(role_prefix(parse_url(owner_url).dbname))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import prison
 import requests
 
-from happyclient.redact import redact, register_secret
+from hc_base.redact import redact, register_secret
 
 
 class SupersetApiError(RuntimeError):
@@ -80,30 +81,9 @@ class SupersetClient:
             q = {"columns": columns, "page": page, "page_size": 100}
             if filters:
                 q["filters"] = filters
-            data = self.get(f"/api/v1/{resource}/", params={"q": _rison(q)})
+            data = self.get(f"/api/v1/{resource}/", params={"q": prison.dumps(q)})
             rows.extend(data.get("result", []))
             if len(rows) >= data.get("count", 0) or not data.get("result"):
                 return rows
             page += 1
 
-
-def _rison(value: Any) -> str:
-    """Encode a value as Rison (the query format of Superset's list endpoints)."""
-    if value is True:
-        return "!t"
-    if value is False:
-        return "!f"
-    if value is None:
-        return "!n"
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, str):
-        safe = value and all(c.isalnum() or c in "-_./~" for c in value) and not value[0].isdigit() and value[0] != "-"
-        if safe:
-            return value
-        return "'" + value.replace("!", "!!").replace("'", "!'") + "'"
-    if isinstance(value, (list, tuple)):
-        return "!(" + ",".join(_rison(v) for v in value) + ")"
-    if isinstance(value, dict):
-        return "(" + ",".join(f"{_rison(str(k))}:{_rison(v)}" for k, v in value.items()) + ")"
-    raise TypeError(f"cannot encode {type(value).__name__} as rison")

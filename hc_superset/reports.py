@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from happyclient.superset.client import SupersetClient, _rison
+import prison
+
+from hc_superset.client import SupersetClient
 
 WEEKLY_CRONTAB = "0 9 * * 1"  # Mondays 09:00
 
@@ -44,7 +46,7 @@ def ensure_dashboard_report(
         "log_retention": 90,
         "force_screenshot": True,
     }
-    found = client.get("/api/v1/report/", params={"q": _rison({"filters": [{"col": "name", "opr": "eq", "value": name}]})})["result"]
+    found = client.get("/api/v1/report/", params={"q": prison.dumps({"filters": [{"col": "name", "opr": "eq", "value": name}]})})["result"]
     if found:
         client.put(f"/api/v1/report/{found[0]['id']}", body)
         return int(found[0]["id"])
@@ -54,5 +56,5 @@ def ensure_dashboard_report(
 def report_logs(base_url: str, user: str, password: str, report_id: int) -> list[dict[str, Any]]:
     """Execution log of a report, newest first (state is «Success», «Error», «Working»...)."""
     client = SupersetClient(base_url, user, password)
-    q = _rison({"order_column": "start_dttm", "order_direction": "desc", "page_size": 20})
+    q = prison.dumps({"order_column": "start_dttm", "order_direction": "desc", "page_size": 20})
     return list(client.get(f"/api/v1/report/{report_id}/log/", params={"q": q})["result"])

@@ -17,7 +17,7 @@ that have ``manager_id`` (its rule's column), the «Руководитель о�
 data-quality tables) is not reachable by them. Dashboards are assigned (DASHBOARD_RBAC) to the
 roles that can read every dataset on them.
 
-The same rows are enforced a second time in PostgreSQL (happyclient.warehouse_access): each user
+The same rows are enforced a second time in PostgreSQL (hc_base.warehouse_access): each user
 gets a warehouse login role and the marts tables row-level security policies keyed to it, so SQL
 that escapes Superset's wrapping (functions that run their own query) still sees only its rows.
 
@@ -32,11 +32,12 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+import prison
 import psycopg
 from psycopg import sql
 
-from happyclient.redact import redact, register_secret
-from happyclient.superset.client import SupersetClient, _rison
+from hc_base.redact import redact, register_secret
+from hc_superset.client import SupersetClient
 
 ROLE_DIRECTOR = "Коммерческий директор"
 ROLE_DEPARTMENT_HEAD = "Руководитель отдела"
@@ -45,7 +46,7 @@ ROLE_MUST_CHANGE_PASSWORD = "Смена пароля"  # superset_config.py: onl
 RESTRICTED_ROLES = (ROLE_DEPARTMENT_HEAD, ROLE_MANAGER)
 USERNAME_PREFIX = "b24_"
 DATABASE_NAME = "Happy Client"
-# warehouse scope (happyclient.warehouse_access) of each restricted role
+# warehouse scope (hc_base.warehouse_access) of each restricted role
 WAREHOUSE_SCOPES = {ROLE_MANAGER: "manager", ROLE_DEPARTMENT_HEAD: "department"}
 
 # the username as one SQL string literal: quotes doubled (standard_conforming_strings is on)
@@ -154,13 +155,13 @@ def create_roles_and_users(
     (tests only). Existing users keep their password. Idempotent: rerunning updates role
     membership, permissions and rules instead of duplicating them.
     """
-    from happyclient.warehouse_access import sync_principals
+    from hc_base.warehouse_access import sync_principals
 
     if user_password:
         register_secret(user_password)
     client = SupersetClient(base_url, user, password)
     report = SecurityReport()
-    roles = {r["name"]: r["id"] for r in client.get("/api/v1/security/roles/", params={"q": _rison({"page_size": 100})})["result"]}
+    roles = {r["name"]: r["id"] for r in client.get("/api/v1/security/roles/", params={"q": prison.dumps({"page_size": 100})})["result"]}
     gamma_perms = [p["id"] for p in client.get(f"/api/v1/security/roles/{roles['Gamma']}/permissions/")["result"]]
     perms = _permissions(client)
     db_perm = perms.get(("database_access", f"[{DATABASE_NAME}]"))
@@ -262,7 +263,7 @@ def _list_users(client: SupersetClient) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     page = 0
     while True:
-        data = client.get("/api/v1/security/users/", params={"q": _rison({"page": page, "page_size": 100})})
+        data = client.get("/api/v1/security/users/", params={"q": prison.dumps({"page": page, "page_size": 100})})
         for u in data["result"]:
             out[u["username"]] = u
         if len(out) >= data["count"] or not data["result"]:
@@ -275,7 +276,7 @@ def _permissions(client: SupersetClient) -> dict[tuple[str, str], int]:
     out: dict[tuple[str, str], int] = {}
     page = 0
     while True:
-        data = client.get("/api/v1/security/permissions-resources/", params={"q": _rison({"page": page, "page_size": 100})})
+        data = client.get("/api/v1/security/permissions-resources/", params={"q": prison.dumps({"page": page, "page_size": 100})})
         for pv in data["result"]:
             name, view = pv["permission"]["name"], pv["view_menu"]["name"]
             if name == "database_access" and view.startswith("[") and "]" in view:

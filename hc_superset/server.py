@@ -17,9 +17,9 @@ from pathlib import Path
 
 import requests
 
-from happyclient.redact import redact, register_secret
+from hc_base.redact import redact, register_secret
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = REPO_ROOT / "superset" / "superset_config.py"
 _INIT_STAMP = "init.stamp"
 

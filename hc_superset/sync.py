@@ -8,7 +8,7 @@ endpoint leaves wrong (Superset 6.1):
   exporting instance -> rewritten from the chart UUIDs kept in the repo;
 - native filter targets that carry a stale ``datasetId`` -> remapped from ``datasetUuid``.
 ``export_assets`` downloads /api/v1/assets/export/ and writes the committed form
-(see happyclient.superset.assets).
+(see hc_superset.assets).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import yaml
 
-from happyclient.redact import register_secret
-from happyclient.superset.assets import (
+from hc_base.redact import register_secret
+from hc_superset.assets import (
     ASSET_DIRS,
     MASKED_PASSWORD,
     WAREHOUSE_PLACEHOLDER,
@@ -39,7 +39,7 @@ from happyclient.superset.assets import (
     read_assets,
     slugify,
 )
-from happyclient.superset.client import SupersetClient
+from hc_superset.client import SupersetClient
 
 DEFAULT_LATEST = "happyclientDefaultLatest"  # controlValues key: default = latest value at sync time
 
@@ -135,8 +135,8 @@ def import_assets(base_url: str, user: str, password: str, assets_dir: Path, war
     files = read_assets(assets_dir)
     _validate_refs(files)
     # Superset connects through its own role (no rows without a user, RLS in the database), never
-    # as the owner in WAREHOUSE_URL; see happyclient.warehouse_access
-    from happyclient.warehouse_access import ensure_access
+    # as the owner in WAREHOUSE_URL; see hc_base.warehouse_access
+    from hc_base.warehouse_access import ensure_access
 
     uri, db_password = warehouse_sqlalchemy_uri(ensure_access(warehouse_url))
     client = SupersetClient(base_url, user, password)
@@ -321,7 +321,7 @@ def export_assets(base_url: str, user: str, password: str, out_dir: Path) -> lis
 
 
 def create_roles_and_users(*args: Any, **kwargs: Any) -> Any:
-    """See happyclient.superset.security.create_roles_and_users."""
-    from happyclient.superset.security import create_roles_and_users as impl
+    """See hc_superset.security.create_roles_and_users."""
+    from hc_superset.security import create_roles_and_users as impl
 
     return impl(*args, **kwargs)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from happyclient.redact import install_log_redaction, redact
+from hc_base.redact import install_log_redaction, redact
 
 from .config import ConfigError, SourceSettings
 from .registry import ENTITIES, SOURCES

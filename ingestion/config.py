@@ -1,7 +1,7 @@
 """Connector settings read from environment variables (see docs/architecture.md, Configuration).
 
 Secrets (webhook URL, OAuth client secret and refresh token, 1C password) are registered with
-`happyclient.redact` as soon as they are read, and never appear in `repr()`.
+`hc_base.redact` as soon as they are read, and never appear in `repr()`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 
-from happyclient.redact import register_secret
+from hc_base.redact import register_secret
 
 _SECRET_FIELDS = frozenset(
     {"bitrix24_webhook_url", "bitrix24_client_secret", "bitrix24_refresh_token", "onec_password"}

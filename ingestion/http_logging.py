@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from happyclient.redact import RedactingFilter
+from hc_base.redact import RedactingFilter
 
 _LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "requests")
 

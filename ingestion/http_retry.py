@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from happyclient.redact import redact
+from hc_base.redact import redact
 
 from .config import ConfigError
 

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from happyclient.redact import redact
+from hc_base.redact import redact
 
 from . import landing
 from .bitrix24.auth import OAuthAuth, WebhookAuth

@@ -18,7 +18,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from happyclient.redact import redact
+from hc_base.redact import redact
 from orchestration.resources import WarehouseResource, patched_environ
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ def _parse_env() -> dict[str, str]:
 
 def dbt_vars() -> dict[str, str]:
     """dbt vars for a run: as_of_date from HAPPYCLIENT_AS_OF (read at run time)."""
-    from happyclient.settings import Settings
+    from hc_base.settings import Settings
 
     as_of = Settings.from_env().as_of
     return {"as_of_date": as_of.isoformat()} if as_of else {}

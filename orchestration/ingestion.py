@@ -3,21 +3,23 @@
 Asset keys are `["raw", "<source>__<entity>"]`, the same keys the dbt translator gives the dbt
 sources, so lineage runs raw -> staging -> marts. Assets are grouped per source, retried on
 transient failures, and each carries two checks: the raw table has rows, and it was loaded
-recently.
+recently. "Recently" is the dbt source's `freshness.warn_after` (the sources' yml files): the one
+freshness rule of the project, evaluated by this check after every load.
 """
 
 import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from happyclient.redact import redact
+from hc_base.redact import redact
 from orchestration.resources import WarehouseResource
 
-FRESHNESS_HOURS = 26
 INGEST_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
 INCREMENTAL_CRON = "*/30 * * * *"
 
@@ -44,6 +46,19 @@ def load_metadata(result: Any) -> dict[str, Any]:
             out[key] = value
         elif isinstance(value, str | datetime):
             out[key] = redact(value)[:500]
+    return out
+
+
+def source_freshness(manifest_path: Path) -> dict[str, timedelta]:
+    """{raw table: max age} from the `freshness.warn_after` of the dbt sources in schema raw."""
+    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    out: dict[str, timedelta] = {}
+    for source in manifest.get("sources", {}).values():
+        if source.get("schema") != "raw":
+            continue
+        warn = (source.get("freshness") or {}).get("warn_after") or {}
+        if warn.get("count") and warn.get("period"):
+            out[source["name"]] = timedelta(**{f"{warn['period']}s": warn["count"]})
     return out
 
 
@@ -98,8 +113,9 @@ def _table_stats(url: str, raw_table: str) -> tuple[int, datetime | None]:
     return int(row[0]), row[1]
 
 
-def build_ingestion_asset(spec: Any) -> dg.AssetsDefinition:
-    """The asset landing one source entity (`spec` is an `ingestion.registry.EntitySpec`)."""
+def build_ingestion_asset(spec: Any, max_age: timedelta | None = None) -> dg.AssetsDefinition:
+    """The asset landing one source entity (`spec` is an `ingestion.registry.EntitySpec`);
+    `max_age` is its dbt source freshness (None: not declared, no loaded_recently check)."""
     key = raw_asset_key(spec.raw_table)
     entity_name: str = spec.name
     source: str = spec.source
@@ -114,8 +130,16 @@ def build_ingestion_asset(spec: Any) -> dg.AssetsDefinition:
         kinds={"python", "postgres"},
         check_specs=[
             dg.AssetCheckSpec("has_rows", asset=key, description="the raw table holds at least one live row"),
-            dg.AssetCheckSpec(
-                "loaded_recently", asset=key, description=f"the newest row was loaded within {FRESHNESS_HOURS} hours"
+            *(
+                [
+                    dg.AssetCheckSpec(
+                        "loaded_recently",
+                        asset=key,
+                        description=f"the newest row was loaded within {max_age} (dbt source freshness warn_after)",
+                    )
+                ]
+                if max_age is not None
+                else []
             ),
         ],
     )
@@ -153,11 +177,17 @@ def build_ingestion_asset(spec: Any) -> dg.AssetsDefinition:
                     severity=dg.AssetCheckSeverity.WARN,
                     metadata={"live_rows": rows},
                 ),
-                dg.AssetCheckResult(
-                    check_name="loaded_recently",
-                    passed=freshness_ok(last_loaded, now, timedelta(hours=FRESHNESS_HOURS)),
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"last_loaded_at": str(last_loaded)},
+                *(
+                    [
+                        dg.AssetCheckResult(
+                            check_name="loaded_recently",
+                            passed=freshness_ok(last_loaded, now, max_age),
+                            severity=dg.AssetCheckSeverity.WARN,
+                            metadata={"last_loaded_at": str(last_loaded), "max_age": str(max_age)},
+                        )
+                    ]
+                    if max_age is not None
+                    else []
                 ),
             ],
         )
@@ -166,7 +196,13 @@ def build_ingestion_asset(spec: Any) -> dg.AssetsDefinition:
 
 
 def ingestion_assets() -> list[dg.AssetsDefinition]:
-    return [build_ingestion_asset(spec) for spec in _entities().values()]
+    from orchestration.dbt import ensure_manifest
+
+    max_ages = source_freshness(ensure_manifest())
+    return [
+        build_ingestion_asset(spec, max_ages.get(raw_asset_key(spec.raw_table).path[-1]))
+        for spec in _entities().values()
+    ]
 
 
 def ingestion_groups(entities: Mapping[str, Any] | None = None) -> Sequence[str]:

@@ -14,8 +14,8 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from happyclient.pipeline import SKIPPED_METADATA
-from happyclient.redact import redact
+from hc_base.redact import redact
+from orchestration import SKIPPED_METADATA
 from orchestration.dbt import PREDICTIONS_SOURCE, ensure_manifest, translator
 from orchestration.resources import WarehouseResource
 
@@ -96,7 +96,7 @@ def build_prediction_assets() -> list[dg.AssetsDefinition]:
 
     @dg.multi_asset(specs=specs, name="client_predictions", op_tags={"happyclient/layer": "predictions"})
     def client_predictions(context: AssetExecutionContext, warehouse: WarehouseResource) -> Any:
-        from happyclient.settings import Settings
+        from hc_base.settings import Settings
 
         try:
             from predictions.model import run_predictions
@@ -123,20 +123,22 @@ def build_prediction_assets() -> list[dg.AssetsDefinition]:
         op_tags={"happyclient/layer": "writeback"},
     )
     def bitrix24_writeback(context: AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        from happyclient.settings import Settings
+        from hc_base.settings import Settings
 
         try:
+            from ingestion.config import SourceSettings
             from ingestion.run import bitrix24_client
             from predictions.writeback import push_to_bitrix24
         except ImportError as exc:
             raise RuntimeError(f"predictions.writeback.push_to_bitrix24 is not available: {exc}") from exc
         settings = Settings.from_env()
+        sources = SourceSettings.from_env()
         dry_run = not settings.writeback_enabled
-        if dry_run and not settings.sources.bitrix24_configured:
+        if dry_run and not sources.bitrix24_configured:
             # a company without Bitrix24: nothing to write to, and nothing was asked to be written
             context.log.info(f"write-back skipped: {NO_BITRIX24}")
             return dg.MaterializeResult(metadata={SKIPPED_METADATA: NO_BITRIX24})
-        client = bitrix24_client(settings.sources, warehouse.url)
+        client = bitrix24_client(sources, warehouse.url)
         report = push_to_bitrix24(
             warehouse.url, client, dry_run=dry_run, log=lambda message: context.log.info(redact(message))
         )

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from happyclient.redact import register_secret
-from happyclient.warehouse import dbt_env
+from hc_base.redact import register_secret
+from hc_base.warehouse_url import dbt_env
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -19,7 +19,7 @@ class WarehouseResource(dg.ConfigurableResource):
     url: str
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        from happyclient.warehouse import parse_url
+        from hc_base.warehouse_url import parse_url
 
         register_secret(parse_url(self.url).password)
 

@@ -50,9 +50,9 @@ def build_superset_assets() -> dg.AssetsDefinition:
     @dg.multi_asset(specs=specs, name="superset_sync", op_tags={"happyclient/layer": "superset"})
     def superset_sync(context: AssetExecutionContext, superset: SupersetResource, warehouse: WarehouseResource) -> Any:
         try:
-            from happyclient.superset.sync import import_assets
+            from hc_superset.sync import import_assets
         except ImportError as exc:
-            raise RuntimeError(f"happyclient.superset.sync.import_assets is not available: {exc}") from exc
+            raise RuntimeError(f"hc_superset.sync.import_assets is not available: {exc}") from exc
         report = import_assets(
             superset.base_url, superset.admin_user, superset.admin_password, ASSETS_DIR, warehouse.url
         )

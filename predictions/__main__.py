@@ -12,7 +12,7 @@ import os
 import sys
 from datetime import date
 
-from happyclient.redact import redact
+from hc_base.redact import redact
 
 
 def _warehouse_url() -> str:

@@ -12,7 +12,8 @@ A purchase is a client-day whose net revenue is positive. In the BG/NBD notation
 Output (one row per client and as_of, replaced on every run for that as_of): p_alive,
 expected_purchases_90d / _365d, expected_order_value (Gamma-Gamma conditional mean),
 clv_12m (12 months, discounted monthly) and churn_risk (`high` p_alive < 0.5,
-`medium` < 0.8, `low` otherwise; Russian label in churn_risk_label).
+`medium` < 0.8, `low` otherwise; Russian label in churn_risk_label). The thresholds are dbt vars
+(`predictions_*` in dbt_project.yml, read by `predictions.settings`).
 """
 
 from __future__ import annotations
@@ -27,19 +28,16 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from happyclient.redact import redact
+from hc_base.redact import redact
 
 from . import bgnbd, gamma_gamma
+from .settings import prediction_settings
 
 log = logging.getLogger(__name__)
 
 SALES_TABLE = "marts.fct_sales_lines"
 OUTPUT_TABLE = "predictions.client_predictions"
 FITS_TABLE = "predictions.model_fits"
-MIN_CLIENTS_BGNBD = 10
-MIN_CLIENTS_GAMMA_GAMMA = 5
-HIGH_RISK_BELOW = 0.5
-MEDIUM_RISK_BELOW = 0.8
 CHURN_LABELS = {"high": "высокий", "medium": "средний", "low": "низкий"}
 
 DDL = """
@@ -114,17 +112,25 @@ def summarise_purchases(daily: pd.DataFrame, as_of: date) -> pd.DataFrame:
 
 
 def churn_risk(p_alive: np.ndarray) -> np.ndarray:
-    """high below 0.5, medium below 0.8, low otherwise."""
-    return np.where(p_alive < HIGH_RISK_BELOW, "high", np.where(p_alive < MEDIUM_RISK_BELOW, "medium", "low"))
+    """high below `predictions_churn_high_risk_below` (0.5), medium below
+    `predictions_churn_medium_risk_below` (0.8), low otherwise."""
+    s = prediction_settings()
+    return np.where(
+        p_alive < s.churn_high_risk_below, "high", np.where(p_alive < s.churn_medium_risk_below, "medium", "low")
+    )
 
 
 def predict(
-    summary: pd.DataFrame, *, monthly_discount_rate: float = 0.01
+    summary: pd.DataFrame, *, monthly_discount_rate: float | None = None
 ) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
     """Fit both models on `summary` (from `summarise_purchases`) and add the prediction columns."""
-    if len(summary) < MIN_CLIENTS_BGNBD:
+    settings = prediction_settings()
+    if monthly_discount_rate is None:
+        monthly_discount_rate = settings.monthly_discount_rate
+    if len(summary) < settings.min_clients_bgnbd:
         raise PredictionError(
-            f"BG/NBD needs purchases of at least {MIN_CLIENTS_BGNBD} clients in {SALES_TABLE}, found {len(summary)}"
+            f"BG/NBD needs purchases of at least {settings.min_clients_bgnbd} clients in {SALES_TABLE}, "
+            f"found {len(summary)}"
         )
     x = summary["frequency"].to_numpy(float)
     t_x = summary["recency"].to_numpy(float)
@@ -132,9 +138,9 @@ def predict(
     m = summary["monetary_avg"].to_numpy(float)
     bg = bgnbd.fit(x, t_x, t_obs)
     repeat = (x > 0) & (m > 0)
-    if repeat.sum() < MIN_CLIENTS_GAMMA_GAMMA:
+    if repeat.sum() < settings.min_clients_gamma_gamma:
         raise PredictionError(
-            f"Gamma-Gamma needs at least {MIN_CLIENTS_GAMMA_GAMMA} clients with a repeat purchase in {SALES_TABLE}, "
+            f"Gamma-Gamma needs at least {settings.min_clients_gamma_gamma} clients with a repeat purchase in {SALES_TABLE}, "
             f"found {int(repeat.sum())}"
         )
     gg = gamma_gamma.fit(x[repeat], m[repeat])
@@ -191,7 +197,9 @@ def _read_daily(conn: psycopg.Connection, as_of: date | None) -> tuple[pd.DataFr
     return daily, as_of
 
 
-def run_predictions(warehouse_url: str, as_of: date | None = None, *, monthly_discount_rate: float = 0.01) -> int:
+def run_predictions(
+    warehouse_url: str, as_of: date | None = None, *, monthly_discount_rate: float | None = None
+) -> int:
     """Compute the predictions as of `as_of` (default: the latest document date in the sales mart),
     replace the rows of that as_of in `predictions.client_predictions`, return the number of clients."""
     with psycopg.connect(warehouse_url) as conn:

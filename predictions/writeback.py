@@ -32,12 +32,10 @@ from typing import Any, Protocol
 
 import psycopg
 
-from happyclient.redact import redact
-from ingestion.bitrix24.errors import Bitrix24Error
+from hc_base.redact import redact
 
 from .writeback_plan import (
     COMPANY_FIELDS,
-    DEFAULT_TASKS_PER_MANAGER,
     MARKER_RE,
     CompanyField,
     TaskAction,
@@ -73,6 +71,7 @@ class BatchClient(Protocol):
     """The part of `ingestion.bitrix24.client.Bitrix24Client` the write-back uses."""
 
     max_retries: int
+    error: type[Exception]  # what a call Bitrix24 refused raises (`Bitrix24Error`)
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
@@ -339,7 +338,7 @@ class _Run:
             try:
                 with _no_retries(self.client):
                     result = self.client.batch(commands)
-            except Bitrix24Error as exc:
+            except self.client.error as exc:
                 self.say(f"tasks.task.add batch failed ({exc}); re-reading task markers before retrying")
                 time.sleep(min(5.0, 0.2 * attempt))
                 present = self.existing_markers()
@@ -400,7 +399,7 @@ def push_to_bitrix24(
     dry_run: bool = False,
     enabled: bool = True,
     log: Callable[[str], None] = print,
-    tasks_per_manager: int = DEFAULT_TASKS_PER_MANAGER,
+    tasks_per_manager: int | None = None,  # default: the dbt var writeback_tasks_per_manager
 ) -> PushReport:
     """Write fields and tasks to Bitrix24 (see the module docstring). Never raises for a
     per-record failure: those are in `PushReport.errors`; a failure of the portal as a whole
@@ -425,7 +424,7 @@ def push_to_bitrix24(
                 wanted = {cid: {k: v for k, v in vals.items() if k not in missing} for cid, vals in wanted.items()}
             run.push_values(wanted)
             run.push_tasks(actions)
-        except Bitrix24Error as exc:
+        except client.error as exc:
             run.error(f"Bitrix24 stopped the write-back: {exc}; re-run to resume (nothing is written twice)")
         except WritebackError as exc:
             run.error(str(exc))

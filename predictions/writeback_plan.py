@@ -12,11 +12,12 @@ from typing import Any
 
 import psycopg
 
+from .settings import prediction_settings
+
 ACTIONS_TABLE = "marts.next_best_actions"
 CLIENTS_TABLE = "marts.dim_clients"
 PREDICTIONS_TABLE = "predictions.client_predictions"
 # tasks per manager pushed on one run: the top of the ranked list, not the whole backlog
-DEFAULT_TASKS_PER_MANAGER = 10
 MARKER_RE = re.compile(r"\[HC:([^\]]+)\]")
 
 
@@ -41,7 +42,7 @@ class CompanyField:
 COMPANY_FIELDS: tuple[CompanyField, ...] = (
     CompanyField("HC_ABC", "ABC-класс (Счастливый клиент)", "string", "abc_class"),
     CompanyField("HC_XYZ", "XYZ-класс (Счастливый клиент)", "string", "xyz_class"),
-    CompanyField("HC_STABILITY", "Тип стабильности (Счастливый клиент)", "string", "stability_type"),
+    CompanyField("HC_STABILITY", "Тип стабильности (Счастливый клиент)", "string", "stability_type_ru"),
     CompanyField("HC_SEGMENT", "Сегмент (Счастливый клиент)", "string", "segment_cell"),
     CompanyField("HC_CHURN_RISK", "Риск оттока (Счастливый клиент)", "string", "churn_risk_label"),
     CompanyField("HC_CLV_12M", "Ценность клиента за 12 мес., руб. (Счастливый клиент)", "double", "clv_12m"),
@@ -63,18 +64,6 @@ class TaskAction:
     @property
     def task_title(self) -> str:
         return f"{self.marker} {self.title}"
-
-
-# dim_clients.stability_type holds the codes of client_stability; managers read Russian
-STABILITY_RU = {
-    "new": "новый",
-    "returned": "возвращенный",
-    "lost": "потерянный",
-    "growing": "растущий",
-    "falling": "падающий",
-    "stable": "стабильный",
-    "one-off": "разовый",
-}
 
 
 def normalise(field: CompanyField, value: Any) -> str | None:
@@ -114,13 +103,13 @@ def desired_company_values(conn: psycopg.Connection) -> dict[int, dict[str, str 
         "pred.churn_risk_label, pred.clv_12m" if have_predictions else "null as churn_risk_label, null as clv_12m"
     )
     rows = conn.execute(
-        f"""select cast(dim.bitrix24_company_id as text), dim.abc_class, dim.xyz_class, dim.stability_type,
+        f"""select cast(dim.bitrix24_company_id as text), dim.abc_class, dim.xyz_class, dim.stability_type_ru,
                    dim.segment_cell, {prediction_cols}
             from {CLIENTS_TABLE} as dim {prediction_join}
             where dim.bitrix24_company_id is not null
             order by 1"""
     ).fetchall()
-    columns = ["abc_class", "xyz_class", "stability_type", "segment_cell", "churn_risk_label", "clv_12m"]
+    columns = ["abc_class", "xyz_class", "stability_type_ru", "segment_cell", "churn_risk_label", "clv_12m"]
     out: dict[int, dict[str, str | None]] = {}
     for company, *values in rows:
         try:
@@ -133,15 +122,16 @@ def desired_company_values(conn: psycopg.Connection) -> dict[int, dict[str, str 
             if field.source_column in ("churn_risk_label", "clv_12m") and by_column[field.source_column] is None:
                 continue
             value = by_column[field.source_column]
-            if field.source_column == "stability_type":
-                value = STABILITY_RU.get(str(value), value) if value is not None else None
             wanted[field.field_name] = normalise(field, value)
         out[company_id] = wanted
     return out
 
 
-def desired_tasks(conn: psycopg.Connection, *, per_manager: int = DEFAULT_TASKS_PER_MANAGER) -> list[TaskAction]:
-    """The top `per_manager` actions of each manager from the ranked action list."""
+def desired_tasks(conn: psycopg.Connection, *, per_manager: int | None = None) -> list[TaskAction]:
+    """The top `per_manager` actions of each manager from the ranked action list (default: the dbt
+    var `writeback_tasks_per_manager`)."""
+    if per_manager is None:
+        per_manager = prediction_settings().tasks_per_manager
     if not _table_exists(conn, ACTIONS_TABLE):
         return []
     rows = conn.execute(

@@ -88,7 +88,7 @@ FEATURE_FLAGS = {
     "DASHBOARD_CROSS_FILTERS": True,
     "DASHBOARD_RBAC": True,
     "EMBEDDED_SUPERSET": False,
-    # RLS clauses are Jinja templates on current_username() (happyclient/superset/security.py)
+    # RLS clauses are Jinja templates on current_username() (hc_superset/security.py)
     "ENABLE_TEMPLATE_PROCESSING": True,
     "THUMBNAILS": False,
 }
@@ -116,7 +116,7 @@ TALISMAN_CONFIG = {
 }
 # Behind the authenticating TLS proxy (README «Безопасность») set SUPERSET_SECURE_COOKIES=true:
 # browsers then send the session cookie over HTTPS only. Our own sync client keeps sending it to
-# SUPERSET_URL (an internal http:// address; happyclient/superset/client.py).
+# SUPERSET_URL (an internal http:// address; hc_superset/client.py).
 SESSION_COOKIE_SECURE = os.environ.get("SUPERSET_SECURE_COOKIES", "false").lower() == "true"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -146,7 +146,7 @@ PREVENT_UNSAFE_DB_CONNECTIONS = False  # the warehouse may be local (embedded Po
 
 # ---- the warehouse: one PostgreSQL login role per Superset user --------------------------
 # The «Happy Client» database connects as hc_<db>_superset, a role that sees no rows
-# (happyclient/warehouse_access.py). Every query runs as the role of the Superset user instead:
+# (hc_base/warehouse_access.py). Every query runs as the role of the Superset user instead:
 # Admin and «Коммерческий директор» -> hc_<db>_all; b24_<Bitrix24 id> -> hc_<db>_u_<id>, whose
 # rows PostgreSQL's row-level security policies select (session_user, which SQL cannot change).
 # Anyone else, and queries without a user, keep the no-rows role.
@@ -267,7 +267,7 @@ LOG_LEVEL = os.environ.get("SUPERSET_LOG_LEVEL", "INFO")
 # ---- security manager: forced password change; logins rate limited; generic errors --------
 from superset.security import SupersetSecurityManager  # noqa: E402
 
-MUST_CHANGE_PASSWORD_ROLE = "Смена пароля"  # happyclient/superset/security.py gives it to new users
+MUST_CHANGE_PASSWORD_ROLE = "Смена пароля"  # hc_superset/security.py gives it to new users
 # what a user with that role may still do: read and change their own user (PUT /api/v1/me/,
 # the «/user_info/» page) and fetch the CSRF token that change needs
 _PASSWORD_CHANGE_VIEWS = {"CurrentUserRestApi", "user"}

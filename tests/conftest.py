@@ -106,8 +106,8 @@ def scratch_pipeline(pg_admin_url: str, prefix: str) -> Iterator[tuple[str, Any]
     that runs the whole pipeline; afterwards the demo fakes it started are stopped, its run
     directory removed and the database dropped (kept with HAPPYCLIENT_KEEP_TEST_DB)."""
     from happyclient.demo import stop_fakes
-    from happyclient.settings import Settings
     from happyclient.warehouse import ensure_schemas
+    from hc_base.settings import Settings
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:

@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from happyclient.superset.security import SecurityReport, create_roles_and_users
-from happyclient.superset.sync import ImportReport, import_assets
+from hc_superset.security import SecurityReport, create_roles_and_users
+from hc_superset.sync import ImportReport, import_assets
 from tests.superset.harness import ASSETS_DIR, USER_PASSWORD, RunningSuperset, superset_fixture, warehouse_with_password
 
 

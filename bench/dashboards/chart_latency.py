@@ -53,9 +53,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import demo_data, scratch_database  # noqa: E402
-from happyclient.redact import redact, register_secret  # noqa: E402
-from happyclient.superset.assets import chart_uuids_in_position, read_assets  # noqa: E402
-from happyclient.superset.client import SupersetClient  # noqa: E402
+from hc_base.redact import redact, register_secret  # noqa: E402
+from hc_superset.assets import chart_uuids_in_position, read_assets  # noqa: E402
+from hc_superset.client import SupersetClient  # noqa: E402
 
 TARGET_P95_S = 1.0
 CACHE_DIR = ROOT / ".data" / "bench-dashboards"
@@ -216,8 +216,8 @@ def scratch_superset(warehouse_url: str) -> Iterator[tuple[str, str, str]]:
     """Yield (superset_url, user, password) of a scratch Superset with the assets imported over
     `warehouse_url`; stopped and removed afterwards."""
     from happyclient.console import Console
-    from happyclient.superset.server import SupersetServer
-    from happyclient.superset.sync import import_assets
+    from hc_superset.server import SupersetServer
+    from hc_superset.sync import import_assets
 
     work = Path(tempfile.mkdtemp(prefix="hc-bench-superset-"))
     password = secrets.token_urlsafe(16)
@@ -241,8 +241,8 @@ def built_warehouse(
     """Yield the URL of a scratch warehouse filled by the real pipeline over demo data."""
     from happyclient.demo import source_env, start_fakes, stop_fakes
     from happyclient.pipeline import run_pipeline
-    from happyclient.settings import Settings
     from happyclient.warehouse import ensure_schemas
+    from hc_base.settings import Settings
 
     data = demo_data(CACHE_DIR, clients=clients, target_lines=target_lines, seed=seed, long_tail=long_tail)
     with scratch_database(admin_url, "hcbench_dash", keep=keep) as warehouse_url:

@@ -36,8 +36,8 @@ from bench.dashboards.chart_latency import (  # noqa: E402
     percentile,
     warehouse_size,
 )
-from happyclient.superset.assets import chart_uuids_in_position, read_assets  # noqa: E402
-from happyclient.superset.client import SupersetClient  # noqa: E402
+from hc_superset.assets import chart_uuids_in_position, read_assets  # noqa: E402
+from hc_superset.client import SupersetClient  # noqa: E402
 
 TARGET_P95_S = 3.0
 POLL_S = 0.05

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import requests
 
-from happyclient.redact import register_secret
+from hc_base.redact import register_secret
 
 from ..config import ConfigError
 from ..http_retry import check_url, transport_failure

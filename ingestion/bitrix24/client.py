@@ -118,6 +118,8 @@ def rows_of(result: Any) -> list[dict[str, Any]]:
 
 
 class Bitrix24Client:
+    error: type[Exception] = Bitrix24Error  # what a refused call raises (predictions.writeback catches it)
+
     def __init__(
         self,
         auth: Auth,

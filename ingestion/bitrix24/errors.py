@@ -1,7 +1,7 @@
 """Errors raised by the Bitrix24 connector. Messages never carry the webhook secret or tokens."""
 from __future__ import annotations
 
-from happyclient.redact import redact
+from hc_base.redact import redact
 
 
 class Bitrix24Error(Exception):

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from ingestion.demo.inn import is_valid_inn
+from ingestion.inn import is_valid_inn
 
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009\u2007'")
 _TIME = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?"

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import requests
 
-from happyclient.redact import redact, register_secret
+from hc_base.redact import redact, register_secret
 
 from ..http_logging import redact_http_logs
 from ..http_retry import Retry, check_url, transport_failure, with_retries

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from selenium import webdriver
 
-from happyclient.superset.assets import read_assets, slugify
-from happyclient.superset.sync import ImportReport
+from hc_superset.assets import read_assets, slugify
+from hc_superset.sync import ImportReport
 from tests.browser.dashboard_page import chart_table, chart_texts, login, make_driver, open_dashboard, screenshot
 from tests.superset.harness import ASSETS_DIR, PROJECT_ROOT, RunningSuperset
 

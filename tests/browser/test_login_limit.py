@@ -6,8 +6,8 @@ import uuid
 
 from selenium.webdriver.common.by import By
 
-from happyclient.superset.client import SupersetClient
-from happyclient.superset.security import ROLE_MANAGER, SecurityReport
+from hc_superset.client import SupersetClient
+from hc_superset.security import ROLE_MANAGER, SecurityReport
 from tests.browser.dashboard_page import make_driver, wait_for
 from tests.superset.harness import USER_PASSWORD, RunningSuperset
 

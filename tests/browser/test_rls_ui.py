@@ -4,9 +4,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from happyclient.superset.assets import read_assets
-from happyclient.superset.security import ROLE_DEPARTMENT_HEAD, ROLE_DIRECTOR, ROLE_MANAGER, SecurityReport
-from happyclient.superset.sync import ImportReport
+from hc_superset.assets import read_assets
+from hc_superset.security import ROLE_DEPARTMENT_HEAD, ROLE_DIRECTOR, ROLE_MANAGER, SecurityReport
+from hc_superset.sync import ImportReport
 from tests.browser.dashboard_page import chart_texts, login, make_driver, open_dashboard
 from tests.superset.harness import ASSETS_DIR, USER_PASSWORD, RunningSuperset
 

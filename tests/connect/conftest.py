@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.demo import generate
-from ingestion.fakes.real_portal import make_real_portal
+from hc_demo import generate
+from hc_demo.fakes.real_portal import make_real_portal
 
 
 @pytest.fixture(scope="session")

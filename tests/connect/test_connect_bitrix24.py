@@ -19,12 +19,12 @@ from happyclient.connect import (
     preview_bitrix24,
     propose_bitrix24,
 )
+from hc_demo.fakes import real_portal
+from hc_demo.fakes.bitrix24 import FakeBitrix24
 from ingestion import mapping as mp
 from ingestion.bitrix24.auth import WebhookAuth
 from ingestion.bitrix24.client import Bitrix24Client
-from ingestion.demo.inn import is_valid_inn
-from ingestion.fakes import real_portal
-from ingestion.fakes.bitrix24 import FakeBitrix24
+from ingestion.inn import is_valid_inn
 
 DOCUMENTED = Path(__file__).resolve().parents[1] / "fixtures/connect/bitrix24"
 CAPTURED_FIELDS = (

@@ -12,10 +12,10 @@ import requests
 
 from happyclient import cli
 from happyclient.connect import detect_profile, discover_onec, preview_onec, propose_onec
+from hc_demo.fakes.onec import FakeOneC
+from hc_demo.fakes.onec_profiles import make_onec_profile
 from ingestion import mapping as mp
-from ingestion.demo.inn import is_valid_inn
-from ingestion.fakes.onec import FakeOneC
-from ingestion.fakes.onec_profiles import make_onec_profile
+from ingestion.inn import is_valid_inn
 from ingestion.mapping import parse_metadata
 from ingestion.onec.client import OneCClient
 

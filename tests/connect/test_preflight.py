@@ -11,13 +11,13 @@ import pytest
 import yaml
 
 from happyclient.connect import discover_bitrix24, propose_bitrix24
+from hc_demo.fakes.bitrix24 import FakeBitrix24
+from hc_demo.fakes.onec import FakeOneC
+from hc_demo.fakes.onec_profiles import make_onec_profile
 from ingestion import mapping as mp
 from ingestion.bitrix24.auth import WebhookAuth
 from ingestion.bitrix24.client import Bitrix24Client
 from ingestion.config import SourceSettings
-from ingestion.fakes.bitrix24 import FakeBitrix24
-from ingestion.fakes.onec import FakeOneC
-from ingestion.fakes.onec_profiles import make_onec_profile
 from ingestion.run import ingest_source
 
 NO_DATABASE = "postgresql://nobody@127.0.0.1:9/none"  # a load that got as far as the warehouse would fail on it

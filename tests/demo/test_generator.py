@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from ingestion.demo import generate
-from ingestion.demo.inn import is_valid_inn
+from hc_demo import generate
+from ingestion.inn import is_valid_inn
 
 SEED_TOTALS = {
     "Санкт-Петербург": 1876,
@@ -363,7 +363,7 @@ def test_output_does_not_depend_on_the_string_hash_seed(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     for name, hash_seed in (("a", "1"), ("b", "2")):
         subprocess.run(
-            [sys.executable, "-m", "ingestion.demo", "--out", str(tmp_path / name), "--clients", "30"],
+            [sys.executable, "-m", "hc_demo", "--out", str(tmp_path / name), "--clients", "30"],
             cwd=root,
             env={**os.environ, "PYTHONHASHSEED": hash_seed},
             check=True,
@@ -393,7 +393,7 @@ def _tree_sha256(root: Path) -> str:
 
 @pytest.mark.parametrize(("seed", "clients", "target_lines"), list(DEFAULT_OUTPUT_SHA256))
 def test_default_output_is_what_version_3_wrote(tmp_path: Path, seed: int, clients: int, target_lines: int | None) -> None:
-    from ingestion.demo.generator import GENERATOR_VERSION
+    from hc_demo.generator import GENERATOR_VERSION
 
     assert GENERATOR_VERSION == 3, "the output changed on purpose: update DEFAULT_OUTPUT_SHA256 with the version"
     generate(tmp_path, seed=seed, clients=clients, target_lines=target_lines)
@@ -443,9 +443,9 @@ def test_rosstat_outlets_scale_with_the_clients_above_the_default(tmp_path: Path
     import random
     from types import SimpleNamespace
 
-    from ingestion.demo import files_writer
-    from ingestion.demo.generator import DEFAULT_CLIENTS, DemoManifest, rosstat_outlets_scale
-    from ingestion.demo.population import Population, history_start
+    from hc_demo import files_writer
+    from hc_demo.generator import DEFAULT_CLIENTS, DemoManifest, rosstat_outlets_scale
+    from hc_demo.population import Population, history_start
 
     assert rosstat_outlets_scale(40) == rosstat_outlets_scale(DEFAULT_CLIENTS) == 1.0
     assert rosstat_outlets_scale(30000) == 10.0

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from ingestion.demo.inn import complete_inn, corrupt_inn, is_valid_inn, make_inn
+from hc_demo.inn import corrupt_inn, make_inn
+from ingestion.inn import complete_inn, is_valid_inn
 
 
 def test_known_valid_ten_digit() -> None:

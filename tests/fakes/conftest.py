@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.demo import generate
+from hc_demo import generate
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from ingestion.fakes.bitrix24 import FakeBitrix24
+from hc_demo.fakes.bitrix24 import FakeBitrix24
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "bitrix24"
 

@@ -1,4 +1,4 @@
-"""`python -m ingestion.fakes.<name>`: the secret goes to a 0600 file, never to stdout."""
+"""`python -m hc_demo.fakes.<name>`: the secret goes to a 0600 file, never to stdout."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _start(module: str, demo_dir: Path, url_file: Path) -> tuple[subprocess.Pope
 
 def test_bitrix24_cli(demo_dir: Path, tmp_path: Path) -> None:
     url_file = tmp_path / "b24.url"
-    proc, lines = _start("ingestion.fakes.bitrix24", demo_dir, url_file)
+    proc, lines = _start("hc_demo.fakes.bitrix24", demo_dir, url_file)
     try:
         assert lines[-1] == "ready" and lines[0].startswith("port ")
         assert stat.S_IMODE(os.stat(url_file).st_mode) == 0o600
@@ -50,7 +50,7 @@ def test_bitrix24_cli(demo_dir: Path, tmp_path: Path) -> None:
 
 def test_onec_cli(demo_dir: Path, tmp_path: Path) -> None:
     url_file = tmp_path / "onec.json"
-    proc, lines = _start("ingestion.fakes.onec", demo_dir, url_file)
+    proc, lines = _start("hc_demo.fakes.onec", demo_dir, url_file)
     try:
         assert lines[-1] == "ready"
         assert stat.S_IMODE(os.stat(url_file).st_mode) == 0o600

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from ingestion.fakes.onec import FakeOneC
+from hc_demo.fakes.onec import FakeOneC
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "onec"
 SALES = "Document_РеализацияТоваровУслуг"

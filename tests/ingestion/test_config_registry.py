@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from happyclient.redact import redact
+from hc_base.redact import redact
 from ingestion.bitrix24.auth import WebhookAuth
 from ingestion.config import ConfigError, SourceSettings
 from ingestion.registry import ENTITIES, entities_of

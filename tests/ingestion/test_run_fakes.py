@@ -11,11 +11,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from hc_demo.fakes.bitrix24 import FakeBitrix24
+from hc_demo.fakes.onec import FakeOneC
+from hc_demo.generator import generate
 from ingestion.__main__ import main
 from ingestion.config import SourceSettings
-from ingestion.demo.generator import generate
-from ingestion.fakes.bitrix24 import FakeBitrix24
-from ingestion.fakes.onec import FakeOneC
 from ingestion.onec.client import OneCError
 from ingestion.run import IngestError, ingest, ingest_source
 

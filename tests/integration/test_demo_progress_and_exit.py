@@ -12,7 +12,7 @@ import pytest
 from happyclient import cli
 from happyclient.console import Console
 from happyclient.pipeline import DbtProgress
-from happyclient.settings import Settings
+from hc_base.settings import Settings
 
 # lines as dagster-dbt re-emits dbt's JSON log messages on stdout (colours included)
 DBT_LINES = [

@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingestion.demo.inn import complete_inn
+from ingestion.inn import complete_inn
 from tests.conftest import DEMO_TEST_CLIENTS, DemoWarehouse, scratch_pipeline
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

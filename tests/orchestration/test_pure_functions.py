@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,13 @@ import dagster as dg
 
 from ingestion.config import SourceSettings
 from orchestration.dbt import model_group, source_asset_key
-from orchestration.ingestion import freshness_ok, load_metadata, missing_configuration, raw_asset_key
+from orchestration.ingestion import (
+    freshness_ok,
+    load_metadata,
+    missing_configuration,
+    raw_asset_key,
+    source_freshness,
+)
 from orchestration.superset import dashboard_specs
 
 
@@ -35,6 +42,49 @@ def test_freshness() -> None:
     assert freshness_ok(now - timedelta(hours=25), now, timedelta(hours=26))
     assert not freshness_ok(now - timedelta(hours=27), now, timedelta(hours=26))
     assert not freshness_ok(None, now, timedelta(hours=26))
+
+
+def test_source_freshness_is_the_dbt_sources_warn_after(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "sources": {
+                    "source.happyclient.bitrix24.bitrix24__deals": {
+                        "schema": "raw",
+                        "name": "bitrix24__deals",
+                        "freshness": {"warn_after": {"count": 26, "period": "hour"}},
+                    },
+                    "source.happyclient.onec.onec__returns": {
+                        "schema": "raw",
+                        "name": "onec__returns",
+                        "freshness": {"warn_after": {"count": 2, "period": "day"}},
+                    },
+                    "source.happyclient.predictions.client_predictions": {  # not a raw table
+                        "schema": "predictions",
+                        "name": "client_predictions",
+                        "freshness": {"warn_after": {"count": 48, "period": "hour"}},
+                    },
+                    "source.happyclient.files.files__plans": {"schema": "raw", "name": "files__plans", "freshness": None},
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert source_freshness(manifest) == {"bitrix24__deals": timedelta(hours=26), "onec__returns": timedelta(days=2)}
+
+
+def test_every_raw_asset_checks_the_freshness_its_dbt_source_declares() -> None:
+    from orchestration.dbt import ensure_manifest
+    from orchestration.ingestion import ingestion_assets
+
+    # the sources' yml files: bitrix24 warn_after 26 hours, 1C 2 days
+    max_ages = source_freshness(ensure_manifest())
+    assert max_ages["bitrix24__deals"] == timedelta(hours=26)
+    assert max_ages["onec__returns"] == timedelta(days=2)
+    checks = {(spec.asset_key.path[-1], spec.name): spec for asset in ingestion_assets() for spec in asset.check_specs}
+    assert "within 1 day, 2:00:00" in (checks["bitrix24__deals", "loaded_recently"].description or "")
+    assert "within 2 days, 0:00:00" in (checks["onec__returns", "loaded_recently"].description or "")
 
 
 def test_load_metadata_keeps_numbers_and_redacts_text() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from happyclient import cli
 from happyclient.pipeline import run_pipeline
-from ingestion.fakes.bitrix24 import FakeBitrix24
+from hc_demo.fakes.bitrix24 import FakeBitrix24
 from tests.predictions.test_writeback import fake, warehouse  # noqa: F401  (fixtures)
 
 STEP = "bitrix24_writeback__pushed"

@@ -71,7 +71,7 @@ def test_step_status_words() -> None:
 
 
 def test_cached_demo_data_requires_a_complete_manifest(tmp_path: Path) -> None:
-    from ingestion.demo.generator import GENERATOR_VERSION
+    from hc_demo.generator import GENERATOR_VERSION
 
     path = demo_data_path(tmp_path, 7, 300)
     assert path.name == "data-seed7-clients300"

@@ -12,7 +12,7 @@ import pytest
 
 from happyclient import cli
 from happyclient.console import Console
-from happyclient.settings import PROJECT_ROOT, Settings
+from hc_base.settings import PROJECT_ROOT, Settings
 
 TEMPLATE = PROJECT_ROOT / "ingestion" / "files" / "templates" / "sales_plans.csv"
 

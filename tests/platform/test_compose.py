@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from happyclient.settings import ENV_VARS, PROJECT_ROOT
+from hc_base.settings import ENV_VARS, PROJECT_ROOT
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::?-[^}]*)?\}")
@@ -129,7 +129,7 @@ _INTERNAL_VARS = {"SUPERSET_CONFIG_PATH"}
 
 
 def test_every_variable_the_code_reads_is_in_the_readme() -> None:
-    """ENV_VARS covers happyclient.settings; the connectors, the file loader and superset_config
+    """ENV_VARS covers hc_base.settings; the connectors, the file loader and superset_config
     read their own variables: each one the product's code names must be in the README table too."""
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     sources = [*PROJECT_ROOT.glob("happyclient/**/*.py"), *PROJECT_ROOT.glob("ingestion/**/*.py"),

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from happyclient.settings import PROJECT_ROOT
+from hc_base.settings import PROJECT_ROOT
 
 
 def _run_test_script(*args: str) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from happyclient.settings import Settings, SettingsError
+from hc_base.settings import Settings, SettingsError
 
 
 def test_defaults(tmp_path: Path) -> None:

@@ -11,15 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from happyclient.settings import PROJECT_ROOT, Settings
-from happyclient.warehouse import (
-    EmbeddedPostgres,
-    WarehouseError,
-    dbt_env,
-    ensure_schemas,
-    parse_url,
-    resolve_warehouse,
-)
+from happyclient.warehouse import EmbeddedPostgres, ensure_schemas, resolve_warehouse
+from hc_base.settings import PROJECT_ROOT, Settings
+from hc_base.warehouse_url import WarehouseError, dbt_env, parse_url
 
 
 def _free_port() -> int:
@@ -68,7 +62,7 @@ def test_embedded_server_keeps_data_across_restart(server_dir: Path) -> None:
 def test_embedded_server_authenticates_every_connection_with_a_generated_password(server_dir: Path) -> None:
     import stat
 
-    from happyclient.redact import redact
+    from hc_base.redact import redact
 
     server = EmbeddedPostgres(server_dir / "pg", port=_free_port())
     try:

@@ -6,7 +6,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from ingestion.fakes.bitrix24 import FakeBitrix24
+from hc_demo.fakes.bitrix24 import FakeBitrix24
 from predictions.__main__ import main
 
 from .test_model import _load_sales, _simulated_sales

@@ -1,4 +1,4 @@
-"""Write-back against the fake Bitrix24 portal (ingestion.fakes.bitrix24) and a scratch warehouse."""
+"""Write-back against the fake Bitrix24 portal (hc_demo.fakes.bitrix24) and a scratch warehouse."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from hc_demo.fakes.bitrix24 import FakeBitrix24
 from ingestion.bitrix24.auth import WebhookAuth
 from ingestion.bitrix24.client import BatchResult, Bitrix24Client
 from ingestion.bitrix24.errors import Bitrix24RetryExhausted
-from ingestion.fakes.bitrix24 import FakeBitrix24
 from predictions import writeback
 from predictions.writeback_plan import COMPANY_FIELDS
 
@@ -82,7 +82,7 @@ def warehouse(make_database: Callable[[str], str]) -> str:
         conn.execute("create schema predictions")
         conn.execute(
             "create table marts.dim_clients (client_id text, bitrix24_company_id text, manager_id text,"
-            " abc_class text, xyz_class text, stability_type text, segment_cell text)"
+            " abc_class text, xyz_class text, stability_type text, segment_cell text, stability_type_ru text)"
         )
         conn.execute(
             "create table predictions.client_predictions (client_id text, as_of date, churn_risk_label text, clv_12m numeric(18,2))"
@@ -93,7 +93,7 @@ def warehouse(make_database: Callable[[str], str]) -> str:
         )
         for i in range(1, N_COMPANIES + 1):
             conn.execute(
-                "insert into marts.dim_clients values (%s, %s, '7', %s, 'Y', 'stable', %s)",
+                "insert into marts.dim_clients values (%s, %s, '7', %s, 'Y', 'stable', %s, 'стабильный')",
                 (f"k{i}", str(i), "ABC"[i % 3], f"крупный / 1 / {'ABC'[i % 3]}"),
             )
             # an older as_of must be ignored: only the latest predictions are pushed
@@ -105,7 +105,7 @@ def warehouse(make_database: Callable[[str], str]) -> str:
                 (f"k{i}", "высокий" if i % 2 else "низкий", 1000 * i + 0.5),
             )
         # a client without a Bitrix24 company is not pushed
-        conn.execute("insert into marts.dim_clients values ('k0', null, '7', 'A', 'X', 'растущий', 'x')")
+        conn.execute("insert into marts.dim_clients values ('k0', null, '7', 'A', 'X', 'growing', 'x', 'растущий')")
         for rank in range(1, 13):
             conn.execute(
                 "insert into marts.next_best_actions values (%s, '7', %s, %s, %s, %s, %s)",

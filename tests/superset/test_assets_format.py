@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from happyclient.superset.assets import (
+from hc_superset.assets import (
     WAREHOUSE_PLACEHOLDER,
     AssetFormatError,
     dump_yaml,
@@ -14,7 +14,7 @@ from happyclient.superset.assets import (
     normalize_dataset,
     read_assets,
 )
-from happyclient.superset.sync import _validate_refs, warehouse_sqlalchemy_uri
+from hc_superset.sync import _validate_refs, warehouse_sqlalchemy_uri
 from tests.superset.harness import ASSETS_DIR
 
 

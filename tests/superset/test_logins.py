@@ -11,15 +11,15 @@ import pytest
 import requests
 
 from happyclient.cli import write_initial_passwords
-from happyclient.superset.client import SupersetApiError, SupersetClient
-from happyclient.superset.security import (
+from hc_superset.client import SupersetApiError, SupersetClient
+from hc_superset.security import (
     ROLE_MANAGER,
     ROLE_MUST_CHANGE_PASSWORD,
     SecurityReport,
     _list_users,
     create_roles_and_users,
 )
-from happyclient.superset.sync import ImportReport
+from hc_superset.sync import ImportReport
 from tests.superset.harness import USER_PASSWORD, RunningSuperset
 
 

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from happyclient.superset.reports import WEEKLY_CRONTAB, ensure_dashboard_report, report_logs
-from happyclient.superset.server import SupersetServer
-from happyclient.superset.sync import import_assets
+from hc_superset.reports import WEEKLY_CRONTAB, ensure_dashboard_report, report_logs
+from hc_superset.server import SupersetServer
+from hc_superset.sync import import_assets
 from tests.superset.harness import ADMIN_PASSWORD, ADMIN_USER, ASSETS_DIR, PROJECT_ROOT, free_port
 from tests.superset.smtp_sink import SmtpSink
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from happyclient.superset.client import SupersetClient
-from happyclient.superset.security import (
+from hc_superset.client import SupersetClient
+from hc_superset.security import (
     ROLE_DEPARTMENT_HEAD,
     ROLE_DIRECTOR,
     ROLE_MANAGER,
     SecurityReport,
     read_warehouse_users,
 )
-from happyclient.superset.sync import ImportReport, create_roles_and_users
+from hc_superset.sync import ImportReport, create_roles_and_users
 from tests.superset.harness import USER_PASSWORD, RunningSuperset
 
 

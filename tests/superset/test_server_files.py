@@ -4,7 +4,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from happyclient.superset.server import SupersetServer
+from hc_superset.server import SupersetServer
 from tests.superset.harness import RunningSuperset
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import psycopg
 import yaml
 
-from happyclient.superset.assets import read_assets
-from happyclient.superset.client import SupersetClient
-from happyclient.superset.sync import ImportReport, export_assets, import_assets
+from hc_superset.assets import read_assets
+from hc_superset.client import SupersetClient
+from hc_superset.sync import ImportReport, export_assets, import_assets
 from tests.superset.harness import ASSETS_DIR, RunningSuperset
 
 

@@ -1,6 +1,6 @@
 """Issue 14, HIGH 1 / 3c / MEDIUM 10: the attacks of the security review, as each role.
 
-Superset reads the warehouse through its own roles (happyclient.warehouse_access) under
+Superset reads the warehouse through its own roles (hc_base.warehouse_access) under
 PostgreSQL row-level security; restricted roles send no custom SQL and reach only the datasets
 their rule restricts. Each attack is tried twice: through Superset's chart-data API exactly as
 the review did, and straight in the warehouse as the user's login role (what any SQL reaching
@@ -14,9 +14,10 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from happyclient.superset.assets import read_assets
-from happyclient.superset.client import SupersetApiError, SupersetClient
-from happyclient.superset.security import (
+from hc_base.warehouse_access import Roles, role_prefix
+from hc_superset.assets import read_assets
+from hc_superset.client import SupersetApiError, SupersetClient
+from hc_superset.security import (
     RESTRICTED_ROLES,
     ROLE_DEPARTMENT_HEAD,
     ROLE_DIRECTOR,
@@ -24,8 +25,7 @@ from happyclient.superset.security import (
     SecurityReport,
     _list_users,
 )
-from happyclient.superset.sync import ImportReport
-from happyclient.warehouse_access import Roles, role_prefix
+from hc_superset.sync import ImportReport
 from tests.superset.harness import ASSETS_DIR, USER_PASSWORD, RunningSuperset
 
 TS_STAT_KPI = "(ts_stat('select to_tsvector(''simple'', ''m'' || manager_id::text) from marts.kpi_panel')).word"
@@ -322,8 +322,8 @@ def test_dbt_rebuild_keeps_the_mart_granted_and_under_its_policy(warehouse_url: 
     import subprocess
     import sys
 
-    from happyclient.settings import PROJECT_ROOT
-    from happyclient.warehouse import dbt_env
+    from hc_base.settings import PROJECT_ROOT
+    from hc_base.warehouse_url import dbt_env
 
     with psycopg.connect(warehouse_url) as conn:
         before = conn.execute("select oid from pg_class where oid = 'marts.client_stability_summary'::regclass").fetchone()[0]
@@ -342,7 +342,7 @@ def test_dbt_rebuild_keeps_the_mart_granted_and_under_its_policy(warehouse_url: 
 
 
 def test_superset_stores_its_own_role_and_never_a_password(superset: RunningSuperset, imported: ImportReport, warehouse_url: str, tmp_path: Path) -> None:
-    from happyclient.superset.sync import export_assets
+    from hc_superset.sync import export_assets
 
     admin = SupersetClient(superset.url, superset.user, superset.password)
     db_id = next(d["id"] for d in admin.list_all("database", ["id", "database_name"]) if d["database_name"] == "Happy Client")

@@ -3,6 +3,36 @@
     (or the current month when none is complete), RFM segment as of as_of_date. -#}
 with
 
+fct_sales_lines as (
+
+    select * from {{ ref('fct_sales_lines') }}
+
+),
+
+int_periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
+abc_xyz_clients as (
+
+    select * from {{ ref('abc_xyz_clients') }}
+
+),
+
+client_stability as (
+
+    select * from {{ ref('client_stability') }}
+
+),
+
+rfm_segments as (
+
+    select * from {{ ref('rfm_segments') }}
+
+),
+
 clients as (
 
     select * from {{ ref('int_clients_attributed') }}
@@ -15,7 +45,7 @@ purchases as (
         fct.client_id,
         min(fct.document_date) as first_purchase_date,
         max(fct.document_date) as last_purchase_date
-    from {{ ref('fct_sales_lines') }} as fct
+    from fct_sales_lines as fct
     where fct.line_kind = 'sale'
     group by fct.client_id
 
@@ -24,7 +54,7 @@ purchases as (
 latest_month as (
 
     select max(period.period_start) as period_start
-    from {{ ref('int_periods') }} as period
+    from int_periods as period
     where
         period.period_grain = 'month'
         and (period.is_complete or period.period_start = {{ period_start_of('month', as_of_date()) }})
@@ -38,7 +68,7 @@ classes as (
         abc.client_id,
         abc.abc_class,
         abc.xyz_class
-    from {{ ref('abc_xyz_clients') }} as abc
+    from abc_xyz_clients as abc
     inner join latest_month
         on abc.period_start = latest_month.period_start
     where abc.period_grain = 'month'
@@ -49,8 +79,9 @@ stability as (
 
     select
         stab.client_id,
-        stab.stability_type
-    from {{ ref('client_stability') }} as stab
+        stab.stability_type,
+        stab.stability_type_ru
+    from client_stability as stab
     inner join latest_month
         on stab.period_start = latest_month.period_start
     where stab.period_grain = 'month'
@@ -77,6 +108,7 @@ final as (
         coalesce(classes.abc_class, 'C') as abc_class,
         coalesce(classes.xyz_class, 'Z') as xyz_class,
         stability.stability_type,
+        stability.stability_type_ru,
         {{ dbt.concat([
             'clients.business_size', "' / '", dbt.safe_cast('clients.potential_band', dbt.type_string()),
             "' / '", "coalesce(classes.abc_class, 'C')",
@@ -101,7 +133,7 @@ final as (
         on clients.client_id = classes.client_id
     left join stability
         on clients.client_id = stability.client_id
-    left join {{ ref('rfm_segments') }} as rfm
+    left join rfm_segments as rfm
         on clients.client_id = rfm.client_id
 
 )

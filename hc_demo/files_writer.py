@@ -14,11 +14,11 @@ import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from ingestion.demo import reference as ref
-from ingestion.demo.bitrix_writer import BitrixTotals, manager_user_id
-from ingestion.demo.formats import ru_date, ru_decimal
-from ingestion.demo.onec_writer import Product, SalesTotals
-from ingestion.demo.population import Party, Population
+from hc_demo import reference as ref
+from hc_demo.bitrix_writer import BitrixTotals, manager_user_id
+from hc_demo.formats import ru_date, ru_decimal
+from hc_demo.onec_writer import Product, SalesTotals
+from hc_demo.population import Party, Population
 
 ROSSTAT = "rosstat_outlets.csv"
 POTENTIAL = "potential_clients.csv"

@@ -1,4 +1,4 @@
-"""`python -m ingestion.demo --out DIR [--clients N] [--seed S] [--target-lines N]`."""
+"""`python -m hc_demo --out DIR [--clients N] [--seed S] [--target-lines N]`."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from ingestion.demo.generator import generate
+from hc_demo.generator import generate
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ingestion.demo", description="Write the Happy Client demo data set."
+        prog="python -m hc_demo", description="Write the Happy Client demo data set."
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory (created)")
     parser.add_argument("--clients", type=int, default=3000)

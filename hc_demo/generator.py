@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ingestion.demo import files_writer
-from ingestion.demo.bitrix_writer import write_bitrix
-from ingestion.demo.onec_writer import write_catalogs, write_documents
-from ingestion.demo.population import TAIL_BEHAVIOURS, Population
+from hc_demo import files_writer
+from hc_demo.bitrix_writer import write_bitrix
+from hc_demo.onec_writer import write_catalogs, write_documents
+from hc_demo.population import TAIL_BEHAVIOURS, Population
 
 DEFAULT_CLIENTS = 3000
 GENERATOR_VERSION = 3  # bump whenever the output for a seed changes (cached demo data is keyed by it)

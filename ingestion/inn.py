@@ -1,14 +1,14 @@
-"""Russian taxpayer numbers (ИНН): check digits, validation and generation.
+"""Russian taxpayer numbers (ИНН): check digits and validation.
 
 ИНН of a legal entity has 10 digits, the last one a check digit; ИНН of a person or sole
 trader has 12 digits, the last two check digits. Each check digit is a weighted sum of the
 preceding digits modulo 11, then modulo 10 (the weights are fixed by the Federal Tax Service).
 The first two digits are the region code of the tax office that issued the number.
+
+The file loader checks ИНН with `is_valid_inn`; the demo generator (`demo.inn`) makes valid ones.
 """
 
 from __future__ import annotations
-
-import random
 
 _W10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 _W11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -45,26 +45,3 @@ def complete_inn(prefix: str) -> str:
     d.append(_check_digit(d, _W11))
     d.append(_check_digit(d, _W12))
     return "".join(str(x) for x in d)
-
-
-def make_inn(rng: random.Random, length: int = 10, region_code: str | None = None) -> str:
-    """A random valid ИНН of `length` (10 or 12) digits, optionally in a 2-digit region."""
-    if length not in (10, 12):
-        raise ValueError(f"ИНН length must be 10 or 12, got {length}")
-    region = region_code if region_code is not None else f"{rng.randint(1, 99):02d}"
-    if len(region) != 2 or not region.isdigit():
-        raise ValueError(f"region code must be 2 digits, got {region!r}")
-    body_len = (9 if length == 10 else 10) - 2
-    body = "".join(str(rng.randint(0, 9)) for _ in range(body_len))
-    return complete_inn(region + body)
-
-
-def corrupt_inn(rng: random.Random, inn: str) -> str:
-    """The same-length ИНН with one digit changed so that the check fails (a typo)."""
-    for _ in range(100):
-        pos = rng.randrange(len(inn) - 1)
-        new_digit = str((int(inn[pos]) + rng.randint(1, 9)) % 10)
-        candidate = inn[:pos] + new_digit + inn[pos + 1 :]
-        if not is_valid_inn(candidate):
-            return candidate
-    raise RuntimeError("could not corrupt ИНН")  # pragma: no cover - every typo in one digit fails

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ingestion.demo import reference as ref
+from hc_demo import reference as ref
 
 CHANNEL_FIELD = "UF_CRM_1612345678"
 POTENTIAL_FIELD = "UF_CRM_1612345701"
@@ -259,10 +259,10 @@ def make_real_portal(demo_dir: Path, out_dir: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m ingestion.fakes.real_portal",
+    parser = argparse.ArgumentParser(prog="python -m hc_demo.fakes.real_portal",
                                      description="Write the demo data set shaped like a real Bitrix24 portal.")
-    parser.add_argument("demo", type=Path, help="generated demo directory (python -m ingestion.demo)")
-    parser.add_argument("out", type=Path, help="output directory; serve it with python -m ingestion.fakes.bitrix24 --data")
+    parser.add_argument("demo", type=Path, help="generated demo directory (python -m hc_demo)")
+    parser.add_argument("out", type=Path, help="output directory; serve it with python -m hc_demo.fakes.bitrix24 --data")
     args = parser.parse_args(argv)
     make_real_portal(args.demo, args.out)
     print(args.out)

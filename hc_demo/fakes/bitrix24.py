@@ -33,8 +33,8 @@ try:
 except ImportError:  # pragma: no cover - the standard json module is the fallback
     orjson = None  # type: ignore[assignment]
 
-from ingestion.fakes.bitrix24_discovery import BASIC_METHODS, DISCOVERY_METHODS
-from ingestion.fakes.bitrix24_store import (
+from hc_demo.fakes.bitrix24_discovery import BASIC_METHODS, DISCOVERY_METHODS
+from hc_demo.fakes.bitrix24_store import (
     LIST_METHODS,
     PORTAL_TZ,
     SELECTABLE,
@@ -46,10 +46,10 @@ from ingestion.fakes.bitrix24_store import (
     now_portal,
     parse_filter,
 )
-from ingestion.fakes.faults import HTML_ERROR_PAGE, Fault, FaultQueue
-from ingestion.fakes.loopback_server import LoopbackServer, ServedOnLoopback, serve_until_interrupted
-from ingestion.fakes.php_query import parse_php_query
-from ingestion.fakes.rate_limits import LeakyBucket, OperatingTime
+from hc_demo.fakes.faults import HTML_ERROR_PAGE, Fault, FaultQueue
+from hc_demo.fakes.loopback_server import LoopbackServer, ServedOnLoopback, serve_until_interrupted
+from hc_demo.fakes.php_query import parse_php_query
+from hc_demo.fakes.rate_limits import LeakyBucket, OperatingTime
 
 PAGE_SIZE = 50
 MAX_BATCH = 50
@@ -179,7 +179,7 @@ class FakeBitrix24(ServedOnLoopback):
             }
             for i, name in enumerate(("UF_CRM_HC_REGION", "UF_CRM_HC_CHANNEL", "UF_CRM_HC_POTENTIAL", "UF_CRM_HC_SIZE"))
         ]
-        # a portal shaped like a real one brings its own custom fields (see ingestion.fakes.real_portal)
+        # a portal shaped like a real one brings its own custom fields (see hc_demo.fakes.real_portal)
         userfields_file = data_dir / "company_userfields.json"
         if userfields_file.exists():
             self.userfields = json.loads(userfields_file.read_text(encoding="utf-8"))
@@ -812,9 +812,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ingestion.fakes.bitrix24", description="Serve a fake Bitrix24 portal."
+        prog="python -m hc_demo.fakes.bitrix24", description="Serve a fake Bitrix24 portal."
     )
-    parser.add_argument("--data", type=Path, required=True, help="demo data directory (from python -m ingestion.demo)")
+    parser.add_argument("--data", type=Path, required=True, help="demo data directory (from python -m hc_demo)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--url-file", type=Path, help="write the webhook URL (a secret) here, mode 0600")

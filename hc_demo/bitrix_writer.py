@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingestion.demo import reference as ref
-from ingestion.demo.formats import JsonlWriter, at_time, b24_dt, money
-from ingestion.demo.onec_writer import Product
-from ingestion.demo.population import Party, Population
+from hc_demo import reference as ref
+from hc_demo.formats import JsonlWriter, at_time, b24_dt, money
+from hc_demo.onec_writer import Product
+from hc_demo.population import Party, Population
 
 DIRECTOR_ID = 1
 

@@ -30,10 +30,10 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from ingestion.fakes.faults import HTML_ERROR_PAGE, Fault, FaultQueue
-from ingestion.fakes.loopback_server import LoopbackServer, ServedOnLoopback, serve_until_interrupted
-from ingestion.fakes.odata_query import ODataQueryError, parse_filter, parse_orderby, reference_order
-from ingestion.fakes.onec_store import INDEX_FIELDS, EntityRows, OneCStore, TabularRows
+from hc_demo.fakes.faults import HTML_ERROR_PAGE, Fault, FaultQueue
+from hc_demo.fakes.loopback_server import LoopbackServer, ServedOnLoopback, serve_until_interrupted
+from hc_demo.fakes.odata_query import ODataQueryError, parse_filter, parse_orderby, reference_order
+from hc_demo.fakes.onec_store import INDEX_FIELDS, EntityRows, OneCStore, TabularRows
 
 _REFERENCE_ORDER = re.compile(r"_Key\s+(?:gt|ge|lt|le)\s+guid'")
 _KEY_SEGMENT = re.compile(r"^(?P<entity>[^(]+)\(guid'(?P<key>[0-9a-fA-F-]{36})'\)$")
@@ -423,9 +423,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ingestion.fakes.onec", description="Serve a fake 1C OData publication."
+        prog="python -m hc_demo.fakes.onec", description="Serve a fake 1C OData publication."
     )
-    parser.add_argument("--data", type=Path, required=True, help="demo data directory (from python -m ingestion.demo)")
+    parser.add_argument("--data", type=Path, required=True, help="demo data directory (from python -m hc_demo)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--publication", default="demo")

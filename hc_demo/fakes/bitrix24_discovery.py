@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ingestion.fakes.bitrix24 import FakeBitrix24, Outcome
+    from hc_demo.fakes.bitrix24 import FakeBitrix24, Outcome
 
 # methods every webhook may call, whatever its scopes
 BASIC_METHODS = frozenset({"scope", "profile", "methods"})
@@ -127,7 +127,7 @@ def userfield_description(uf: dict[str, Any]) -> dict[str, Any]:
 
 
 def company_fields(fake: FakeBitrix24, params: dict[str, Any]) -> Outcome:
-    from ingestion.fakes.bitrix24 import COST_PER_CALL_S, Outcome
+    from hc_demo.fakes.bitrix24 import COST_PER_CALL_S, Outcome
 
     result = _standard(_COMPANY_FIELDS)
     for uf in fake.userfields:
@@ -138,7 +138,7 @@ def company_fields(fake: FakeBitrix24, params: dict[str, Any]) -> Outcome:
 
 def _static(fields: dict[str, tuple[str, str]]) -> Any:
     def handler(fake: FakeBitrix24, params: dict[str, Any]) -> Outcome:
-        from ingestion.fakes.bitrix24 import COST_PER_CALL_S, Outcome
+        from hc_demo.fakes.bitrix24 import COST_PER_CALL_S, Outcome
 
         return Outcome({"result": _standard(fields)}, COST_PER_CALL_S)
 
@@ -146,7 +146,7 @@ def _static(fields: dict[str, tuple[str, str]]) -> Any:
 
 
 def scope(fake: FakeBitrix24, params: dict[str, Any]) -> Outcome:
-    from ingestion.fakes.bitrix24 import COST_PER_CALL_S, Outcome
+    from hc_demo.fakes.bitrix24 import COST_PER_CALL_S, Outcome
 
     return Outcome({"result": sorted(fake.scopes)}, COST_PER_CALL_S)
 
@@ -157,13 +157,13 @@ def _webhook_user(fake: FakeBitrix24) -> dict[str, Any]:
 
 
 def user_current(fake: FakeBitrix24, params: dict[str, Any]) -> Outcome:
-    from ingestion.fakes.bitrix24 import COST_PER_CALL_S, Outcome
+    from hc_demo.fakes.bitrix24 import COST_PER_CALL_S, Outcome
 
     return Outcome({"result": _webhook_user(fake)}, COST_PER_CALL_S)
 
 
 def profile(fake: FakeBitrix24, params: dict[str, Any]) -> Outcome:
-    from ingestion.fakes.bitrix24 import COST_PER_CALL_S, Outcome
+    from hc_demo.fakes.bitrix24 import COST_PER_CALL_S, Outcome
 
     user = _webhook_user(fake)
     return Outcome(
@@ -184,7 +184,7 @@ def profile(fake: FakeBitrix24, params: dict[str, Any]) -> Outcome:
 
 
 def address_types(fake: FakeBitrix24, params: dict[str, Any]) -> Outcome:
-    from ingestion.fakes.bitrix24 import COST_PER_CALL_S, Outcome
+    from hc_demo.fakes.bitrix24 import COST_PER_CALL_S, Outcome
 
     return Outcome({"result": [dict(t) for t in ADDRESS_TYPES]}, COST_PER_CALL_S)
 

@@ -11,8 +11,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ingestion.demo import reference as ref
-from ingestion.demo.inn import corrupt_inn, make_inn
+from hc_demo import reference as ref
+from hc_demo.inn import corrupt_inn, make_inn
 
 BEHAVIOURS: tuple[tuple[str, float], ...] = (
     ("one_off", 0.08),

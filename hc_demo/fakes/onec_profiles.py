@@ -1,6 +1,6 @@
 """1C bases of other configurations, made from the demo's УТ 11 base by renaming.
 
-The fake 1C (`ingestion.fakes.onec`) serves whatever `<entity>.jsonl` files a directory holds
+The fake 1C (`hc_demo.fakes.onec`) serves whatever `<entity>.jsonl` files a directory holds
 and derives `$metadata` and the service document from them, so a configuration profile is a
 renamed copy of the demo base: the same documents, amounts and clients, under the entity,
 tabular-part and field names of that configuration (`ingestion.mapping.PROFILES`):
@@ -95,10 +95,10 @@ def make_onec_profile(demo_dir: Path, out_dir: Path, profile: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m ingestion.fakes.onec_profiles",
+    parser = argparse.ArgumentParser(prog="python -m hc_demo.fakes.onec_profiles",
                                      description="Write the demo's 1C base as another configuration.")
-    parser.add_argument("demo", type=Path, help="generated demo directory (python -m ingestion.demo)")
-    parser.add_argument("out", type=Path, help="output directory; serve it with python -m ingestion.fakes.onec --data")
+    parser.add_argument("demo", type=Path, help="generated demo directory (python -m hc_demo)")
+    parser.add_argument("out", type=Path, help="output directory; serve it with python -m hc_demo.fakes.onec --data")
     parser.add_argument("profile", choices=sorted(PROFILES))
     args = parser.parse_args(argv)
     print(make_onec_profile(args.demo, args.out, args.profile))

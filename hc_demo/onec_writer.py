@@ -9,9 +9,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingestion.demo import reference as ref
-from ingestion.demo.formats import EMPTY_REF, JsonlWriter, at_time, data_version, guid, onec_dt
-from ingestion.demo.population import Party, Population
+from hc_demo import reference as ref
+from hc_demo.formats import EMPTY_REF, JsonlWriter, at_time, data_version, guid, onec_dt
+from hc_demo.population import Party, Population
 
 SALES = "Document_РеализацияТоваровУслуг"
 RETURNS = "Document_ВозвратТоваровОтКлиента"
