@@ -29,7 +29,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "dbt"))
-from a_raw_dataset import create_raw_tables  # noqa: E402
+from raw_dataset import create_raw_tables  # noqa: E402
 
 DBT = Path(sys.executable).parent / "dbt"
 SELECT = ["+path:models/marts/client_development", "+assortment_fulfilment"]

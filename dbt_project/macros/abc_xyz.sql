@@ -14,7 +14,7 @@
 {%- set months = var('abc_months') -%}
 window_ends as (
 
-    select distinct periods.period_end from {{ ref('int_periods') }} as periods
+    select distinct periods.period_end from (select * from {{ ref('int_periods') }}) as periods
 
 ),
 
@@ -115,7 +115,7 @@ abc_xyz as (
             else 'Z'
         end as xyz_class
     from classified
-    inner join {{ ref('int_periods') }} as periods
+    inner join (select * from {{ ref('int_periods') }}) as periods
         on classified.period_end = periods.period_end
 
 )
@@ -128,7 +128,7 @@ abc_xyz as (
         fct.{{ entity_column }} as entity_id,
         {{ period_start_of('month', 'fct.document_date') }} as month_start,
         sum(fct.revenue) as revenue
-    from {{ ref('fct_sales_lines') }} as fct
+    from (select * from {{ ref('fct_sales_lines') }}) as fct
     where fct.document_date <= {{ as_of_date() }}
     group by fct.{{ entity_column }}, {{ period_start_of('month', 'fct.document_date') }}
 {%- endmacro %}

@@ -4,9 +4,9 @@
     The cast stays outermost, so the column keeps the type it had (numeric(28,6)): unit tests
     cast their fixtures to the upstream column's type, and downstream sums keep their scale. -#}
 {% macro file_number(field) -%}
-    {{ b_to_numeric("case when _deleted_at is null then " ~ b_json_text('payload', field) ~ " end") }}
+    {{ to_numeric("case when _deleted_at is null then " ~ json_text('payload', field) ~ " end") }}
 {%- endmacro %}
 
 {% macro file_int(field) -%}
-    {{ b_to_int("case when _deleted_at is null then " ~ b_json_text('payload', field) ~ " end") }}
+    {{ to_int("case when _deleted_at is null then " ~ json_text('payload', field) ~ " end") }}
 {%- endmacro %}

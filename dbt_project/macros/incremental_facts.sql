@@ -79,7 +79,7 @@
         union all
         select in_fact.activity_id from {{ this }} as in_fact
         where in_fact.manager_id in (
-            select users.user_id from {{ ref('stg_bitrix24__users') }} as users
+            select users.user_id from (select * from {{ ref('stg_bitrix24__users') }}) as users
             where {{ staging_changed_since(watermark) }}
         )
     {%- elif fact == 'fct_deal_stage_history' -%}
@@ -89,7 +89,7 @@
             to another deal, was landed after the watermark and is a changed row itself. -#}
         select in_fact.stage_history_id from {{ this }} as in_fact
         where in_fact.deal_id in (
-            select changed.deal_id from {{ ref('stg_bitrix24__deal_stage_history') }} as changed
+            select changed.deal_id from (select * from {{ ref('stg_bitrix24__deal_stage_history') }}) as changed
             where {{ staging_changed_since(watermark) }}
             union all
             {{ changed_deal_ids(watermark) }}

@@ -34,8 +34,8 @@ partners as (
         partner.partner_id,
         partner.sales_channel,
         region.region_name
-    from {{ ref('stg_onec__partners') }} as partner
-    left join {{ ref('stg_onec__business_regions') }} as region
+    from (select * from {{ ref('stg_onec__partners') }}) as partner
+    left join (select * from {{ ref('stg_onec__business_regions') }}) as region
         on partner.business_region_id = region.business_region_id
 
 ),
@@ -147,9 +147,9 @@ file_lines as (
     from {{ changed_rows(ref('stg_files__sales_lines'), changed_since) }} as file_line
     left join file_identity
         on {{ file_client_record_key('file_line') }} = file_identity.record_id
-    left join {{ ref('stg_bitrix24__users') }} as manager_by_id
+    left join (select * from {{ ref('stg_bitrix24__users') }}) as manager_by_id
         on file_line.manager_name = manager_by_id.user_id
-    left join {{ ref('stg_bitrix24__users') }} as manager_by_name
+    left join (select * from {{ ref('stg_bitrix24__users') }}) as manager_by_name
         on
             {{ normalize_person_name('file_line.manager_name') }}
             = {{ normalize_person_name(dbt.concat(['manager_by_name.last_name', "' '", 'manager_by_name.first_name'])) }}
@@ -185,10 +185,11 @@ from unioned
 {%- endmacro %}
 
 {#- A staging relation (with loaded_at and deleted_at columns), restricted to rows landed or
-    marked deleted after `changed_since` when it is not none. -#}
+    marked deleted after `changed_since` when it is not none. Always a subquery, so the caller can
+    alias it also under `dbt build --empty` (where a ref renders as an aliased subquery). -#}
 {% macro changed_rows(relation, changed_since) -%}
     {%- if changed_since is none -%}
-        {{ relation }}
+        (select * from {{ relation }})
     {%- else -%}
         (
             select * from {{ relation }}

@@ -1,5 +1,5 @@
 {#- Post-hook of every marts model: grant SELECT to Superset's reader role and put the row policy
-    on the table, in the transaction that builds it (happyclient/warehouse_access.py). Does
+    on the table, in the transaction that builds it (hc_base/warehouse_access.py). Does
     nothing where the product has not set up happyclient_rls (then the table is simply not granted). -#}
 {% macro happyclient_secure_relation() %}
     {%- if execute and target.type == 'postgres' and config.get('materialized') in ('table', 'incremental', 'view') -%}

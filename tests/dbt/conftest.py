@@ -54,13 +54,13 @@ def _with_db(url: str, dbname: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def dbt_a_database(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtDatabase]:
-    """A fresh database (prefix dbt_a_) for the whole module, dropped afterwards."""
-    name = f"dbt_a_{uuid.uuid4().hex[:10]}"
+def dbt_database(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtDatabase]:
+    """A fresh database (prefix dbt_) for the whole module, dropped afterwards."""
+    name = f"dbt_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     try:
-        yield DbtDatabase(_with_db(pg_admin_url, name), tmp_path_factory.mktemp("dbt_a_target"))
+        yield DbtDatabase(_with_db(pg_admin_url, name), tmp_path_factory.mktemp("dbt_target"))
     finally:
         with psycopg.connect(pg_admin_url, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')

@@ -31,9 +31,9 @@ def line(doc: str, amount: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def db(dbt_a_database: DbtDatabase) -> DbtDatabase:
+def db(dbt_database: DbtDatabase) -> DbtDatabase:
     """The dbt tests' fresh module database (tests/dbt/conftest.py)."""
-    return dbt_a_database
+    return dbt_database
 
 
 def test_oversized_number_is_quarantined_and_a_removed_bad_row_does_not_break_the_build(

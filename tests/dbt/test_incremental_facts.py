@@ -1,6 +1,6 @@
 """The incremental Bitrix24 facts give exactly the tables a --full-refresh gives.
 
-One database for the module: dbt-A's and dbt-B's raw test dataset is landed a day before T0
+One database for the module: the raw test dataset (1C, Bitrix24 and files) is landed a day before T0
 (plus a user 16 who owns one deal, one lead and one activity, and a deal deleted before the first
 build), one row of each fact's source at T0 (so each fact's watermark is T0 minus the lookback),
 the four facts and everything upstream are built, then raw rows change at T1 the way the landing
@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from a_raw_dataset import RawDataset, generate, land, make_inn10
 from conftest import DBT_EXECUTABLE, DBT_PROJECT, DbtDatabase, _with_db
-from test_b_raw_dataset import add_bitrix24_and_files
+from raw_dataset import RawDataset, generate, land, make_inn10
+from raw_dataset_bitrix24 import add_bitrix24_and_files
 
 pytestmark = pytest.mark.slow
 

@@ -6,6 +6,24 @@
     so clients without an ИНН do not collapse into one. -#}
 with
 
+stg_bitrix24__requisites as (
+
+    select * from {{ ref('stg_bitrix24__requisites') }}
+
+),
+
+stg_bitrix24__companies as (
+
+    select * from {{ ref('stg_bitrix24__companies') }}
+
+),
+
+stg_files__sales_lines as (
+
+    select * from {{ ref('stg_files__sales_lines') }}
+
+),
+
 counterparties as (
 
     select * from {{ ref('stg_onec__counterparties') }}
@@ -24,7 +42,7 @@ requisites_ranked as (
             partition by requisite.company_id
             order by length(requisite.requisite_id), requisite.requisite_id
         ) as requisite_rank
-    from {{ ref('stg_bitrix24__requisites') }} as requisite
+    from stg_bitrix24__requisites as requisite
     where not requisite.is_deleted and requisite.company_id is not null
 
 ),
@@ -37,7 +55,7 @@ companies as (
         requisites_ranked.inn,
         requisites_ranked.kpp,
         requisites_ranked.requisite_name
-    from {{ ref('stg_bitrix24__companies') }} as company
+    from stg_bitrix24__companies as company
     left join requisites_ranked
         on
             company.company_id = requisites_ranked.company_id
@@ -52,7 +70,7 @@ file_lines as (
         {{ file_client_record_key('file_line') }} as record_id,
         file_line.inn,
         file_line.client_name
-    from {{ ref('stg_files__sales_lines') }} as file_line
+    from stg_files__sales_lines as file_line
     where not file_line.is_deleted
 
 ),

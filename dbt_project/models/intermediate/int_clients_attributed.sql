@@ -3,6 +3,48 @@
     else the Bitrix24 company's responsible user. Size and potential come from Bitrix24. -#}
 with
 
+stg_onec__counterparties as (
+
+    select * from {{ ref('stg_onec__counterparties') }}
+
+),
+
+stg_onec__partners as (
+
+    select * from {{ ref('stg_onec__partners') }}
+
+),
+
+stg_onec__business_regions as (
+
+    select * from {{ ref('stg_onec__business_regions') }}
+
+),
+
+int_onec_users_matched as (
+
+    select * from {{ ref('int_onec_users_matched') }}
+
+),
+
+stg_bitrix24__companies as (
+
+    select * from {{ ref('stg_bitrix24__companies') }}
+
+),
+
+stg_bitrix24__users as (
+
+    select * from {{ ref('stg_bitrix24__users') }}
+
+),
+
+stg_files__sales_lines as (
+
+    select * from {{ ref('stg_files__sales_lines') }}
+
+),
+
 identity as (
 
     select * from {{ ref('int_client_identity') }}
@@ -24,13 +66,13 @@ onec_side as (
             order by counterparty.is_deletion_marked, counterparty.counterparty_id
         ) as record_rank
     from identity
-    inner join {{ ref('stg_onec__counterparties') }} as counterparty
+    inner join stg_onec__counterparties as counterparty
         on identity.record_id = counterparty.counterparty_id
-    left join {{ ref('stg_onec__partners') }} as partner
+    left join stg_onec__partners as partner
         on counterparty.partner_id = partner.partner_id
-    left join {{ ref('stg_onec__business_regions') }} as region
+    left join stg_onec__business_regions as region
         on partner.business_region_id = region.business_region_id
-    left join {{ ref('int_onec_users_matched') }} as matched_user
+    left join int_onec_users_matched as matched_user
         on partner.main_manager_user_id = matched_user.onec_user_id
     where identity.source_system = 'onec'
 
@@ -54,9 +96,9 @@ bitrix24_side as (
             order by length(company.company_id), company.company_id
         ) as record_rank
     from identity
-    inner join {{ ref('stg_bitrix24__companies') }} as company
+    inner join stg_bitrix24__companies as company
         on identity.record_id = company.company_id
-    left join {{ ref('stg_bitrix24__users') }} as bitrix24_user
+    left join stg_bitrix24__users as bitrix24_user
         on company.assigned_user_id = bitrix24_user.user_id
     where identity.source_system = 'bitrix24'
 
@@ -69,7 +111,7 @@ file_side as (
         min(file_line.region) as region,
         min(file_line.channel) as channel
     from identity
-    inner join {{ ref('stg_files__sales_lines') }} as file_line
+    inner join stg_files__sales_lines as file_line
         on identity.record_id = coalesce(file_line.inn, file_line.client_name, 'без ИНН')
     where identity.source_system = 'file'
     group by identity.client_id

@@ -2,6 +2,12 @@
     A name that matches several Bitrix24 users takes the smallest user id. -#}
 with
 
+stg_bitrix24__users as (
+
+    select * from {{ ref('stg_bitrix24__users') }}
+
+),
+
 onec_users as (
 
     select * from {{ ref('stg_onec__users') }}
@@ -16,7 +22,7 @@ bitrix24_users as (
         bitrix24_user.department_id,
         {{ normalize_person_name(dbt.concat(['bitrix24_user.last_name', "' '", 'bitrix24_user.first_name'])) }}
             as full_name_normalized
-    from {{ ref('stg_bitrix24__users') }} as bitrix24_user
+    from stg_bitrix24__users as bitrix24_user
     where not bitrix24_user.is_deleted
 
 ),

@@ -2,13 +2,25 @@
     year to as_of_date. -#}
 with
 
+stg_onec__returns as (
+
+    select * from {{ ref('stg_onec__returns') }}
+
+),
+
+stg_files__sales_lines as (
+
+    select * from {{ ref('stg_files__sales_lines') }}
+
+),
+
 sale_dates as (
 
     select document_date as sale_date from {{ ref('stg_onec__sales_documents') }}
     union all
-    select return_doc.document_date as sale_date from {{ ref('stg_onec__returns') }} as return_doc
+    select return_doc.document_date as sale_date from stg_onec__returns as return_doc
     union all
-    select file_line.sold_on as sale_date from {{ ref('stg_files__sales_lines') }} as file_line
+    select file_line.sold_on as sale_date from stg_files__sales_lines as file_line
 
 ),
 

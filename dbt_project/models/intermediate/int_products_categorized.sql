@@ -3,6 +3,12 @@
     keyed 'file:<name>' and have no category. -#}
 with
 
+stg_files__sales_lines as (
+
+    select * from {{ ref('stg_files__sales_lines') }}
+
+),
+
 products as (
 
     select * from {{ ref('stg_onec__products') }}
@@ -39,7 +45,7 @@ with_folders as (
 file_products as (
 
     select distinct file_line.product_name
-    from {{ ref('stg_files__sales_lines') }} as file_line
+    from stg_files__sales_lines as file_line
     where file_line.product_name is not null
 
 ),

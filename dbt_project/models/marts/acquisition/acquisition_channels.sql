@@ -6,6 +6,18 @@
     attributed to it. -#}
 with
 
+fct_deals as (
+
+    select * from {{ ref('fct_deals') }}
+
+),
+
+stg_files__marketing_spend as (
+
+    select * from {{ ref('stg_files__marketing_spend') }}
+
+),
+
 periods as (
 
     select * from {{ ref('int_periods') }}
@@ -54,7 +66,7 @@ client_touches as (
         deals.created_at,
         2 as touch_priority,
         deals.deal_id as touch_id
-    from {{ ref('fct_deals') }} as deals
+    from fct_deals as deals
     where deals.client_id is not null and deals.source_id is not null
 
 ),
@@ -131,7 +143,7 @@ spend_rows as (
         0 as leads_shipped,
         0 as new_clients,
         spend.spend_rub
-    from {{ ref('stg_files__marketing_spend') }} as spend
+    from stg_files__marketing_spend as spend
     inner join periods
         on
             spend.spend_month >= periods.period_start

@@ -1,4 +1,24 @@
 {#- Drill-down (расшифровка) for deal KPIs: one row per deal with its link, stage, amount and dates. -#}
+with
+
+fct_deals as (
+
+    select * from {{ ref('fct_deals') }}
+
+),
+
+dim_managers as (
+
+    select * from {{ ref('dim_managers') }}
+
+),
+
+dim_clients as (
+
+    select * from {{ ref('dim_clients') }}
+
+)
+
 select
     -- ids
     deals.deal_id,
@@ -27,8 +47,8 @@ select
     deals.created_date,
     deals.closed_date
 
-from {{ ref('fct_deals') }} as deals
-left join {{ ref('dim_managers') }} as managers
+from fct_deals as deals
+left join dim_managers as managers
     on deals.manager_id = managers.manager_id
-left join {{ ref('dim_clients') }} as clients
+left join dim_clients as clients
     on deals.client_id = clients.client_id

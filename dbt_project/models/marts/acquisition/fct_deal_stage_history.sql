@@ -27,6 +27,18 @@
 
 with
 
+stg_bitrix24__statuses as (
+
+    select * from {{ ref('stg_bitrix24__statuses') }}
+
+),
+
+fct_deals as (
+
+    select * from {{ ref('fct_deals') }}
+
+),
+
 history as (
 
     select * from {{ ref('stg_bitrix24__deal_stage_history') }}
@@ -42,7 +54,7 @@ stages as (
         statuses.sort_order as stage_sort,
         statuses.semantics,
         coalesce(statuses.category_id, '0') as category_id
-    from {{ ref('stg_bitrix24__statuses') }} as statuses
+    from stg_bitrix24__statuses as statuses
     where
         (statuses.entity_id = 'DEAL_STAGE' or statuses.entity_id like 'DEAL_STAGE\_%')
         and not statuses.is_deleted
@@ -92,7 +104,7 @@ final as (
         -- dates
         sequenced.entered_at,
         sequenced.left_at,
-        {{ b_portal_date('sequenced.entered_at') }} as entered_date,
+        {{ portal_date('sequenced.entered_at') }} as entered_date,
         sequenced.loaded_at as source_loaded_at
 
     from sequenced
@@ -100,7 +112,7 @@ final as (
         on
             sequenced.category_id = stages.category_id
             and sequenced.stage_id = stages.stage_id
-    left join {{ ref('fct_deals') }} as deals
+    left join fct_deals as deals
         on sequenced.deal_id = deals.deal_id
 
 )

@@ -21,6 +21,24 @@
 
 with
 
+int_client_identity as (
+
+    select * from {{ ref('int_client_identity') }}
+
+),
+
+stg_bitrix24__deal_categories as (
+
+    select * from {{ ref('stg_bitrix24__deal_categories') }}
+
+),
+
+dim_managers as (
+
+    select * from {{ ref('dim_managers') }}
+
+),
+
 deals as (
 
     select * from {{ ref('stg_bitrix24__deals') }}
@@ -63,7 +81,7 @@ companies_identity as (
     select
         client_identity.record_id as company_id,
         client_identity.client_id
-    from {{ ref('int_client_identity') }} as client_identity
+    from int_client_identity as client_identity
     where client_identity.source_system = 'bitrix24'
 
 ),
@@ -93,7 +111,7 @@ final as (
         end as stage_semantic,
         coalesce(sources.source_name, deals.source_id, 'Не указан') as source_name,
         deals.currency_id,
-        {{ b_portal_link('deal', 'deals.deal_id') }} as deal_url,
+        {{ portal_link('deal', 'deals.deal_id') }} as deal_url,
 
         -- numerics
         stages.stage_sort,
@@ -107,15 +125,15 @@ final as (
         -- dates
         deals.created_at,
         deals.closed_at,
-        {{ b_portal_date('deals.created_at') }} as created_date,
+        {{ portal_date('deals.created_at') }} as created_date,
         case
             when deals.is_won or deals.is_lost
-                then {{ b_portal_date('coalesce(deals.closed_at, deals.modified_at)') }}
+                then {{ portal_date('coalesce(deals.closed_at, deals.modified_at)') }}
         end as closed_date,
         deals.loaded_at as source_loaded_at
 
     from deals
-    left join {{ ref('stg_bitrix24__deal_categories') }} as pipelines
+    left join stg_bitrix24__deal_categories as pipelines
         on deals.category_id = pipelines.category_id
     left join stages
         on
@@ -125,7 +143,7 @@ final as (
         on deals.source_id = sources.source_id
     left join companies_identity
         on deals.company_id = companies_identity.company_id
-    left join {{ ref('dim_managers') }} as managers
+    left join dim_managers as managers
         on deals.assigned_user_id = managers.manager_id
 
 )

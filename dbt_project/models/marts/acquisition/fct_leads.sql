@@ -20,6 +20,12 @@
 
 with
 
+dim_managers as (
+
+    select * from {{ ref('dim_managers') }}
+
+),
+
 leads as (
 
     select * from {{ ref('stg_bitrix24__leads') }}
@@ -68,14 +74,14 @@ final as (
             when 'F' then 'junk'
             else 'in_progress'
         end as lead_outcome,
-        {{ b_portal_link('lead', 'leads.lead_id') }} as lead_url,
+        {{ portal_link('lead', 'leads.lead_id') }} as lead_url,
 
         -- booleans
         leads.is_converted,
 
         -- dates
         leads.created_at,
-        {{ b_portal_date('leads.created_at') }} as created_date,
+        {{ portal_date('leads.created_at') }} as created_date,
         leads.loaded_at as source_loaded_at
 
     from leads
@@ -83,7 +89,7 @@ final as (
         on leads.source_id = sources.source_id
     left join companies_identity
         on leads.company_id = companies_identity.company_id
-    left join {{ ref('dim_managers') }} as managers
+    left join dim_managers as managers
         on leads.assigned_user_id = managers.manager_id
 
 )

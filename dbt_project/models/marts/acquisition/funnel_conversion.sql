@@ -8,6 +8,18 @@
 ] -%}
 with
 
+stg_bitrix24__statuses as (
+
+    select * from {{ ref('stg_bitrix24__statuses') }}
+
+),
+
+stg_bitrix24__deal_categories as (
+
+    select * from {{ ref('stg_bitrix24__deal_categories') }}
+
+),
+
 deals as (
 
     select * from {{ ref('fct_deals') }}
@@ -37,7 +49,7 @@ funnel_stages as (
             partition by coalesce(statuses.category_id, '0')
             order by statuses.sort_order, statuses.status_id
         ) as stage_number
-    from {{ ref('stg_bitrix24__statuses') }} as statuses
+    from stg_bitrix24__statuses as statuses
     where
         (statuses.entity_id = 'DEAL_STAGE' or statuses.entity_id like 'DEAL_STAGE\_%')
         and statuses.semantics in ('process', 'success')
@@ -103,20 +115,20 @@ period_entries as (
 
 cohort_leveled as (
 
-    {{ b_funnel_levels('cohort_deals', ['deal_id', 'is_won', 'max_stage_number']) }}
+    {{ funnel_levels('cohort_deals', ['deal_id', 'is_won', 'max_stage_number']) }}
 
 ),
 
 entries_leveled as (
 
-    {{ b_funnel_levels('period_entries', ['stage_id', 'deal_id', 'days_in_stage']) }}
+    {{ funnel_levels('period_entries', ['stage_id', 'deal_id', 'days_in_stage']) }}
 
 ),
 
 cohort_measured as (
 
     select
-        {{ b_column_list(funnel_grain, 'cohort_leveled') }},
+        {{ column_list(funnel_grain, 'cohort_leveled') }},
         funnel_stages.stage_id,
         count(*) as cohort_deals_created,
         sum(
@@ -135,7 +147,7 @@ cohort_measured as (
     inner join funnel_stages
         on cohort_leveled.pipeline_id = funnel_stages.pipeline_id
     group by
-        {{ b_column_list(funnel_grain, 'cohort_leveled') }},
+        {{ column_list(funnel_grain, 'cohort_leveled') }},
         funnel_stages.stage_id
 
 ),
@@ -143,17 +155,17 @@ cohort_measured as (
 entries_measured as (
 
     select
-        {{ b_column_list(funnel_grain) }},
+        {{ column_list(funnel_grain) }},
         stage_id,
         0 as cohort_deals_created,
         0 as cohort_deals_reached,
         0 as cohort_reached_and_won,
         0 as cohort_deals_won,
         count(distinct deal_id) as period_deals_entered,
-        {{ dbt.safe_cast(b_median('days_in_stage'), dbt.type_numeric()) }} as median_days_in_stage
+        {{ dbt.safe_cast(median('days_in_stage'), dbt.type_numeric()) }} as median_days_in_stage
     from entries_leveled
     group by
-        {{ b_column_list(funnel_grain) }},
+        {{ column_list(funnel_grain) }},
         stage_id
 
 ),
@@ -169,7 +181,7 @@ combined as (
 measured as (
 
     select
-        {{ b_column_list(funnel_grain, 'combined') }},
+        {{ column_list(funnel_grain, 'combined') }},
         combined.stage_id,
         funnel_stages.stage_name,
         funnel_stages.stage_number,
@@ -185,7 +197,7 @@ measured as (
             combined.pipeline_id = funnel_stages.pipeline_id
             and combined.stage_id = funnel_stages.stage_id
     group by
-        {{ b_column_list(funnel_grain, 'combined') }},
+        {{ column_list(funnel_grain, 'combined') }},
         combined.stage_id,
         funnel_stages.stage_name,
         funnel_stages.stage_number
@@ -266,7 +278,7 @@ final as (
         with_previous.period_start
 
     from with_previous
-    left join {{ ref('stg_bitrix24__deal_categories') }} as pipelines
+    left join stg_bitrix24__deal_categories as pipelines
         on with_previous.pipeline_id = pipelines.category_id
 
 )

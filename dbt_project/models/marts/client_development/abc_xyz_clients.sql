@@ -4,13 +4,25 @@
     from the sparse month rows of client_period_revenue (a missing month is zero). -#}
 with
 
+client_period_revenue as (
+
+    select * from {{ ref('client_period_revenue') }}
+
+),
+
+int_clients_attributed as (
+
+    select * from {{ ref('int_clients_attributed') }}
+
+),
+
 monthly as (
 
     select
         revenue.client_id as entity_id,
         revenue.period_start as month_start,
         revenue.revenue
-    from {{ ref('client_period_revenue') }} as revenue
+    from client_period_revenue as revenue
     where revenue.period_grain = 'month'
 
 ),
@@ -40,7 +52,7 @@ final as (
         clients.channel,
         {{ abc_xyz_columns('abc_xyz') }}
     from abc_xyz
-    left join {{ ref('int_clients_attributed') }} as clients
+    left join int_clients_attributed as clients
         on abc_xyz.entity_id = clients.client_id
 
 )

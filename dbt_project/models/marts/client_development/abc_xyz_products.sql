@@ -2,6 +2,12 @@
     period end (macro abc_xyz_ctes), from fct_sales_lines (macro abc_xyz_monthly_sales). -#}
 with
 
+dim_products as (
+
+    select * from {{ ref('dim_products') }}
+
+),
+
 monthly as (
 
     {{ abc_xyz_monthly_sales('product_id') }}
@@ -21,7 +27,7 @@ final as (
         products.category,
         {{ abc_xyz_columns('abc_xyz') }}
     from abc_xyz
-    left join {{ ref('dim_products') }} as products
+    left join dim_products as products
         on abc_xyz.entity_id = products.product_id
 
 )

@@ -8,6 +8,30 @@
     4 decimals, null when the denominator is 0 or missing. -#}
 with
 
+client_period_revenue as (
+
+    select * from {{ ref('client_period_revenue') }}
+
+),
+
+abc_xyz_clients as (
+
+    select * from {{ ref('abc_xyz_clients') }}
+
+),
+
+int_outlets_by_region_year as (
+
+    select * from {{ ref('int_outlets_by_region_year') }}
+
+),
+
+int_potential_clients_by_region_year as (
+
+    select * from {{ ref('int_potential_clients_by_region_year') }}
+
+),
+
 periods as (
 
     select * from {{ ref('int_periods') }}
@@ -24,8 +48,8 @@ client_periods as (
         revenue.purchase_days,
         revenue.is_first_purchase_period,
         coalesce(abc.abc_class, 'C') as abc_class
-    from {{ ref('client_period_revenue') }} as revenue
-    left join {{ ref('abc_xyz_clients') }} as abc
+    from client_period_revenue as revenue
+    left join abc_xyz_clients as abc
         on
             revenue.period_grain = abc.period_grain
             and revenue.period_start = abc.period_start
@@ -100,7 +124,7 @@ outlets_year as (
         grid.region,
         max(outlets.year) as outlets_year
     from grid
-    inner join {{ ref('int_outlets_by_region_year') }} as outlets
+    inner join int_outlets_by_region_year as outlets
         on
             grid.region = outlets.region
             and grid.period_year >= outlets.year
@@ -127,7 +151,7 @@ assembled as (
             and grid.period_start = counts.period_start
             and grid.region = counts.region
             and grid.client_scope = counts.client_scope
-    left join {{ ref('int_potential_clients_by_region_year') }} as potential
+    left join int_potential_clients_by_region_year as potential
         on
             grid.region = potential.region
             and grid.period_year = potential.year
@@ -136,7 +160,7 @@ assembled as (
             grid.period_grain = outlets_year.period_grain
             and grid.period_start = outlets_year.period_start
             and grid.region = outlets_year.region
-    left join {{ ref('int_outlets_by_region_year') }} as outlets
+    left join int_outlets_by_region_year as outlets
         on
             outlets_year.region = outlets.region
             and outlets_year.outlets_year = outlets.year

@@ -3,6 +3,12 @@
     on client_id). Buying clients = clients with positive revenue in the period. -#}
 with
 
+client_period_revenue as (
+
+    select * from {{ ref('client_period_revenue') }}
+
+),
+
 ranked as (
 
     select
@@ -19,7 +25,7 @@ ranked as (
             partition by revenue.period_grain, revenue.period_start
         ) as buying_clients,
         sum(revenue.revenue) over (partition by revenue.period_grain, revenue.period_start) as company_revenue
-    from {{ ref('client_period_revenue') }} as revenue
+    from client_period_revenue as revenue
 
 ),
 

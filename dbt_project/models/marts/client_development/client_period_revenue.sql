@@ -6,6 +6,12 @@
     follows the lines, never clients × periods. -#}
 with
 
+int_clients_attributed as (
+
+    select * from {{ ref('int_clients_attributed') }}
+
+),
+
 periods as (
 
     select * from {{ ref('int_periods') }}
@@ -112,7 +118,7 @@ final as (
             and aggregated.period_start = periods.period_start
     inner join first_purchase
         on aggregated.client_id = first_purchase.client_id
-    left join {{ ref('int_clients_attributed') }} as clients
+    left join int_clients_attributed as clients
         on aggregated.client_id = clients.client_id
     where periods.period_end > coalesce(first_purchase.first_purchase_date, first_purchase.first_line_date)
 

@@ -31,6 +31,12 @@
 {%- endif -%}
 with
 
+int_periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
 revenue as (
 
     select * from {{ ref('client_period_revenue') }}
@@ -56,7 +62,7 @@ periods as (
         period.period_start as base_end,
         {{ k }} as base_periods
         {%- endif %}
-    from {{ ref('int_periods') }} as period
+    from int_periods as period
 
 ),
 

@@ -1,5 +1,13 @@
 {#- Lost sales (упущенные продажи) per period and sales channel, in thousand rubles:
     Σ over falling clients of (B − P) + Σ over lost clients of B (client_stability). -#}
+with
+
+client_stability as (
+
+    select * from {{ ref('client_stability') }}
+
+)
+
 select
     stability.period_grain,
     stability.period_start,
@@ -20,5 +28,5 @@ select
     ) / 1000, 3) as lost_sales_thousand_rub,
     sum(case when stability.stability_type = 'falling' then 1 else 0 end) as falling_clients,
     sum(case when stability.stability_type = 'lost' then 1 else 0 end) as lost_clients
-from {{ ref('client_stability') }} as stability
+from client_stability as stability
 group by stability.period_grain, stability.period_start, stability.period_label, stability.channel

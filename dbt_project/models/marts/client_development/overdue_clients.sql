@@ -4,13 +4,43 @@
     so that the dashboard's native filters (Менеджер, Отдел, Сегмент) apply to the list. -#}
 with
 
+fct_sales_lines as (
+
+    select * from {{ ref('fct_sales_lines') }}
+
+),
+
+purchase_periodicity as (
+
+    select * from {{ ref('purchase_periodicity') }}
+
+),
+
+dim_clients as (
+
+    select * from {{ ref('dim_clients') }}
+
+),
+
+dim_managers as (
+
+    select * from {{ ref('dim_managers') }}
+
+),
+
+dim_departments as (
+
+    select * from {{ ref('dim_departments') }}
+
+),
+
 last_document as (
 
     select
         fct.client_id,
         max(fct.document_number) as last_document_number
-    from {{ ref('fct_sales_lines') }} as fct
-    inner join {{ ref('purchase_periodicity') }} as periodicity
+    from fct_sales_lines as fct
+    inner join purchase_periodicity as periodicity
         on
             fct.client_id = periodicity.client_id
             and fct.document_date = periodicity.last_purchase_date
@@ -24,7 +54,7 @@ revenue_t12 as (
     select
         fct.client_id,
         sum(fct.revenue) as revenue_t12
-    from {{ ref('fct_sales_lines') }} as fct
+    from fct_sales_lines as fct
     where
         fct.document_date > {{ add_months(as_of_date(), -12) }}
         and fct.document_date <= {{ as_of_date() }}
@@ -50,12 +80,12 @@ select
     periodicity.overdue_threshold_days,
     periodicity.is_regular,
     coalesce(revenue_t12.revenue_t12, 0) as revenue_t12
-from {{ ref('purchase_periodicity') }} as periodicity
-left join {{ ref('dim_clients') }} as clients
+from purchase_periodicity as periodicity
+left join dim_clients as clients
     on periodicity.client_id = clients.client_id
-left join {{ ref('dim_managers') }} as managers
+left join dim_managers as managers
     on periodicity.manager_id = managers.manager_id
-left join {{ ref('dim_departments') }} as departments
+left join dim_departments as departments
     on periodicity.department_id = departments.department_id
 left join last_document
     on periodicity.client_id = last_document.client_id

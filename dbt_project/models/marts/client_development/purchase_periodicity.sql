@@ -4,12 +4,24 @@
     least(var overdue_gap_multiplier × mean gap, var overdue_cap_days). -#}
 with
 
+fct_sales_lines as (
+
+    select * from {{ ref('fct_sales_lines') }}
+
+),
+
+int_clients_attributed as (
+
+    select * from {{ ref('int_clients_attributed') }}
+
+),
+
 purchase_days as (
 
     select distinct
         fct.client_id,
         fct.document_date as purchase_date
-    from {{ ref('fct_sales_lines') }} as fct
+    from fct_sales_lines as fct
     where fct.line_kind = 'sale' and fct.document_date <= {{ as_of_date() }}
 
 ),
@@ -83,7 +95,7 @@ final as (
             false
         ) as is_overdue
     from per_client
-    left join {{ ref('int_clients_attributed') }} as clients
+    left join int_clients_attributed as clients
         on per_client.client_id = clients.client_id
 
 )

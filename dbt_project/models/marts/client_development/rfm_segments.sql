@@ -7,6 +7,12 @@
     one client alone scores 1. Named segments with Russian labels. -#}
 with
 
+int_clients_attributed as (
+
+    select * from {{ ref('int_clients_attributed') }}
+
+),
+
 lines as (
 
     select * from {{ ref('fct_sales_lines') }}
@@ -100,5 +106,5 @@ select
         else 'Требуют внимания'
     end as rfm_segment_ru
 from segmented
-left join {{ ref('int_clients_attributed') }} as clients
+left join int_clients_attributed as clients
     on segmented.client_id = clients.client_id

@@ -3,6 +3,24 @@
     period of the same grain (↑ ↓ =) and the strategy from the seed segment_strategies. -#}
 with
 
+abc_xyz_clients as (
+
+    select * from {{ ref('abc_xyz_clients') }}
+
+),
+
+int_clients_attributed as (
+
+    select * from {{ ref('int_clients_attributed') }}
+
+),
+
+segment_strategies as (
+
+    select * from {{ ref('segment_strategies') }}
+
+),
+
 classes as (
 
     select
@@ -13,8 +31,8 @@ classes as (
         abc.abc_class,
         clients.business_size,
         clients.potential_band
-    from {{ ref('abc_xyz_clients') }} as abc
-    inner join {{ ref('int_clients_attributed') }} as clients
+    from abc_xyz_clients as abc
+    inner join int_clients_attributed as clients
         on abc.client_id = clients.client_id
 
 ),
@@ -31,7 +49,7 @@ cells as (
         strategies.business_size,
         strategies.potential_band,
         strategies.abc_class
-    from {{ ref('segment_strategies') }} as strategies
+    from segment_strategies as strategies
     union
     select distinct
         classes.business_size,
@@ -107,7 +125,7 @@ final as (
             and grid.business_size = previous_count.business_size
             and grid.potential_band = previous_count.potential_band
             and grid.abc_class = previous_count.abc_class
-    left join {{ ref('segment_strategies') }} as strategies
+    left join segment_strategies as strategies
         on
             grid.business_size = strategies.business_size
             and grid.potential_band = strategies.potential_band

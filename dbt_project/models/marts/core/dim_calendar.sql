@@ -1,12 +1,18 @@
 {#- One row per day from the first sale's year start to as_of_date. -#}
 with
 
+int_periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
 bounds as (
 
     select
         min(period.period_start) as first_day,
         {{ as_of_date() }} as last_day
-    from {{ ref('int_periods') }} as period
+    from int_periods as period
 
 ),
 

@@ -2,17 +2,47 @@
     Rosstat and potential-clients files, the ERP sales file. -#}
 with
 
+stg_bitrix24__companies as (
+
+    select * from {{ ref('stg_bitrix24__companies') }}
+
+),
+
+stg_files__rosstat_outlets as (
+
+    select * from {{ ref('stg_files__rosstat_outlets') }}
+
+),
+
+stg_files__potential_clients as (
+
+    select * from {{ ref('stg_files__potential_clients') }}
+
+),
+
+stg_files__sales_lines as (
+
+    select * from {{ ref('stg_files__sales_lines') }}
+
+),
+
+stg_onec__business_regions as (
+
+    select * from {{ ref('stg_onec__business_regions') }}
+
+),
+
 names as (
 
     select region_name as region from {{ ref('stg_onec__business_regions') }}
     union
-    select company.region from {{ ref('stg_bitrix24__companies') }} as company
+    select company.region from stg_bitrix24__companies as company
     union
-    select outlets.region from {{ ref('stg_files__rosstat_outlets') }} as outlets
+    select outlets.region from stg_files__rosstat_outlets as outlets
     union
-    select potential.region from {{ ref('stg_files__potential_clients') }} as potential
+    select potential.region from stg_files__potential_clients as potential
     union
-    select file_line.region from {{ ref('stg_files__sales_lines') }} as file_line
+    select file_line.region from stg_files__sales_lines as file_line
     union
     select 'Не указан' as region
 
@@ -22,7 +52,7 @@ select
     names.region,
     onec_region.business_region_id as onec_business_region_key
 from names
-left join {{ ref('stg_onec__business_regions') }} as onec_region
+left join stg_onec__business_regions as onec_region
     on
         names.region = onec_region.region_name
         and not onec_region.is_deleted

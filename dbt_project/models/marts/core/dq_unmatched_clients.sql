@@ -6,6 +6,18 @@
     native filters. -#}
 with
 
+dq_sources as (
+
+    select * from {{ ref('dq_sources') }}
+
+),
+
+dim_clients as (
+
+    select * from {{ ref('dim_clients') }}
+
+),
+
 identity as (
 
     select * from {{ ref('int_client_identity') }}
@@ -30,7 +42,7 @@ connected as (
             as onec_connected,
         coalesce(max(case when sources.source_system = 'bitrix24' and sources.is_connected then 1 end), 0) = 1
             as bitrix24_connected
-    from {{ ref('dq_sources') }} as sources
+    from dq_sources as sources
 
 ),
 
@@ -62,7 +74,7 @@ final as (
     inner join systems_per_client
         on identity.client_id = systems_per_client.client_id
     cross join connected
-    left join {{ ref('dim_clients') }} as clients
+    left join dim_clients as clients
         on identity.client_id = clients.client_id
 
 )

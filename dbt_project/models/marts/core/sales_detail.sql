@@ -1,5 +1,25 @@
 {#- Drill-down (расшифровка) of every sales KPI: one row per revenue line with the 1C document
     number and date, client, product and the grain attributes. -#}
+with
+
+fct_sales_lines as (
+
+    select * from {{ ref('fct_sales_lines') }}
+
+),
+
+int_clients_attributed as (
+
+    select * from {{ ref('int_clients_attributed') }}
+
+),
+
+dim_products as (
+
+    select * from {{ ref('dim_products') }}
+
+)
+
 select
     fct.sales_line_id,
     fct.onec_document_ref,
@@ -19,8 +39,8 @@ select
     fct.channel,
     fct.quantity,
     fct.revenue
-from {{ ref('fct_sales_lines') }} as fct
-left join {{ ref('int_clients_attributed') }} as clients
+from fct_sales_lines as fct
+left join int_clients_attributed as clients
     on fct.client_id = clients.client_id
-left join {{ ref('dim_products') }} as products
+left join dim_products as products
     on fct.product_id = products.product_id

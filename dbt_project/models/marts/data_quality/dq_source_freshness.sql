@@ -24,7 +24,7 @@ tables as (
             max(raw_rows._modified_at) as last_modified_at,
             count(*) as total_rows,
             coalesce(sum(case when raw_rows._deleted_at is not null then 1 else 0 end), 0) as deleted_rows
-        from {{ source(source_name, table_name) }} as raw_rows
+        from (select * from {{ source(source_name, table_name) }}) as raw_rows
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 

@@ -6,6 +6,18 @@
     their periods by equality keys; never a client × period × item grid. -#}
 with
 
+fct_sales_lines as (
+
+    select * from {{ ref('fct_sales_lines') }}
+
+),
+
+dim_products as (
+
+    select * from {{ ref('dim_products') }}
+
+),
+
 periods as (
 
     select * from {{ ref('int_periods') }}
@@ -56,8 +68,8 @@ sale_months as (
         {{ period_start_of('month', 'sales_lines.document_date') }} as month_start,
         lower(trim(sales_lines.category)) as category_key,
         lower(trim(products.sku)) as sku_key
-    from {{ ref('fct_sales_lines') }} as sales_lines
-    left join {{ ref('dim_products') }} as products
+    from fct_sales_lines as sales_lines
+    left join dim_products as products
         on sales_lines.product_id = products.product_id
     where sales_lines.line_kind = 'sale'
 

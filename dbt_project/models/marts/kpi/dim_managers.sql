@@ -1,6 +1,18 @@
 {#- Managers = Bitrix24 users, with their department and the 1C user matched by «Фамилия Имя». -#}
 with
 
+int_onec_users_matched as (
+
+    select * from {{ ref('int_onec_users_matched') }}
+
+),
+
+dim_departments as (
+
+    select * from {{ ref('dim_departments') }}
+
+),
+
 users as (
 
     select * from {{ ref('stg_bitrix24__users') }}
@@ -12,7 +24,7 @@ onec_matches as (
     select
         user_matches.manager_id,
         min(user_matches.onec_user_id) as onec_user_key
-    from {{ ref('int_onec_users_matched') }} as user_matches
+    from int_onec_users_matched as user_matches
     group by user_matches.manager_id
 
 ),
@@ -35,7 +47,7 @@ final as (
         users.is_active and not users.is_deleted as is_active
 
     from users
-    left join {{ ref('dim_departments') }} as departments
+    left join dim_departments as departments
         on users.department_id = departments.department_id
     left join onec_matches
         on users.user_id = onec_matches.manager_id

@@ -18,6 +18,12 @@
 
 with
 
+dim_managers as (
+
+    select * from {{ ref('dim_managers') }}
+
+),
+
 activities as (
 
     select * from {{ ref('stg_bitrix24__activities') }}
@@ -46,13 +52,13 @@ final as (
         and activities.activity_type in ('call', 'meeting', 'task') as is_counted_for_norms,
 
         -- dates
-        {{ b_portal_date(
+        {{ portal_date(
             'coalesce(activities.end_at, activities.start_at, activities.deadline_at, activities.created_at)'
         ) }} as activity_date,
         activities.loaded_at as source_loaded_at
 
     from activities
-    left join {{ ref('dim_managers') }} as managers
+    left join dim_managers as managers
         on activities.responsible_user_id = managers.manager_id
 
 )

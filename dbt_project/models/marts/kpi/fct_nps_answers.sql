@@ -2,6 +2,12 @@
     (by ИНН) and to the Bitrix24 department (by name, case-insensitive). -#}
 with
 
+int_client_identity as (
+
+    select * from {{ ref('int_client_identity') }}
+
+),
+
 answers as (
 
     select * from {{ ref('stg_files__nps_answers') }}
@@ -14,7 +20,7 @@ clients_by_inn as (
     select
         client_identity.inn,
         min(client_identity.client_id) as client_id
-    from {{ ref('int_client_identity') }} as client_identity
+    from int_client_identity as client_identity
     where client_identity.inn is not null
     group by client_identity.inn
 

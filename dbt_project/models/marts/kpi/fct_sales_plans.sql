@@ -1,6 +1,12 @@
 {#- Plans and norms per manager and month (user file), the targets of the KPI panel. -#}
 with
 
+dim_managers as (
+
+    select * from {{ ref('dim_managers') }}
+
+),
+
 plans as (
 
     select * from {{ ref('stg_files__sales_plans') }}
@@ -33,7 +39,7 @@ final as (
         plans.plan_month
 
     from plans
-    left join {{ ref('dim_managers') }} as managers
+    left join dim_managers as managers
         on plans.manager_id = managers.manager_id
 
 )

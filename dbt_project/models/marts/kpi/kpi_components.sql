@@ -32,6 +32,12 @@
 } -%}
 with
 
+dim_managers as (
+
+    select * from {{ ref('dim_managers') }}
+
+),
+
 periods as (
 
     select
@@ -91,13 +97,13 @@ stable_counts as (
 
 revenue as (
 
-    {{ b_kpi_component('lines', columns, components['revenue'], date_column='document_date') }}
+    {{ kpi_component('lines', columns, components['revenue'], date_column='document_date') }}
 
 ),
 
 sply_revenue as (
 
-    {{ b_kpi_component(
+    {{ kpi_component(
         'lines', columns, components['sply_revenue'], date_column='document_date',
         start_column='sply_period_start', end_column='sply_period_end',
     ) }}
@@ -106,13 +112,13 @@ sply_revenue as (
 
 new_clients as (
 
-    {{ b_kpi_component('clients', columns, components['new_clients'], date_column='first_purchase_date') }}
+    {{ kpi_component('clients', columns, components['new_clients'], date_column='first_purchase_date') }}
 
 ),
 
 stable as (
 
-    {{ b_kpi_component('stable_counts', columns, components['stable']) }}
+    {{ kpi_component('stable_counts', columns, components['stable']) }}
 
 ),
 
@@ -121,7 +127,7 @@ stable_previous as (
     select
         periods.period_grain,
         periods.period_start,
-        stable_counts.manager_id,{{ b_measure_list(columns, components['stable_previous']) }}
+        stable_counts.manager_id,{{ measure_list(columns, components['stable_previous']) }}
     from stable_counts
     inner join periods
         on
@@ -133,13 +139,13 @@ stable_previous as (
 
 deal_cohorts as (
 
-    {{ b_kpi_component('deals', columns, components['deals'], date_column='created_date') }}
+    {{ kpi_component('deals', columns, components['deals'], date_column='created_date') }}
 
 ),
 
 activities_done as (
 
-    {{ b_kpi_component(
+    {{ kpi_component(
         'activities', columns, components['activities'], date_column='activity_date',
         where='activities.is_counted_for_norms',
     ) }}
@@ -148,13 +154,13 @@ activities_done as (
 
 plan_totals as (
 
-    {{ b_kpi_component('plans', columns, components['plans'], date_column='plan_month') }}
+    {{ kpi_component('plans', columns, components['plans'], date_column='plan_month') }}
 
 ),
 
 assortment_totals as (
 
-    {{ b_kpi_component('assortment', columns, components['assortment']) }}
+    {{ kpi_component('assortment', columns, components['assortment']) }}
 
 ),
 
@@ -207,7 +213,7 @@ final as (
         on
             combined.period_grain = periods.period_grain
             and combined.period_start = periods.period_start
-    left join {{ ref('dim_managers') }} as managers
+    left join dim_managers as managers
         on combined.manager_id = managers.manager_id
     group by
         combined.period_grain,

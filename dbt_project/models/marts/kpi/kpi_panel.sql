@@ -51,6 +51,18 @@
 ] -%}
 with
 
+dim_managers as (
+
+    select * from {{ ref('dim_managers') }}
+
+),
+
+dim_departments as (
+
+    select * from {{ ref('dim_departments') }}
+
+),
+
 components as (
 
     select * from {{ ref('kpi_components') }}
@@ -149,9 +161,9 @@ final as (
         kpis.period_start
 
     from kpis
-    left join {{ ref('dim_managers') }} as managers
+    left join dim_managers as managers
         on kpis.manager_id = managers.manager_id
-    left join {{ ref('dim_departments') }} as departments
+    left join dim_departments as departments
         on kpis.department_id = departments.department_id
 
 )

@@ -3,6 +3,12 @@
     has run once (see stg_predictions__client_predictions). -#}
 with
 
+dim_clients as (
+
+    select * from {{ ref('dim_clients') }}
+
+),
+
 predictions as (
 
     select * from {{ ref('stg_predictions__client_predictions') }}
@@ -48,7 +54,7 @@ final as (
     from predictions
     inner join latest
         on predictions.as_of = latest.as_of
-    left join {{ ref('dim_clients') }} as clients
+    left join dim_clients as clients
         on predictions.client_id = clients.client_id
 
 )

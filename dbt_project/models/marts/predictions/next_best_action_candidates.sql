@@ -16,6 +16,60 @@
 
 with
 
+int_periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
+fct_sales_lines as (
+
+    select * from {{ ref('fct_sales_lines') }}
+
+),
+
+overdue_clients as (
+
+    select * from {{ ref('overdue_clients') }}
+
+),
+
+client_stability as (
+
+    select * from {{ ref('client_stability') }}
+
+),
+
+client_predictions as (
+
+    select * from {{ ref('client_predictions') }}
+
+),
+
+assortment_fulfilment as (
+
+    select * from {{ ref('assortment_fulfilment') }}
+
+),
+
+stg_files__potential_clients as (
+
+    select * from {{ ref('stg_files__potential_clients') }}
+
+),
+
+dim_managers as (
+
+    select * from {{ ref('dim_managers') }}
+
+),
+
+dim_departments as (
+
+    select * from {{ ref('dim_departments') }}
+
+),
+
 clients as (
 
     select * from {{ ref('dim_clients') }}
@@ -25,7 +79,7 @@ clients as (
 latest_month as (
 
     select max(period.period_start) as period_start
-    from {{ ref('int_periods') }} as period
+    from int_periods as period
     where
         period.period_grain = 'month'
         and period.is_complete
@@ -38,7 +92,7 @@ revenue_t12 as (
     select
         fct.client_id,
         sum(fct.revenue) as revenue_t12
-    from {{ ref('fct_sales_lines') }} as fct
+    from fct_sales_lines as fct
     where
         fct.document_date > {{ add_months(as_of_date(), -12) }}
         and fct.document_date <= {{ as_of_date() }}
@@ -64,7 +118,7 @@ overdue as (
         ]) }} as reason,
         cast(null as {{ dbt.type_string() }}) as prospect_name,
         cast(null as {{ dbt.type_string() }}) as prospect_region
-    from {{ ref('overdue_clients') }} as overdue
+    from overdue_clients as overdue
     left join clients
         on overdue.client_id = clients.client_id
 
@@ -73,7 +127,7 @@ overdue as (
 stability as (
 
     select stab.*
-    from {{ ref('client_stability') }} as stab
+    from client_stability as stab
     inner join latest_month
         on stab.period_start = latest_month.period_start
     where
@@ -125,7 +179,7 @@ at_risk as (
         ]) }} as reason,
         cast(null as {{ dbt.type_string() }}) as prospect_name,
         cast(null as {{ dbt.type_string() }}) as prospect_region
-    from {{ ref('client_predictions') }} as predictions
+    from client_predictions as predictions
     inner join clients
         on predictions.client_id = clients.client_id
     left join revenue_t12
@@ -152,7 +206,7 @@ assortment_gaps as (
         ]) }} as reason,
         cast(null as {{ dbt.type_string() }}) as prospect_name,
         cast(null as {{ dbt.type_string() }}) as prospect_region
-    from {{ ref('assortment_fulfilment') }} as fulfilment
+    from assortment_fulfilment as fulfilment
     inner join latest_month
         on fulfilment.period_start = latest_month.period_start
     left join revenue_t12
@@ -167,7 +221,7 @@ assortment_gaps as (
 potential_years as (
 
     select max(files.year) as latest_year
-    from {{ ref('stg_files__potential_clients') }} as files
+    from stg_files__potential_clients as files
     where not files.is_deleted
 
 ),
@@ -175,7 +229,7 @@ potential_years as (
 potential as (
 
     select files.*
-    from {{ ref('stg_files__potential_clients') }} as files
+    from stg_files__potential_clients as files
     inner join potential_years
         on files.year = potential_years.latest_year
     where not files.is_deleted
@@ -275,9 +329,9 @@ final as (
     from unioned
     left join clients
         on unioned.client_id = clients.client_id
-    left join {{ ref('dim_managers') }} as managers
+    left join dim_managers as managers
         on unioned.manager_id = managers.manager_id
-    left join {{ ref('dim_departments') }} as departments
+    left join dim_departments as departments
         on clients.department_id = departments.department_id
 
 )

@@ -13,13 +13,13 @@ renamed as (
         source_key as category_id,
 
         -- strings
-        {{ b_json_text('payload', 'name') }} as category_name,
+        {{ json_text('payload', 'name') }} as category_name,
 
         -- numerics
-        {{ b_to_int(b_json_text('payload', 'sort')) }} as sort_order,
+        {{ to_int(json_text('payload', 'sort')) }} as sort_order,
 
         -- booleans
-        coalesce({{ b_to_bool(b_json_text('payload', 'isDefault')) }}, false) as is_default,
+        coalesce({{ to_bool(json_text('payload', 'isDefault')) }}, false) as is_default,
         _deleted_at is not null as is_deleted,
 
         -- dates

@@ -11,15 +11,15 @@ renamed as (
     select
         -- ids
         source_key as product_row_id,
-        {{ b_to_link(b_json_text('payload', 'OWNER_ID')) }} as deal_id,
-        {{ b_to_link(b_json_text('payload', 'PRODUCT_ID')) }} as product_id,
+        {{ to_link(json_text('payload', 'OWNER_ID')) }} as deal_id,
+        {{ to_link(json_text('payload', 'PRODUCT_ID')) }} as product_id,
 
         -- strings
-        {{ b_json_text('payload', 'PRODUCT_NAME') }} as product_name,
+        {{ json_text('payload', 'PRODUCT_NAME') }} as product_name,
 
         -- numerics
-        {{ b_to_numeric(b_json_text('payload', 'PRICE')) }} as price,
-        {{ b_to_numeric(b_json_text('payload', 'QUANTITY')) }} as quantity,
+        {{ to_numeric(json_text('payload', 'PRICE')) }} as price,
+        {{ to_numeric(json_text('payload', 'QUANTITY')) }} as quantity,
 
         -- booleans
         _deleted_at is not null as is_deleted,

@@ -11,21 +11,21 @@ renamed as (
     select
         -- ids
         source_key as stage_history_id,
-        {{ b_to_link(b_json_text('payload', 'OWNER_ID')) }} as deal_id,
-        coalesce({{ b_json_text('payload', 'CATEGORY_ID') }}, '0') as category_id,
-        {{ b_json_text('payload', 'STAGE_ID') }} as stage_id,
+        {{ to_link(json_text('payload', 'OWNER_ID')) }} as deal_id,
+        coalesce({{ json_text('payload', 'CATEGORY_ID') }}, '0') as category_id,
+        {{ json_text('payload', 'STAGE_ID') }} as stage_id,
 
         -- strings
-        {{ b_json_text('payload', 'STAGE_SEMANTIC_ID') }} as stage_semantic_id,
+        {{ json_text('payload', 'STAGE_SEMANTIC_ID') }} as stage_semantic_id,
 
         -- numerics
-        {{ b_to_int(b_json_text('payload', 'TYPE_ID')) }} as history_type_id,
+        {{ to_int(json_text('payload', 'TYPE_ID')) }} as history_type_id,
 
         -- booleans
         _deleted_at is not null as is_deleted,
 
         -- dates
-        {{ b_to_timestamptz(b_json_text('payload', 'CREATED_TIME')) }} as entered_at,
+        {{ to_timestamptz(json_text('payload', 'CREATED_TIME')) }} as entered_at,
         _loaded_at as loaded_at,
         _deleted_at as deleted_at
 

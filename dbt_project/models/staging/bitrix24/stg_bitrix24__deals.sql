@@ -11,31 +11,31 @@ renamed as (
     select
         -- ids
         source_key as deal_id,
-        coalesce({{ b_json_text('payload', 'CATEGORY_ID') }}, '0') as category_id,
-        {{ b_json_text('payload', 'STAGE_ID') }} as stage_id,
-        {{ b_to_link(b_json_text('payload', 'COMPANY_ID')) }} as company_id,
-        {{ b_to_link(b_json_text('payload', 'ASSIGNED_BY_ID')) }} as assigned_user_id,
-        {{ b_json_text('payload', 'SOURCE_ID') }} as source_id,
-        {{ b_to_link(b_json_text('payload', 'LEAD_ID')) }} as lead_id,
+        coalesce({{ json_text('payload', 'CATEGORY_ID') }}, '0') as category_id,
+        {{ json_text('payload', 'STAGE_ID') }} as stage_id,
+        {{ to_link(json_text('payload', 'COMPANY_ID')) }} as company_id,
+        {{ to_link(json_text('payload', 'ASSIGNED_BY_ID')) }} as assigned_user_id,
+        {{ json_text('payload', 'SOURCE_ID') }} as source_id,
+        {{ to_link(json_text('payload', 'LEAD_ID')) }} as lead_id,
 
         -- strings
-        {{ b_json_text('payload', 'TITLE') }} as deal_title,
-        {{ b_json_text('payload', 'STAGE_SEMANTIC_ID') }} as stage_semantic_id,
-        {{ b_json_text('payload', 'CURRENCY_ID') }} as currency_id,
+        {{ json_text('payload', 'TITLE') }} as deal_title,
+        {{ json_text('payload', 'STAGE_SEMANTIC_ID') }} as stage_semantic_id,
+        {{ json_text('payload', 'CURRENCY_ID') }} as currency_id,
 
         -- numerics
-        {{ b_to_numeric(b_json_text('payload', 'OPPORTUNITY')) }} as amount,
+        {{ to_numeric(json_text('payload', 'OPPORTUNITY')) }} as amount,
 
         -- booleans
-        coalesce({{ b_to_bool(b_json_text('payload', 'CLOSED')) }}, false) as is_closed,
-        coalesce({{ b_json_text('payload', 'STAGE_SEMANTIC_ID') }} = 'S', false) as is_won,
-        coalesce({{ b_json_text('payload', 'STAGE_SEMANTIC_ID') }} = 'F', false) as is_lost,
+        coalesce({{ to_bool(json_text('payload', 'CLOSED')) }}, false) as is_closed,
+        coalesce({{ json_text('payload', 'STAGE_SEMANTIC_ID') }} = 'S', false) as is_won,
+        coalesce({{ json_text('payload', 'STAGE_SEMANTIC_ID') }} = 'F', false) as is_lost,
         _deleted_at is not null as is_deleted,
 
         -- dates
-        {{ b_to_timestamptz(b_json_text('payload', 'DATE_CREATE')) }} as created_at,
-        {{ b_to_timestamptz(b_json_text('payload', 'DATE_MODIFY')) }} as modified_at,
-        {{ b_to_timestamptz(b_json_text('payload', 'CLOSEDATE')) }} as closed_at,
+        {{ to_timestamptz(json_text('payload', 'DATE_CREATE')) }} as created_at,
+        {{ to_timestamptz(json_text('payload', 'DATE_MODIFY')) }} as modified_at,
+        {{ to_timestamptz(json_text('payload', 'CLOSEDATE')) }} as closed_at,
         _loaded_at as loaded_at,
         _deleted_at as deleted_at
 

@@ -11,14 +11,14 @@ renamed as (
     select
         -- ids
         source_key as department_id,
-        {{ b_to_link(b_json_text('payload', 'PARENT')) }} as parent_department_id,
-        {{ b_to_link(b_json_text('payload', 'UF_HEAD')) }} as head_user_id,
+        {{ to_link(json_text('payload', 'PARENT')) }} as parent_department_id,
+        {{ to_link(json_text('payload', 'UF_HEAD')) }} as head_user_id,
 
         -- strings
-        {{ b_json_text('payload', 'NAME') }} as department_name,
+        {{ json_text('payload', 'NAME') }} as department_name,
 
         -- numerics
-        {{ b_to_int(b_json_text('payload', 'SORT')) }} as sort_order,
+        {{ to_int(json_text('payload', 'SORT')) }} as sort_order,
 
         -- booleans
         _deleted_at is not null as is_deleted,

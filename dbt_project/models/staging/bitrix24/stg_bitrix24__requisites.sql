@@ -12,16 +12,16 @@ renamed as (
         -- ids
         source_key as requisite_id,
         case
-            when {{ b_json_text('payload', 'ENTITY_TYPE_ID') }} = '4'
-                then {{ b_to_link(b_json_text('payload', 'ENTITY_ID')) }}
+            when {{ json_text('payload', 'ENTITY_TYPE_ID') }} = '4'
+                then {{ to_link(json_text('payload', 'ENTITY_ID')) }}
         end as company_id,
-        {{ b_json_text('payload', 'ENTITY_TYPE_ID') }} as entity_type_id,
-        {{ b_to_link(b_json_text('payload', 'ENTITY_ID')) }} as entity_id,
+        {{ json_text('payload', 'ENTITY_TYPE_ID') }} as entity_type_id,
+        {{ to_link(json_text('payload', 'ENTITY_ID')) }} as entity_id,
 
         -- strings
-        {{ b_json_text('payload', 'RQ_INN') }} as inn,
-        {{ b_json_text('payload', 'RQ_KPP') }} as kpp,
-        {{ b_json_text('payload', 'RQ_COMPANY_NAME') }} as requisite_name,
+        {{ json_text('payload', 'RQ_INN') }} as inn,
+        {{ json_text('payload', 'RQ_KPP') }} as kpp,
+        {{ json_text('payload', 'RQ_COMPANY_NAME') }} as requisite_name,
 
         -- booleans
         _deleted_at is not null as is_deleted,

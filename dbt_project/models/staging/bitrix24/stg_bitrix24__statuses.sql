@@ -11,16 +11,16 @@ renamed as (
     select
         -- ids
         source_key as status_record_id,
-        {{ b_json_text('payload', 'ENTITY_ID') }} as entity_id,
-        {{ b_json_text('payload', 'STATUS_ID') }} as status_id,
-        {{ b_json_text('payload', 'CATEGORY_ID') }} as category_id,
+        {{ json_text('payload', 'ENTITY_ID') }} as entity_id,
+        {{ json_text('payload', 'STATUS_ID') }} as status_id,
+        {{ json_text('payload', 'CATEGORY_ID') }} as category_id,
 
         -- strings
-        {{ b_json_text('payload', 'NAME') }} as status_name,
-        lower({{ b_json_path_text('payload', ['EXTRA', 'SEMANTICS']) }}) as semantics,
+        {{ json_text('payload', 'NAME') }} as status_name,
+        lower({{ json_path_text('payload', ['EXTRA', 'SEMANTICS']) }}) as semantics,
 
         -- numerics
-        {{ b_to_int(b_json_text('payload', 'SORT')) }} as sort_order,
+        {{ to_int(json_text('payload', 'SORT')) }} as sort_order,
 
         -- booleans
         _deleted_at is not null as is_deleted,

@@ -11,14 +11,14 @@ renamed as (
     select
         -- ids
         source_key as assortment_item_id,
-        {{ b_json_text('payload', 'sku') }} as sku,
+        {{ json_text('payload', 'sku') }} as sku,
 
         -- strings
-        {{ b_json_text('payload', 'channel') }} as channel,
-        {{ b_json_text('payload', 'category') }} as category,
+        {{ json_text('payload', 'channel') }} as channel,
+        {{ json_text('payload', 'category') }} as category,
 
         -- booleans
-        {{ b_json_text('payload', 'sku') }} is null as is_whole_category,
+        {{ json_text('payload', 'sku') }} is null as is_whole_category,
         _deleted_at is not null as is_deleted,
 
         -- dates

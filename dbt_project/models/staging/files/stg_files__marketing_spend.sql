@@ -11,7 +11,7 @@ renamed as (
     select
         -- ids
         source_key as marketing_spend_id,
-        {{ b_json_text('payload', 'source_id') }} as source_id,
+        {{ json_text('payload', 'source_id') }} as source_id,
 
         -- numerics
         {{ file_number('spend_rub') }} as spend_rub,
@@ -20,7 +20,7 @@ renamed as (
         _deleted_at is not null as is_deleted,
 
         -- dates
-        cast({{ dbt.date_trunc('month', b_to_date(b_json_text('payload', 'month'))) }} as date) as spend_month,
+        cast({{ dbt.date_trunc('month', to_date(json_text('payload', 'month'))) }} as date) as spend_month,
         _loaded_at as loaded_at
 
     from source

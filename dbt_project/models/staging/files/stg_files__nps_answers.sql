@@ -11,10 +11,10 @@ renamed as (
     select
         -- ids
         source_key as nps_answer_id,
-        {{ b_json_text('payload', 'inn') }} as inn,
+        {{ json_text('payload', 'inn') }} as inn,
 
         -- strings
-        {{ b_json_text('payload', 'department') }} as department_name,
+        {{ json_text('payload', 'department') }} as department_name,
         _source as source_file,
 
         -- numerics
@@ -24,7 +24,7 @@ renamed as (
         _deleted_at is not null as is_deleted,
 
         -- dates
-        {{ b_to_date(b_json_text('payload', 'answered_on')) }} as answered_on,
+        {{ to_date(json_text('payload', 'answered_on')) }} as answered_on,
         _loaded_at as loaded_at
 
     from source

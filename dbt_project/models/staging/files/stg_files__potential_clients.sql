@@ -11,12 +11,12 @@ renamed as (
     select
         -- ids
         source_key as potential_client_id,
-        {{ b_json_text('payload', 'inn') }} as inn,
-        {{ b_to_link(b_json_text('payload', 'manager')) }} as manager_id,
+        {{ json_text('payload', 'inn') }} as inn,
+        {{ to_link(json_text('payload', 'manager')) }} as manager_id,
 
         -- strings
-        {{ b_json_text('payload', 'region') }} as region,
-        {{ b_json_text('payload', 'name') }} as client_name,
+        {{ json_text('payload', 'region') }} as region,
+        {{ json_text('payload', 'name') }} as client_name,
 
         -- numerics
         {{ file_int('year') }} as year,  -- noqa: RF04

@@ -13,7 +13,7 @@ renamed as (
         source_key as rosstat_outlets_id,
 
         -- strings
-        {{ b_json_text('payload', 'region') }} as region,
+        {{ json_text('payload', 'region') }} as region,
 
         -- numerics
         {{ file_int('year') }} as year,  -- noqa: RF04

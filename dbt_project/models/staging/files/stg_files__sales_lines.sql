@@ -11,16 +11,16 @@ renamed as (
     select
         -- ids
         source_key as sales_line_id,
-        {{ b_json_text('payload', 'document_number') }} as document_number,
-        {{ b_json_text('payload', 'inn') }} as inn,
-        {{ b_json_text('payload', 'client_code') }} as client_code,
+        {{ json_text('payload', 'document_number') }} as document_number,
+        {{ json_text('payload', 'inn') }} as inn,
+        {{ json_text('payload', 'client_code') }} as client_code,
 
         -- strings
-        {{ b_json_text('payload', 'client_name') }} as client_name,
-        {{ b_json_text('payload', 'product') }} as product_name,
-        {{ b_json_text('payload', 'manager') }} as manager_name,
-        {{ b_json_text('payload', 'region') }} as region,
-        {{ b_json_text('payload', 'channel') }} as channel,
+        {{ json_text('payload', 'client_name') }} as client_name,
+        {{ json_text('payload', 'product') }} as product_name,
+        {{ json_text('payload', 'manager') }} as manager_name,
+        {{ json_text('payload', 'region') }} as region,
+        {{ json_text('payload', 'channel') }} as channel,
         _source as source_file,
 
         -- numerics
@@ -31,7 +31,7 @@ renamed as (
         _deleted_at is not null as is_deleted,
 
         -- dates
-        {{ b_to_date(b_json_text('payload', 'date')) }} as sold_on,
+        {{ to_date(json_text('payload', 'date')) }} as sold_on,
         _loaded_at as loaded_at,
         _deleted_at as deleted_at
 

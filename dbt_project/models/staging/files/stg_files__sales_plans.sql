@@ -11,10 +11,10 @@ renamed as (
     select
         -- ids
         source_key as sales_plan_id,
-        {{ b_to_link(b_json_text('payload', 'manager_id')) }} as manager_id,
+        {{ to_link(json_text('payload', 'manager_id')) }} as manager_id,
 
         -- strings
-        {{ b_json_text('payload', 'manager_name') }} as manager_name,
+        {{ json_text('payload', 'manager_name') }} as manager_name,
 
         -- numerics
         {{ file_number('revenue_plan') }} as revenue_plan_rub,
@@ -30,7 +30,7 @@ renamed as (
         _deleted_at is not null as is_deleted,
 
         -- dates
-        cast({{ dbt.date_trunc('month', b_to_date(b_json_text('payload', 'month'))) }} as date) as plan_month,
+        cast({{ dbt.date_trunc('month', to_date(json_text('payload', 'month'))) }} as date) as plan_month,
         _loaded_at as loaded_at
 
     from source

@@ -1,4 +1,4 @@
-"""A small, deterministic raw dataset for dbt-A's tests and benchmark.
+"""A small, deterministic raw dataset (1C-centred) for the dbt tests and benchmark.
 
 Rows follow the raw landing contract of docs/architecture.md (payload = the source record as
 the API returns it). Used until the demo generator and connectors land data; the tests only

@@ -1,6 +1,6 @@
 """The KPI panel, recomputed in plain Python from the raw rows and compared with the mart.
 
-One database per module: dbt-A's and dbt-B's test datasets are landed into `raw`, the dbt project
+One database per module: the raw test datasets (1C, Bitrix24, files) are landed into `raw`, the dbt project
 builds everything kpi_panel needs, then each KPI (sales plan, new clients, funnel conversion,
 activity norms) is recomputed per manager and month straight from the raw payloads, with the
 attribution rules of docs/architecture.md, and checked against kpi_panel, including the
@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from a_raw_dataset import RawDataset, generate, land
-from test_b_raw_dataset import add_bitrix24_and_files
+from raw_dataset import RawDataset, generate, land
+from raw_dataset_bitrix24 import add_bitrix24_and_files
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
@@ -75,12 +75,12 @@ def built(
 ) -> Iterator[tuple[str, Path]]:
     from ingestion.landing import ensure_state
 
-    name = f"dbt_b_{uuid.uuid4().hex[:10]}"
+    name = f"dbt_kpi_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     parts = urlsplit(pg_admin_url)
     url = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-    work = tmp_path_factory.mktemp("dbt_b")
+    work = tmp_path_factory.mktemp("dbt_kpi")
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             land(conn, dataset)
@@ -276,7 +276,7 @@ def test_deal_links_and_funnel_first_stage(built: tuple[str, Path], dataset: Raw
     assert rows and all(created == reached for created, reached in rows)
 
 
-def test_my_data_tests_pass_and_b_value_between_can_fail(built: tuple[str, Path]) -> None:
+def test_my_data_tests_pass_and_accepted_range_can_fail(built: tuple[str, Path]) -> None:
     url, work = built
     selection = [
         "--select",
@@ -298,5 +298,5 @@ def test_my_data_tests_pass_and_b_value_between_can_fail(built: tuple[str, Path]
         conn.execute("""insert into raw.files__nps_answers (source_key, payload, _source, _load_id, _loaded_at)
                         values ('bad|1', '{"answered_on": "2025-05-05", "inn": "1", "department": "Отдел продаж", "score": 11}',
                                 'file:nps.csv', 'test', now())""")
-    result = run_dbt(url, work, "test", "--select", "stg_files__nps_answers,test_name:b_value_between")
+    result = run_dbt(url, work, "test", "--select", "stg_files__nps_answers,test_name:accepted_range")
     assert result.returncode != 0 and "FAIL 1" in result.stdout

@@ -1,6 +1,6 @@
-"""dbt-B's additions to the shared raw test dataset (tests/dbt/a_raw_dataset.py).
+"""The Bitrix24 and files part of the shared raw test dataset (tests/dbt/raw_dataset.py).
 
-`add_bitrix24_and_files(ds)` adds what the Bitrix24/files marts need on top of dbt-A's 1C-centred
+`add_bitrix24_and_files(ds)` adds what the Bitrix24/files marts need on top of the 1C-centred
 rows: CRM dictionaries and pipelines, leads, deals with their stage history, activities, and
 the user files (plans, marketing spend, NPS answers, assortment matrix). Rows follow the raw
 landing contract (Bitrix24 values as strings). The tests recompute expected numbers from these
@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta, timezone
 
-from a_raw_dataset import RawDataset
+from raw_dataset import RawDataset
 
 MANAGER_IDS: tuple[str, ...] = ("11", "12", "13")
 SOURCES: tuple[tuple[str, str], ...] = (
@@ -313,12 +313,3 @@ def add_bitrix24_and_files(ds: RawDataset, *, seed: int = 11) -> RawDataset:
     _activities_and_plans(ds, rng)
     _files(ds, rng)
     return ds
-
-
-def test_every_deal_has_a_creation_record_in_its_history() -> None:
-    from a_raw_dataset import generate
-
-    ds = add_bitrix24_and_files(generate(12))
-    created = {p["OWNER_ID"] for _, p in ds.rows["bitrix24__deal_stage_history"] if p["TYPE_ID"] == "1"}
-    deals = {k for k, _ in ds.rows["bitrix24__deals"]}
-    assert deals and created == deals

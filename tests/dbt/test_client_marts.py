@@ -1,4 +1,4 @@
-"""dbt-A: build the project on a fresh database from a small raw dataset and check the client
+"""Build the project on a fresh database from a small raw dataset and check the client
 marts against an independent pure-Python recomputation from the raw rows."""
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from a_raw_dataset import RawDataset, generate, land
 from conftest import DbtDatabase
+from raw_dataset import RawDataset, generate, land
 
 pytestmark = pytest.mark.slow
 
 AS_OF = date(2025, 6, 30)
 VARS = json.dumps({"as_of_date": AS_OF.isoformat()})
 SELECT = ["--select", "+path:models/marts/core", "+path:models/marts/client_development", "--indirect-selection", "cautious"]
-MY_UNIT_TESTS = ["test_type:unit,path:models/marts/client_development", "test_type:unit,path:models/intermediate/_intermediate__dbt_a__unit_tests.yml"]
+MY_UNIT_TESTS = ["test_type:unit,path:models/marts/client_development", "test_type:unit,path:models/intermediate/_intermediate__unit_tests.yml"]
 _W10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 
 
@@ -125,12 +125,12 @@ def dataset() -> RawDataset:
 
 
 @pytest.fixture(scope="module")
-def built(dbt_a_database: DbtDatabase, dataset: RawDataset) -> DbtDatabase:
-    with psycopg.connect(dbt_a_database.url) as conn:
+def built(dbt_database: DbtDatabase, dataset: RawDataset) -> DbtDatabase:
+    with psycopg.connect(dbt_database.url) as conn:
         land(conn, dataset)
-    dbt_a_database.dbt("seed", "--vars", VARS)
-    dbt_a_database.dbt("build", *SELECT, "--exclude", "test_type:unit", "--vars", VARS)
-    return dbt_a_database
+    dbt_database.dbt("seed", "--vars", VARS)
+    dbt_database.dbt("build", *SELECT, "--exclude", "test_type:unit", "--vars", VARS)
+    return dbt_database
 
 
 def query(db: DbtDatabase, sql: str) -> list[tuple]:

@@ -1,32 +1,32 @@
-{#- dbt-B: one select list covering every column of `columns`, taking the expression from
+{#- one select list covering every column of `columns`, taking the expression from
     `expressions` (a dict column -> SQL) and 0 for the columns it does not provide, so that
     component CTEs can be combined with union all. -#}
-{% macro b_measure_list(columns, expressions) -%}
+{% macro measure_list(columns, expressions) -%}
     {%- for column in columns %}
         {{ expressions.get(column, '0') }} as {{ column }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
 
-{#- dbt-B: `columns` as a comma-separated list, qualified with `relation` when given: the same
+{#- `columns` as a comma-separated list, qualified with `relation` when given: the same
     grain in a select list and its group by. -#}
-{% macro b_column_list(columns, relation=none) -%}
+{% macro column_list(columns, relation=none) -%}
     {%- for column in columns -%}
         {{ relation ~ '.' if relation }}{{ column }}{{ ',\n        ' if not loop.last }}
     {%- endfor -%}
 {%- endmacro %}
 
-{#- dbt-B: the body of one component CTE of kpi_components: per period and manager_id of
-    `relation` (a CTE), the measures `expressions` over `columns` (b_measure_list). With
+{#- the body of one component CTE of kpi_components: per period and manager_id of
+    `relation` (a CTE), the measures `expressions` over `columns` (measure_list). With
     date_column, the rows are matched to the periods of the model's `periods` CTE by
     periods.start_column <= date_column < periods.end_column; without it, the rows already carry
     period_grain and period_start. `where` filters the rows. -#}
-{% macro b_kpi_component(relation, columns, expressions, date_column=none, start_column='period_start',
+{% macro kpi_component(relation, columns, expressions, date_column=none, start_column='period_start',
                          end_column='period_end', where=none) -%}
     {%- set period = 'periods' if date_column else relation -%}
     select
         {{ period }}.period_grain,
         {{ period }}.period_start,
-        {{ relation }}.manager_id,{{ b_measure_list(columns, expressions) }}
+        {{ relation }}.manager_id,{{ measure_list(columns, expressions) }}
     from {{ relation }}
     {%- if date_column %}
     inner join periods
@@ -40,11 +40,11 @@
     group by {{ period }}.period_grain, {{ period }}.period_start, {{ relation }}.manager_id
 {%- endmacro %}
 
-{#- dbt-B funnel: the rows of `relation` (a CTE with period_grain, period_start, period_label,
+{#- Funnel: the rows of `relation` (a CTE with period_grain, period_start, period_label,
     pipeline_id, manager_id, department_id) once per funnel_level: 'company' (manager_id and
     department_id null), 'department' (manager_id null) and 'manager'; rows without a department
     count for the company only. `columns` are the further columns of `relation` carried along. -#}
-{% macro b_funnel_levels(relation, columns) -%}
+{% macro funnel_levels(relation, columns) -%}
     {%- set no_id = "cast(null as " ~ dbt.type_string() ~ ")" -%}
     {%- set levels = {
         'company': (no_id, no_id),
