@@ -72,7 +72,13 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
 
     Several processes (the webserver, a CLI run, tests) may load the definitions at once: the
     parse runs under a file lock into a private target dir and the manifest is swapped in
-    atomically, so nobody reads a half-written file."""
+    atomically, so nobody reads a half-written file.
+
+    Why not `DbtProject.prepare_if_dev()`: it parses only under `dagster dev`
+    (DAGSTER_IS_DEV_CLI), while `happyclient pipeline`/`demo` run the job in process and the tests
+    load the definitions directly, so a fresh clone would have no manifest; and its `prepare()`
+    re-parses on every call (no staleness check), writes manifest.json in place (a process
+    reading it meanwhile can see half a file) and waits at most 60 s for its lock."""
     import fcntl
     import os
     import shutil

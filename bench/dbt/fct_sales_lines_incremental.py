@@ -3,7 +3,7 @@
     .venv/bin/python bench/dbt/fct_sales_lines_incremental.py --lines 1000000 5000000 \
         --admin-url postgresql://postgres@127.0.0.1:5432/postgres
 
-Per size: the demo generator (demo) writes a data set with about N 1C sales lines
+Per size: the demo generator (hc_demo) writes a data set with about N 1C sales lines
 (cached in .data/bench-dbt/), a scratch database gets its 1C and Bitrix24 records through the
 real landing code (ingestion.landing.land, COPY), each document landed the day after its date,
 catalogs before the history; then times:
