@@ -40,6 +40,7 @@ def _predict(args: argparse.Namespace) -> int:
 def _push(args: argparse.Namespace) -> int:
     from ingestion.bitrix24.auth import WebhookAuth
     from ingestion.bitrix24.client import Bitrix24Client
+    from ingestion.config import SourceSettings
 
     from .writeback import push_to_bitrix24, writeback_enabled_from_env, writeback_switched_off
 
@@ -49,7 +50,8 @@ def _push(args: argparse.Namespace) -> int:
     if not args.dry_run and not writeback_enabled_from_env():
         print("write-back to Bitrix24 is disabled: set WRITEBACK_ENABLED=true to write (or use --dry-run to preview)")
         return 0
-    webhook = os.environ.get("BITRIX24_WEBHOOK_URL", "").strip()
+    sources = SourceSettings.from_env()  # the connector's settings, as `happyclient push` reads them
+    webhook = sources.bitrix24_webhook_url
     if not webhook:
         print(
             "BITRIX24_WEBHOOK_URL is not set: the write-back needs an inbound webhook with scopes crm, task",
@@ -58,9 +60,9 @@ def _push(args: argparse.Namespace) -> int:
         return 2
     client = Bitrix24Client(
         WebhookAuth(webhook),
-        rate_per_s=float(os.environ.get("BITRIX24_RATE_PER_S", "2")),
-        burst=int(os.environ.get("BITRIX24_BURST", "50")),
-        timeout_s=float(os.environ.get("BITRIX24_TIMEOUT_S", "60")),
+        rate_per_s=sources.bitrix24_rate_per_s,
+        burst=sources.bitrix24_burst,
+        timeout_s=sources.bitrix24_timeout_s,
     )
     report = push_to_bitrix24(
         _warehouse_url(), client, dry_run=args.dry_run, enabled=True, log=lambda m: print(redact(m))
