@@ -222,7 +222,7 @@ def generate(models_dir: Path = DBT_MODELS_DIR) -> dict[str, list[dict[str, Any]
         entry: dict[str, Any] = {
             "metric_name": meta.get("metric_name", name),
             "expression": metric_sql(layer, name),
-            "verbose_name": metric.get("label") or name,
+            "verbose_name": meta.get("verbose_name") or metric.get("label") or name,
         }
         if metric.get("description"):
             entry["description"] = str(metric["description"]).strip()
