@@ -100,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m happyclient.superset.exposures", description=__doc__.split("\n")[0])
     parser.add_argument("--write", action="store_true", help=f"rewrite {EXPOSURES_FILE.relative_to(PROJECT_ROOT)}")
     parser.add_argument("--assets", type=Path, default=ASSETS_DIR)
+    parser.add_argument("--models", type=Path, default=DBT_MODELS_DIR, help="the dbt models (to check datasets are models)")
     parser.add_argument("--out", type=Path, default=EXPOSURES_FILE)
     args = parser.parse_args(argv)
-    text = render(build(args.assets, args.out.parent))
+    text = render(build(args.assets, args.models))
     if args.write:
         args.out.write_text(text, encoding="utf-8")
         print(f"wrote {args.out}")

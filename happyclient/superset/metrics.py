@@ -73,8 +73,12 @@ def load_semantic_layer(models_dir: Path = DBT_MODELS_DIR) -> SemanticLayer:
     """Every ``semantic_models:`` and ``metrics:`` entry of the dbt project's YAML files."""
     semantic_models: dict[str, dict[str, Any]] = {}
     metrics: dict[str, dict[str, Any]] = {}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     for path in sorted(Path(models_dir).rglob("*.yml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+        if "semantic_models:" not in text and "metrics:" not in text:
+            continue
+        doc = yaml.load(text, Loader=loader) or {}  # noqa: S506 - a safe loader
         if not isinstance(doc, dict):
             continue
         for sm in doc.get("semantic_models") or []:
@@ -216,7 +220,7 @@ def generate(models_dir: Path = DBT_MODELS_DIR) -> dict[str, list[dict[str, Any]
     out: dict[str, list[dict[str, Any]]] = {}
     for name, metric in layer.metrics.items():
         meta = superset_meta(metric)
-        if not meta:
+        if meta is None:
             continue
         table = model_name(layer.semantic_models[semantic_model_of(layer, name)])
         entry: dict[str, Any] = {
