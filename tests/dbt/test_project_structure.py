@@ -19,7 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 DBT = PROJECT_ROOT / ".venv" / "bin" / "dbt"
 PACKAGE = "happyclient"
-STAGING_NAME = re.compile(r"^stg_[a-z0-9]+__[a-z0-9_]+$")
+STAGING_NAME = re.compile(r"^stg_[a-z0-9]+(?:_[a-z0-9]+)*__[a-z0-9_]+$")
 # The one mart that reads raw tables on purpose: row counts, load and modification times of all
 # 28 landing tables (metadata of the landing itself, which no staging model keeps: staging
 # unnests 1C documents into lines and does not carry _modified_at). Every other mart reads ref().
