@@ -78,7 +78,7 @@ def load_semantic_layer(models_dir: Path = DBT_MODELS_DIR) -> SemanticLayer:
         text = path.read_text(encoding="utf-8")
         if "semantic_models:" not in text and "metrics:" not in text:
             continue
-        doc = yaml.load(text, Loader=loader) or {}  # noqa: S506 - a safe loader
+        doc = yaml.load(text, Loader=loader) or {}  # CSafeLoader/SafeLoader: safe
         if not isinstance(doc, dict):
             continue
         for sm in doc.get("semantic_models") or []:
