@@ -196,9 +196,9 @@ def metric_sql(layer: SemanticLayer, name: str, extra_filter: str | None = None)
         parts = []
         for side in ("numerator", "denominator"):
             input_name, input_filter = _input(params[side])
-            parts.append(
-                metric_sql(layer, input_name, _and(where, _filter_sql(layer, sm_name, input_filter, name) if input_filter else None))
-            )
+            sql = metric_sql(layer, input_name, _and(where, _filter_sql(layer, sm_name, input_filter, name) if input_filter else None))
+            # a derived input is an arithmetic expression: keep it whole before "* 1.0 /"
+            parts.append(f"({sql})" if layer.metrics[input_name].get("type") == "derived" else sql)
         return f"{parts[0]} * 1.0 / NULLIF({parts[1]}, 0)"
     if kind == "derived":
         expr = str(params["expr"])

@@ -184,6 +184,15 @@ def _toy_layer(tmp_path: Path) -> Path:
                 label: Paid
                 type: simple
                 type_params: {measure: paid_count}
+              - name: unpaid
+                label: Unpaid
+                type: derived
+                type_params: {expr: orders - paid, metrics: [{name: orders}, {name: paid}]}
+              - name: unpaid_share
+                label: Unpaid share
+                type: ratio
+                type_params: {numerator: unpaid, denominator: orders}
+                config: {meta: {superset: {}}}
             """
         ),
         encoding="utf-8",
@@ -193,7 +202,7 @@ def _toy_layer(tmp_path: Path) -> Path:
 
 def test_generator_writes_each_metric_type_as_mf_means_it(tmp_path: Path) -> None:
     out = _by_name(gen.generate(_toy_layer(tmp_path))["orders_mart"])
-    assert set(out) == {"amount", "retail", "average_order", "paid_share_pct"}  # only config.meta.superset ones
+    assert set(out) == {"amount", "retail", "average_order", "paid_share_pct", "unpaid_share"}  # only config.meta.superset ones
     assert out["amount"] == {"metric_name": "amount", "expression": "SUM(amount)", "verbose_name": "Amount", "d3format": ",.0f"}
     assert out["retail"]["expression"] == "COUNT(CASE WHEN kind = 'retail' THEN 1 END)"
     assert out["average_order"] == {
@@ -211,6 +220,8 @@ def test_generator_writes_each_metric_type_as_mf_means_it(tmp_path: Path) -> Non
     assert _evaluate("orders_mart", cols, rows, out["average_order"]["expression"]) == pytest.approx(25)
     assert _evaluate("orders_mart", cols, rows, out["paid_share_pct"]["expression"]) == pytest.approx(50)
     assert _evaluate("orders_mart", cols, rows, out["retail"]["expression"]) == 1
+    # unpaid share = (4 orders - 2 paid) / 4 = 0.5 (without the brackets it would be 4 - 2 / 4 = 3.5)
+    assert _evaluate("orders_mart", cols, rows, out["unpaid_share"]["expression"]) == pytest.approx(0.5)
 
 
 def test_a_metric_across_two_datasets_is_refused(tmp_path: Path) -> None:
