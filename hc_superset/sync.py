@@ -7,6 +7,8 @@ endpoint leaves wrong (Superset 6.1):
 - native filters' chart scopes (``chartsInScope``, ``scope.excluded``) hold chart ids from the
   exporting instance -> rewritten from the chart UUIDs kept in the repo;
 - native filter targets that carry a stale ``datasetId`` -> remapped from ``datasetUuid``.
+Before posting, every dataset's ``metrics`` are generated from dbt's semantic layer
+(hc_superset.metrics): Superset gets dbt's definitions, never a second copy.
 ``export_assets`` downloads /api/v1/assets/export/ and writes the committed form
 (see hc_superset.assets).
 """
@@ -40,6 +42,9 @@ from hc_superset.assets import (
     slugify,
 )
 from hc_superset.client import SupersetClient
+from hc_superset.metrics import DBT_MODELS_DIR
+from hc_superset.metrics import apply as apply_dbt_metrics
+from hc_superset.metrics import generate as generate_dbt_metrics
 
 DEFAULT_LATEST = "happyclientDefaultLatest"  # controlValues key: default = latest value at sync time
 
@@ -126,13 +131,25 @@ def _chart_nodes(position: dict[str, Any]) -> list[dict[str, Any]]:
     return [n for n in position.values() if isinstance(n, dict) and n.get("type") == "CHART"]
 
 
-def import_assets(base_url: str, user: str, password: str, assets_dir: Path, warehouse_url: str, *, prune: bool = True) -> ImportReport:
+def import_assets(
+    base_url: str,
+    user: str,
+    password: str,
+    assets_dir: Path,
+    warehouse_url: str,
+    *,
+    prune: bool = True,
+    dbt_models_dir: Path | None = DBT_MODELS_DIR,
+) -> ImportReport:
     """Import (overwrite) every asset in ``assets_dir``; with ``prune`` delete what the repo no longer has.
 
     ``warehouse_url`` is the owner's URL (WAREHOUSE_URL): it creates Superset's warehouse roles,
-    and Superset gets the URL of its own ``<p>_superset`` role."""
+    and Superset gets the URL of its own ``<p>_superset`` role. The datasets' metrics come from
+    the semantic layer under ``dbt_models_dir`` (None: as committed)."""
     assets_dir = Path(assets_dir)
     files = read_assets(assets_dir)
+    if dbt_models_dir is not None:
+        files = apply_dbt_metrics(files, generate_dbt_metrics(dbt_models_dir))
     _validate_refs(files)
     # Superset connects through its own role (no rows without a user, RLS in the database), never
     # as the owner in WAREHOUSE_URL; see hc_base.warehouse_access

@@ -1,8 +1,11 @@
 """dbt models as Dagster assets, dbt tests as asset checks.
 
-The translator maps dbt sources to the keys of the assets that land them (`raw/<table>` from
-`orchestration.ingestion`, `predictions/<table>` from `orchestration.predictions`), and groups
-models by their top-level dbt folder (staging, intermediate, marts), which is also their schema.
+Every dbt source table names the Dagster asset that writes it in `meta.dagster.asset_key`
+(`raw/<table>` from `orchestration.ingestion`, `predictions/<table>` from
+`orchestration.predictions`, `ingest_state/quarantine` written alongside the loads), which is how
+dagster-dbt's own translator keys sources; a source without it is an error, not a guessed key.
+Models are grouped by their top-level dbt folder (staging, intermediate, marts), which is also
+their schema.
 Models that read the `predictions` source run in a second dbt step after the predictions asset,
 so the op graph has no cycle.
 """
@@ -31,9 +34,36 @@ AFTER_PREDICTIONS = f"source:{PREDICTIONS_SOURCE}+"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=DBT_TARGET)
 
 
-def source_asset_key(source_name: str, table_name: str) -> dg.AssetKey:
-    """dbt source -> the key of the Dagster asset that writes that table."""
-    return dg.AssetKey([source_name if source_name == PREDICTIONS_SOURCE else "raw", table_name])
+def source_asset_key(dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+    """dbt source -> the key of the Dagster asset that writes that table (its meta.dagster.asset_key)."""
+    meta = (dbt_resource_props.get("config") or {}).get("meta") or dbt_resource_props.get("meta") or {}
+    key = (meta.get("dagster") or {}).get("asset_key")
+    if not key:
+        raise ValueError(
+            f"dbt source {dbt_resource_props.get('source_name')}.{dbt_resource_props.get('name')} has no "
+            "meta.dagster.asset_key: name the Dagster asset that writes it in the source's YAML"
+        )
+    return dg.AssetKey(list(key))
+
+
+QUARANTINE_KEY = dg.AssetKey(["ingest_state", "quarantine"])
+
+
+def ingest_state_assets() -> list[dg.AssetSpec]:
+    """`ingest_state.quarantine`: the rows the raw loads refuse, written by those loads in the same
+    transaction as their rows (no step of its own), so an external asset downstream of every raw
+    asset; dbt reads it as the source keyed `ingest_state/quarantine`."""
+    from ingestion.registry import ENTITIES
+
+    return [
+        dg.AssetSpec(
+            QUARANTINE_KEY,
+            deps=[dg.AssetKey(["raw", spec.raw_table]) for spec in ENTITIES.values()],
+            group_name="ingest_state",
+            description="Rows the loaders refused (ingest_state.quarantine), written by the raw loads.",
+            kinds={"postgres"},
+        )
+    ]
 
 
 def model_group(fqn: list[str]) -> str:
@@ -44,7 +74,7 @@ def model_group(fqn: list[str]) -> str:
 class HappyClientTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return source_asset_key(dbt_resource_props["source_name"], dbt_resource_props["name"])
+            return source_asset_key(dbt_resource_props)
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:

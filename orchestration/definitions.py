@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.dbt import build_dbt_assets, dbt_resource
+from orchestration.dbt import build_dbt_assets, dbt_resource, ingest_state_assets
 from orchestration.ingestion import incremental_ingestion_schedule, ingestion_assets
 from orchestration.predictions import build_prediction_assets
 from orchestration.resources import SupersetResource, WarehouseResource
@@ -34,7 +34,7 @@ daily_schedule = dg.ScheduleDefinition(
 
 def build_definitions() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*ingestion_assets(), *build_dbt_assets(), *build_prediction_assets(), build_superset_assets()],
+        assets=[*ingestion_assets(), *ingest_state_assets(), *build_dbt_assets(), *build_prediction_assets(), build_superset_assets()],
         jobs=[pipeline_job],
         schedules=[daily_schedule, incremental_ingestion_schedule()],
         resources={

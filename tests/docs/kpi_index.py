@@ -66,6 +66,7 @@ def render_table(index: dict[str, Any]) -> str:
         charts_cell = "<br>".join(f"«{c}»" for c in charts) if charts else f"— ({kpi['no_chart']})"
         variables = ", ".join(f"`{v}`" for v in kpi.get("vars") or []) or "—"
         python = f"<br>Python: `{kpi['python']}`" if kpi.get("python") else ""
+        python += f"<br>metric: `{kpi['metric']}`" if kpi.get("metric") else ""
         lines.append(
             "| "
             + " | ".join(

@@ -41,6 +41,7 @@ KPI_FIELDS = {
     "model",
     "column",
     "where",
+    "metric",
     "vars",
     "python",
     "tests",
@@ -426,6 +427,44 @@ def test_every_chart_exists_and_reads_the_model(
                     f"not marts.{kpi['model']}"
                 )
     _fail(problems, "KPI charts that do not exist or do not show the KPI's mart")
+
+
+def test_every_metric_is_the_dbt_metric_its_charts_use(
+    kpis: list[dict[str, Any]], charts: dict[str, list[dict[str, Any]]]
+) -> None:
+    """`metric` names a dbt semantic-layer metric over the KPI's mart, published to Superset, and
+    at least one of the KPI's charts uses it (by its Superset metric_name)."""
+    from hc_superset.metrics import load_semantic_layer, model_name, semantic_model_of, superset_meta
+
+    layer = load_semantic_layer(DBT_PROJECT / "models")
+    problems = []
+    for kpi in kpis:
+        if not kpi.get("metric"):
+            continue
+        metric = layer.metrics.get(kpi["metric"])
+        if metric is None:
+            problems.append(f"{kpi['id']}: metric {kpi['metric']!r} is not in dbt's semantic layer")
+            continue
+        mart = model_name(layer.semantic_models[semantic_model_of(layer, kpi["metric"])])
+        if mart != kpi["model"]:
+            problems.append(f"{kpi['id']}: metric {kpi['metric']} aggregates {mart}, not {kpi['model']}")
+        meta = superset_meta(metric)
+        if meta is None:
+            problems.append(f"{kpi['id']}: metric {kpi['metric']} is not published to Superset (config.meta.superset)")
+            continue
+        name = meta.get("metric_name", kpi["metric"])
+        used = [
+            c for slice_name in kpi.get("charts") or [] for c in charts.get(slice_name, [])
+            if name in _chart_metric_names(c.get("params") or {})
+        ]
+        if kpi.get("charts") and not used:
+            problems.append(f"{kpi['id']}: none of the charts {kpi['charts']} uses metric {name}")
+    _fail(problems, "KPI metrics that are not the dbt metric their charts use")
+
+
+def _chart_metric_names(params: dict[str, Any]) -> set[str]:
+    names = {m for m in (params.get("metrics") or []) + (params.get("percent_metrics") or []) if isinstance(m, str)}
+    return names | {params[k] for k in ("metric", "secondary_metric", "timeseries_limit_metric") if isinstance(params.get(k), str)}
 
 
 # --- -> Dagster asset ----------------------------------------------------------------------------

@@ -57,13 +57,20 @@ def test_lineage_from_raw_to_dashboards(defs: dg.Definitions) -> None:
 
 def test_dbt_sources_are_assets_we_materialise(defs: dg.Definitions) -> None:
     """Every source a staging model reads is landed by an ingestion asset (raw/...) or written
-    by the predictions asset (predictions/...): no dbt source is an external, unmanaged asset."""
+    by the predictions asset (predictions/...): no dbt source is an external, unmanaged asset.
+    The one exception, ingest_state/quarantine, is written by the raw loads themselves: an
+    external asset downstream of every raw asset (never raw/quarantine)."""
+    from orchestration.dbt import QUARANTINE_KEY
+
     graph = defs.resolve_asset_graph()
+    assert not graph.has(dg.AssetKey(["raw", "quarantine"]))
+    assert graph.has(QUARANTINE_KEY) and graph.get(QUARANTINE_KEY).group_name == "ingest_state"
+    assert {dg.AssetKey(["raw", spec.raw_table]) for spec in ENTITIES.values()} <= set(graph.get(QUARANTINE_KEY).parent_keys)
     staging = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "staging"]
     assert staging
     for key in staging:
         for parent in graph.get(key).parent_keys:
-            if graph.get(parent).group_name == "staging":
+            if graph.get(parent).group_name == "staging" or parent == QUARANTINE_KEY:
                 continue
             assert parent.path[0] in ("raw", "predictions"), f"{key.to_user_string()} reads {parent.to_user_string()}"
             assert graph.get(parent).is_materializable, f"{parent.to_user_string()} is an external source"

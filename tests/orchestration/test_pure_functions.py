@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from ingestion.config import SourceSettings
 from orchestration.dbt import model_group, source_asset_key
@@ -26,9 +27,15 @@ def test_raw_asset_key() -> None:
     assert raw_asset_key("onec__returns") == dg.AssetKey(["raw", "onec__returns"])
 
 
-def test_source_asset_key_matches_ingestion_and_predictions() -> None:
-    assert source_asset_key("bitrix24", "bitrix24__deals") == raw_asset_key("bitrix24__deals")
-    assert source_asset_key("predictions", "client_predictions") == dg.AssetKey(["predictions", "client_predictions"])
+def test_source_asset_key_is_the_sources_meta_not_a_name_rule() -> None:
+    # the key comes from meta.dagster.asset_key (config.meta in newer manifests), whatever the names
+    deals = {"source_name": "bitrix24", "name": "bitrix24__deals", "meta": {"dagster": {"asset_key": ["raw", "bitrix24__deals"]}}}
+    assert source_asset_key(deals) == raw_asset_key("bitrix24__deals")
+    quarantine = {"source_name": "ingest_state", "name": "quarantine",
+                  "config": {"meta": {"dagster": {"asset_key": ["ingest_state", "quarantine"]}}}}
+    assert source_asset_key(quarantine) == dg.AssetKey(["ingest_state", "quarantine"])
+    with pytest.raises(ValueError, match="meta.dagster.asset_key"):
+        source_asset_key({"source_name": "bitrix24", "name": "bitrix24__new_table", "meta": {}})
 
 
 def test_model_group_is_top_folder() -> None:

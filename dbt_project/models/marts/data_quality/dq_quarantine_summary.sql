@@ -1,10 +1,10 @@
-{#- Rows the loaders refused (ingest_state.quarantine), summed per source, file, field and reason,
+{#- Rows the loaders refused (stg_ingest_state__quarantine), summed per source, file, field and reason,
     with the latest example value so a user can find and fix the row. -#}
 with
 
 quarantine as (
 
-    select * from {{ source('ingest_state', 'quarantine') }}
+    select * from {{ ref('stg_ingest_state__quarantine') }}
 
 ),
 
@@ -14,7 +14,7 @@ ranked as (
         quarantine.*,
         row_number() over (
             partition by quarantine.source, quarantine.file, quarantine.field, quarantine.reason
-            order by quarantine.quarantined_at desc, quarantine.id desc
+            order by quarantine.quarantined_at desc, quarantine.quarantine_id desc
         ) as recency_rank
     from quarantine
 
