@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from happyclient.superset import metrics as gen
+from hc_superset import metrics as gen
 from hc_superset.assets import dump_yaml, load_yaml_file, read_assets
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from happyclient.superset import exposures as gen
+from hc_superset import exposures as gen
 from hc_superset.assets import dump_yaml, load_yaml_file
 
 ROOT = Path(__file__).resolve().parents[2]
