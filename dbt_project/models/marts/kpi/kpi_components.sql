@@ -1,7 +1,12 @@
 {#- Additive building blocks of the KPI panel per period (month, quarter, year) and manager:
     sums and counts only, so that department and company totals are sums of manager rows and
     the ratios are taken after summing (kpi_panel). manager_id is null for revenue, clients
-    and deals with no responsible manager (they count for the company only). -#}
+    and deals with no responsible manager (they count for the company only).
+    Like for like (docs/kpi.md, «Period»): the unfinished period holding as_of_date counts its facts
+    up to as_of_date, its SPLY revenue over the same elapsed part of last year (int_periods.
+    sply_to_date_end), and its plan pro rata: whole months elapsed count whole, the month of
+    as_of_date counts its elapsed days / its days (plan_share), later months 0. Mean targets
+    (growth %, conversion %) average the plan months begun. Complete periods are unchanged. -#}
 {%- set columns = [
     'revenue_rub', 'sales_orders', 'sply_revenue_rub', 'sply_sales_orders', 'new_clients',
     'stable_clients', 'stable_clients_previous', 'deals_created', 'deals_won', 'activities_done',
@@ -21,12 +26,14 @@
     'stable_previous': {'stable_clients_previous': 'count(*)'},
     'deals': {'deals_created': 'count(*)', 'deals_won': 'sum(case when deals.is_won then 1 else 0 end)'},
     'activities': {'activities_done': 'count(*)'},
-    'plans': {'revenue_plan_rub': 'sum(plans.revenue_plan_rub)', 'new_clients_plan': 'sum(plans.new_clients_plan)',
-              'stable_growth_plan': 'sum(plans.stable_growth_plan)',
-              'aov_growth_plan_pct_sum': 'sum(plans.aov_growth_plan_pct)',
-              'aov_growth_plan_rows': 'count(plans.aov_growth_plan_pct)',
-              'conversion_target_pct_sum': 'sum(plans.conversion_target_pct)', 'plan_rows': 'count(*)',
-              'activities_norm': 'sum(plans.calls_norm + plans.meetings_norm + plans.tasks_norm)'},
+    'plans': {'revenue_plan_rub': 'sum(plans.revenue_plan_rub * plans.plan_share)',
+              'new_clients_plan': 'sum(plans.new_clients_plan * plans.plan_share)',
+              'stable_growth_plan': 'sum(plans.stable_growth_plan * plans.plan_share)',
+              'aov_growth_plan_pct_sum': 'sum(case when plans.plan_share > 0 then plans.aov_growth_plan_pct end)',
+              'aov_growth_plan_rows': 'count(case when plans.plan_share > 0 then plans.aov_growth_plan_pct end)',
+              'conversion_target_pct_sum': 'sum(case when plans.plan_share > 0 then plans.conversion_target_pct end)',
+              'plan_rows': 'sum(case when plans.plan_share > 0 then 1 else 0 end)',
+              'activities_norm': 'sum((plans.calls_norm + plans.meetings_norm + plans.tasks_norm) * plans.plan_share)'},
     'assortment': {'assortment_share_sum': 'sum(assortment.fulfilment_share)', 'assortment_clients': 'count(*)',
                    'assortment_complete_clients': 'sum(case when assortment.is_complete then 1 else 0 end)'},
 } -%}
@@ -40,7 +47,10 @@ periods as (
         period_end,
         period_label,
         prev_period_start,
-        {{ add_months('period_end', -12) }} as sply_period_end,
+        to_date_end,
+        sply_to_date_end,
+        is_period_to_date,
+        period_label_ru,
         sply_period_start
     from {{ ref('int_periods') }}
 
@@ -70,9 +80,20 @@ activities as (
 
 ),
 
+{# the elapsed share of each plan month as of as_of_date: 1 for a month ended by then, elapsed days /
+    days of the month for as_of_date's month (1 on its last day), 0 for a later month #}
 plans as (
 
-    select * from {{ ref('fct_sales_plans') }}
+    select
+        fct_plans.*,
+        case
+            when {{ add_months('fct_plans.plan_month', 1) }} <= {{ add_days(as_of_date(), 1) }} then 1.0
+            when fct_plans.plan_month > {{ as_of_date() }} then 0.0
+            else
+                1.0 * ({{ dbt.datediff('fct_plans.plan_month', as_of_date(), 'day') }} + 1)
+                / {{ dbt.datediff('fct_plans.plan_month', add_months('fct_plans.plan_month', 1), 'day') }}
+        end as plan_share
+    from {{ ref('fct_sales_plans') }} as fct_plans
 
 ),
 
@@ -91,7 +112,9 @@ stable_counts as (
 
 revenue as (
 
-    {{ b_kpi_component('lines', columns, components['revenue'], date_column='document_date') }}
+    {{ b_kpi_component(
+        'lines', columns, components['revenue'], date_column='document_date', end_column='to_date_end',
+    ) }}
 
 ),
 
@@ -99,14 +122,16 @@ sply_revenue as (
 
     {{ b_kpi_component(
         'lines', columns, components['sply_revenue'], date_column='document_date',
-        start_column='sply_period_start', end_column='sply_period_end',
+        start_column='sply_period_start', end_column='sply_to_date_end',
     ) }}
 
 ),
 
 new_clients as (
 
-    {{ b_kpi_component('clients', columns, components['new_clients'], date_column='first_purchase_date') }}
+    {{ b_kpi_component(
+        'clients', columns, components['new_clients'], date_column='first_purchase_date', end_column='to_date_end',
+    ) }}
 
 ),
 
@@ -133,14 +158,16 @@ stable_previous as (
 
 deal_cohorts as (
 
-    {{ b_kpi_component('deals', columns, components['deals'], date_column='created_date') }}
+    {{ b_kpi_component(
+        'deals', columns, components['deals'], date_column='created_date', end_column='to_date_end',
+    ) }}
 
 ),
 
 activities_done as (
 
     {{ b_kpi_component(
-        'activities', columns, components['activities'], date_column='activity_date',
+        'activities', columns, components['activities'], date_column='activity_date', end_column='to_date_end',
         where='activities.is_counted_for_norms',
     ) }}
 
@@ -193,11 +220,15 @@ final as (
         -- strings
         combined.period_grain,
         periods.period_label,
+        periods.period_label_ru,
 
         -- numerics
         {%- for column in columns %}
             sum(combined.{{ column }}) as {{ column }},
         {%- endfor %}
+
+        -- booleans
+        periods.is_period_to_date,
 
         -- dates
         combined.period_start
@@ -213,6 +244,8 @@ final as (
         combined.period_grain,
         combined.period_start,
         periods.period_label,
+        periods.period_label_ru,
+        periods.is_period_to_date,
         combined.manager_id,
         managers.department_id
 
