@@ -5,7 +5,7 @@
     Like for like (docs/kpi.md, «Period»): the unfinished period holding as_of_date counts its facts
     up to as_of_date, its SPLY revenue over the same elapsed part of last year (int_periods.
     sply_to_date_end), and its plan pro rata: whole months elapsed count whole, the month of
-    as_of_date counts its elapsed days / its days (plan_share), later months 0. Mean targets
+    as_of_date counts its elapsed days / its days (plan_days_elapsed), later months 0. Mean targets
     (growth %, conversion %) average the plan months begun. Complete periods are unchanged. -#}
 {%- set columns = [
     'revenue_rub', 'sales_orders', 'sply_revenue_rub', 'sply_sales_orders', 'new_clients',
@@ -14,6 +14,9 @@
     'aov_growth_plan_rows', 'conversion_target_pct_sum', 'plan_rows', 'activities_norm',
     'assortment_share_sum', 'assortment_clients', 'assortment_complete_clients',
 ] -%}
+{#- a monthly plan figure times the elapsed part of its month (multiplied first: exact for whole days),
+    summed and rounded to 6 decimals -#}
+{%- set elapsed_part = ' * plans.plan_days_elapsed / plans.plan_month_days' -%}
 {%- set order_key = dbt.concat([
     'lines.source', "'|'", 'lines.document_number', "'|'", 'cast(lines.document_date as ' ~ dbt.type_string() ~ ')',
 ]) -%}
@@ -26,14 +29,15 @@
     'stable_previous': {'stable_clients_previous': 'count(*)'},
     'deals': {'deals_created': 'count(*)', 'deals_won': 'sum(case when deals.is_won then 1 else 0 end)'},
     'activities': {'activities_done': 'count(*)'},
-    'plans': {'revenue_plan_rub': 'sum(plans.revenue_plan_rub * plans.plan_share)',
-              'new_clients_plan': 'sum(plans.new_clients_plan * plans.plan_share)',
-              'stable_growth_plan': 'sum(plans.stable_growth_plan * plans.plan_share)',
-              'aov_growth_plan_pct_sum': 'sum(case when plans.plan_share > 0 then plans.aov_growth_plan_pct end)',
-              'aov_growth_plan_rows': 'count(case when plans.plan_share > 0 then plans.aov_growth_plan_pct end)',
-              'conversion_target_pct_sum': 'sum(case when plans.plan_share > 0 then plans.conversion_target_pct end)',
-              'plan_rows': 'sum(case when plans.plan_share > 0 then 1 else 0 end)',
-              'activities_norm': 'sum((plans.calls_norm + plans.meetings_norm + plans.tasks_norm) * plans.plan_share)'},
+    'plans': {'revenue_plan_rub': 'round(sum(1.0 * (plans.revenue_plan_rub)' ~ elapsed_part ~ '), 6)',
+              'new_clients_plan': 'round(sum(1.0 * (plans.new_clients_plan)' ~ elapsed_part ~ '), 6)',
+              'stable_growth_plan': 'round(sum(1.0 * (plans.stable_growth_plan)' ~ elapsed_part ~ '), 6)',
+              'aov_growth_plan_pct_sum': 'sum(case when plans.plan_days_elapsed > 0 then plans.aov_growth_plan_pct end)',
+              'aov_growth_plan_rows': 'count(case when plans.plan_days_elapsed > 0 then plans.aov_growth_plan_pct end)',
+              'conversion_target_pct_sum':
+                  'sum(case when plans.plan_days_elapsed > 0 then plans.conversion_target_pct end)',
+              'plan_rows': 'sum(case when plans.plan_days_elapsed > 0 then 1 else 0 end)',
+              'activities_norm': 'round(sum(1.0 * (plans.calls_norm + plans.meetings_norm + plans.tasks_norm)' ~ elapsed_part ~ '), 6)'},
     'assortment': {'assortment_share_sum': 'sum(assortment.fulfilment_share)', 'assortment_clients': 'count(*)',
                    'assortment_complete_clients': 'sum(case when assortment.is_complete then 1 else 0 end)'},
 } -%}
@@ -80,19 +84,18 @@ activities as (
 
 ),
 
-{# the elapsed share of each plan month as of as_of_date: 1 for a month ended by then, elapsed days /
-    days of the month for as_of_date's month (1 on its last day), 0 for a later month #}
+{# the elapsed part of each plan month as of as_of_date, as plan_days_elapsed / plan_month_days: the
+    whole month when it ended by then, the days to as_of_date for as_of_date's month (all of them
+    on its last day), none for a later month #}
 plans as (
 
     select
         fct_plans.*,
-        case
-            when {{ add_months('fct_plans.plan_month', 1) }} <= {{ add_days(as_of_date(), 1) }} then 1.0
-            when fct_plans.plan_month > {{ as_of_date() }} then 0.0
-            else
-                1.0 * ({{ dbt.datediff('fct_plans.plan_month', as_of_date(), 'day') }} + 1)
-                / {{ dbt.datediff('fct_plans.plan_month', add_months('fct_plans.plan_month', 1), 'day') }}
-        end as plan_share
+        {{ dbt.datediff('fct_plans.plan_month', add_months('fct_plans.plan_month', 1), 'day') }} as plan_month_days,
+        greatest(0, least(
+            {{ dbt.datediff('fct_plans.plan_month', add_months('fct_plans.plan_month', 1), 'day') }},
+            {{ dbt.datediff('fct_plans.plan_month', as_of_date(), 'day') }} + 1
+        )) as plan_days_elapsed
     from {{ ref('fct_sales_plans') }} as fct_plans
 
 ),
