@@ -57,9 +57,9 @@ final as (
 
 ),
 
-{#- Like for like (docs/kpi.md, «Period»): the unfinished period (the one holding as_of_date) counts
+{# Like for like (docs/kpi.md, «Period»): the unfinished period (the one holding as_of_date) counts
     up to as_of_date, and every base it is compared with is cut to the same elapsed part
-    (macro to_date_end_shifted). A complete period keeps its whole base. Ends are exclusive. -#}
+    (macro to_date_end_shifted). A complete period keeps its whole base. Ends are exclusive. #}
 to_date as (
 
     select
@@ -74,8 +74,8 @@ to_date as (
             when final.is_complete then {{ add_months('final.period_end', -12) }}
             else {{ to_date_end_shifted(as_of_date(), 12) }}
         end as sply_to_date_end,
-        {#- ABC/XYZ classes of an unfinished period are as of as_of_date: the 12 months ending with
-            as_of_date's month, not with the period's future end -#}
+        {# ABC/XYZ classes of an unfinished period are as of as_of_date: the 12 months ending with
+            as_of_date's month, not with the period's future end #}
         case
             when final.is_complete then final.period_end
             else {{ add_months(period_start_of('month', as_of_date()), 1) }}

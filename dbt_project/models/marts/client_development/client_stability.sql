@@ -98,12 +98,12 @@ to_date_windows as (
 to_date_lines as (
 
     select
-        lines.client_id,
-        lines.document_date,
-        lines.line_kind,
-        lines.revenue
-    from {{ ref('fct_sales_lines') }} as lines
-    where lines.document_date >= (select min(to_date_windows.window_start) from to_date_windows)
+        sales_line.client_id,
+        sales_line.document_date,
+        sales_line.line_kind,
+        sales_line.revenue
+    from {{ ref('fct_sales_lines') }} as sales_line
+    where sales_line.document_date >= (select min(to_date_windows.window_start) from to_date_windows)
 
 ),
 
@@ -205,8 +205,8 @@ contributions as (
             0 as purchase_days_period,
             base_row.revenue as revenue_base,
             base_row.purchase_days as purchase_days_base
-        from revenue as base_row
         {#- an unfinished period takes its base from to_date_base instead of whole base periods #}
+        from revenue as base_row
         left join to_date_windows as unfinished
             on
                 base_row.period_grain = unfinished.period_grain

@@ -40,14 +40,14 @@ last_year_to_date as (
 
     select
         last_year_window.period_start,
-        lines.client_id,
-        sum(lines.revenue) as revenue
-    from {{ ref('fct_sales_lines') }} as lines
+        sales_line.client_id,
+        sum(sales_line.revenue) as revenue
+    from {{ ref('fct_sales_lines') }} as sales_line
     inner join last_year_window
         on
-            lines.document_date >= last_year_window.window_start
-            and lines.document_date < last_year_window.window_end
-    group by last_year_window.period_start, lines.client_id
+            sales_line.document_date >= last_year_window.window_start
+            and sales_line.document_date < last_year_window.window_end
+    group by last_year_window.period_start, sales_line.client_id
 
 ),
 
@@ -104,7 +104,7 @@ clients_to_date as (
         count(*) as clients
     from windows
     inner join client_firsts
-        on client_firsts.first_date < windows.window_end
+        on windows.window_end > client_firsts.first_date
     group by windows.window_kind, windows.period_start
 
 ),

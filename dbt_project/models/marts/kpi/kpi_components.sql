@@ -87,16 +87,25 @@ activities as (
 {# the elapsed part of each plan month as of as_of_date, as plan_days_elapsed / plan_month_days: the
     whole month when it ended by then, the days to as_of_date for as_of_date's month (all of them
     on its last day), none for a later month #}
-plans as (
+plan_months as (
 
     select
         fct_plans.*,
-        {{ dbt.datediff('fct_plans.plan_month', add_months('fct_plans.plan_month', 1), 'day') }} as plan_month_days,
-        greatest(0, least(
-            {{ dbt.datediff('fct_plans.plan_month', add_months('fct_plans.plan_month', 1), 'day') }},
-            {{ dbt.datediff('fct_plans.plan_month', as_of_date(), 'day') }} + 1
-        )) as plan_days_elapsed
+        {{ add_months('fct_plans.plan_month', 1) }} as next_month
     from {{ ref('fct_sales_plans') }} as fct_plans
+
+),
+
+plans as (
+
+    select
+        plan_months.*,
+        plan_months.next_month - plan_months.plan_month as plan_month_days,
+        greatest(0, least(
+            plan_months.next_month - plan_months.plan_month,
+            {{ as_of_date() }} - plan_months.plan_month + 1
+        )) as plan_days_elapsed
+    from plan_months
 
 ),
 
