@@ -7,14 +7,17 @@
     X ≤ xyz_x_max_cv, Y ≤ xyz_y_max_cv, else Z (also Z when the mean is ≤ 0).
     Every month row is added to the abc_months window ends after it by an equality key (cost:
     monthly rows × abc_months), and the classes are ranked once per window end, then given to
-    every period (of any grain) ending there. Entities are those with a month row in the
+    every period (of any grain) ending there. An unfinished period (holding as_of_date) takes
+    the classes as of as_of_date: the window ending with as_of_date's month
+    (int_periods.class_window_end), not with its future end, so its matrix and trend compare
+    like for like with the complete periods (docs/kpi.md, «Period»). Entities are those with a month row in the
     window; with `entities` (a relation or CTE with entity_id, first_month), every entity whose
     first_month is before the window end is also classed (revenue 0: C, Z). -#}
 {% macro abc_xyz_ctes(monthly, entities=none) -%}
 {%- set months = var('abc_months') -%}
 window_ends as (
 
-    select distinct periods.period_end from (select * from {{ ref('int_periods') }}) as periods
+    select distinct periods.class_window_end as period_end from (select * from {{ ref('int_periods') }}) as periods
 
 ),
 
@@ -116,7 +119,7 @@ abc_xyz as (
         end as xyz_class
     from classified
     inner join (select * from {{ ref('int_periods') }}) as periods
-        on classified.period_end = periods.period_end
+        on classified.period_end = periods.class_window_end
 
 )
 {%- endmacro %}

@@ -17,6 +17,30 @@
     cast({{ dbt.dateadd('day', days, date_expr) }} as date)
 {%- endmacro %}
 
+{#- Like for like (docs/kpi.md, «Period»): the exclusive end of the base part that matches a period
+    elapsed up to the day date_expr (inclusive), in a base `months` months earlier. Whole months
+    match whole months: a date_expr on the last day of its month matches the whole base month
+    (29.02.2024 and 28.02.2025 both match the other February whole); any other day matches the
+    same day of the base month, capped at that month's last day (30.03 one month back is 28.02). -#}
+{% macro to_date_end_shifted(date_expr, months) -%}
+    (case
+        when {{ date_part_macro('day', add_days(date_expr, 1)) }} = 1
+            then {{ add_months(add_days(date_expr, 1), '-1 * (' ~ months ~ ')') }}
+        else {{ add_days(add_months(date_expr, '-1 * (' ~ months ~ ')'), 1) }}
+    end)
+{%- endmacro %}
+
+{#- The Russian label of a period elapsed up to the day last_day_col: «с начала года по 31.10»,
+    «с начала полугодия / квартала / месяца по …». -#}
+{% macro to_date_suffix_ru(grain_col, last_day_col) -%}
+    (' (с начала ' || case {{ grain_col }}
+        when 'month' then 'месяца'
+        when 'quarter' then 'квартала'
+        when 'half' then 'полугодия'
+        else 'года'
+    end || ' по ' || to_char({{ last_day_col }}, 'DD.MM') || ')')
+{%- endmacro %}
+
 {#- The period grains, shortest first. -#}
 {% macro period_grains() -%}
     {{ return(['month', 'quarter', 'half', 'year']) }}

@@ -147,8 +147,13 @@ def test_abc_matches_python_recomputation(built: DbtDatabase, dataset: RawDatase
     assert {"A", "B", "C"} <= set(actual.values())
 
 
+# As of 2025-06-30 the year 2025 is unfinished: it is compared like for like (issue 16) with the same
+# part of 2024, 1.01-30.06.2024 (30.06 is a month end: whole months against whole months).
+YEAR_2025_BASE = (date(2024, 1, 1), date(2024, 7, 1))
+
+
 def test_stability_types_match_python_recomputation(built: DbtDatabase, dataset: RawDataset) -> None:
-    expected = expected_stability(revenue_lines(dataset), (date(2025, 1, 1), date(2026, 1, 1)), (date(2024, 1, 1), date(2025, 1, 1)))
+    expected = expected_stability(revenue_lines(dataset), (date(2025, 1, 1), date(2026, 1, 1)), YEAR_2025_BASE)
     rows = query(built, "select client_id, stability_type, revenue_period, revenue_base from marts.client_stability"
                         " where period_grain = 'year' and period_start = '2025-01-01'")
     actual = {c: (t, Decimal(p), Decimal(b)) for c, t, p, b in rows}
@@ -157,7 +162,7 @@ def test_stability_types_match_python_recomputation(built: DbtDatabase, dataset:
 
 
 def test_lost_sales_match_python_recomputation(built: DbtDatabase, dataset: RawDataset) -> None:
-    stability = expected_stability(revenue_lines(dataset), (date(2025, 1, 1), date(2026, 1, 1)), (date(2024, 1, 1), date(2025, 1, 1)))
+    stability = expected_stability(revenue_lines(dataset), (date(2025, 1, 1), date(2026, 1, 1)), YEAR_2025_BASE)
     channel = client_channels(dataset)
     expected: dict[str, Decimal] = defaultdict(Decimal)
     for client, (kind, p, b) in stability.items():

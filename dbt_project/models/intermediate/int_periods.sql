@@ -67,6 +67,37 @@ final as (
         (select bounds.data_start_month from bounds) as data_start_month
     from grains
 
+),
+
+{# Like for like (docs/kpi.md, «Period»): the unfinished period (the one holding as_of_date) counts
+    up to as_of_date, and every base it is compared with is cut to the same elapsed part
+    (macro to_date_end_shifted). A complete period keeps its whole base. Ends are exclusive. #}
+to_date as (
+
+    select
+        final.*,
+        not final.is_complete as is_period_to_date,
+        case when final.is_complete then final.period_end else {{ add_days(as_of_date(), 1) }} end as to_date_end,
+        case
+            when final.is_complete then final.period_start
+            else {{ to_date_end_shifted(as_of_date(), period_months_of('final.period_grain')) }}
+        end as prev_to_date_end,
+        case
+            when final.is_complete then {{ add_months('final.period_end', -12) }}
+            else {{ to_date_end_shifted(as_of_date(), 12) }}
+        end as sply_to_date_end,
+        {# ABC/XYZ classes of an unfinished period are as of as_of_date: the 12 months ending with
+            as_of_date's month, not with the period's future end #}
+        case
+            when final.is_complete then final.period_end
+            else {{ add_months(period_start_of('month', as_of_date()), 1) }}
+        end as class_window_end,
+        final.period_label || case
+            when final.is_complete then ''
+            else {{ to_date_suffix_ru('final.period_grain', as_of_date()) }}
+        end as period_label_ru
+    from final
+
 )
 
-select * from final
+select * from to_date

@@ -10,7 +10,11 @@
     first time ever) is 'no-base' («нет базы»), never growing; one that did not has no row.
     Clients that bought neither in P nor in B have no row. Sparse: built from the rows of
     client_period_revenue (periods with lines), each counted for its own period and for the
-    periods it is the base of, so the cost follows those rows, not clients × periods. -#}
+    periods it is the base of, so the cost follows those rows, not clients × periods.
+    Like for like (docs/kpi.md, «Period»): P unfinished (it holds as_of_date, is_period_to_date)
+    counts up to as_of_date, and its base is the same elapsed part of each base period (macro
+    to_date_end_shifted), summed from the sales lines of those few windows (one per grain and
+    base period) instead of the whole base periods' rows. -#}
 {%- set base = var('stability_base') -%}
 {%- if base not in ['sply', 'previous', 'avg_k'] -%}
     {{ exceptions.raise_compiler_error(
@@ -49,20 +53,95 @@ periods as (
         period.*,
         {%- if base == 'sply' %}
             period.sply_period_start as base_start,
-            {{ add_months('period.sply_period_start', period_months_of('period.period_grain')) }} as base_end,
-            1 as base_periods
+            period.sply_to_date_end as base_end,
+            1 as base_periods,
+            {{ period_label('period.period_grain', 'period.sply_period_start') }} || case
+                when period.is_period_to_date
+                    then {{ to_date_suffix_ru('period.period_grain', add_days('period.sply_to_date_end', -1)) }}
+                else ''
+            end as base_label_ru
         {%- elif base == 'previous' %}
         period.prev_period_start as base_start,
-        period.period_start as base_end,
-        1 as base_periods
+        period.prev_to_date_end as base_end,
+        1 as base_periods,
+        {{ period_label('period.period_grain', 'period.prev_period_start') }} || case
+            when period.is_period_to_date
+                then {{ to_date_suffix_ru('period.period_grain', add_days('period.prev_to_date_end', -1)) }}
+            else ''
+        end as base_label_ru
         {%- else %}
         {{ add_months(
             'period.period_start', '-' ~ k ~ ' * ' ~ period_months_of('period.period_grain')
         ) }} as base_start,
-        period.period_start as base_end,
-        {{ k }} as base_periods
+        period.prev_to_date_end as base_end,
+        {{ k }} as base_periods,
+        'среднее {{ k }} предыдущих периодов' || case
+            when period.is_period_to_date then ' (те же дни с начала периода)' else ''
+        end as base_label_ru
         {%- endif %}
     from int_periods as period
+
+),
+
+{# the base windows of the unfinished periods (one per grain and base period j): the first
+    elapsed part of the base period, [its start, the shifted as_of_date end) #}
+to_date_windows as (
+
+    {%- for offset in base_offsets %}
+        select
+            period.period_grain,
+            period.period_start,
+            {{ add_months('period.period_start', '-1 * (' ~ offset.replace('base_row.', 'period.') ~ ')') }}
+                as window_start,
+            {{ to_date_end_shifted(as_of_date(), offset.replace('base_row.', 'period.')) }} as window_end
+        from {{ ref('int_periods') }} as period
+        where period.is_period_to_date
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+to_date_lines as (
+
+    select
+        sales_line.client_id,
+        sales_line.document_date,
+        sales_line.line_kind,
+        sales_line.revenue
+    from {{ ref('fct_sales_lines') }} as sales_line
+    where sales_line.document_date >= (select min(to_date_windows.window_start) from to_date_windows)
+
+),
+
+client_firsts as (
+
+    select distinct
+        revenue.client_id,
+        revenue.first_purchase_date
+    from revenue
+    where revenue.period_grain = 'year'
+
+),
+
+{# per unfinished period, window and client: the revenue and purchase days of the base window #}
+to_date_base as (
+
+    select
+        to_date_windows.period_grain,
+        to_date_windows.period_start,
+        to_date_windows.window_start,
+        to_date_lines.client_id,
+        sum(to_date_lines.revenue) as revenue,
+        count(distinct case when to_date_lines.line_kind = 'sale' then to_date_lines.document_date end)
+            as purchase_days
+    from to_date_lines
+    inner join to_date_windows
+        on
+            to_date_lines.document_date >= to_date_windows.window_start
+            and to_date_lines.document_date < to_date_windows.window_end
+    group by
+        to_date_windows.period_grain, to_date_windows.period_start, to_date_windows.window_start,
+        to_date_lines.client_id
 
 ),
 
@@ -132,8 +211,34 @@ contributions as (
             0 as purchase_days_period,
             base_row.revenue as revenue_base,
             base_row.purchase_days as purchase_days_base
+        {#- an unfinished period takes its base from to_date_base instead of whole base periods #}
         from revenue as base_row
+        left join to_date_windows as unfinished
+            on
+                base_row.period_grain = unfinished.period_grain
+                and {{ add_months('base_row.period_start', offset) }} = unfinished.period_start
+        where unfinished.period_start is null
     {%- endfor %}
+    union all
+    select
+        to_date_base.period_grain,
+        to_date_base.period_start,
+        to_date_base.client_id,
+        clients.manager_id,
+        clients.department_id,
+        clients.region,
+        clients.channel,
+        client_firsts.first_purchase_date,
+        false as is_first_purchase_period,
+        0 as revenue_period,
+        0 as purchase_days_period,
+        to_date_base.revenue as revenue_base,
+        to_date_base.purchase_days as purchase_days_base
+    from to_date_base
+    left join {{ ref('int_clients_attributed') }} as clients
+        on to_date_base.client_id = clients.client_id
+    left join client_firsts
+        on to_date_base.client_id = client_firsts.client_id
 
 ),
 
@@ -164,6 +269,9 @@ compared as (
         combined.period_grain,
         combined.period_start,
         periods.period_label,
+        periods.period_label_ru,
+        periods.is_period_to_date,
+        periods.base_label_ru,
         combined.client_id,
         combined.manager_id,
         combined.department_id,
@@ -220,6 +328,8 @@ select
     typed.period_grain,
     typed.period_start,
     typed.period_label,
+    typed.period_label_ru,
+    typed.is_period_to_date,
     typed.client_id,
     typed.manager_id,
     typed.department_id,
@@ -237,6 +347,7 @@ select
         when 'no-base' then 'нет базы'
     end as stability_type_ru,
     '{{ base }}' as comparison_base,
+    typed.base_label_ru,
     typed.revenue_period,
     typed.revenue_base,
     typed.purchase_days_period,

@@ -1,6 +1,8 @@
 {#- Per period and stability type: number and share of clients, revenue of the period and its
     share, for the whole company and by manager, department, region and channel
     (dimension_type / dimension_value; 'company' / 'Коммерческая служба' for the whole).
+    The unfinished period (is_period_to_date, period_label_ru «… (с начала года по 31.10)») is
+    typed against the same elapsed part of its base (client_stability).
     manager_id / department_id carry the row-level security columns of manager and department
     rows (null elsewhere, so a Менеджер or Руководитель отдела sees only their own rows). -#}
 {%- set dims = {
@@ -29,6 +31,9 @@ by_dimension as (
             stability.period_grain,
             stability.period_start,
             stability.period_label,
+            stability.period_label_ru,
+            stability.is_period_to_date,
+            stability.base_label_ru,
             '{{ dim }}' as dimension_type,
             coalesce({{ dbt.safe_cast(expr, dbt.type_string()) }}, 'Не указан') as dimension_value,
             stability.stability_type,
@@ -52,7 +57,7 @@ by_dimension as (
             sum(stability.revenue_period) as revenue_period,
             sum(stability.revenue_base) as revenue_base
         from stability
-        group by 1, 2, 3, 4, 5, 6, 7
+        group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 

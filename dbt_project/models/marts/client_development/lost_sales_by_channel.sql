@@ -1,5 +1,7 @@
 {#- Lost sales (упущенные продажи) per period and sales channel, in thousand rubles:
-    Σ over falling clients of (B − P) + Σ over lost clients of B (client_stability). -#}
+    Σ over falling clients of (B − P) + Σ over lost clients of B (client_stability). For the
+    unfinished period (is_period_to_date) P runs to as_of_date and B is the same elapsed part of
+    the base (like for like, docs/kpi.md «Period»). -#}
 with
 
 client_stability as (
@@ -12,6 +14,9 @@ select
     stability.period_grain,
     stability.period_start,
     stability.period_label,
+    stability.period_label_ru,
+    stability.is_period_to_date,
+    stability.base_label_ru,
     stability.channel,
     sum(
         case when stability.stability_type = 'falling' then stability.revenue_base - stability.revenue_period else 0 end
@@ -29,4 +34,11 @@ select
     sum(case when stability.stability_type = 'falling' then 1 else 0 end) as falling_clients,
     sum(case when stability.stability_type = 'lost' then 1 else 0 end) as lost_clients
 from client_stability as stability
-group by stability.period_grain, stability.period_start, stability.period_label, stability.channel
+group by
+    stability.period_grain,
+    stability.period_start,
+    stability.period_label,
+    stability.period_label_ru,
+    stability.is_period_to_date,
+    stability.base_label_ru,
+    stability.channel

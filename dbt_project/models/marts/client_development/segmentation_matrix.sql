@@ -1,6 +1,9 @@
 {#- Segmentation matrix per period: business size × potential band × ABC class → number of
     clients (classes of abc_xyz_clients as of the period end), trend versus the previous
-    period of the same grain (↑ ↓ =) and the strategy from the seed segment_strategies. -#}
+    period of the same grain (↑ ↓ =) and the strategy from the seed segment_strategies.
+    The unfinished period (is_period_to_date) takes the classes as of as_of_date (the trailing
+    12 months to as_of_date's month, macro abc_xyz_ctes), so its trend compares like for like
+    with the previous period's classes as of that period's end. -#}
 with
 
 abc_xyz_clients as (
@@ -80,6 +83,8 @@ grid as (
         periods.period_grain,
         periods.period_start,
         periods.period_label,
+        periods.period_label_ru,
+        periods.is_period_to_date,
         periods.prev_period_start,
         cells.business_size,
         cells.potential_band,
@@ -95,6 +100,8 @@ final as (
         grid.period_grain,
         grid.period_start,
         grid.period_label,
+        grid.period_label_ru,
+        grid.is_period_to_date,
         grid.business_size,
         grid.potential_band,
         grid.abc_class,

@@ -1,7 +1,12 @@
 {#- Additive building blocks of the KPI panel per period (month, quarter, year) and manager:
     sums and counts only, so that department and company totals are sums of manager rows and
     the ratios are taken after summing (kpi_panel). manager_id is null for revenue, clients
-    and deals with no responsible manager (they count for the company only). -#}
+    and deals with no responsible manager (they count for the company only).
+    Like for like (docs/kpi.md, «Period»): the unfinished period holding as_of_date counts its facts
+    up to as_of_date, its SPLY revenue over the same elapsed part of last year (int_periods.
+    sply_to_date_end), and its plan pro rata: whole months elapsed count whole, the month of
+    as_of_date counts its elapsed days / its days (plan_days_elapsed), later months 0. Mean targets
+    (growth %, conversion %) average the plan months begun. Complete periods are unchanged. -#}
 {%- set columns = [
     'revenue_rub', 'sales_orders', 'sply_revenue_rub', 'sply_sales_orders', 'new_clients',
     'stable_clients', 'stable_clients_previous', 'deals_created', 'deals_won', 'activities_done',
@@ -9,6 +14,9 @@
     'aov_growth_plan_rows', 'conversion_target_pct_sum', 'plan_rows', 'activities_norm',
     'assortment_share_sum', 'assortment_clients', 'assortment_complete_clients',
 ] -%}
+{#- a monthly plan figure times the elapsed part of its month (multiplied first: exact for whole days),
+    summed and rounded to 6 decimals -#}
+{%- set elapsed_part = ' * plans.plan_days_elapsed / plans.plan_month_days' -%}
 {%- set order_key = dbt.concat([
     'lines.source', "'|'", 'lines.document_number', "'|'", 'cast(lines.document_date as ' ~ dbt.type_string() ~ ')',
 ]) -%}
@@ -21,12 +29,15 @@
     'stable_previous': {'stable_clients_previous': 'count(*)'},
     'deals': {'deals_created': 'count(*)', 'deals_won': 'sum(case when deals.is_won then 1 else 0 end)'},
     'activities': {'activities_done': 'count(*)'},
-    'plans': {'revenue_plan_rub': 'sum(plans.revenue_plan_rub)', 'new_clients_plan': 'sum(plans.new_clients_plan)',
-              'stable_growth_plan': 'sum(plans.stable_growth_plan)',
-              'aov_growth_plan_pct_sum': 'sum(plans.aov_growth_plan_pct)',
-              'aov_growth_plan_rows': 'count(plans.aov_growth_plan_pct)',
-              'conversion_target_pct_sum': 'sum(plans.conversion_target_pct)', 'plan_rows': 'count(*)',
-              'activities_norm': 'sum(plans.calls_norm + plans.meetings_norm + plans.tasks_norm)'},
+    'plans': {'revenue_plan_rub': 'round(sum(1.0 * (plans.revenue_plan_rub)' ~ elapsed_part ~ '), 6)',
+              'new_clients_plan': 'round(sum(1.0 * (plans.new_clients_plan)' ~ elapsed_part ~ '), 6)',
+              'stable_growth_plan': 'round(sum(1.0 * (plans.stable_growth_plan)' ~ elapsed_part ~ '), 6)',
+              'aov_growth_plan_pct_sum': 'sum(case when plans.plan_days_elapsed > 0 then plans.aov_growth_plan_pct end)',
+              'aov_growth_plan_rows': 'count(case when plans.plan_days_elapsed > 0 then plans.aov_growth_plan_pct end)',
+              'conversion_target_pct_sum':
+                  'sum(case when plans.plan_days_elapsed > 0 then plans.conversion_target_pct end)',
+              'plan_rows': 'sum(case when plans.plan_days_elapsed > 0 then 1 else 0 end)',
+              'activities_norm': 'round(sum(1.0 * (plans.calls_norm + plans.meetings_norm + plans.tasks_norm)' ~ elapsed_part ~ '), 6)'},
     'assortment': {'assortment_share_sum': 'sum(assortment.fulfilment_share)', 'assortment_clients': 'count(*)',
                    'assortment_complete_clients': 'sum(case when assortment.is_complete then 1 else 0 end)'},
 } -%}
@@ -46,7 +57,10 @@ periods as (
         period_end,
         period_label,
         prev_period_start,
-        {{ add_months('period_end', -12) }} as sply_period_end,
+        to_date_end,
+        sply_to_date_end,
+        is_period_to_date,
+        period_label_ru,
         sply_period_start
     from {{ ref('int_periods') }}
 
@@ -76,9 +90,28 @@ activities as (
 
 ),
 
+{# the elapsed part of each plan month as of as_of_date, as plan_days_elapsed / plan_month_days: the
+    whole month when it ended by then, the days to as_of_date for as_of_date's month (all of them
+    on its last day), none for a later month #}
+plan_months as (
+
+    select
+        fct_plans.*,
+        {{ add_months('fct_plans.plan_month', 1) }} as next_month
+    from {{ ref('fct_sales_plans') }} as fct_plans
+
+),
+
 plans as (
 
-    select * from {{ ref('fct_sales_plans') }}
+    select
+        plan_months.*,
+        plan_months.next_month - plan_months.plan_month as plan_month_days,
+        greatest(0, least(
+            plan_months.next_month - plan_months.plan_month,
+            {{ as_of_date() }} - plan_months.plan_month + 1
+        )) as plan_days_elapsed
+    from plan_months
 
 ),
 
@@ -97,7 +130,9 @@ stable_counts as (
 
 revenue as (
 
-    {{ kpi_component('lines', columns, components['revenue'], date_column='document_date') }}
+    {{ kpi_component(
+        'lines', columns, components['revenue'], date_column='document_date', end_column='to_date_end',
+    ) }}
 
 ),
 
@@ -105,14 +140,16 @@ sply_revenue as (
 
     {{ kpi_component(
         'lines', columns, components['sply_revenue'], date_column='document_date',
-        start_column='sply_period_start', end_column='sply_period_end',
+        start_column='sply_period_start', end_column='sply_to_date_end',
     ) }}
 
 ),
 
 new_clients as (
 
-    {{ kpi_component('clients', columns, components['new_clients'], date_column='first_purchase_date') }}
+    {{ kpi_component(
+        'clients', columns, components['new_clients'], date_column='first_purchase_date', end_column='to_date_end',
+    ) }}
 
 ),
 
@@ -139,14 +176,16 @@ stable_previous as (
 
 deal_cohorts as (
 
-    {{ kpi_component('deals', columns, components['deals'], date_column='created_date') }}
+    {{ kpi_component(
+        'deals', columns, components['deals'], date_column='created_date', end_column='to_date_end',
+    ) }}
 
 ),
 
 activities_done as (
 
     {{ kpi_component(
-        'activities', columns, components['activities'], date_column='activity_date',
+        'activities', columns, components['activities'], date_column='activity_date', end_column='to_date_end',
         where='activities.is_counted_for_norms',
     ) }}
 
@@ -199,11 +238,15 @@ final as (
         -- strings
         combined.period_grain,
         periods.period_label,
+        periods.period_label_ru,
 
         -- numerics
         {%- for column in columns %}
             sum(combined.{{ column }}) as {{ column }},
         {%- endfor %}
+
+        -- booleans
+        periods.is_period_to_date,
 
         -- dates
         combined.period_start
@@ -219,6 +262,8 @@ final as (
         combined.period_grain,
         combined.period_start,
         periods.period_label,
+        periods.period_label_ru,
+        periods.is_period_to_date,
         combined.manager_id,
         managers.department_id
 

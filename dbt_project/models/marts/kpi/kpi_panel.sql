@@ -9,7 +9,10 @@
       funnel_conversion   fact = won / created deals of the period's cohort * 100, target = mean target %
       activity_norms      fact = completed calls + meetings + tasks, target = sum of norms
       assortment_matrix   fact = mean share of mandatory items bought * 100, target = var assortment_target_pct
-    fulfilment_pct = fact / target * 100; is_done = fulfilment_pct >= 100 * var kpi_done_min_ratio. -#}
+    fulfilment_pct = fact / target * 100; is_done = fulfilment_pct >= 100 * var kpi_done_min_ratio.
+    The unfinished period holding as_of_date (is_period_to_date, period_label_ru «… (с начала года по
+    31.10)») is compared like for like: facts to as_of_date, plans and SPLY cut to the same elapsed
+    part (kpi_components). -#}
 {%- set additive = [
     'revenue_rub', 'sales_orders', 'sply_revenue_rub', 'sply_sales_orders', 'new_clients',
     'stable_clients', 'stable_clients_previous', 'deals_created', 'deals_won', 'activities_done',
@@ -76,6 +79,8 @@ totals as (
             components.period_grain,
             components.period_start,
             components.period_label,
+            components.period_label_ru,
+            components.is_period_to_date,
             {{ manager_expr }} as manager_id,
             {% for column in additive %}
                 sum(components.{{ column }}) as {{ column }},
@@ -87,6 +92,8 @@ totals as (
             components.period_grain,
             components.period_start,
             components.period_label,
+            components.period_label_ru,
+            components.is_period_to_date,
             {{ manager_expr }},
             {{ department_expr }}
         {% if not loop.last %}union all{% endif %}
@@ -101,6 +108,8 @@ kpis as (
             totals.period_grain,
             totals.period_start,
             totals.period_label,
+            totals.period_label_ru,
+            totals.is_period_to_date,
             totals.manager_id,
             totals.department_id,
             '{{ code }}' as kpi_code,
@@ -136,6 +145,7 @@ final as (
         kpis.kpi_level,
         kpis.period_grain,
         kpis.period_label,
+        kpis.period_label_ru,
         kpis.kpi_code,
         kpis.kpi_name,
         managers.manager_name,
@@ -152,6 +162,7 @@ final as (
         round(kpis.clients_complete_pct, 2) as clients_complete_pct,
 
         -- booleans
+        kpis.is_period_to_date,
         case
             when kpis.fact_value is not null and kpis.target_value is not null and kpis.target_value <> 0
                 then 100.0 * kpis.fact_value / kpis.target_value >= 100.0 * {{ var('kpi_done_min_ratio') }}
