@@ -188,7 +188,7 @@ DEMO_MAPPING: dict[str, Any] = {
     "files": {"aliases": {}},
 }
 
-# which staging model reads which var (the staging change is applied by the lead, see notes)
+# which staging model reads which var (macros/mapping.sql; defaults = the demo's, in dbt_project.yml)
 DBT_VARS_DOC: dict[str, str] = {
     "hc_b24_company_fields": "stg_bitrix24__companies: payload key per concept (region, channel, potential, size)",
     "hc_b24_company_values": "stg_bitrix24__companies: list-field item id -> name, per concept",
@@ -622,6 +622,17 @@ def dbt_vars(mapping: Mapping[str, Any]) -> dict[str, Any]:
         "hc_onec_profile": mapping["onec"]["profile"],
         "hc_onec_entities": {k: v for k, v in onec_entities(mapping).items() if v},
     }
+
+
+def dbt_vars_in_force(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The vars a dbt run passes for the mapping file in force (`HAPPYCLIENT_MAPPING` or the
+    default path); {} without a file: the defaults in dbt_project.yml are the demo's mapping."""
+    path = mapping_path(env)
+    if not path.exists():
+        if ((os.environ if env is None else env).get(ENV_VAR) or "").strip():
+            raise FileNotFoundError(f"mapping file {path} ({ENV_VAR}) does not exist")
+        return {}
+    return dbt_vars(load(path))
 
 
 def dump(mapping: Mapping[str, Any], header: str = "") -> str:

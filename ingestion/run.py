@@ -315,7 +315,7 @@ def _load_b24_dictionary(load: _Load) -> dict[str, Any] | None:
 
     def records() -> Iterator[landing.Record]:
         for row in client.list_paged(spec.method or "", spec.params):
-            key = str(row[spec.id_field])
+            key = spec.key_of(row)
             keys.add(key)
             yield key, row, None
 

@@ -1,3 +1,12 @@
+{#- Companies, with region / channel / potential / size read where the company's mapping says
+    (macros/mapping.sql): a UF field by code (list item ids turned into names) or a part of the
+    requisite's address (crm.address.list, stg_bitrix24__addresses). -#}
+{%- set from_address = hc_b24_address_concepts() -%}
+
+-- read only when the mapping takes a concept from the address (declared for every mapping):
+-- depends_on: {{ ref('stg_bitrix24__addresses') }}
+-- depends_on: {{ ref('stg_bitrix24__requisites') }}
+
 with
 
 source as (
@@ -5,36 +14,85 @@ source as (
     select * from {{ source('bitrix24', 'bitrix24__companies') }}
 
 ),
+{%- if from_address %}
+
+company_address as (
+
+    {%- for concept, spec in from_address.items() %}
+    {%- if not loop.first %}
+
+    union all
+    {%- endif %}
+
+    select
+        '{{ concept }}' as concept,
+        company_id,
+        address_value
+    from (
+        select
+            coalesce(requisites.company_id, addresses.company_id) as company_id,
+            addresses.{{ spec['part'] | lower }} as address_value,
+            row_number() over (
+                partition by coalesce(requisites.company_id, addresses.company_id)
+                order by
+                    requisites.requisite_id is null,
+                    cast(requisites.requisite_id as bigint),
+                    addresses.type_id
+            ) as address_rank
+        from {{ ref('stg_bitrix24__addresses') }} as addresses
+        left join {{ ref('stg_bitrix24__requisites') }} as requisites
+            on
+                addresses.requisite_id = requisites.requisite_id
+                and not requisites.is_deleted
+        where
+            not addresses.is_deleted
+            and coalesce(requisites.company_id, addresses.company_id) is not null
+            and addresses.{{ spec['part'] | lower }} is not null
+            {%- if spec['type'] %}
+            and addresses.type_id = {{ hc_literal(spec['type']) }}
+            {%- endif %}
+    ) as ranked
+    where address_rank = 1
+    {%- endfor %}
+
+),
+{%- endif %}
 
 renamed as (
 
     select
         -- ids
-        source_key as company_id,
-        {{ b_to_link(b_json_text('payload', 'ASSIGNED_BY_ID')) }} as assigned_user_id,
+        source.source_key as company_id,
+        {{ b_to_link(b_json_text('source.payload', 'ASSIGNED_BY_ID')) }} as assigned_user_id,
 
         -- strings
-        {{ b_json_text('payload', 'TITLE') }} as company_title,
-        {{ b_json_text('payload', 'COMPANY_TYPE') }} as company_type,
-        lower({{ b_json_text('payload', 'UF_CRM_HC_SIZE') }}) as business_size,
-        {{ b_json_text('payload', 'EMPLOYEES') }} as employees_code,
-        {{ b_json_text('payload', 'UF_CRM_HC_REGION') }} as region,
-        {{ b_json_text('payload', 'UF_CRM_HC_CHANNEL') }} as channel,
+        {{ b_json_text('source.payload', 'TITLE') }} as company_title,
+        {{ b_json_text('source.payload', 'COMPANY_TYPE') }} as company_type,
+        lower({{ hc_b24_company_concept('source.payload', 'size') }}) as business_size,
+        {{ b_json_text('source.payload', 'EMPLOYEES') }} as employees_code,
+        {{ hc_b24_company_concept('source.payload', 'region') }} as region,
+        {{ hc_b24_company_concept('source.payload', 'channel') }} as channel,
 
         -- numerics
-        {{ b_to_numeric(b_json_text('payload', 'UF_CRM_HC_POTENTIAL')) }} as potential_rub,
-        {{ b_to_numeric(b_json_text('payload', 'REVENUE')) }} as revenue_declared,
+        {{ b_to_numeric(hc_b24_company_concept('source.payload', 'potential')) }} as potential_rub,
+        {{ b_to_numeric(b_json_text('source.payload', 'REVENUE')) }} as revenue_declared,
 
         -- booleans
-        _deleted_at is not null as is_deleted,
+        source._deleted_at is not null as is_deleted,
 
         -- dates
-        {{ b_to_timestamptz(b_json_text('payload', 'DATE_CREATE')) }} as created_at,
-        {{ b_to_timestamptz(b_json_text('payload', 'DATE_MODIFY')) }} as modified_at,
-        _loaded_at as loaded_at,
-        _deleted_at as deleted_at
+        {{ b_to_timestamptz(b_json_text('source.payload', 'DATE_CREATE')) }} as created_at,
+        {{ b_to_timestamptz(b_json_text('source.payload', 'DATE_MODIFY')) }} as modified_at,
+        source._loaded_at as loaded_at,
+        source._deleted_at as deleted_at
 
     from source
+    {%- for concept in from_address %}
+    left join company_address as address_{{ concept }}
+        on
+            source.source_key = address_{{ concept }}.company_id
+            and address_{{ concept }}.concept = '{{ concept }}'
+    {%- endfor %}
 
 )
 

@@ -1,3 +1,8 @@
+{#- Deals; won / lost by the mapping's stage lists (STAGE_SEMANTIC_ID S / F when they are
+    auto) and the kind of the deal's pipeline (new_client / repeat / other), macros/mapping.sql.
+    Deals of pipelines the mapping does not name are left out (hc_b24_mapped_pipeline). -#}
+{%- set deal_won = hc_b24_deal_outcome('won', b_json_text('payload', 'STAGE_ID'), b_json_text('payload', 'STAGE_SEMANTIC_ID')) -%}
+{%- set deal_lost = hc_b24_deal_outcome('lost', b_json_text('payload', 'STAGE_ID'), b_json_text('payload', 'STAGE_SEMANTIC_ID')) -%}
 with
 
 source as (
@@ -20,7 +25,15 @@ renamed as (
 
         -- strings
         {{ b_json_text('payload', 'TITLE') }} as deal_title,
-        {{ b_json_text('payload', 'STAGE_SEMANTIC_ID') }} as stage_semantic_id,
+        case
+            when {{ deal_won }} then 'S'
+            when {{ deal_lost }} then 'F'
+            {%- if var('hc_b24_won_stages') or var('hc_b24_lost_stages') %}
+            when {{ b_json_text('payload', 'STAGE_SEMANTIC_ID') }} in ('S', 'F') then 'P'
+            {%- endif %}
+            else {{ b_json_text('payload', 'STAGE_SEMANTIC_ID') }}
+        end as stage_semantic_id,
+        {{ hc_b24_pipeline_kind("coalesce(" ~ b_json_text('payload', 'CATEGORY_ID') ~ ", '0')") }} as pipeline_kind,
         {{ b_json_text('payload', 'CURRENCY_ID') }} as currency_id,
 
         -- numerics
@@ -28,8 +41,8 @@ renamed as (
 
         -- booleans
         coalesce({{ b_to_bool(b_json_text('payload', 'CLOSED')) }}, false) as is_closed,
-        coalesce({{ b_json_text('payload', 'STAGE_SEMANTIC_ID') }} = 'S', false) as is_won,
-        coalesce({{ b_json_text('payload', 'STAGE_SEMANTIC_ID') }} = 'F', false) as is_lost,
+        {{ deal_won }} as is_won,
+        {{ deal_lost }} as is_lost,
         _deleted_at is not null as is_deleted,
 
         -- dates
@@ -40,6 +53,7 @@ renamed as (
         _deleted_at as deleted_at
 
     from source
+    where {{ hc_b24_mapped_pipeline("coalesce(" ~ b_json_text('payload', 'CATEGORY_ID') ~ ", '0')") }}
 
 )
 

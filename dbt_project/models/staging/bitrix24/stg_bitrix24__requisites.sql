@@ -19,7 +19,7 @@ renamed as (
         {{ b_to_link(b_json_text('payload', 'ENTITY_ID')) }} as entity_id,
 
         -- strings
-        {{ b_json_text('payload', 'RQ_INN') }} as inn,
+        {{ b_json_text('payload', hc_escaped(var('hc_b24_inn_field'))) }} as inn,
         {{ b_json_text('payload', 'RQ_KPP') }} as kpp,
         {{ b_json_text('payload', 'RQ_COMPANY_NAME') }} as requisite_name,
 

@@ -16,7 +16,10 @@ renamed as (
         {{ b_json_text('payload', 'CATEGORY_ID') }} as category_id,
 
         -- strings
-        {{ b_json_text('payload', 'NAME') }} as status_name,
+        {{ hc_b24_source_channel(
+            "case when " ~ b_json_text('payload', 'ENTITY_ID') ~ " = 'SOURCE' then " ~ b_json_text('payload', 'STATUS_ID') ~ " end",
+            b_json_text('payload', 'NAME')
+        ) }} as status_name,
         lower({{ b_json_path_text('payload', ['EXTRA', 'SEMANTICS']) }}) as semantics,
 
         -- numerics
