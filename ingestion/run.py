@@ -127,6 +127,8 @@ def ingest(
         spec = replace(spec, method=onec_entity_set(spec.entity, spec.method))
         if spec.method is None:
             say(f"{entity}: this 1C configuration has no such object (mapping); skipped")
+            with psycopg.connect(warehouse_url, autocommit=True) as conn:  # its raw table exists, empty
+                landing.ensure_schema(conn, [spec.raw_table])
             return LoadResult(entity, "", 0, 0, 0, None)
     load_id = landing.new_load_id(spec.source, spec.entity)
     with psycopg.connect(warehouse_url, autocommit=True) as log_conn:

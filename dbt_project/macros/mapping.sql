@@ -41,6 +41,64 @@
     {{ return(var('hc_b24_company_address') or {}) }}
 {%- endmacro %}
 
+{#- `relation` (the raw companies) and, per concept read from the requisite's address, a join of
+    address_<concept>: the company's first requisite (by ID) whose address of the mapped type has
+    that part filled (a company-level address, ENTITY_TYPE_ID 4, after the requisites'). Just
+    `relation` when no concept comes from an address. -#}
+{% macro hc_b24_company_address_joins(relation) -%}
+    {{ relation }}
+    {%- for concept, spec in hc_b24_address_concepts().items() %}
+    {%- set part = spec['part'] | lower %}
+    {%- if part not in ('address_1', 'address_2', 'city', 'postal_code', 'region', 'province', 'country', 'country_code') %}
+        {{ exceptions.raise_compiler_error("hc_b24_company_address: unknown address part " ~ spec['part']) }}
+    {%- endif %}
+    left join (
+        select
+            ranked.company_id,
+            ranked.address_value
+        from (
+            select
+                coalesce(requisites.company_id, addresses.company_id) as company_id,
+                addresses.{{ part }} as address_value,
+                row_number() over (
+                    partition by coalesce(requisites.company_id, addresses.company_id)
+                    order by
+                        requisites.requisite_id is null,
+                        cast(requisites.requisite_id as bigint),
+                        addresses.type_id
+                ) as address_rank
+            from {{ ref('stg_bitrix24__addresses') }} as addresses
+            left join {{ ref('stg_bitrix24__requisites') }} as requisites
+                on
+                    addresses.requisite_id = requisites.requisite_id
+                    and not requisites.is_deleted
+            where
+                not addresses.is_deleted
+                and coalesce(requisites.company_id, addresses.company_id) is not null
+                and addresses.{{ part }} is not null
+                {%- if spec['type'] %}
+                and addresses.type_id = {{ hc_literal(spec['type']) }}
+                {%- endif %}
+        ) as ranked
+        where ranked.address_rank = 1
+    ) as address_{{ concept }}
+        on {{ relation }}.source_key = address_{{ concept }}.company_id
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The case expression of a deal's STAGE_SEMANTIC_ID by the mapping: S when won, F when lost,
+    P for a stage the portal calls S / F that the mapping's lists leave out, else the portal's. -#}
+{% macro hc_b24_stage_semantic(stage_expr, semantic_expr) -%}
+    case
+        when {{ hc_b24_deal_outcome('won', stage_expr, semantic_expr) }} then 'S'
+        when {{ hc_b24_deal_outcome('lost', stage_expr, semantic_expr) }} then 'F'
+        {%- if var('hc_b24_won_stages') or var('hc_b24_lost_stages') %}
+        when {{ semantic_expr }} in ('S', 'F') then 'P'
+        {%- endif %}
+        else {{ semantic_expr }}
+    end
+{%- endmacro %}
+
 {#- A SQL list of quoted ids, for `in (...)`. -#}
 {% macro hc_in_list(values) -%}
     ({% for v in values %}{{ hc_literal(v) }}{% if not loop.last %}, {% endif %}{% endfor %})

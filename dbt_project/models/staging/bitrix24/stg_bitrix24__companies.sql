@@ -1,7 +1,6 @@
 {#- Companies, with region / channel / potential / size read where the company's mapping says
     (macros/mapping.sql): a UF field by code (list item ids turned into names) or a part of the
     requisite's address (crm.address.list, stg_bitrix24__addresses). -#}
-{%- set from_address = hc_b24_address_concepts() -%}
 
 -- read only when the mapping takes a concept from the address (declared for every mapping):
 -- depends_on: {{ ref('stg_bitrix24__addresses') }}
@@ -14,49 +13,6 @@ source as (
     select * from {{ source('bitrix24', 'bitrix24__companies') }}
 
 ),
-{%- if from_address %}
-
-company_address as (
-
-    {%- for concept, spec in from_address.items() %}
-    {%- if not loop.first %}
-
-    union all
-    {%- endif %}
-
-    select
-        '{{ concept }}' as concept,
-        company_id,
-        address_value
-    from (
-        select
-            coalesce(requisites.company_id, addresses.company_id) as company_id,
-            addresses.{{ spec['part'] | lower }} as address_value,
-            row_number() over (
-                partition by coalesce(requisites.company_id, addresses.company_id)
-                order by
-                    requisites.requisite_id is null,
-                    cast(requisites.requisite_id as bigint),
-                    addresses.type_id
-            ) as address_rank
-        from {{ ref('stg_bitrix24__addresses') }} as addresses
-        left join {{ ref('stg_bitrix24__requisites') }} as requisites
-            on
-                addresses.requisite_id = requisites.requisite_id
-                and not requisites.is_deleted
-        where
-            not addresses.is_deleted
-            and coalesce(requisites.company_id, addresses.company_id) is not null
-            and addresses.{{ spec['part'] | lower }} is not null
-            {%- if spec['type'] %}
-            and addresses.type_id = {{ hc_literal(spec['type']) }}
-            {%- endif %}
-    ) as ranked
-    where address_rank = 1
-    {%- endfor %}
-
-),
-{%- endif %}
 
 renamed as (
 
@@ -86,13 +42,7 @@ renamed as (
         source._loaded_at as loaded_at,
         source._deleted_at as deleted_at
 
-    from source
-    {%- for concept in from_address %}
-    left join company_address as address_{{ concept }}
-        on
-            source.source_key = address_{{ concept }}.company_id
-            and address_{{ concept }}.concept = '{{ concept }}'
-    {%- endfor %}
+    from {{ hc_b24_company_address_joins('source') }}
 
 )
 

@@ -1,8 +1,10 @@
 {#- Deals; won / lost by the mapping's stage lists (STAGE_SEMANTIC_ID S / F when they are
     auto) and the kind of the deal's pipeline (new_client / repeat / other), macros/mapping.sql.
     Deals of pipelines the mapping does not name are left out (hc_b24_mapped_pipeline). -#}
-{%- set deal_won = hc_b24_deal_outcome('won', b_json_text('payload', 'STAGE_ID'), b_json_text('payload', 'STAGE_SEMANTIC_ID')) -%}
-{%- set deal_lost = hc_b24_deal_outcome('lost', b_json_text('payload', 'STAGE_ID'), b_json_text('payload', 'STAGE_SEMANTIC_ID')) -%}
+{%- set stage = b_json_text('payload', 'STAGE_ID') -%}
+{%- set semantic = b_json_text('payload', 'STAGE_SEMANTIC_ID') -%}
+{%- set deal_won = hc_b24_deal_outcome('won', stage, semantic) -%}
+{%- set deal_lost = hc_b24_deal_outcome('lost', stage, semantic) -%}
 with
 
 source as (
@@ -25,14 +27,7 @@ renamed as (
 
         -- strings
         {{ b_json_text('payload', 'TITLE') }} as deal_title,
-        case
-            when {{ deal_won }} then 'S'
-            when {{ deal_lost }} then 'F'
-            {%- if var('hc_b24_won_stages') or var('hc_b24_lost_stages') %}
-            when {{ b_json_text('payload', 'STAGE_SEMANTIC_ID') }} in ('S', 'F') then 'P'
-            {%- endif %}
-            else {{ b_json_text('payload', 'STAGE_SEMANTIC_ID') }}
-        end as stage_semantic_id,
+        {{ hc_b24_stage_semantic(stage, semantic) }} as stage_semantic_id,
         {{ hc_b24_pipeline_kind("coalesce(" ~ b_json_text('payload', 'CATEGORY_ID') ~ ", '0')") }} as pipeline_kind,
         {{ b_json_text('payload', 'CURRENCY_ID') }} as currency_id,
 

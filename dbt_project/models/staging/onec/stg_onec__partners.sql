@@ -12,7 +12,9 @@ renamed as (
         -- ids
         source.source_key as partner_id,
         {{ onec_ref(hc_onec_text('source.payload', 'partners', 'region', 'БизнесРегион_Key')) }} as business_region_id,
-        {{ onec_ref(hc_onec_text('source.payload', 'partners', 'manager', 'ОсновнойМенеджер_Key')) }} as main_manager_user_id,
+        {{ onec_ref(
+            hc_onec_text('source.payload', 'partners', 'manager', 'ОсновнойМенеджер_Key')
+        ) }} as main_manager_user_id,
 
         -- strings
         {{ onec_string(json_text('source.payload', 'Description')) }} as partner_name,
