@@ -4,7 +4,7 @@ correct panel with `happyclient connect`, a mapping review and the pipeline.
 Per case: the demo data set rewritten as a real-shaped portal (`ingestion.fakes.real_portal`:
 numbered UF fields, list fields, region only in the requisite's address, repeat pipeline 7,
 custom stage and source ids) and a 1C base of another configuration
-(`ingestion.fakes.onec_profiles`: ERP 2 or УНФ 3), served by the fakes; then
+(`ingestion.fakes.onec_profiles`: ERP 2, Бухгалтерия 3.0 or УНФ 3), served by the fakes; then
 `happyclient connect bitrix24` and `happyclient connect onec` write the proposal, the test
 "reviews" it (accepts it as written: deletes the `status: proposed` line), and the whole
 pipeline (ingestion, dbt build with its tests, predictions) runs on it. The marts are then
@@ -13,8 +13,8 @@ the names those files really have (never the mapping code's tables):
 
 - 1C revenue per region and year (posted, not deletion-marked sales lines minus returns,
   VAT excluded when the price includes it; the line's region is the document partner's
-  business region (ERP 2), else the client's region, which in УНФ comes only from the
-  portal's requisite address);
+  business region (ERP 2), else the client's region, which in БП 3.0 and УНФ comes only from
+  the portal's requisite address);
 - each Bitrix24 client's region, channel, size and potential, and the share of clients with a
   region;
 - won deals per lead source, and deals per pipeline kind (new-client 0, repeat 7).
@@ -52,6 +52,12 @@ SERVED = {
         "returns": ("Document_ВозвратТоваровОтКлиента", "Товары"),
         "partners": "Catalog_Партнеры",
         "regions": "Catalog_БизнесРегионы",
+    },
+    "bp3": {
+        "sales": ("Document_РеализацияТоваровУслуг", "Товары"),
+        "returns": ("Document_ВозвратТоваровОтПокупателя", "Товары"),
+        "partners": None,
+        "regions": None,
     },
     "unf3": {
         "sales": ("Document_РасходнаяНакладная", "Запасы"),
