@@ -12,13 +12,13 @@
 {%- endmacro %}
 
 {#- A Bitrix24 company concept (region, channel, potential, size) read from `payload`: the
-    mapped UF field (its list item ids turned into names), the column address_<concept>.address_value
-    when it comes from the requisite's address (stg_bitrix24__companies joins it), null when unmapped. -#}
+    mapped UF field (its list item ids turned into names); null when unmapped or when it comes
+    from the requisite's address (int_bitrix24_companies_mapped fills those). -#}
 {% macro hc_b24_company_concept(payload, concept) -%}
     {%- set fields = var('hc_b24_company_fields') or {} -%}
     {%- set values = (var('hc_b24_company_values') or {}).get(concept) or {} -%}
     {%- if concept in hc_b24_address_concepts() -%}
-        address_{{ concept }}.address_value
+        cast(null as text)
     {%- elif concept in fields and fields[concept] -%}
         {%- set raw = b_json_text(payload, hc_escaped(fields[concept])) -%}
         {%- if values -%}
@@ -41,10 +41,10 @@
     {{ return(var('hc_b24_company_address') or {}) }}
 {%- endmacro %}
 
-{#- `relation` (the raw companies) and, per concept read from the requisite's address, a join of
-    address_<concept>: the company's first requisite (by ID) whose address of the mapped type has
-    that part filled (a company-level address, ENTITY_TYPE_ID 4, after the requisites'). Just
-    `relation` when no concept comes from an address. -#}
+{#- `relation` (staged companies, alias = relation) and, per concept read from the requisite's
+    address, a join of address_<concept>: the company's first requisite (by ID) whose address of
+    the mapped type has that part filled (a company-level address, ENTITY_TYPE_ID 4, after the
+    requisites'). Just `relation` when no concept comes from an address. -#}
 {% macro hc_b24_company_address_joins(relation) -%}
     {{ relation }}
     {%- for concept, spec in hc_b24_address_concepts().items() %}
@@ -82,8 +82,26 @@
         ) as ranked
         where ranked.address_rank = 1
     ) as address_{{ concept }}
-        on {{ relation }}.source_key = address_{{ concept }}.company_id
+        on {{ relation }}.company_id = address_{{ concept }}.company_id
     {%- endfor %}
+{%- endmacro %}
+
+{#- A company column of `relation` (staged companies) or, when the mapping takes `concept` from
+    the requisite's address, the joined address_<concept>.address_value (through `cast`, a macro
+    name, e.g. b_to_numeric for potential). -#}
+{% macro hc_b24_company_column(relation, column, concept, cast=none) -%}
+    {%- if concept in hc_b24_address_concepts() -%}
+        {%- set value = 'address_' ~ concept ~ '.address_value' -%}
+        {%- if cast == 'lower' -%}
+            lower({{ value }})
+        {%- elif cast == 'numeric' -%}
+            {{ b_to_numeric(value) }}
+        {%- else -%}
+            {{ value }}
+        {%- endif -%}
+    {%- else -%}
+        {{ relation }}.{{ column }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The case expression of a deal's STAGE_SEMANTIC_ID by the mapping: S when won, F when lost,

@@ -93,7 +93,7 @@ UNF_RETURN = {"Ref_Key": "r1", "Number": "ПН-1", "Date": "2026-03-06T10:00:00"
               "Запасы": [{"LineNumber": "1", "Номенклатура_Key": REF, "Количество": 1, "Сумма": 600, "СуммаНДС": 100}]}
 UNF_PURCHASE = {**UNF_RETURN, "Ref_Key": "p1", "Number": "ПН-2", "ВидОперации": "ПоступлениеОтПоставщика"}
 
-MODELS = ("stg_bitrix24__companies", "stg_bitrix24__requisites", "stg_bitrix24__addresses", "stg_bitrix24__deals",
+MODELS = ("stg_bitrix24__companies", "int_bitrix24_companies_mapped", "stg_bitrix24__requisites", "stg_bitrix24__addresses", "stg_bitrix24__deals",
           "stg_bitrix24__statuses", "stg_onec__sales_documents", "stg_onec__sales_lines", "stg_onec__returns",
           "stg_onec__return_lines", "stg_onec__counterparties")
 
@@ -137,7 +137,7 @@ def q(url: str, query: str) -> list[tuple[Any, ...]]:
 
 def test_company_concepts_come_from_the_mapped_fields_and_addresses(staged: str) -> None:
     got = {r[0]: r[1:] for r in q(staged, "select company_id, region, channel, potential_rub, business_size"
-                                         " from staging.stg_bitrix24__companies")}
+                                         " from intermediate.int_bitrix24_companies_mapped")}
     # C1: legal address of requisite 5 (before 10); item 45 -> Розница; 2500000.5; item 51 -> Крупный -> lower
     assert got["1"] == ("Московская область", "Розница", Decimal("2500000.5"), "крупный")
     # C2: its legal address has no province (the Калужская one is the actual address, type 1); item 99 kept
@@ -145,6 +145,8 @@ def test_company_concepts_come_from_the_mapped_fields_and_addresses(staged: str)
     # C3: the company-level address; C4: nothing
     assert got["3"] == ("Псковская область", None, None, None)
     assert got["4"] == (None, None, None, None)
+    # staging reads the fields only: the address concept is filled by the intermediate model
+    assert {r[0] for r in q(staged, "select region from staging.stg_bitrix24__companies")} == {None}
     # the ИНН from the mapped requisite field, not RQ_INN
     assert dict(q(staged, "select requisite_id, inn from staging.stg_bitrix24__requisites"))["10"] == "7707083893"
 

@@ -54,7 +54,7 @@ bitrix24_side as (
             order by length(company.company_id), company.company_id
         ) as record_rank
     from identity
-    inner join {{ ref('stg_bitrix24__companies') }} as company
+    inner join {{ ref('int_bitrix24_companies_mapped') }} as company
         on identity.record_id = company.company_id
     left join {{ ref('stg_bitrix24__users') }} as bitrix24_user
         on company.assigned_user_id = bitrix24_user.user_id

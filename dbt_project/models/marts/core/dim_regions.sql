@@ -6,7 +6,7 @@ names as (
 
     select region_name as region from {{ ref('stg_onec__business_regions') }}
     union
-    select company.region from {{ ref('stg_bitrix24__companies') }} as company
+    select company.region from {{ ref('int_bitrix24_companies_mapped') }} as company
     union
     select outlets.region from {{ ref('stg_files__rosstat_outlets') }} as outlets
     union

@@ -1,10 +1,6 @@
-{#- Companies, with region / channel / potential / size read where the company's mapping says
-    (macros/mapping.sql): a UF field by code (list item ids turned into names) or a part of the
-    requisite's address (crm.address.list, stg_bitrix24__addresses). -#}
-
--- read only when the mapping takes a concept from the address (declared for every mapping):
--- depends_on: {{ ref('stg_bitrix24__addresses') }}
--- depends_on: {{ ref('stg_bitrix24__requisites') }}
+{#- Companies, with region / channel / potential / size read from the UF fields the company's
+    mapping names (macros/mapping.sql; list item ids turned into names). A concept the mapping
+    takes from the requisite's address is null here: int_bitrix24_companies_mapped fills it. -#}
 
 with
 
@@ -42,7 +38,7 @@ renamed as (
         source._loaded_at as loaded_at,
         source._deleted_at as deleted_at
 
-    from {{ hc_b24_company_address_joins('source') }}
+    from source
 
 )
 
