@@ -7,10 +7,10 @@ import argparse
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from happyclient.console import Console
 from happyclient.pipeline import error_summary
@@ -247,16 +247,20 @@ _DBT_VARS_COMMANDS = {
 }
 
 
-def dbt_args_with_as_of(dbt_args: Sequence[str], as_of: str | None) -> list[str]:
-    """`dbt_args` with `--vars` carrying as_of_date = HAPPYCLIENT_AS_OF, as the pipeline passes it.
-    A `--vars` of the user's own is merged (their as_of_date wins); commands without --vars are left alone."""
+def dbt_args_with_as_of(
+    dbt_args: Sequence[str], as_of: str | None, mapping_vars: Mapping[str, Any] | None = None
+) -> list[str]:
+    """`dbt_args` with `--vars` carrying as_of_date = HAPPYCLIENT_AS_OF and the mapping file's
+    hc_* vars (`mapping_vars`), as the pipeline passes them. A `--vars` of the user's own is merged
+    (their values win); commands without --vars are left alone."""
     import json
 
     import yaml
 
     args = list(dbt_args)
     words = [a for a in args if not a.startswith("-")]
-    if as_of is None or not any(tuple(words[: len(c)]) == c for c in _DBT_VARS_COMMANDS):
+    base: dict[str, Any] = {**({"as_of_date": as_of} if as_of is not None else {}), **dict(mapping_vars or {})}
+    if not base or not any(tuple(words[: len(c)]) == c for c in _DBT_VARS_COMMANDS):
         return args
     own: object = {}
     for i, arg in enumerate(args):
@@ -270,7 +274,7 @@ def dbt_args_with_as_of(dbt_args: Sequence[str], as_of: str | None) -> list[str]
             break
     if not isinstance(own, dict):
         raise CliError("--vars must be a YAML or JSON mapping, e.g. --vars '{as_of_date: 2026-10-31}'")
-    return [*args, "--vars", json.dumps({"as_of_date": as_of, **own}, default=str)]
+    return [*args, "--vars", json.dumps({**base, **own}, default=str, ensure_ascii=False)]
 
 
 def cmd_dbt(args: argparse.Namespace, settings: Settings, console: Console) -> int:
@@ -280,12 +284,18 @@ def cmd_dbt(args: argparse.Namespace, settings: Settings, console: Console) -> i
     if dbt_args and dbt_args[0] == "--":
         dbt_args = dbt_args[1:]
     as_of = settings.as_of.isoformat() if settings.as_of else None
-    with_vars = dbt_args_with_as_of(dbt_args, as_of)
+    from ingestion.mapping import dbt_vars_in_force, mapping_path
+
+    mapping_vars = dbt_vars_in_force()
+    with_vars = dbt_args_with_as_of(dbt_args, as_of, mapping_vars)
     if with_vars != dbt_args:
         import json
 
-        used = json.loads(with_vars[-1])["as_of_date"]
-        console.info(f"dbt var as_of_date: {used} ({'HAPPYCLIENT_AS_OF' if used == as_of else 'your --vars'})")
+        used = json.loads(with_vars[-1]).get("as_of_date")
+        if used is not None:
+            console.info(f"dbt var as_of_date: {used} ({'HAPPYCLIENT_AS_OF' if used == as_of else 'your --vars'})")
+        if mapping_vars:
+            console.info(f"dbt vars hc_*: the mapping {mapping_path()}")
     return subprocess.run([_bin("dbt"), *with_vars], cwd=PROJECT_ROOT / "dbt_project", env=env, check=False).returncode
 
 

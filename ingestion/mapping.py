@@ -188,19 +188,23 @@ DEMO_MAPPING: dict[str, Any] = {
     "files": {"aliases": {}},
 }
 
-# which staging model reads which var (the staging change is applied by the lead, see notes)
+# which staging model reads which var (macros/mapping.sql; defaults = the demo's, in dbt_project.yml)
 DBT_VARS_DOC: dict[str, str] = {
     "hc_b24_company_fields": "stg_bitrix24__companies: payload key per concept (region, channel, potential, size)",
-    "hc_b24_company_values": "stg_bitrix24__companies: list-field item id -> name, per concept",
-    "hc_b24_company_address": "stg_bitrix24__requisites (+ raw crm.address.list): address part per concept",
+    "hc_b24_company_values": "stg_bitrix24__companies: list-field item id -> name, per concept (unlisted ids kept)",
+    "hc_b24_company_address": "stg_bitrix24__companies via stg_bitrix24__addresses (raw crm.address.list): "
+                              "address part and type per concept",
     "hc_b24_inn_field": "stg_bitrix24__requisites: requisite field with the ИНН",
-    "hc_b24_new_client_pipelines": "stg_bitrix24__deals / fct_deals: CATEGORY_IDs of new-client pipelines",
-    "hc_b24_repeat_pipelines": "stg_bitrix24__deals / fct_deals: CATEGORY_IDs of repeat-sale pipelines",
+    "hc_b24_new_client_pipelines": "stg_bitrix24__deals (pipeline_kind new_client) and deal_stage_history: "
+                                   "CATEGORY_IDs of new-client pipelines",
+    "hc_b24_repeat_pipelines": "stg_bitrix24__deals (pipeline_kind repeat) and deal_stage_history: CATEGORY_IDs of "
+                               "repeat-sale pipelines; deals of pipelines in neither list are left out",
     "hc_b24_won_stages": "stg_bitrix24__deals: STAGE_IDs counted as won ([] = STAGE_SEMANTIC_ID S)",
     "hc_b24_lost_stages": "stg_bitrix24__deals: STAGE_IDs counted as lost ([] = STAGE_SEMANTIC_ID F)",
-    "hc_b24_lead_source_channels": "stg_bitrix24__statuses / fct_leads: SOURCE_ID -> channel name",
-    "hc_onec_profile": "stg_onec__*: the configuration profile (ut11, erp2, bp3, unf3)",
-    "hc_onec_entities": "stg_onec__* (and _onec__sources.yml): concept -> entity, tabular part, fields",
+    "hc_b24_lead_source_channels": "stg_bitrix24__statuses: SOURCE_ID -> the channel name shown for that source",
+    "hc_onec_profile": "the configuration profile (ut11, erp2, bp3, unf3), for the record",
+    "hc_onec_entities": "stg_onec__*: concept -> tabular part, field names (null: the configuration has none), "
+                        "filter (УНФ returns)",
 }
 
 
@@ -622,6 +626,17 @@ def dbt_vars(mapping: Mapping[str, Any]) -> dict[str, Any]:
         "hc_onec_profile": mapping["onec"]["profile"],
         "hc_onec_entities": {k: v for k, v in onec_entities(mapping).items() if v},
     }
+
+
+def dbt_vars_in_force(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The vars a dbt run passes for the mapping file in force (`HAPPYCLIENT_MAPPING` or the
+    default path); {} without a file: the defaults in dbt_project.yml are the demo's mapping."""
+    path = mapping_path(env)
+    if not path.exists():
+        if ((os.environ if env is None else env).get(ENV_VAR) or "").strip():
+            raise FileNotFoundError(f"mapping file {path} ({ENV_VAR}) does not exist")
+        return {}
+    return dbt_vars(load(path))
 
 
 def dump(mapping: Mapping[str, Any], header: str = "") -> str:

@@ -23,13 +23,17 @@ class EntitySpec:
     kind: Kind
     method: str | None = None  # Bitrix24 method or 1C entity set
     params: dict[str, Any] = field(default_factory=dict)
-    id_field: str = "ID"
+    id_field: str = "ID"  # several fields joined by "+": a composite key, its values joined by "|"
     modified_field: str | None = None  # DATE_MODIFY, LAST_UPDATED
     file_kind: str | None = None
 
     @property
     def entity(self) -> str:
         return self.name.split(".", 1)[1]
+
+    def key_of(self, row: dict[str, Any]) -> str:
+        """The record's source_key: its id_field, or the composite key's values joined by "|"."""
+        return "|".join(str(row[f]) for f in self.id_field.split("+"))
 
 
 def _b24(entity: str, kind: Kind, method: str, **kw: Any) -> EntitySpec:
@@ -47,6 +51,8 @@ def _file(kind: str) -> EntitySpec:
 _SPECS = [
     _b24("companies", "b24_list", "crm.company.list", params={"select": ["*", "UF_*"]}, modified_field="DATE_MODIFY"),
     _b24("requisites", "b24_list", "crm.requisite.list", modified_field="DATE_MODIFY"),
+    # addresses have no ID: the key is TYPE_ID|ENTITY_TYPE_ID|ENTITY_ID (one address per type and owner)
+    _b24("addresses", "b24_dictionary", "crm.address.list", id_field="TYPE_ID+ENTITY_TYPE_ID+ENTITY_ID"),
     _b24("contacts", "b24_list", "crm.contact.list", modified_field="DATE_MODIFY"),
     _b24("leads", "b24_list", "crm.lead.list", params={"select": ["*", "UF_*"]}, modified_field="DATE_MODIFY"),
     _b24("deals", "b24_list", "crm.deal.list", params={"select": ["*", "UF_*"]}, modified_field="DATE_MODIFY"),

@@ -127,6 +127,8 @@ def ingest(
         spec = replace(spec, method=onec_entity_set(spec.entity, spec.method))
         if spec.method is None:
             say(f"{entity}: this 1C configuration has no such object (mapping); skipped")
+            with psycopg.connect(warehouse_url, autocommit=True) as conn:  # its raw table exists, empty
+                landing.ensure_schema(conn, [spec.raw_table])
             return LoadResult(entity, "", 0, 0, 0, None)
     load_id = landing.new_load_id(spec.source, spec.entity)
     with psycopg.connect(warehouse_url, autocommit=True) as log_conn:
@@ -315,7 +317,7 @@ def _load_b24_dictionary(load: _Load) -> dict[str, Any] | None:
 
     def records() -> Iterator[landing.Record]:
         for row in client.list_paged(spec.method or "", spec.params):
-            key = str(row[spec.id_field])
+            key = spec.key_of(row)
             keys.add(key)
             yield key, row, None
 

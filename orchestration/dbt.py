@@ -150,12 +150,14 @@ def _parse_env() -> dict[str, str]:
     return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
-def dbt_vars() -> dict[str, str]:
-    """dbt vars for a run: as_of_date from HAPPYCLIENT_AS_OF (read at run time)."""
+def dbt_vars() -> dict[str, Any]:
+    """dbt vars for a run (read at run time): as_of_date from HAPPYCLIENT_AS_OF, and the hc_*
+    vars of the company's mapping file (ingestion.mapping; none without a file: the demo's)."""
     from hc_base.settings import Settings
+    from ingestion.mapping import dbt_vars_in_force
 
     as_of = Settings.from_env().as_of
-    return {"as_of_date": as_of.isoformat()} if as_of else {}
+    return {**({"as_of_date": as_of.isoformat()} if as_of else {}), **dbt_vars_in_force()}
 
 
 def manifest_has_predictions_source(manifest_path: Path) -> bool:
@@ -167,7 +169,7 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wareh
     args = ["build"]
     variables = dbt_vars()
     if variables:
-        args += ["--vars", json.dumps(variables)]
+        args += ["--vars", json.dumps(variables, ensure_ascii=False)]
     with patched_environ(warehouse.dbt_env()):
         yield from dbt.cli(args, context=context).stream()
 

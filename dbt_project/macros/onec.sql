@@ -34,18 +34,18 @@
 {#- The header columns shared by the 1C documents РеализацияТоваровУслуг and
     ВозвратТоваровОтКлиента (same OData shape), read from `doc`.payload of a raw document row;
     the model lists its own id columns before these. -#}
-{% macro onec_document_columns(doc) -%}
-        {{ onec_ref(json_text(doc ~ '.payload', 'Контрагент_Key')) }} as counterparty_id,
-        {{ onec_ref(json_text(doc ~ '.payload', 'Партнер_Key')) }} as partner_id,
-        {{ onec_ref(json_text(doc ~ '.payload', 'Менеджер_Key')) }} as manager_user_id,
-        {{ onec_ref(json_text(doc ~ '.payload', 'Подразделение_Key')) }} as department_id,
+{% macro onec_document_columns(doc, concept='sales_documents') -%}
+        {{ onec_ref(hc_onec_text(doc ~ '.payload', concept, 'counterparty', 'Контрагент_Key')) }} as counterparty_id,
+        {{ onec_ref(hc_onec_text(doc ~ '.payload', concept, 'partner', 'Партнер_Key')) }} as partner_id,
+        {{ onec_ref(hc_onec_text(doc ~ '.payload', concept, 'manager', 'Менеджер_Key')) }} as manager_user_id,
+        {{ onec_ref(hc_onec_text(doc ~ '.payload', concept, 'department', 'Подразделение_Key')) }} as department_id,
 
         -- strings
         {{ onec_string(json_text(doc ~ '.payload', 'Number')) }} as document_number,
         {{ json_text(doc ~ '.payload', 'DataVersion') }} as data_version,
 
         -- numerics
-        {{ dbt.safe_cast(json_text(doc ~ '.payload', 'СуммаДокумента'), dbt.type_numeric()) }} as document_amount,
+        {{ dbt.safe_cast(hc_onec_text(doc ~ '.payload', concept, 'amount', 'СуммаДокумента'), dbt.type_numeric()) }} as document_amount,
 
         -- booleans
         {{ onec_bool(json_text(doc ~ '.payload', 'ЦенаВключаетНДС')) }} as price_includes_vat,
@@ -63,27 +63,28 @@
 {#- The tabular part Товары of a 1C document (sales or return), one row per line: the select
     list and join that unnest `doc`.payload -> 'Товары' of a raw document row into lines.
     line_id (Ref_Key-LineNumber) and document_id name the two id columns. -#}
-{% macro onec_document_lines(doc, line_id, document_id) -%}
+{% macro onec_document_lines(doc, line_id, document_id, concept='sales_documents') -%}
     select
         -- ids
         {{ dbt.concat([doc ~ '.source_key', "'-'", json_text('line.element', 'LineNumber')]) }} as {{ line_id }},
         {{ doc }}.source_key as {{ document_id }},
-        {{ onec_ref(json_text('line.element', 'Номенклатура_Key')) }} as product_id,
+        {{ onec_ref(hc_onec_text('line.element', concept, 'product', 'Номенклатура_Key', 'line_fields')) }} as product_id,
 
         -- strings
         {{ json_text('line.element', 'СтавкаНДС') }} as vat_rate,
 
         -- numerics
         cast({{ json_text('line.element', 'LineNumber') }} as integer) as line_number,
-        {{ dbt.safe_cast(json_text('line.element', 'Количество'), dbt.type_numeric()) }} as quantity,
+        {{ dbt.safe_cast(hc_onec_text('line.element', concept, 'quantity', 'Количество', 'line_fields'), dbt.type_numeric()) }} as quantity,
         {{ dbt.safe_cast(json_text('line.element', 'Цена'), dbt.type_numeric()) }} as price,
-        {{ dbt.safe_cast(json_text('line.element', 'Сумма'), dbt.type_numeric()) }} as amount,
-        coalesce({{ dbt.safe_cast(json_text('line.element', 'СуммаНДС'), dbt.type_numeric()) }}, 0) as vat_amount,
+        {{ dbt.safe_cast(hc_onec_text('line.element', concept, 'amount', 'Сумма', 'line_fields'), dbt.type_numeric()) }} as amount,
+        coalesce({{ dbt.safe_cast(hc_onec_text('line.element', concept, 'vat', 'СуммаНДС', 'line_fields'), dbt.type_numeric()) }}, 0) as vat_amount,
 
         -- dates
         {{ doc }}._loaded_at as loaded_at,
         {{ doc }}._deleted_at as deleted_at
 
     from {{ doc }}
-    {{ json_array_join(json_path(doc ~ '.payload', 'Товары'), 'line') }}
+    {{ json_array_join(json_path(doc ~ '.payload', hc_escaped(hc_onec_lines(concept))), 'line') }}
+    where {{ hc_onec_filter(doc ~ '.payload', concept) }}
 {%- endmacro %}

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 
 RAW_TABLES: tuple[str, ...] = (
-    "bitrix24__companies", "bitrix24__requisites", "bitrix24__contacts", "bitrix24__leads",
+    "bitrix24__companies", "bitrix24__requisites", "bitrix24__addresses", "bitrix24__contacts", "bitrix24__leads",
     "bitrix24__deals", "bitrix24__deal_stage_history", "bitrix24__activities", "bitrix24__users",
     "bitrix24__departments", "bitrix24__statuses", "bitrix24__deal_categories",
     "bitrix24__deal_product_rows", "bitrix24__products",

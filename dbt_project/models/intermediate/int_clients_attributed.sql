@@ -27,9 +27,9 @@ int_onec_users_matched as (
 
 ),
 
-stg_bitrix24__companies as (
+int_bitrix24_companies_mapped as (
 
-    select * from {{ ref('stg_bitrix24__companies') }}
+    select * from {{ ref('int_bitrix24_companies_mapped') }}
 
 ),
 
@@ -96,7 +96,7 @@ bitrix24_side as (
             order by length(company.company_id), company.company_id
         ) as record_rank
     from identity
-    inner join stg_bitrix24__companies as company
+    inner join int_bitrix24_companies_mapped as company
         on identity.record_id = company.company_id
     left join stg_bitrix24__users as bitrix24_user
         on company.assigned_user_id = bitrix24_user.user_id

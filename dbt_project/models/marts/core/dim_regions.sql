@@ -2,9 +2,9 @@
     Rosstat and potential-clients files, the ERP sales file. -#}
 with
 
-stg_bitrix24__companies as (
+int_bitrix24_companies_mapped as (
 
-    select * from {{ ref('stg_bitrix24__companies') }}
+    select * from {{ ref('int_bitrix24_companies_mapped') }}
 
 ),
 
@@ -36,7 +36,7 @@ names as (
 
     select region_name as region from {{ ref('stg_onec__business_regions') }}
     union
-    select company.region from stg_bitrix24__companies as company
+    select company.region from int_bitrix24_companies_mapped as company
     union
     select outlets.region from stg_files__rosstat_outlets as outlets
     union

@@ -1,3 +1,7 @@
+{#- Companies, with region / channel / potential / size read from the UF fields the company's
+    mapping names (macros/mapping.sql; list item ids turned into names). A concept the mapping
+    takes from the requisite's address is null here: int_bitrix24_companies_mapped fills it. -#}
+
 with
 
 source as (
@@ -10,29 +14,29 @@ renamed as (
 
     select
         -- ids
-        source_key as company_id,
-        {{ to_link(json_text('payload', 'ASSIGNED_BY_ID')) }} as assigned_user_id,
+        source.source_key as company_id,
+        {{ to_link(json_text('source.payload', 'ASSIGNED_BY_ID')) }} as assigned_user_id,
 
         -- strings
-        {{ json_text('payload', 'TITLE') }} as company_title,
-        {{ json_text('payload', 'COMPANY_TYPE') }} as company_type,
-        lower({{ json_text('payload', 'UF_CRM_HC_SIZE') }}) as business_size,
-        {{ json_text('payload', 'EMPLOYEES') }} as employees_code,
-        {{ json_text('payload', 'UF_CRM_HC_REGION') }} as region,
-        {{ json_text('payload', 'UF_CRM_HC_CHANNEL') }} as channel,
+        {{ json_text('source.payload', 'TITLE') }} as company_title,
+        {{ json_text('source.payload', 'COMPANY_TYPE') }} as company_type,
+        lower({{ hc_b24_company_concept('source.payload', 'size') }}) as business_size,
+        {{ json_text('source.payload', 'EMPLOYEES') }} as employees_code,
+        {{ hc_b24_company_concept('source.payload', 'region') }} as region,
+        {{ hc_b24_company_concept('source.payload', 'channel') }} as channel,
 
         -- numerics
-        {{ to_numeric(json_text('payload', 'UF_CRM_HC_POTENTIAL')) }} as potential_rub,
-        {{ to_numeric(json_text('payload', 'REVENUE')) }} as revenue_declared,
+        {{ to_numeric(hc_b24_company_concept('source.payload', 'potential')) }} as potential_rub,
+        {{ to_numeric(json_text('source.payload', 'REVENUE')) }} as revenue_declared,
 
         -- booleans
-        _deleted_at is not null as is_deleted,
+        source._deleted_at is not null as is_deleted,
 
         -- dates
-        {{ to_timestamptz(json_text('payload', 'DATE_CREATE')) }} as created_at,
-        {{ to_timestamptz(json_text('payload', 'DATE_MODIFY')) }} as modified_at,
-        _loaded_at as loaded_at,
-        _deleted_at as deleted_at
+        {{ to_timestamptz(json_text('source.payload', 'DATE_CREATE')) }} as created_at,
+        {{ to_timestamptz(json_text('source.payload', 'DATE_MODIFY')) }} as modified_at,
+        source._loaded_at as loaded_at,
+        source._deleted_at as deleted_at
 
     from source
 

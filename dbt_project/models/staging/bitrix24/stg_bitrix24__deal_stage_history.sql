@@ -30,6 +30,8 @@ renamed as (
         _deleted_at as deleted_at
 
     from source
+    -- the stage history of the pipelines the mapping names (as stg_bitrix24__deals)
+    where {{ hc_b24_mapped_pipeline("coalesce(" ~ json_text('payload', 'CATEGORY_ID') ~ ", '0')") }}
 
 )
 

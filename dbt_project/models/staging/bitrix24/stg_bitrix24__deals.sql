@@ -1,3 +1,10 @@
+{#- Deals; won / lost by the mapping's stage lists (STAGE_SEMANTIC_ID S / F when they are
+    auto) and the kind of the deal's pipeline (new_client / repeat / other), macros/mapping.sql.
+    Deals of pipelines the mapping does not name are left out (hc_b24_mapped_pipeline). -#}
+{%- set stage = json_text('payload', 'STAGE_ID') -%}
+{%- set semantic = json_text('payload', 'STAGE_SEMANTIC_ID') -%}
+{%- set deal_won = hc_b24_deal_outcome('won', stage, semantic) -%}
+{%- set deal_lost = hc_b24_deal_outcome('lost', stage, semantic) -%}
 with
 
 source as (
@@ -20,7 +27,8 @@ renamed as (
 
         -- strings
         {{ json_text('payload', 'TITLE') }} as deal_title,
-        {{ json_text('payload', 'STAGE_SEMANTIC_ID') }} as stage_semantic_id,
+        {{ hc_b24_stage_semantic(stage, semantic) }} as stage_semantic_id,
+        {{ hc_b24_pipeline_kind("coalesce(" ~ json_text('payload', 'CATEGORY_ID') ~ ", '0')") }} as pipeline_kind,
         {{ json_text('payload', 'CURRENCY_ID') }} as currency_id,
 
         -- numerics
@@ -28,8 +36,8 @@ renamed as (
 
         -- booleans
         coalesce({{ to_bool(json_text('payload', 'CLOSED')) }}, false) as is_closed,
-        coalesce({{ json_text('payload', 'STAGE_SEMANTIC_ID') }} = 'S', false) as is_won,
-        coalesce({{ json_text('payload', 'STAGE_SEMANTIC_ID') }} = 'F', false) as is_lost,
+        {{ deal_won }} as is_won,
+        {{ deal_lost }} as is_lost,
         _deleted_at is not null as is_deleted,
 
         -- dates
@@ -40,6 +48,7 @@ renamed as (
         _deleted_at as deleted_at
 
     from source
+    where {{ hc_b24_mapped_pipeline("coalesce(" ~ json_text('payload', 'CATEGORY_ID') ~ ", '0')") }}
 
 )
 

@@ -19,7 +19,7 @@ renamed as (
         {{ to_link(json_text('payload', 'ENTITY_ID')) }} as entity_id,
 
         -- strings
-        {{ json_text('payload', 'RQ_INN') }} as inn,
+        {{ json_text('payload', hc_escaped(var('hc_b24_inn_field'))) }} as inn,
         {{ json_text('payload', 'RQ_KPP') }} as kpp,
         {{ json_text('payload', 'RQ_COMPANY_NAME') }} as requisite_name,
 

@@ -16,7 +16,10 @@ renamed as (
         {{ json_text('payload', 'CATEGORY_ID') }} as category_id,
 
         -- strings
-        {{ json_text('payload', 'NAME') }} as status_name,
+        {{ hc_b24_source_channel(
+            "case when " ~ json_text('payload', 'ENTITY_ID') ~ " = 'SOURCE' then " ~ json_text('payload', 'STATUS_ID') ~ " end",
+            json_text('payload', 'NAME')
+        ) }} as status_name,
         lower({{ json_path_text('payload', ['EXTRA', 'SEMANTICS']) }}) as semantics,
 
         -- numerics

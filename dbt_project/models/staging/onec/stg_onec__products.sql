@@ -16,7 +16,7 @@ renamed as (
         -- strings
         {{ onec_string(json_text('source.payload', 'Code')) }} as product_code,
         {{ onec_string(json_text('source.payload', 'Description')) }} as product_name,
-        {{ onec_string(json_text('source.payload', 'Артикул')) }} as sku,
+        {{ onec_string(hc_onec_text('source.payload', 'products', 'sku', 'Артикул')) }} as sku,
 
         -- booleans
         {{ onec_bool(json_text('source.payload', 'IsFolder')) }} as is_folder,

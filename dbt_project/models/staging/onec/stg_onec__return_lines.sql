@@ -10,7 +10,7 @@ source as (
 
 renamed as (
 
-    {{ onec_document_lines('source', line_id='return_line_id', document_id='return_id') }}
+    {{ onec_document_lines('source', line_id='return_line_id', document_id='return_id', concept='returns') }}
 
 )
 

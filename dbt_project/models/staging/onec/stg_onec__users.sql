@@ -11,7 +11,7 @@ renamed as (
     select
         -- ids
         source.source_key as user_id,
-        {{ onec_ref(json_text('source.payload', 'Подразделение_Key')) }} as department_id,
+        {{ onec_ref(hc_onec_text('source.payload', 'users', 'department', 'Подразделение_Key')) }} as department_id,
 
         -- strings
         {{ onec_string(json_text('source.payload', 'Description')) }} as full_name,
