@@ -357,6 +357,41 @@ def _login_failed(response):
     return not current_user.is_authenticated  # the form login redirects either way
 
 
+# ---- landing page ---------------------------------------------------------------------------
+# After login (and on «Главная») a user lands on the first of these dashboards they may open, not
+# on Superset's generic home page; a welcome dashboard the user chose themselves still wins.
+LANDING_DASHBOARD_SLUGS = ("panel-rukovoditelya", "menedzher", "razvitie-klientov")
+
+
+def _landing_after_login(app):
+    from flask import g, redirect
+
+    endpoint = "Superset.welcome"
+    generic_welcome = app.view_functions.get(endpoint)
+    if generic_welcome is None:
+        return
+
+    def welcome(*args, **kwargs):
+        user = getattr(g, "user", None)
+        if user is None or not getattr(user, "is_authenticated", False):
+            return generic_welcome(*args, **kwargs)
+        from superset import security_manager
+        from superset.extensions import db
+        from superset.models.dashboard import Dashboard
+        from superset.models.user_attributes import UserAttribute
+
+        chosen = db.session.query(UserAttribute.welcome_dashboard_id).filter_by(user_id=user.id).scalar()
+        if chosen:
+            return generic_welcome(*args, **kwargs)
+        for slug in LANDING_DASHBOARD_SLUGS:
+            dashboard = db.session.query(Dashboard).filter_by(slug=slug).one_or_none()
+            if dashboard is not None and security_manager.can_access_dashboard(dashboard):
+                return redirect(f"/superset/dashboard/{slug}/")
+        return generic_welcome(*args, **kwargs)
+
+    app.view_functions[endpoint] = welcome
+
+
 def FLASK_APP_MUTATOR(app):
     import logging
 
@@ -383,6 +418,8 @@ def FLASK_APP_MUTATOR(app):
             scope="happyclient-login-address",
         )(limited)
         app.view_functions[endpoint] = limited
+
+    _landing_after_login(app)
 
     @app.after_request
     def _password_changed(response):
