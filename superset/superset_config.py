@@ -364,32 +364,28 @@ LANDING_DASHBOARD_SLUGS = ("panel-rukovoditelya", "menedzher", "razvitie-kliento
 
 
 def _landing_after_login(app):
-    from flask import g, redirect
+    """Superset's home (/superset/welcome/, where login and «Главная» lead) redirects to the
+    landing dashboard. A hook, not a wrapped view: FLASK_APP_MUTATOR runs before Superset
+    registers its views."""
+    from flask import redirect, request
+    from flask_login import current_user
 
-    endpoint = "Superset.welcome"
-    generic_welcome = app.view_functions.get(endpoint)
-    if generic_welcome is None:
-        return
-
-    def welcome(*args, **kwargs):
-        user = getattr(g, "user", None)
-        if user is None or not getattr(user, "is_authenticated", False):
-            return generic_welcome(*args, **kwargs)
+    @app.before_request
+    def _landing():
+        if request.method != "GET" or request.path.rstrip("/") != "/superset/welcome" or not current_user.is_authenticated:
+            return None
         from superset import security_manager
         from superset.extensions import db
         from superset.models.dashboard import Dashboard
         from superset.models.user_attributes import UserAttribute
 
-        chosen = db.session.query(UserAttribute.welcome_dashboard_id).filter_by(user_id=user.id).scalar()
-        if chosen:
-            return generic_welcome(*args, **kwargs)
+        if db.session.query(UserAttribute.welcome_dashboard_id).filter_by(user_id=current_user.id).scalar():
+            return None  # Superset shows the welcome dashboard the user chose
         for slug in LANDING_DASHBOARD_SLUGS:
             dashboard = db.session.query(Dashboard).filter_by(slug=slug).one_or_none()
             if dashboard is not None and security_manager.can_access_dashboard(dashboard):
                 return redirect(f"/superset/dashboard/{slug}/")
-        return generic_welcome(*args, **kwargs)
-
-    app.view_functions[endpoint] = welcome
+        return None
 
 
 def FLASK_APP_MUTATOR(app):

@@ -16,7 +16,7 @@
     «53,3 %», counts «12». -#}
 {% macro kpi_value_label(code_col, value_col) -%}
     (case
-        when {{ value_col }} is null then null
+        when {{ value_col }} is null then '—'
         when {{ code_col }} = 'sales_plan' then {{ ru_number(value_col) }} || ' ₽'
         when {{ code_col }} in ('order_growth', 'funnel_conversion', 'assortment_matrix')
             then {{ ru_number(value_col, 1) }} || ' %'

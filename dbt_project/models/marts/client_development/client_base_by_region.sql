@@ -145,6 +145,7 @@ assembled as (
 
 select
     assembled.*,
+    case assembled.client_scope when 'A+B' then 'Группы A и B' else 'Все клиенты' end as client_scope_label,
     round({{ safe_divide('assembled.attracted_clients', 'assembled.potential_clients') }}, 4) as attraction_rate,
     round(
         {{ safe_divide('assembled.active_clients + assembled.attracted_clients', 'assembled.total_outlets') }}, 4
