@@ -251,3 +251,17 @@ def test_login_lands_on_the_executive_panel(superset: RunningSuperset, imported:
         wait_for(lambda: "Панель руководителя" in driver.title or driver.find_elements(By.XPATH, "//*[text()='Панель руководителя']"), 30, "the panel's title")
     finally:
         driver.quit()
+
+
+@pytest.mark.parametrize("title", sorted(t for t, d in DASHBOARDS.items() if any(f["id"] == "NATIVE_FILTER-period" for f in d["metadata"]["native_filter_configuration"])))
+def test_period_choices_start_with_the_data(title: str, warehouse_url: str) -> None:
+    """The «Период» list comes from its target dataset: no month before the first sale."""
+    flt = next(f for f in DASHBOARDS[title]["metadata"]["native_filter_configuration"] if f["id"] == "NATIVE_FILTER-period")
+    dataset = DATASETS[flt["targets"][0]["datasetUuid"]]
+    with psycopg.connect(warehouse_url) as conn:
+        first_sale = conn.execute("select min(document_date) from marts.sales_detail").fetchone()[0]
+        first_month = conn.execute(
+            f"select min(period_start) from {dataset['schema']}.{dataset['table_name']} where period_grain = 'month'"
+        ).fetchone()[0]
+    assert first_month is not None
+    assert first_month >= first_sale.replace(day=1), f"«{title}»: «Период» offers {first_month:%Y-%m}, the first sale is {first_sale}"
