@@ -151,6 +151,9 @@ def test_dashboard_shows_russian_labels_only_and_its_screenshot(
     if os.environ.get("HAPPYCLIENT_UPDATE_SCREENSHOTS") == "1":
         shutil.copy2(shot, PROJECT_ROOT / "docs" / "screenshots" / f"{slugify(title)}.png")
     raw = {name: sorted(set(RAW_VALUES.findall(re.sub(r"canvas:-?\d+", "", text)))) for name, text in texts.items()}
+    # «Свежесть источников» lists warehouse tables by their names (raw.files__sales_lines ...): identifiers
+    # a data engineer looks up, not codes standing in for a label; its other values are checked
+    raw = {k: [v for v in vs if not (k == "Свежесть источников" and re.fullmatch(r"(files|onec|bitrix24)__[a-z_0-9]+", v))] for k, vs in raw.items()}
     raw = {k: v for k, v in raw.items() if v}
     assert not raw, f"«{title}» shows raw values (screenshot {shot}): {raw}"
     assert not RAW_VALUES.findall(bar), f"«{title}» filter bar shows raw values: {RAW_VALUES.findall(bar)}"
@@ -164,7 +167,7 @@ def test_dashboard_shows_russian_labels_only_and_its_screenshot(
 
 def _is_label_row(line: str) -> bool:
     """A table row or legend entry that starts with a category label (not a number, total or pager)."""
-    return bool(re.match(r"^[A-Za-zА-Яа-яЁё]", line)) and not line.startswith(("Не указан", "Итого", "Всего", "Показ", "Строк", "canvas:"))
+    return bool(re.match(r"^[A-Za-zА-Яа-яЁё]", line)) and not line.startswith(("Не указан", "Итог", "Всего", "Показ", "Строк", "canvas:"))
 
 
 def _rub(value: Decimal) -> str:
@@ -239,9 +242,9 @@ def test_action_list_names_the_manager_and_ranks_within_each_manager(
             "select manager_name, action_rank from marts.next_best_actions order by manager_name, action_rank limit %s", (len(rows),)
         ).fetchall()
     assert [(r[0], int(r[1])) for r in rows] == [(m, int(k)) for m, k in first]
-    text = browser.find_element(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"]').text.replace("\u00a0", " ")
-    if total > 1000:  # all actions reachable, not the first 1 000: the pager counts them all
-        assert re.search(rf"\b{total:,}\b".replace(",", " ?"), text) or str(total) in text.replace(" ", ""), text[-300:]
+    # all actions reachable, not cut at 1 000: the search box counts them all («327 записей...»)
+    placeholder = browser.find_element(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] input[placeholder*="запис"]').get_attribute("placeholder") or ""
+    assert re.sub(r"\D", "", placeholder) == str(total), (placeholder, total)
 
 
 def test_login_lands_on_the_executive_panel(superset: RunningSuperset, imported: ImportReport) -> None:
