@@ -22,7 +22,7 @@ import yaml
 
 from hc_superset.assets import AssetFormatError, chart_uuids_in_position, read_assets, slugify
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ASSETS_DIR = PROJECT_ROOT / "superset_assets"
 DBT_MODELS_DIR = PROJECT_ROOT / "dbt_project" / "models"
 EXPOSURES_FILE = DBT_MODELS_DIR / "exposures.yml"

@@ -42,7 +42,7 @@ from typing import Any
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_MODELS_DIR = PROJECT_ROOT / "dbt_project" / "models"
 ASSETS_DIR = PROJECT_ROOT / "superset_assets"
 
@@ -74,6 +74,8 @@ def load_semantic_layer(models_dir: Path = DBT_MODELS_DIR) -> SemanticLayer:
     semantic_models: dict[str, dict[str, Any]] = {}
     metrics: dict[str, dict[str, Any]] = {}
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if not Path(models_dir).is_dir():
+        raise FileNotFoundError(f"{models_dir}: not a directory (the dbt project's models/)")
     for path in sorted(Path(models_dir).rglob("*.yml")):
         text = path.read_text(encoding="utf-8")
         if "semantic_models:" not in text and "metrics:" not in text:
@@ -256,7 +258,11 @@ def apply(files: dict[str, dict[str, Any]], generated: dict[str, list[dict[str, 
 
 
 def dataset_paths(assets_dir: Path) -> list[Path]:
-    return sorted((Path(assets_dir) / "datasets").rglob("*.yaml"))
+    paths = sorted((Path(assets_dir) / "datasets").rglob("*.yaml"))
+    if not paths:
+        # a wrong directory must not pass as "no differences"
+        raise FileNotFoundError(f"{assets_dir}: no datasets/*.yaml; is this the superset_assets directory?")
+    return paths
 
 
 def differences(assets_dir: Path = ASSETS_DIR, models_dir: Path = DBT_MODELS_DIR) -> list[str]:

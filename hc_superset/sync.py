@@ -260,11 +260,16 @@ def _fix_dashboard(client: SupersetClient, dash_id: int, repo_cfg: dict[str, Any
 
 def _latest_value_mask(client: SupersetClient, flt: dict[str, Any], repo_filters: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Default value = the greatest value of the filter's column (e.g. the latest period label),
-    restricted by the defaults of its cascade parents. Superset's own «default to first item»
+    restricted by the column values the filter's DEFAULT_LATEST names and by the defaults of its
+    cascade parents. Superset's own «default to first item»
     shows the value but does not apply it to the charts on first load (6.1), hence this."""
     target = flt["targets"][0]
     column = target["column"]["name"]
     filters = []
+    # {"period_grain": "year"}: the latest value among the rows with these column values
+    only = (flt.get("controlValues") or {}).get(DEFAULT_LATEST)
+    if isinstance(only, dict):
+        filters += [{"col": col, "op": "==", "val": val} for col, val in only.items()]
     for parent_id in flt.get("cascadeParentIds") or []:
         parent = repo_filters.get(parent_id) or {}
         for f in ((parent.get("defaultDataMask") or {}).get("extraFormData") or {}).get("filters") or []:

@@ -357,6 +357,37 @@ def _login_failed(response):
     return not current_user.is_authenticated  # the form login redirects either way
 
 
+# ---- landing page ---------------------------------------------------------------------------
+# After login (and on «Главная») a user lands on the first of these dashboards they may open, not
+# on Superset's generic home page; a welcome dashboard the user chose themselves still wins.
+LANDING_DASHBOARD_SLUGS = ("panel-rukovoditelya", "menedzher", "razvitie-klientov")
+
+
+def _landing_after_login(app):
+    """Superset's home (/superset/welcome/, where login and «Главная» lead) redirects to the
+    landing dashboard. A hook, not a wrapped view: FLASK_APP_MUTATOR runs before Superset
+    registers its views."""
+    from flask import redirect, request
+    from flask_login import current_user
+
+    @app.before_request
+    def _landing():
+        if request.method != "GET" or request.path.rstrip("/") != "/superset/welcome" or not current_user.is_authenticated:
+            return None
+        from superset import security_manager
+        from superset.extensions import db
+        from superset.models.dashboard import Dashboard
+        from superset.models.user_attributes import UserAttribute
+
+        if db.session.query(UserAttribute.welcome_dashboard_id).filter_by(user_id=current_user.id).scalar():
+            return None  # Superset shows the welcome dashboard the user chose
+        for slug in LANDING_DASHBOARD_SLUGS:
+            dashboard = db.session.query(Dashboard).filter_by(slug=slug).one_or_none()
+            if dashboard is not None and security_manager.can_access_dashboard(dashboard):
+                return redirect(f"/superset/dashboard/{slug}/")
+        return None
+
+
 def FLASK_APP_MUTATOR(app):
     import logging
 
@@ -383,6 +414,8 @@ def FLASK_APP_MUTATOR(app):
             scope="happyclient-login-address",
         )(limited)
         app.view_functions[endpoint] = limited
+
+    _landing_after_login(app)
 
     @app.after_request
     def _password_changed(response):

@@ -79,9 +79,10 @@ def login(driver: webdriver.Chrome, base_url: str, user: str, password: str) -> 
     wait_for(lambda: "/login" not in driver.current_url, 30, f"login of {user!r} to finish")
 
 
-def open_dashboard(driver: webdriver.Chrome, base_url: str, dashboard_id: int, expected_charts: int, timeout: float = 90) -> list[ChartState]:
-    """Open a dashboard and wait until each of its charts has rendered content or an error."""
-    driver.get(f"{base_url}/superset/dashboard/{dashboard_id}/?standalone=0")
+def open_dashboard(driver: webdriver.Chrome, base_url: str, dashboard_id: int, expected_charts: int, timeout: float = 90, query: str = "") -> list[ChartState]:
+    """Open a dashboard (``query``: more URL parameters, e.g. ``&native_filters=...``) and wait
+    until each of its charts has rendered content or an error."""
+    driver.get(f"{base_url}/superset/dashboard/{dashboard_id}/?standalone=0{query}")
 
     def settled() -> list[ChartState] | None:
         states = [ChartState(int(s["id"]), s["viz"], s["loading"], s["error"], s["content"]) for s in driver.execute_script(_CHART_STATE_JS)]

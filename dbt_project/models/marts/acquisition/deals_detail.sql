@@ -36,6 +36,7 @@ select
     deals.source_name,
     clients.client_name,
     managers.manager_name,
+    departments.department_name,
 
     -- numerics
     deals.amount,
@@ -52,3 +53,5 @@ left join dim_managers as managers
     on deals.manager_id = managers.manager_id
 left join dim_clients as clients
     on deals.client_id = clients.client_id
+left join {{ ref('dim_departments') }} as departments
+    on deals.department_id = departments.department_id

@@ -169,6 +169,11 @@ assembled as (
 
 select
     assembled.*,
+    case assembled.client_scope when 'A+B' then 'Группы A и B' else 'Все клиенты' end as client_scope_label,
+    row_number() over (
+        partition by assembled.period_grain, assembled.period_start, assembled.client_scope
+        order by assembled.region = 'Не указан' asc, assembled.total_outlets desc nulls last, assembled.region asc
+    ) as region_order,
     round({{ safe_divide('assembled.attracted_clients', 'assembled.potential_clients') }}, 4) as attraction_rate,
     round(
         {{ safe_divide('assembled.active_clients + assembled.attracted_clients', 'assembled.total_outlets') }}, 4

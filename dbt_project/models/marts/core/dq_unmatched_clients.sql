@@ -79,5 +79,13 @@ final as (
 
 )
 
-select * from final
-where reason is not null
+select
+    final.*,
+    case final.reason
+        when 'missing_inn' then 'Нет ИНН'
+        when 'invalid_inn' then 'Неверный ИНН'
+        when 'no_bitrix24_company' then 'Нет компании в Битрикс24'
+        when 'no_onec_counterparty' then 'Нет контрагента в 1С'
+    end as reason_label
+from final
+where final.reason is not null

@@ -34,7 +34,9 @@ select
     products.product_name,
     fct.category,
     fct.manager_id,
+    managers.manager_name,
     fct.department_id,
+    departments.department_name,
     fct.region,
     fct.channel,
     fct.quantity,
@@ -44,3 +46,7 @@ left join int_clients_attributed as clients
     on fct.client_id = clients.client_id
 left join dim_products as products
     on fct.product_id = products.product_id
+left join {{ ref('dim_managers') }} as managers
+    on fct.manager_id = managers.manager_id
+left join {{ ref('dim_departments') }} as departments
+    on fct.department_id = departments.department_id

@@ -18,7 +18,7 @@ sources as (
         1 as sort_order,
         'Воронка продаж, лиды и каналы привлечения, менеджеры и отделы (доступ по строкам), '
         || 'действия и задачи в Bitrix24' as feeds,
-        'Клиенты 1С без компании в Bitrix24 (no_bitrix24_company)' as cross_check
+        'Клиенты 1С без компании в Bitrix24 («Нет компании в Битрикс24»)' as cross_check
 
     union all
 
@@ -28,7 +28,7 @@ sources as (
         2 as sort_order,
         'Продажи и возвраты: выручка, ABC/XYZ, стабильность, периодичность, RFM, топ-клиенты, '
         || 'прогнозы; регионы и каналы сбыта партнёров' as feeds,
-        'Компании Bitrix24 и клиенты файла продаж без контрагента 1С (no_onec_counterparty)' as cross_check
+        'Компании Bitrix24 и клиенты файла продаж без контрагента 1С («Нет контрагента в 1С»)' as cross_check
 
     union all
 
@@ -36,7 +36,7 @@ sources as (
         'files' as source_system,
         'Файлы' as source_label,
         3 as sort_order,
-        'Продажи из выгрузки ERP (sales_lines), планы продаж, матрица ассортимента, NPS, '
+        'Продажи из выгрузки ERP (файл продаж), планы продаж, матрица ассортимента, NPS, '
         || 'маркетинговые затраты, потенциальные клиенты и торговые точки Росстата' as feeds,
         cast(null as {{ dbt.type_string() }}) as cross_check
 

@@ -161,6 +161,10 @@ final as (
         kpis.denominator_value,
         round(kpis.clients_complete_pct, 2) as clients_complete_pct,
 
+        -- labels: fact and target as text in the KPI's own unit (the KPI table shows them)
+        {{ kpi_value_label('kpis.kpi_code', 'round(kpis.fact_value, 2)') }} as fact_label,
+        {{ kpi_value_label('kpis.kpi_code', 'round(kpis.target_value, 2)') }} as target_label,
+
         -- booleans
         kpis.is_period_to_date,
         case

@@ -123,6 +123,9 @@ final as (
         -- booleans
         adjusted.answers < {{ var('nps_min_answers') }} as is_below_min_answers,
 
+        -- labels
+        case when adjusted.answers < {{ var('nps_min_answers') }} then 'Да' else 'Нет' end as below_min_answers_label,
+
         -- dates
         adjusted.period_start
 

@@ -111,10 +111,10 @@ overdue as (
             "'Просрочил закупку: '",
             dbt.safe_cast('overdue.days_since_last_purchase', dbt.type_string()),
             "' дн. без покупок при обычном интервале '",
-            dbt.safe_cast('round(overdue.mean_gap_days)', dbt.type_string()),
+            ru_number('overdue.mean_gap_days'),
             "' дн.; выручка за 12 мес. '",
-            dbt.safe_cast('round(overdue.revenue_t12)', dbt.type_string()),
-            "' руб.'",
+            ru_number('overdue.revenue_t12'),
+            "' ₽'",
         ]) }} as reason,
         cast(null as {{ dbt.type_string() }}) as prospect_name,
         cast(null as {{ dbt.type_string() }}) as prospect_region
@@ -149,10 +149,10 @@ falling_or_lost as (
         {{ dbt.concat([
             "case stability.stability_type when 'falling' then 'Падающий клиент' else 'Потерянный клиент' end",
             "': выручка за '", 'stability.period_label', "' — '",
-            dbt.safe_cast('round(stability.revenue_period)', dbt.type_string()),
-            "' руб. против '",
-            dbt.safe_cast('round(stability.revenue_base)', dbt.type_string()),
-            "' руб. в базе сравнения'",
+            ru_number('stability.revenue_period'),
+            "' ₽ против '",
+            ru_number('stability.revenue_base'),
+            "' ₽ в базе сравнения'",
         ]) }} as reason,
         cast(null as {{ dbt.type_string() }}) as prospect_name,
         cast(null as {{ dbt.type_string() }}) as prospect_region
@@ -174,8 +174,8 @@ at_risk as (
             "' с высоким риском оттока: вероятность, что клиент активен, '",
             dbt.safe_cast('round(100 * predictions.p_alive)', dbt.type_string()),
             "'%; прогноз выручки на 12 мес. '",
-            dbt.safe_cast('round(predictions.clv_12m)', dbt.type_string()),
-            "' руб.'",
+            ru_number('predictions.clv_12m'),
+            "' ₽'",
         ]) }} as reason,
         cast(null as {{ dbt.type_string() }}) as prospect_name,
         cast(null as {{ dbt.type_string() }}) as prospect_region
@@ -257,7 +257,7 @@ to_attract as (
             "'Потенциальный клиент в регионе '", "coalesce(potential.region, '—')",
             "': '", "coalesce(potential.client_name, potential.inn)",
             "', ИНН '", 'potential.inn', "', потенциальная емкость '",
-            dbt.safe_cast('round(potential.potential_rub)', dbt.type_string()), "' руб./год'",
+            ru_number('potential.potential_rub'), "' ₽ в год'",
         ]) }} as reason,
         potential.client_name as prospect_name,
         potential.region as prospect_region
