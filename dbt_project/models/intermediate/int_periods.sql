@@ -1,5 +1,7 @@
 {#- Calendar periods (month, quarter, half-year, year; macro period_grains) from the first sale's
-    year to as_of_date. -#}
+    year to as_of_date; with var compare_periods also the grain 'custom': its current period
+    (prev_period_start and sply_period_start = the base period's start) and its base period. -#}
+{%- set pair = compare_periods() -%}
 with
 
 sale_dates as (
@@ -31,7 +33,7 @@ months as (
 
 grains as (
 
-    {% for grain in period_grains() %}
+    {% for grain in period_grains() if grain != 'custom' %}
         select distinct
             '{{ grain }}' as period_grain,
             {{ period_start_of(grain, 'months.month_start') }} as period_start
@@ -54,6 +56,22 @@ final as (
         <= {{ add_days(as_of_date(), 1) }} as is_complete,
         (select bounds.data_start_month from bounds) as data_start_month
     from grains
+    {%- if pair is not none %}
+    {%- for role in (['current', 'base'] if pair.base_start else ['current']) %}
+
+    union all
+
+    select
+        'custom' as period_grain,
+        {{ pair[role ~ '_start'] }} as period_start,
+        {{ pair[role ~ '_end'] }} as period_end,
+        '{{ pair[role ~ "_label"] }}' as period_label,
+        {{ pair.base_start if role == 'current' and pair.base_start else 'cast(null as date)' }} as prev_period_start,
+        {{ pair.base_start if role == 'current' and pair.base_start else 'cast(null as date)' }} as sply_period_start,
+        {{ pair[role ~ '_end'] }} <= {{ add_days(as_of_date(), 1) }} as is_complete,
+        (select bounds.data_start_month from bounds) as data_start_month
+    {%- endfor %}
+    {%- endif %}
 
 )
 

@@ -8,7 +8,9 @@
     No base: when B ends on or before the month of the company's first data (int_periods.
     data_start_month: B lies wholly before the first data), none of the comparisons applies: a client that bought in P (not for the
     first time ever) is 'no-base' («нет базы»), never growing; one that did not has no row.
-    Clients that bought neither in P nor in B have no row. Sparse: built from the rows of
+    Clients that bought neither in P nor in B have no row. With var compare_periods, the grain
+    'custom' compares its current period P with its base period B whatever stability_base says
+    (no base: every buyer is 'no-base' or 'new'). Sparse: built from the rows of
     client_period_revenue (periods with lines), each counted for its own period and for the
     periods it is the base of, so the cost follows those rows, not clients × periods. -#}
 {%- set base = var('stability_base') -%}
@@ -19,6 +21,7 @@
 {%- endif -%}
 {%- set k = var('stability_avg_k') | int -%}
 {%- set change = var('stability_change_pct') -%}
+{%- set pair = compare_periods() -%}
 {%- if base == 'sply' -%}
     {%- set base_offsets = ['12'] -%}
 {%- elif base == 'previous' -%}
@@ -37,7 +40,7 @@ revenue as (
 
 ),
 
-periods as (
+calendar_periods as (
 
     select
         period.*,
@@ -57,6 +60,26 @@ periods as (
         {{ k }} as base_periods
         {%- endif %}
     from {{ ref('int_periods') }} as period
+
+),
+
+periods as (
+
+    select * from calendar_periods
+    {%- if pair is not none %}
+    where calendar_periods.period_grain != 'custom'
+
+    union all
+
+    {# the custom pair: its current period only, against its base period #}
+    select
+        period.*,
+        {{ pair.base_start or 'cast(null as date)' }} as base_start,
+        {{ pair.base_end or 'cast(null as date)' }} as base_end,
+        1 as base_periods
+    from {{ ref('int_periods') }} as period
+    where period.period_grain = 'custom' and period.period_start = {{ pair.current_start }}
+    {%- endif %}
 
 ),
 
@@ -114,7 +137,16 @@ contributions as (
         union all
         select
             base_row.period_grain,
+            {%- if pair is not none and loop.first %}
+            case
+                when base_row.period_grain != 'custom' then {{ add_months('base_row.period_start', offset) }}
+                {%- if pair.base_start %}
+                when base_row.period_start = {{ pair.base_start }} then {{ pair.current_start }}
+                {%- endif %}
+            end as period_start,
+            {%- else %}
             {{ add_months('base_row.period_start', offset) }} as period_start,
+            {%- endif %}
             base_row.client_id,
             base_row.manager_id,
             base_row.department_id,
@@ -127,6 +159,9 @@ contributions as (
             base_row.revenue as revenue_base,
             base_row.purchase_days as purchase_days_base
         from revenue as base_row
+        {%- if pair is not none and not loop.first %}
+        where base_row.period_grain != 'custom'
+        {%- endif %}
     {%- endfor %}
 
 ),
@@ -168,7 +203,11 @@ compared as (
         combined.revenue_period,
         combined.purchase_days_period,
         combined.purchase_days_base,
+        {%- if pair is not none %}
+        coalesce(periods.base_end > periods.data_start_month, periods.period_grain != 'custom') as has_base,
+        {%- else %}
         coalesce(periods.base_end > periods.data_start_month, true) as has_base,
+        {%- endif %}
         coalesce(
             marks.first_purchase_month < periods.period_end
             and not coalesce(marks.second_purchase_month < periods.period_end, false),
