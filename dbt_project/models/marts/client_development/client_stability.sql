@@ -134,19 +134,17 @@ contributions as (
         0 as purchase_days_base
     from revenue as current_row
     {%- for offset in base_offsets %}
+        {#- the custom pair's base period counts for its current period (in the first branch only) #}
+        {%- set shifted = add_months('base_row.period_start', offset) -%}
+        {%- if pair is not none and loop.first -%}
+            {%- set shifted = "case when base_row.period_grain != 'custom' then " ~ shifted
+                ~ (" when base_row.period_start = " ~ pair.base_start ~ " then " ~ pair.current_start if pair.base_start else "")
+                ~ " end" -%}
+        {%- endif %}
         union all
         select
             base_row.period_grain,
-            {%- if pair is not none and loop.first %}
-            case
-                when base_row.period_grain != 'custom' then {{ add_months('base_row.period_start', offset) }}
-                {%- if pair.base_start %}
-                when base_row.period_start = {{ pair.base_start }} then {{ pair.current_start }}
-                {%- endif %}
-            end as period_start,
-            {%- else %}
-            {{ add_months('base_row.period_start', offset) }} as period_start,
-            {%- endif %}
+            {{ shifted }} as period_start,
             base_row.client_id,
             base_row.manager_id,
             base_row.department_id,
@@ -203,11 +201,10 @@ compared as (
         combined.revenue_period,
         combined.purchase_days_period,
         combined.purchase_days_base,
-        {%- if pair is not none %}
-        coalesce(periods.base_end > periods.data_start_month, periods.period_grain != 'custom') as has_base,
-        {%- else %}
-        coalesce(periods.base_end > periods.data_start_month, true) as has_base,
-        {%- endif %}
+        coalesce(
+            periods.base_end > periods.data_start_month,
+            {{ "periods.period_grain != 'custom'" if pair is not none else 'true' }}
+        ) as has_base,
         coalesce(
             marks.first_purchase_month < periods.period_end
             and not coalesce(marks.second_purchase_month < periods.period_end, false),
