@@ -253,14 +253,23 @@ def dbt_args_with_as_of(
     """`dbt_args` with `--vars` carrying as_of_date = HAPPYCLIENT_AS_OF and the mapping file's
     hc_* vars (`mapping_vars`), as the pipeline passes them. A `--vars` of the user's own is merged
     (their values win); commands without --vars are left alone."""
+    return dbt_args_with_vars(
+        dbt_args, {**dict(mapping_vars or {}), **({"as_of_date": as_of} if as_of is not None else {})}
+    )
+
+
+def dbt_args_with_vars(dbt_args: Sequence[str], run_vars: Mapping[str, Any]) -> list[str]:
+    """`dbt_args` with `--vars` carrying `run_vars` (the mapping's hc_* vars, then
+    Settings.run_dbt_vars: HAPPYCLIENT_AS_OF, HAPPYCLIENT_COMPARE, HAPPYCLIENT_DBT_VARS, --compare,
+    --var), as the pipeline passes them. A `--vars` of the user's own is merged (its values win);
+    commands without --vars are left alone."""
     import json
 
     import yaml
 
     args = list(dbt_args)
     words = [a for a in args if not a.startswith("-")]
-    base: dict[str, Any] = {**({"as_of_date": as_of} if as_of is not None else {}), **dict(mapping_vars or {})}
-    if not base or not any(tuple(words[: len(c)]) == c for c in _DBT_VARS_COMMANDS):
+    if not run_vars or not any(tuple(words[: len(c)]) == c for c in _DBT_VARS_COMMANDS):
         return args
     own: object = {}
     for i, arg in enumerate(args):
@@ -274,7 +283,63 @@ def dbt_args_with_as_of(
             break
     if not isinstance(own, dict):
         raise CliError("--vars must be a YAML or JSON mapping, e.g. --vars '{as_of_date: 2026-10-31}'")
-    return [*args, "--vars", json.dumps({**base, **own}, default=str, ensure_ascii=False)]
+    return [*args, "--vars", json.dumps({**run_vars, **own}, default=str, ensure_ascii=False)]
+
+
+def apply_run_options(settings: Settings, compare: str | None, var_options: Sequence[str]) -> dict[str, str]:
+    """`--compare CURRENT:BASE` and `--var KEY=VALUE` (repeatable) of `pipeline` and `dbt`: set on
+    `settings` (over HAPPYCLIENT_COMPARE / HAPPYCLIENT_DBT_VARS) and returned as those variables,
+    for the pipeline's environment (the Dagster job reads them when its dbt step runs)."""
+    import json
+
+    from hc_base.settings import SettingsError, parse_compare, parse_var_option
+
+    try:
+        if compare is not None:
+            settings.compare = parse_compare(compare)
+        for option in var_options:
+            key, value = parse_var_option(option)
+            settings.dbt_vars[key] = value
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    env = {}
+    if settings.compare is not None:
+        env["HAPPYCLIENT_COMPARE"] = settings.compare
+    if settings.dbt_vars:
+        env["HAPPYCLIENT_DBT_VARS"] = json.dumps(settings.dbt_vars, default=str)
+    return env
+
+
+def split_run_options(dbt_args: Sequence[str]) -> tuple[list[str], str | None, list[str]]:
+    """`happyclient dbt` arguments without our own --compare X / --var K=V (anywhere in the
+    list; dbt has neither), and those options' values."""
+    rest: list[str] = []
+    compare: str | None = None
+    var_options: list[str] = []
+    args = list(dbt_args)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name, eq, value = arg.partition("=")
+        if name in ("--compare", "--var"):
+            if not eq:
+                if i + 1 >= len(args):
+                    raise CliError(f"{name} needs a value")
+                value = args[i + 1]
+                i += 1
+            if name == "--compare":
+                compare = value
+            else:
+                var_options.append(value)
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, compare, var_options
+
+
+def _say_vars(console: Console, run_vars: Mapping[str, Any]) -> None:
+    if run_vars:
+        console.info("dbt vars: " + ", ".join(f"{k}={v}" for k, v in run_vars.items()))
 
 
 def cmd_dbt(args: argparse.Namespace, settings: Settings, console: Console) -> int:
@@ -283,19 +348,24 @@ def cmd_dbt(args: argparse.Namespace, settings: Settings, console: Console) -> i
     dbt_args = list(args.dbt_args)
     if dbt_args and dbt_args[0] == "--":
         dbt_args = dbt_args[1:]
-    as_of = settings.as_of.isoformat() if settings.as_of else None
+    dbt_args, compare, var_options = split_run_options(dbt_args)
+    apply_run_options(settings, compare, var_options)
     from ingestion.mapping import dbt_vars_in_force, mapping_path
 
     mapping_vars = dbt_vars_in_force()
-    with_vars = dbt_args_with_as_of(dbt_args, as_of, mapping_vars)
+    run_vars = {**mapping_vars, **settings.run_dbt_vars()}
+    with_vars = dbt_args_with_vars(dbt_args, run_vars)
     if with_vars != dbt_args:
         import json
 
-        used = json.loads(with_vars[-1]).get("as_of_date")
-        if used is not None:
-            console.info(f"dbt var as_of_date: {used} ({'HAPPYCLIENT_AS_OF' if used == as_of else 'your --vars'})")
+        used = json.loads(with_vars[-1])
+        as_of = run_vars.get("as_of_date")
+        if "as_of_date" in used:
+            console.info(f"dbt var as_of_date: {used['as_of_date']} "
+                         f"({'HAPPYCLIENT_AS_OF' if used['as_of_date'] == as_of else 'your --vars'})")
         if mapping_vars:
             console.info(f"dbt vars hc_*: the mapping {mapping_path()}")
+        _say_vars(console, {k: v for k, v in used.items() if k != "as_of_date" and k not in mapping_vars})
     return subprocess.run([_bin("dbt"), *with_vars], cwd=PROJECT_ROOT / "dbt_project", env=env, check=False).returncode
 
 
@@ -367,7 +437,9 @@ def write_initial_passwords(data_dir: Path, passwords: dict[str, str]) -> Path:
 
 def cmd_pipeline(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     warehouse = _warehouse(settings, console)
-    env = _pipeline_env(settings, warehouse.url, _demo_sources_env(settings, console))
+    options = apply_run_options(settings, args.compare, args.var or [])
+    env = _pipeline_env(settings, warehouse.url, {**_demo_sources_env(settings, console), **options})
+    _say_vars(console, {k: v for k, v in settings.run_dbt_vars().items() if k != "as_of_date"})
     _run_pipeline(settings, console, env, exclude_groups=("superset",) if args.no_superset else ())
     return 0
 
@@ -592,7 +664,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with a file kind (files.sales_lines): load this file as that kind, whatever its name")
     ing.set_defaults(func=cmd_ingest)
 
-    dbt = sub.add_parser("dbt", help="run dbt against the warehouse: happyclient dbt build", add_help=False)
+    dbt = sub.add_parser("dbt", help="run dbt against the warehouse: happyclient dbt build "
+                                     "[--compare CURRENT:BASE] [--var KEY=VALUE]", add_help=False)
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
     dbt.set_defaults(func=cmd_dbt)
 
@@ -605,6 +678,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     pipe = sub.add_parser("pipeline", help="run the Dagster job happyclient_pipeline in this process")
     pipe.add_argument("--no-superset", action="store_true", help="leave out the dashboard import")
+    pipe.add_argument("--compare", metavar="CURRENT:BASE",
+                      help="also compute the client-development marts for this pair of periods (grain custom): "
+                           "2026-H2:2026-H1, 2026-07-01..2026-12-31:2026-01-01..2026-06-30, or all "
+                           "(default $HAPPYCLIENT_COMPARE)")
+    pipe.add_argument("--var", action="append", metavar="KEY=VALUE",
+                      help="a dbt var for this run, e.g. --var abc_months=6 --var stability_base=previous "
+                           "(docs/kpi_variables.md; over $HAPPYCLIENT_DBT_VARS)")
     pipe.set_defaults(func=cmd_pipeline)
 
     push = sub.add_parser("push", help="write results back to Bitrix24")

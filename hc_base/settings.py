@@ -9,11 +9,13 @@ that the README table and `happyclient status` show one complete list.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from hc_base.redact import register_secret
 
@@ -38,6 +40,17 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "HAPPYCLIENT_AS_OF": (
         "today (demo: the demo data's date)",
         "reporting date (YYYY-MM-DD) passed to dbt as var as_of_date",
+    ),
+    "HAPPYCLIENT_COMPARE": (
+        "",
+        "an extra pair of periods for the client-development marts (grain `custom`), CURRENT:BASE, "
+        "e.g. 2026-H2:2026-H1 or 2026-07-01..2026-12-31:2026-01-01..2026-06-30, or all; passed to dbt "
+        "as var compare_periods (`--compare` of `happyclient pipeline` / `dbt` wins)",
+    ),
+    "HAPPYCLIENT_DBT_VARS": (
+        "",
+        "more dbt vars for the pipeline and `happyclient dbt`, a YAML/JSON mapping, e.g. "
+        "{abc_months: 6, stability_base: previous} (`--var KEY=VALUE` wins)",
     ),
     "HAPPYCLIENT_DBT_THREADS": ("4", "dbt threads"),
     "SUPERSET_PORT": ("8088", "port of the Superset web server"),
@@ -142,6 +155,97 @@ def _env_date(env: Mapping[str, str], name: str) -> date | None:
         raise SettingsError(f"{name} must be a date YYYY-MM-DD, got {raw!r}") from None
 
 
+_PERIOD_NAME = re.compile(r"(\d{4})(?:-(?:H([12])|Q([1-4])|(\d{2})))?")
+
+
+def _period_range(text: str) -> tuple[date, date]:
+    """(first day, last day) of a period: FIRST..LAST (YYYY-MM-DD), a year 2026, a half-year
+    2026-H2, a quarter 2026-Q3 or a month 2026-07."""
+    text = text.strip()
+    if ".." in text:
+        first_text, _, last_text = text.partition("..")
+        try:
+            first, last = date.fromisoformat(first_text.strip()), date.fromisoformat(last_text.strip())
+        except ValueError:
+            raise SettingsError(f"a period FIRST..LAST needs two dates YYYY-MM-DD, got {text!r}") from None
+        if last < first:
+            raise SettingsError(f"the period {text!r} ends before it starts")
+        return first, last
+    match = _PERIOD_NAME.fullmatch(text)
+    if match is None:
+        raise SettingsError(
+            f"not a period: {text!r} (a year 2026, half-year 2026-H2, quarter 2026-Q3, month 2026-07, "
+            "or FIRST..LAST as YYYY-MM-DD..YYYY-MM-DD)")
+    year, half, quarter, month = match.groups()
+    start_month, months = 1, 12
+    if half:
+        start_month, months = 6 * (int(half) - 1) + 1, 6
+    elif quarter:
+        start_month, months = 3 * (int(quarter) - 1) + 1, 3
+    elif month:
+        if not 1 <= int(month) <= 12:
+            raise SettingsError(f"not a month: {text!r}")
+        start_month, months = int(month), 1
+    first = date(int(year), start_month, 1)
+    end_month = start_month + months  # the month after the period, 13 = January next year
+    after = date(int(year) + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1)
+    return first, date.fromordinal(after.toordinal() - 1)
+
+
+def parse_compare(text: str) -> str:
+    """A pair of periods CURRENT:BASE (or CURRENT alone, or `all`: the whole history) as the
+    dbt var compare_periods takes it: `YYYY-MM-DD..YYYY-MM-DD:YYYY-MM-DD..YYYY-MM-DD`.
+    Each period is FIRST..LAST or a name (2026, 2026-H2, 2026-Q3, 2026-07); ends are inclusive.
+    `SettingsError` when a period is malformed or the two overlap."""
+    text = text.strip()
+    if text.lower() == "all":
+        return "all"
+    parts = text.split(":")
+    if not text or len(parts) > 2:
+        raise SettingsError(f"a comparison is CURRENT:BASE, e.g. 2026-H2:2026-H1, got {text!r}")
+    ranges = [_period_range(part) for part in parts]
+    if len(ranges) == 2 and not (ranges[1][1] < ranges[0][0] or ranges[0][1] < ranges[1][0]):
+        raise SettingsError(f"the current and base periods overlap in {text!r}")
+    return ":".join(f"{first.isoformat()}..{last.isoformat()}" for first, last in ranges)
+
+
+def _env_compare(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_compare(raw)
+    except SettingsError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+
+
+def parse_dbt_vars(text: str, origin: str = "HAPPYCLIENT_DBT_VARS") -> dict[str, Any]:
+    """A YAML/JSON mapping of dbt vars; `SettingsError` naming `origin` otherwise."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{origin} is not YAML or JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise SettingsError(f"{origin} must be a YAML or JSON mapping, e.g. {{abc_months: 6}}")
+    return {str(k): v for k, v in value.items()}
+
+
+def parse_var_option(text: str) -> tuple[str, Any]:
+    """`--var KEY=VALUE`: the value is read as YAML (6 -> 6, previous -> 'previous', [0.1, 0.3] -> a list)."""
+    import yaml
+
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise SettingsError(f"--var takes KEY=VALUE, e.g. --var abc_months=6, got {text!r}")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
 @dataclass
 class Settings:
     """The platform's configuration. Build it with `Settings.from_env()`."""
@@ -150,6 +254,8 @@ class Settings:
     warehouse_url: str | None = None
     pg_port: int = 55432
     as_of: date | None = None
+    compare: str | None = None  # var compare_periods (parse_compare's form), from HAPPYCLIENT_COMPARE
+    dbt_vars: dict[str, Any] = field(default_factory=dict)  # HAPPYCLIENT_DBT_VARS
     superset_port: int = 8088
     superset_admin_user: str = "admin"
     superset_admin_password: str | None = field(default=None, repr=False)
@@ -174,6 +280,8 @@ class Settings:
             warehouse_url=e.get("WAREHOUSE_URL", "").strip() or None,
             pg_port=_env_int(e, "HAPPYCLIENT_PG_PORT", 55432),
             as_of=_env_date(e, "HAPPYCLIENT_AS_OF"),
+            compare=_env_compare(e, "HAPPYCLIENT_COMPARE"),
+            dbt_vars=parse_dbt_vars(e.get("HAPPYCLIENT_DBT_VARS", "")),
             superset_port=_env_int(e, "SUPERSET_PORT", 8088),
             superset_admin_user=e.get("SUPERSET_ADMIN_USER", "").strip() or "admin",
             superset_admin_password=e.get("SUPERSET_ADMIN_PASSWORD", "").strip() or None,
@@ -182,6 +290,16 @@ class Settings:
             dagster_home=Path(dagster_home).resolve() if dagster_home else None,
             writeback_enabled=_env_bool(e, "WRITEBACK_ENABLED", False),
         )
+
+    def run_dbt_vars(self) -> dict[str, Any]:
+        """The dbt vars of a pipeline run or `happyclient dbt`: HAPPYCLIENT_DBT_VARS, then
+        as_of_date (HAPPYCLIENT_AS_OF) and compare_periods (HAPPYCLIENT_COMPARE) when set."""
+        out = dict(self.dbt_vars)
+        if self.as_of is not None:
+            out["as_of_date"] = self.as_of.isoformat()
+        if self.compare is not None:
+            out["compare_periods"] = self.compare
+        return out
 
     # -- derived paths ---------------------------------------------------------------------
     @property

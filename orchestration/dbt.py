@@ -150,14 +150,29 @@ def _parse_env() -> dict[str, str]:
     return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
-def dbt_vars() -> dict[str, Any]:
-    """dbt vars for a run (read at run time): as_of_date from HAPPYCLIENT_AS_OF, and the hc_*
-    vars of the company's mapping file (ingestion.mapping; none without a file: the demo's)."""
-    from hc_base.settings import Settings
+class DbtRunConfig(dg.Config):
+    """Run config of the dbt steps (Dagster launchpad): `compare` (CURRENT:BASE, as
+    `happyclient pipeline --compare`) and `vars` (dbt vars, as `--var`) win over the
+    environment (HAPPYCLIENT_COMPARE, HAPPYCLIENT_DBT_VARS)."""
+
+    compare: str = ""
+    vars: dict[str, str] = {}  # values read as YAML, as --var KEY=VALUE
+
+
+def dbt_vars(config: DbtRunConfig | None = None) -> dict[str, Any]:
+    """dbt vars for a run, read at run time: the hc_* vars of the company's mapping file
+    (ingestion.mapping; none without a file: the demo's), then HAPPYCLIENT_DBT_VARS, as_of_date
+    from HAPPYCLIENT_AS_OF, compare_periods from HAPPYCLIENT_COMPARE; then the run config's."""
+    from hc_base.settings import Settings, parse_compare, parse_var_option
     from ingestion.mapping import dbt_vars_in_force
 
-    as_of = Settings.from_env().as_of
-    return {**({"as_of_date": as_of.isoformat()} if as_of else {}), **dbt_vars_in_force()}
+    settings = Settings.from_env()
+    if config is not None:
+        if config.compare.strip():
+            settings.compare = parse_compare(config.compare)
+        for key, value in config.vars.items():
+            settings.dbt_vars.update([parse_var_option(f"{key}={value}")])
+    return {**dbt_vars_in_force(), **settings.run_dbt_vars()}
 
 
 def manifest_has_predictions_source(manifest_path: Path) -> bool:
@@ -165,11 +180,12 @@ def manifest_has_predictions_source(manifest_path: Path) -> bool:
     return any(s.get("source_name") == PREDICTIONS_SOURCE for s in manifest.get("sources", {}).values())
 
 
-def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+           config: DbtRunConfig | None = None) -> Iterator[Any]:
     args = ["build"]
-    variables = dbt_vars()
+    variables = dbt_vars(config)
     if variables:
-        args += ["--vars", json.dumps(variables, ensure_ascii=False)]
+        args += ["--vars", json.dumps(variables, default=str, ensure_ascii=False)]
     with patched_environ(warehouse.dbt_env()):
         yield from dbt.cli(args, context=context).stream()
 
@@ -186,8 +202,10 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
         exclude=AFTER_PREDICTIONS if has_predictions else None,
         op_tags={"happyclient/layer": "dbt"},
     )
-    def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
-        yield from _build(context, dbt, warehouse)
+    def dbt_models(
+        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtRunConfig
+    ) -> Iterator[Any]:
+        yield from _build(context, dbt, warehouse, config)
 
     if not has_predictions:
         return [dbt_models]
@@ -201,9 +219,9 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
         op_tags={"happyclient/layer": "dbt"},
     )
     def dbt_models_after_predictions(
-        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtRunConfig
     ) -> Iterator[Any]:
-        yield from _build(context, dbt, warehouse)
+        yield from _build(context, dbt, warehouse, config)
 
     return [dbt_models, dbt_models_after_predictions]
 

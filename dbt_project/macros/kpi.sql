@@ -17,9 +17,13 @@
 
 {#- the body of one component CTE of kpi_components: per period and manager_id of
     `relation` (a CTE), the measures `expressions` over `columns` (measure_list). With
-    date_column, the rows are matched to the periods of the model's `periods` CTE by
-    periods.start_column <= date_column < periods.end_column; without it, the rows already carry
-    period_grain and period_start. `where` filters the rows. -#}
+    date_column, each row is placed in its period of every grain (macro rows_per_grain) and
+    matched by equality to the period of the model's `periods` CTE whose start_column is that
+    period's start (the period itself, or the same period last year), so the cost follows the
+    rows, never rows × periods; the rows must also lie before periods.end_column, which cuts an
+    unfinished period and its bases to the same elapsed part (like for like: to_date_end,
+    sply_to_date_end). Without date_column the rows already carry period_grain and
+    period_start. `where` filters the rows. -#}
 {% macro kpi_component(relation, columns, expressions, date_column=none, start_column='period_start',
                          end_column='period_end', where=none) -%}
     {%- set period = 'periods' if date_column else relation -%}
@@ -27,12 +31,17 @@
         {{ period }}.period_grain,
         {{ period }}.period_start,
         {{ relation }}.manager_id,{{ measure_list(columns, expressions) }}
-    from {{ relation }}
     {%- if date_column %}
+    from (
+        {{ rows_per_grain(relation, relation ~ '.' ~ date_column, [relation ~ '.*']) | indent(4) }}
+    ) as {{ relation }}
     inner join periods
         on
-            {{ relation }}.{{ date_column }} >= periods.{{ start_column }}
+            {{ relation }}.period_grain = periods.period_grain
+            and {{ relation }}.period_start = periods.{{ start_column }}
             and {{ relation }}.{{ date_column }} < periods.{{ end_column }}
+    {%- else %}
+    from {{ relation }}
     {%- endif %}
     {%- if where %}
     where {{ where }}

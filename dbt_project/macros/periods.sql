@@ -41,9 +41,66 @@
     end || ' по ' || to_char({{ last_day_col }}, 'DD.MM') || ')')
 {%- endmacro %}
 
-{#- The period grains, shortest first. -#}
+{#- The period grains, shortest first; 'custom' (the pair of var compare_periods) last, when set. -#}
 {% macro period_grains() -%}
-    {{ return(['month', 'quarter', 'half', 'year']) }}
+    {%- if compare_periods() is none -%}
+        {{ return(['month', 'quarter', 'half', 'year']) }}
+    {%- else -%}
+        {{ return(['month', 'quarter', 'half', 'year', 'custom']) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- var compare_periods: an arbitrary pair of periods computed as the extra grain 'custom'
+    (every mart built on int_periods / rows_per_grain gets it; client_stability compares the
+    current period with the base period). Forms (dates inclusive):
+      'YYYY-MM-DD..YYYY-MM-DD:YYYY-MM-DD..YYYY-MM-DD'  current period : base period
+      'YYYY-MM-DD..YYYY-MM-DD'                         current period only (no base)
+      'all'                                            the whole history to as_of_date, no base
+    (`happyclient --compare` also takes period names, 2026-H2:2026-H1, and passes dates.)
+    Returns none when unset, else a dict of SQL date literals: current_start, current_end,
+    base_start, base_end (ends exclusive; base_* none without a base) and the labels. -#}
+{% macro compare_periods() -%}
+    {%- set text = var('compare_periods', none) -%}
+    {%- if text is none or (text | string | trim) == '' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set text = text | string | trim -%}
+    {%- set parts = text.split(':') -%}
+    {%- if parts | length > 2 -%}
+        {{ exceptions.raise_compiler_error("var compare_periods: at most one ':' (current:base), got '" ~ text ~ "'") }}
+    {%- endif -%}
+    {%- set out = {} -%}
+    {%- for part in parts -%}
+        {%- set role = 'current' if loop.first else 'base' -%}
+        {%- if part | trim == 'all' and loop.first and parts | length == 1 -%}
+            {%- do out.update({'current_start': "cast('1900-01-01' as date)",
+                               'current_end': add_days(as_of_date(), 1), 'current_label': 'all'}) -%}
+        {%- else -%}
+            {%- set bounds = (part | trim).split('..') -%}
+            {%- if bounds | length != 2 -%}
+                {{ exceptions.raise_compiler_error(
+                    "var compare_periods: a period is FIRST..LAST (YYYY-MM-DD..YYYY-MM-DD) or 'all' alone, got '" ~ part ~ "'") }}
+            {%- endif -%}
+            {%- set first = modules.datetime.date.fromisoformat(bounds[0] | trim) -%}
+            {%- set last = modules.datetime.date.fromisoformat(bounds[1] | trim) -%}
+            {%- if last < first -%}
+                {{ exceptions.raise_compiler_error("var compare_periods: the " ~ role ~ " period ends before it starts: '" ~ part ~ "'") }}
+            {%- endif -%}
+            {%- do out.update({
+                role ~ '_first': first, role ~ '_last': last,
+                role ~ '_start': "cast('" ~ first.isoformat() ~ "' as date)",
+                role ~ '_end': "cast('" ~ (last + modules.datetime.timedelta(days=1)).isoformat() ~ "' as date)",
+                role ~ '_label': first.isoformat() ~ '..' ~ last.isoformat(),
+            }) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if 'base_first' in out and not (out['base_last'] < out['current_first'] or out['current_last'] < out['base_first']) -%}
+        {{ exceptions.raise_compiler_error("var compare_periods: the current and base periods overlap: '" ~ text ~ "'") }}
+    {%- endif -%}
+    {%- if 'base_start' not in out -%}
+        {%- do out.update({'base_start': none, 'base_end': none, 'base_label': none}) -%}
+    {%- endif -%}
+    {{ return(out) }}
 {%- endmacro %}
 
 {% macro period_months(grain) -%}
@@ -57,7 +114,15 @@
 {%- endmacro %}
 
 {% macro period_start_of(grain, date_expr) -%}
-    {%- if grain == 'half' -%}
+    {%- if grain == 'custom' -%}
+        {%- set pair = compare_periods() -%}
+        (case
+            when {{ date_expr }} >= {{ pair.current_start }} and {{ date_expr }} < {{ pair.current_end }} then {{ pair.current_start }}
+            {%- if pair.base_start %}
+            when {{ date_expr }} >= {{ pair.base_start }} and {{ date_expr }} < {{ pair.base_end }} then {{ pair.base_start }}
+            {%- endif %}
+        end)
+    {%- elif grain == 'half' -%}
         {{ add_months(dbt.date_trunc('year', date_expr), '6 * (' ~ date_part_macro('month', date_expr) ~ ' / 7)') }}
     {%- else -%}
         cast({{ dbt.date_trunc(grain, date_expr) }} as date)
@@ -107,7 +172,9 @@
             {{ period_start_of(grain, date_expr) }} as period_start,
             {{ columns | join(',\n            ') }}
         from {{ relation }}
-        {%- if where %}
+        {%- if grain == 'custom' %}
+        where {{ period_start_of(grain, date_expr) }} is not null{{ ' and (' ~ where ~ ')' if where }}
+        {%- elif where %}
         where {{ where }}
         {%- endif %}
         {% if not loop.last %}union all{% endif %}

@@ -143,6 +143,8 @@ def arrow_batches(parser: FileParser, table: Table, parsers: list[ColumnPlan]) -
     generator is returned, so a file the fast path cannot take leaves the parser untouched."""
     width = len(table.header)
     delimiter = parser.delimiter or ";"
+    if len(delimiter) != 1:  # whitespace-separated (readers.WHITESPACE): the row path
+        raise NotRegular
     body = _body(parser, table)
     _check_structure(body, delimiter, width)
     reader = pacsv.open_csv(

@@ -4,6 +4,12 @@ Text files: encoding UTF-8 (with or without BOM), UTF-16 with a BOM (Excel's «U
 windows-1251 (a file that is not valid UTF-8 is read as windows-1251, unless its first part is
 UTF-8 with Russian text: then it mixes encodings and is rejected, naming the line); delimiter
 `;` or tab (whichever the header line holds more of; `,` only when the header has neither).
+Whitespace-separated text (a fixed-width-like export, columns separated by runs of spaces or
+tabs; `WHITESPACE`): taken when the header holds none of `;`, `,` and single tabs, and only where
+unambiguous: the header and every non-empty row must split into the same number of fields,
+either at every run of whitespace or at the column gaps (a tab or two or more spaces, so values
+may hold single spaces); when neither split fits every row, or both fit and give different
+cells, the file is rejected naming the first row that does not fit (no quoting in this form).
 XLSX: the first worksheet, within size caps (a decompression bomb or a forged 5M-row sheet is
 rejected, naming the file). Leading empty rows are skipped; the first non-empty row is the
 header. Row numbers are the 1-based line / sheet row numbers a user sees in their editor (a
@@ -134,6 +140,86 @@ def _check_cp1251(path: Path) -> str:
     return "cp1251"
 
 
+WHITESPACE = "whitespace"  # Table.delimiter of a whitespace-separated text file
+_GAPS = re.compile(r"[ \t]*\t[ \t]*| {2,}")  # column gaps: a run holding a tab, or two or more spaces
+_RUNS = re.compile(r"[ \t]+")  # every run of spaces and tabs
+_TAB_RUN = re.compile(r"\t[ \t]|[ \t]\t")  # a tab next to another space or tab
+
+
+def _whitespace_header(line: str) -> bool:
+    """The header line of a whitespace-separated file: no `;` or `,`, tabs (if any) in runs
+    with other blanks, and at least two fields."""
+    text = line.strip().lstrip("\ufeff")
+    if ";" in text or "," in text:
+        return False
+    if "\t" in text and not _TAB_RUN.search(text):
+        return False  # plain tab-delimited
+    return len(_RUNS.split(text)) >= 2
+
+
+def _whitespace_split(path: Path, encoding: str, header_line: str, header_row: int) -> re.Pattern[str]:
+    """The split (column gaps or every run) that fits the header and every non-empty row of the
+    file; `FileFormatError` naming the file and the row when none fits or the fit is ambiguous."""
+    header_text = header_line.strip().lstrip("\ufeff")
+    widths = {pattern: len(pattern.split(header_text)) for pattern in (_GAPS, _RUNS)}
+    splits = [pattern for pattern in (_GAPS, _RUNS) if widths[pattern] >= 2]
+    misfit: dict[re.Pattern[str], tuple[int, int]] = {}  # first row that does not fit, its field count
+    differs: int | None = None
+    with path.open("r", encoding=encoding, newline="") as fh:
+        for _ in range(header_row):
+            fh.readline()
+        for number, line in enumerate(fh, start=header_row + 1):
+            text = line.strip()
+            if not text:
+                continue
+            cells = {}
+            for pattern in splits:
+                if pattern not in misfit:
+                    cells[pattern] = pattern.split(text)
+                    if len(cells[pattern]) != widths[pattern]:
+                        misfit[pattern] = (number, len(cells[pattern]))
+            if differs is None and len(cells) == 2 and len(set(map(tuple, cells.values()))) == 2:
+                differs = number
+            if len(misfit) == len(splits):
+                break
+    fitting = [pattern for pattern in splits if pattern not in misfit]
+    if not fitting:
+        pattern = splits[0]
+        number, count = misfit[pattern]
+        raise FileFormatError(
+            f"{path.name}: the columns look separated by spaces or tabs, but row {number} splits into "
+            f"{count} fields and the header into {widths[pattern]}: a value with spaces, or an empty "
+            "cell? Separate the columns with ; or a tab instead")
+    if len(fitting) == 2 and differs is not None and widths[_GAPS] != widths[_RUNS]:
+        raise FileFormatError(
+            f"{path.name}: the columns look separated by spaces, but it is ambiguous whether a single "
+            f"space separates columns: the header splits into {widths[_GAPS]} fields at the wide gaps and "
+            f"{widths[_RUNS]} at every space, and so does every row (row {differs} differs); separate the "
+            "columns with ; or a tab instead")
+    return fitting[0]
+
+
+def _read_whitespace(path: Path, encoding: str, fh_text: Any, header_line: str, header_row: int) -> Table:
+    try:
+        pattern = _whitespace_split(path, encoding, header_line, header_row)
+    except BaseException:
+        fh_text.close()
+        raise
+    header = [h.strip() for h in pattern.split(header_line.strip().lstrip("\ufeff"))]
+    width = len(header)
+
+    def rows() -> Iterator[tuple[int, list[Any] | RowProblem]]:
+        try:
+            for number, line in enumerate(fh_text, start=header_row + 1):
+                text = line.strip()
+                if text:
+                    yield from _checked((number, pattern.split(text)), header, width)
+        finally:
+            fh_text.close()
+
+    return Table(path, encoding, WHITESPACE, header, header_row, rows())
+
+
 def detect_delimiter(header_line: str) -> str:
     counts = {d: header_line.count(d) for d in (";", "\t")}
     best = max(counts, key=lambda d: counts[d])
@@ -187,6 +273,8 @@ def _read_text(path: Path) -> Table:
             break
         header_row += 1
         if line.strip():
+            if _whitespace_header(line):
+                return _read_whitespace(path, encoding, fh_text, line, header_row)
             delimiter = detect_delimiter(line)
             header = next(csv.reader([line], delimiter=delimiter))
             break

@@ -1,5 +1,7 @@
 {#- Calendar periods (month, quarter, half-year, year; macro period_grains) from the first sale's
-    year to as_of_date. -#}
+    year to as_of_date; with var compare_periods also the grain 'custom': its current period
+    (prev_period_start and sply_period_start = the base period's start) and its base period. -#}
+{%- set pair = compare_periods() -%}
 with
 
 stg_onec__returns as (
@@ -43,7 +45,7 @@ months as (
 
 grains as (
 
-    {% for grain in period_grains() %}
+    {% for grain in period_grains() if grain != 'custom' %}
         select distinct
             '{{ grain }}' as period_grain,
             {{ period_start_of(grain, 'months.month_start') }} as period_start
@@ -66,6 +68,22 @@ final as (
         <= {{ add_days(as_of_date(), 1) }} as is_complete,
         (select bounds.data_start_month from bounds) as data_start_month
     from grains
+    {%- if pair is not none %}
+    {%- for role in (['current', 'base'] if pair.base_start else ['current']) %}
+
+    union all
+
+    select
+        'custom' as period_grain,
+        {{ pair[role ~ '_start'] }} as period_start,
+        {{ pair[role ~ '_end'] }} as period_end,
+        '{{ pair[role ~ "_label"] }}' as period_label,
+        {{ pair.base_start if role == 'current' and pair.base_start else 'cast(null as date)' }} as prev_period_start,
+        {{ pair.base_start if role == 'current' and pair.base_start else 'cast(null as date)' }} as sply_period_start,
+        {{ pair[role ~ '_end'] }} <= {{ add_days(as_of_date(), 1) }} as is_complete,
+        (select bounds.data_start_month from bounds) as data_start_month
+    {%- endfor %}
+    {%- endif %}
 
 ),
 
@@ -76,24 +94,30 @@ to_date as (
 
     select
         final.*,
-        not final.is_complete as is_period_to_date,
-        case when final.is_complete then final.period_end else {{ add_days(as_of_date(), 1) }} end as to_date_end,
+        {#- the custom pair (var compare_periods) is compared whole: its base is the pair's base #}
+        not final.is_complete and final.period_grain != 'custom' as is_period_to_date,
         case
+            when final.is_complete or final.period_grain = 'custom' then final.period_end
+            else {{ add_days(as_of_date(), 1) }}
+        end as to_date_end,
+        case
+            when final.period_grain = 'custom' then {{ (pair.base_end if pair is not none and pair.base_end) or 'cast(null as date)' }}
             when final.is_complete then final.period_start
             else {{ to_date_end_shifted(as_of_date(), period_months_of('final.period_grain')) }}
         end as prev_to_date_end,
         case
+            when final.period_grain = 'custom' then {{ (pair.base_end if pair is not none and pair.base_end) or 'cast(null as date)' }}
             when final.is_complete then {{ add_months('final.period_end', -12) }}
             else {{ to_date_end_shifted(as_of_date(), 12) }}
         end as sply_to_date_end,
         {# ABC/XYZ classes of an unfinished period are as of as_of_date: the 12 months ending with
             as_of_date's month, not with the period's future end #}
         case
-            when final.is_complete then final.period_end
+            when final.is_complete or final.period_grain = 'custom' then final.period_end
             else {{ add_months(period_start_of('month', as_of_date()), 1) }}
         end as class_window_end,
         final.period_label || case
-            when final.is_complete then ''
+            when final.is_complete or final.period_grain = 'custom' then ''
             else {{ to_date_suffix_ru('final.period_grain', as_of_date()) }}
         end as period_label_ru
     from final

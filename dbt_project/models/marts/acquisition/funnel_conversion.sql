@@ -71,25 +71,45 @@ deal_reach as (
 
 ),
 
+{# each deal (by its creation date) and each stage entry (by its entry date) is placed in its
+    period of every grain by an equality key (macro rows_per_grain), so the cost follows the
+    deals and entries, never rows × periods #}
+deals_per_grain as (
+
+    {{ rows_per_grain('deals', 'deals.created_date', [
+        'deals.pipeline_id', 'deals.deal_id', 'deals.manager_id', 'deals.department_id', 'deals.is_won',
+    ]) }}
+
+),
+
+entries_per_grain as (
+
+    {{ rows_per_grain('history', 'history.entered_date', [
+        'history.pipeline_id', 'history.stage_id', 'history.deal_id', 'history.manager_id',
+        'history.department_id', 'history.days_in_stage',
+    ]) }}
+
+),
+
 cohort_deals as (
 
     select
         periods.period_grain,
         periods.period_start,
         periods.period_label,
-        deals.pipeline_id,
-        deals.deal_id,
-        deals.manager_id,
-        deals.department_id,
-        deals.is_won,
+        per_grain.pipeline_id,
+        per_grain.deal_id,
+        per_grain.manager_id,
+        per_grain.department_id,
+        per_grain.is_won,
         coalesce(deal_reach.max_stage_number, 1) as max_stage_number
-    from deals
+    from deals_per_grain as per_grain
     inner join periods
         on
-            deals.created_date >= periods.period_start
-            and deals.created_date < periods.period_end
+            per_grain.period_grain = periods.period_grain
+            and per_grain.period_start = periods.period_start
     left join deal_reach
-        on deals.deal_id = deal_reach.deal_id
+        on per_grain.deal_id = deal_reach.deal_id
 
 ),
 
@@ -99,17 +119,17 @@ period_entries as (
         periods.period_grain,
         periods.period_start,
         periods.period_label,
-        history.pipeline_id,
-        history.stage_id,
-        history.deal_id,
-        history.manager_id,
-        history.department_id,
-        history.days_in_stage
-    from history
+        per_grain.pipeline_id,
+        per_grain.stage_id,
+        per_grain.deal_id,
+        per_grain.manager_id,
+        per_grain.department_id,
+        per_grain.days_in_stage
+    from entries_per_grain as per_grain
     inner join periods
         on
-            history.entered_date >= periods.period_start
-            and history.entered_date < periods.period_end
+            per_grain.period_grain = periods.period_grain
+            and per_grain.period_start = periods.period_start
 
 ),
 

@@ -8,7 +8,9 @@
     No base: when B ends on or before the month of the company's first data (int_periods.
     data_start_month: B lies wholly before the first data), none of the comparisons applies: a client that bought in P (not for the
     first time ever) is 'no-base' («нет базы»), never growing; one that did not has no row.
-    Clients that bought neither in P nor in B have no row. Sparse: built from the rows of
+    Clients that bought neither in P nor in B have no row. With var compare_periods, the grain
+    'custom' compares its current period P with its base period B whatever stability_base says
+    (no base: every buyer is 'no-base' or 'new'). Sparse: built from the rows of
     client_period_revenue (periods with lines), each counted for its own period and for the
     periods it is the base of, so the cost follows those rows, not clients × periods.
     Like for like (docs/kpi.md, «Period»): P unfinished (it holds as_of_date, is_period_to_date)
@@ -23,6 +25,7 @@
 {%- endif -%}
 {%- set k = var('stability_avg_k') | int -%}
 {%- set change = var('stability_change_pct') -%}
+{%- set pair = compare_periods() -%}
 {%- if base == 'sply' -%}
     {%- set base_offsets = ['12'] -%}
 {%- elif base == 'previous' -%}
@@ -47,7 +50,7 @@ revenue as (
 
 ),
 
-periods as (
+calendar_periods as (
 
     select
         period.*,
@@ -145,6 +148,27 @@ to_date_base as (
 
 ),
 
+periods as (
+
+    select * from calendar_periods
+    {%- if pair is not none %}
+    where calendar_periods.period_grain != 'custom'
+
+    union all
+
+    {# the custom pair: its current period only, against its base period #}
+    select
+        period.*,
+        {{ pair.base_start or 'cast(null as date)' }} as base_start,
+        {{ pair.base_end or 'cast(null as date)' }} as base_end,
+        1 as base_periods,
+        {{ "'" ~ pair.base_label ~ "'" if pair.base_label else 'cast(null as text)' }} as base_label_ru
+    from {{ ref('int_periods') }} as period
+    where period.period_grain = 'custom' and period.period_start = {{ pair.current_start }}
+    {%- endif %}
+
+),
+
 {# the month rows give each client's purchase days to date: the first month in which its
     running count of purchase days reaches 1 and 2 #}
 purchase_day_months as (
@@ -196,10 +220,17 @@ contributions as (
         0 as purchase_days_base
     from revenue as current_row
     {%- for offset in base_offsets %}
+        {#- the custom pair's base period counts for its current period (in the first branch only) #}
+        {%- set shifted = add_months('base_row.period_start', offset) -%}
+        {%- if pair is not none and loop.first -%}
+            {%- set shifted = "case when base_row.period_grain != 'custom' then " ~ shifted
+                ~ (" when base_row.period_start = " ~ pair.base_start ~ " then " ~ pair.current_start if pair.base_start else "")
+                ~ " end" -%}
+        {%- endif %}
         union all
         select
             base_row.period_grain,
-            {{ add_months('base_row.period_start', offset) }} as period_start,
+            {{ shifted }} as period_start,
             base_row.client_id,
             base_row.manager_id,
             base_row.department_id,
@@ -218,6 +249,9 @@ contributions as (
                 base_row.period_grain = unfinished.period_grain
                 and {{ add_months('base_row.period_start', offset) }} = unfinished.period_start
         where unfinished.period_start is null
+        {%- if pair is not none and not loop.first %}
+            and base_row.period_grain != 'custom'
+        {%- endif %}
     {%- endfor %}
     union all
     select
@@ -282,7 +316,10 @@ compared as (
         combined.revenue_period,
         combined.purchase_days_period,
         combined.purchase_days_base,
-        coalesce(periods.base_end > periods.data_start_month, true) as has_base,
+        coalesce(
+            periods.base_end > periods.data_start_month,
+            {{ "periods.period_grain != 'custom'" if pair is not none else 'true' }}
+        ) as has_base,
         coalesce(
             marks.first_purchase_month < periods.period_end
             and not coalesce(marks.second_purchase_month < periods.period_end, false),
