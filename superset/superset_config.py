@@ -374,10 +374,11 @@ def _landing_after_login(app):
     def _landing():
         if request.method != "GET" or request.path.rstrip("/") != "/superset/welcome" or not current_user.is_authenticated:
             return None
-        from superset import security_manager
         from superset.extensions import db
         from superset.models.dashboard import Dashboard
         from superset.models.user_attributes import UserAttribute
+
+        from superset import security_manager
 
         if db.session.query(UserAttribute.welcome_dashboard_id).filter_by(user_id=current_user.id).scalar():
             return None  # Superset shows the welcome dashboard the user chose

@@ -26,9 +26,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 from raw_dataset import RawDataset, generate, land
+from raw_dataset_bitrix24 import add_bitrix24_and_files
 from test_client_marts import client_channels, expected_stability, revenue_lines
 from test_kpi_panel import DBT, DBT_PROJECT, PORTAL_TZ, assert_kpis, dbt_env, expected_components, fetch
-from raw_dataset_bitrix24 import add_bitrix24_and_files
 
 pytestmark = pytest.mark.slow
 
