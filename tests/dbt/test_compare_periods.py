@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from a_raw_dataset import RawDataset, land
+from raw_dataset import RawDataset, land
 from conftest import DbtDatabase
 
 pytestmark = pytest.mark.slow
