@@ -59,11 +59,11 @@ def query(db: DbtDatabase, sql: str) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def landed(dbt_a_database: DbtDatabase) -> DbtDatabase:
-    with psycopg.connect(dbt_a_database.url) as conn:
+def landed(dbt_database: DbtDatabase) -> DbtDatabase:
+    with psycopg.connect(dbt_database.url) as conn:
         land(conn, dataset())
-    dbt_a_database.dbt("seed", "--vars", json.dumps({"as_of_date": AS_OF}))
-    return dbt_a_database
+    dbt_database.dbt("seed", "--vars", json.dumps({"as_of_date": AS_OF}))
+    return dbt_database
 
 
 def test_custom_pair_stability_and_lost_sales_by_hand(landed: DbtDatabase) -> None:
