@@ -67,8 +67,8 @@
                         cast(requisites.requisite_id as bigint),
                         addresses.type_id
                 ) as address_rank
-            from {{ ref('stg_bitrix24__addresses') }} as addresses
-            left join {{ ref('stg_bitrix24__requisites') }} as requisites
+            from (select * from {{ ref('stg_bitrix24__addresses') }}) as addresses
+            left join (select * from {{ ref('stg_bitrix24__requisites') }}) as requisites
                 on
                     addresses.requisite_id = requisites.requisite_id
                     and not requisites.is_deleted

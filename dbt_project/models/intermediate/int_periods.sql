@@ -2,6 +2,7 @@
     year to as_of_date; with var compare_periods also the grain 'custom': its current period
     (prev_period_start and sply_period_start = the base period's start) and its base period. -#}
 {%- set pair = compare_periods() -%}
+{%- set custom_base_end = (pair.base_end if pair is not none and pair.base_end) or 'cast(null as date)' -%}
 with
 
 stg_onec__returns as (
@@ -101,12 +102,12 @@ to_date as (
             else {{ add_days(as_of_date(), 1) }}
         end as to_date_end,
         case
-            when final.period_grain = 'custom' then {{ (pair.base_end if pair is not none and pair.base_end) or 'cast(null as date)' }}
+            when final.period_grain = 'custom' then {{ custom_base_end }}
             when final.is_complete then final.period_start
             else {{ to_date_end_shifted(as_of_date(), period_months_of('final.period_grain')) }}
         end as prev_to_date_end,
         case
-            when final.period_grain = 'custom' then {{ (pair.base_end if pair is not none and pair.base_end) or 'cast(null as date)' }}
+            when final.period_grain = 'custom' then {{ custom_base_end }}
             when final.is_complete then {{ add_months('final.period_end', -12) }}
             else {{ to_date_end_shifted(as_of_date(), 12) }}
         end as sply_to_date_end,

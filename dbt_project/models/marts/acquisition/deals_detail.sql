@@ -1,6 +1,12 @@
 {#- Drill-down (расшифровка) for deal KPIs: one row per deal with its link, stage, amount and dates. -#}
 with
 
+dim_departments as (
+
+    select * from {{ ref('dim_departments') }}
+
+),
+
 fct_deals as (
 
     select * from {{ ref('fct_deals') }}
@@ -53,5 +59,5 @@ left join dim_managers as managers
     on deals.manager_id = managers.manager_id
 left join dim_clients as clients
     on deals.client_id = clients.client_id
-left join {{ ref('dim_departments') }} as departments
+left join dim_departments as departments
     on deals.department_id = departments.department_id

@@ -38,6 +38,12 @@
 {%- endif -%}
 with
 
+int_clients_attributed as (
+
+    select * from {{ ref('int_clients_attributed') }}
+
+),
+
 int_periods as (
 
     select * from {{ ref('int_periods') }}
@@ -97,7 +103,7 @@ to_date_windows as (
             {{ add_months('period.period_start', '-1 * (' ~ offset.replace('base_row.', 'period.') ~ ')') }}
                 as window_start,
             {{ to_date_end_shifted(as_of_date(), offset.replace('base_row.', 'period.')) }} as window_end
-        from {{ ref('int_periods') }} as period
+        from (select * from {{ ref('int_periods') }}) as period
         where period.is_period_to_date
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -111,7 +117,7 @@ to_date_lines as (
         sales_line.document_date,
         sales_line.line_kind,
         sales_line.revenue
-    from {{ ref('fct_sales_lines') }} as sales_line
+    from (select * from {{ ref('fct_sales_lines') }}) as sales_line
     where sales_line.document_date >= (select min(to_date_windows.window_start) from to_date_windows)
 
 ),
@@ -163,7 +169,7 @@ periods as (
         {{ pair.base_end or 'cast(null as date)' }} as base_end,
         1 as base_periods,
         {{ "'" ~ pair.base_label ~ "'" if pair.base_label else 'cast(null as text)' }} as base_label_ru
-    from {{ ref('int_periods') }} as period
+    from (select * from {{ ref('int_periods') }}) as period
     where period.period_grain = 'custom' and period.period_start = {{ pair.current_start }}
     {%- endif %}
 
@@ -269,7 +275,7 @@ contributions as (
         to_date_base.revenue as revenue_base,
         to_date_base.purchase_days as purchase_days_base
     from to_date_base
-    left join {{ ref('int_clients_attributed') }} as clients
+    left join int_clients_attributed as clients
         on to_date_base.client_id = clients.client_id
     left join client_firsts
         on to_date_base.client_id = client_firsts.client_id

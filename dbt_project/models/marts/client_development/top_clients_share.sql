@@ -42,7 +42,7 @@ last_year_to_date as (
         last_year_window.period_start,
         sales_line.client_id,
         sum(sales_line.revenue) as revenue
-    from {{ ref('fct_sales_lines') }} as sales_line
+    from (select * from {{ ref('fct_sales_lines') }}) as sales_line
     inner join last_year_window
         on
             sales_line.document_date >= last_year_window.window_start

@@ -2,6 +2,18 @@
     number and date, client, product and the grain attributes. -#}
 with
 
+dim_managers as (
+
+    select * from {{ ref('dim_managers') }}
+
+),
+
+dim_departments as (
+
+    select * from {{ ref('dim_departments') }}
+
+),
+
 fct_sales_lines as (
 
     select * from {{ ref('fct_sales_lines') }}
@@ -46,7 +58,7 @@ left join int_clients_attributed as clients
     on fct.client_id = clients.client_id
 left join dim_products as products
     on fct.product_id = products.product_id
-left join {{ ref('dim_managers') }} as managers
+left join dim_managers as managers
     on fct.manager_id = managers.manager_id
-left join {{ ref('dim_departments') }} as departments
+left join dim_departments as departments
     on fct.department_id = departments.department_id

@@ -98,7 +98,7 @@ plan_months as (
     select
         fct_plans.*,
         {{ add_months('fct_plans.plan_month', 1) }} as next_month
-    from {{ ref('fct_sales_plans') }} as fct_plans
+    from (select * from {{ ref('fct_sales_plans') }}) as fct_plans
 
 ),
 
