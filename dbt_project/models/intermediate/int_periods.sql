@@ -2,7 +2,7 @@
     year to as_of_date; with var compare_periods also the grain 'custom': its current period
     (prev_period_start and sply_period_start = the base period's start) and its base period. -#}
 {%- set pair = compare_periods() -%}
-{%- set custom_base_end = (pair.base_end if pair is not none and pair.base_end) or 'cast(null as date)' -%}
+{%- set custom_base_end = (pair.base_end if pair is not none and pair.base_end) or 'final.period_start' -%}
 with
 
 stg_onec__returns as (
@@ -95,7 +95,8 @@ to_date as (
 
     select
         final.*,
-        {#- the custom pair (var compare_periods) is compared whole: its base is the pair's base #}
+        {#- the custom pair (var compare_periods) is compared whole: its base ends where the pair's base ends
+            (without a base: at its own start, i.e. an empty base) #}
         not final.is_complete and final.period_grain != 'custom' as is_period_to_date,
         case
             when final.is_complete or final.period_grain = 'custom' then final.period_end
