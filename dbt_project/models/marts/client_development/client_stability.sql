@@ -168,7 +168,7 @@ periods as (
         {{ pair.base_start or 'cast(null as date)' }} as base_start,
         {{ pair.base_end or 'cast(null as date)' }} as base_end,
         1 as base_periods,
-        {{ "'" ~ pair.base_label ~ "'" if pair.base_label else 'cast(null as text)' }} as base_label_ru
+        {{ "'" ~ pair.base_label ~ "'" if pair.base_label else "'нет базы сравнения'" }} as base_label_ru
     from (select * from {{ ref('int_periods') }}) as period
     where period.period_grain = 'custom' and period.period_start = {{ pair.current_start }}
     {%- endif %}
