@@ -265,8 +265,8 @@ def dataset_paths(assets_dir: Path) -> list[Path]:
     return paths
 
 
-def differences(assets_dir: Path = ASSETS_DIR, models_dir: Path = DBT_MODELS_DIR) -> list[str]:
-    """Datasets whose committed metrics are not exactly the generated ones."""
+def _stale(assets_dir: Path, models_dir: Path) -> list[tuple[Path, dict[str, Any], list[dict[str, Any]]]]:
+    """(path, committed config, generated metrics) of every dataset whose metrics are not the generated ones."""
     from hc_superset.assets import load_yaml_file
 
     generated = generate(models_dir)
@@ -275,23 +275,24 @@ def differences(assets_dir: Path = ASSETS_DIR, models_dir: Path = DBT_MODELS_DIR
         cfg = load_yaml_file(path)
         want = generated.get(cfg.get("table_name"), [])
         if (cfg.get("metrics") or []) != want:
-            out.append(str(path.relative_to(assets_dir)))
+            out.append((path, cfg, want))
     return out
+
+
+def differences(assets_dir: Path = ASSETS_DIR, models_dir: Path = DBT_MODELS_DIR) -> list[str]:
+    """Datasets whose committed metrics are not exactly the generated ones."""
+    return [str(path.relative_to(assets_dir)) for path, _, _ in _stale(assets_dir, models_dir)]
 
 
 def write(assets_dir: Path = ASSETS_DIR, models_dir: Path = DBT_MODELS_DIR) -> list[Path]:
     """Rewrite the metrics of the dataset files that differ; returns the files written."""
-    from hc_superset.assets import dump_yaml, load_yaml_file
+    from hc_superset.assets import dump_yaml
 
-    generated = generate(models_dir)
     written = []
-    for path in dataset_paths(assets_dir):
-        cfg = load_yaml_file(path)
-        want = generated.get(cfg.get("table_name"), [])
-        if (cfg.get("metrics") or []) != want:
-            cfg["metrics"] = want
-            path.write_text(dump_yaml(cfg), encoding="utf-8")
-            written.append(path)
+    for path, cfg, want in _stale(assets_dir, models_dir):
+        cfg["metrics"] = want
+        path.write_text(dump_yaml(cfg), encoding="utf-8")
+        written.append(path)
     return written
 
 
