@@ -40,7 +40,8 @@ import yaml
 from tests.conftest import DEMO_TEST_CLIENTS, scratch_pipeline
 from tests.integration.demo_truth import client_key
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+# the whole pipeline runs in the module fixture (10-25 min on a loaded 2-core machine)
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(3600)]
 
 AS_OF = date(2026, 10, 31)
 
