@@ -45,7 +45,7 @@ def test_schema_is_idempotent_and_has_the_contract_columns(conn: psycopg.Connect
     ]
     tables = {r[0] for r in conn.execute("select table_name from information_schema.tables where table_schema = 'raw'")}
     assert {"bitrix24__deals", "onec__sales_documents", "files__sales_lines", "bitrix24__deal_categories"} <= tables
-    assert len(tables) == 28
+    assert len(tables) == 29  # with raw.bitrix24__addresses (crm.address.list)
 
 
 def test_land_is_idempotent_and_updates_only_changed_rows(conn: psycopg.Connection) -> None:

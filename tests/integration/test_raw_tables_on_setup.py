@@ -24,7 +24,7 @@ def test_warehouse_start_creates_every_registered_raw_table_with_the_contract(
     assert raw_tables(url) == set()
     Warehouse(url=url).start()
     expected = {spec.raw_table for spec in ENTITIES.values()}
-    assert raw_tables(url) == expected and len(expected) == 28
+    assert raw_tables(url) == expected and len(expected) == 29
     with psycopg.connect(url) as conn:
         columns = conn.execute(
             "select column_name from information_schema.columns where table_schema = 'raw' "
