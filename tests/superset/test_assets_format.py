@@ -219,3 +219,19 @@ def test_superset_config_formats_rubles_with_space_separated_thousands() -> None
     assert d3["decimal"] == ","
     assert d3["thousands"] in {" ", "\u00a0", "\u202f"}
     assert d3["currency"][0] == "" and d3["currency"][1].strip() == "₽" and d3["currency"][1][0] in {" ", "\u00a0", "\u202f"}
+
+
+def test_file_names_are_what_an_export_writes() -> None:
+    """An export names each file after its title (slugify); a renamed chart must be renamed on disk
+    too, or the export round trip (tests/superset/test_sync.py) finds a different file set."""
+    import yaml as _yaml
+
+    from hc_superset.assets import slugify
+
+    wrong = []
+    for kind, key in (("charts", "slice_name"), ("dashboards", "dashboard_title"), ("datasets", "table_name")):
+        for path in sorted((ASSETS_DIR / kind).glob("*.yaml")):
+            want = slugify(_yaml.safe_load(path.read_text(encoding="utf-8"))[key]) + ".yaml"
+            if path.name != want:
+                wrong.append(f"{kind}/{path.name} -> {want}")
+    assert not wrong, wrong
