@@ -50,6 +50,23 @@ class OneCKeys:
     by_category: dict[int, list[int]] = field(default_factory=dict)
 
 
+def _counterparty(base: dict[str, Any], p: Party, code: str, description: str) -> dict[str, Any]:
+    """A Справочник.Контрагенты record of party `p` on top of `base` (see `_base`)."""
+    return base | {
+        "Parent_Key": EMPTY_REF,
+        "IsFolder": False,
+        "Code": code,
+        "Description": description,
+        "НаименованиеПолное": p.full_name,
+        "ИНН": p.inn,
+        "КПП": p.kpp,
+        "ЮрФизЛицо": "ЮрЛицо" if p.is_legal else "ИндивидуальныйПредприниматель",
+        "Партнер_Key": p.keys["partner"],
+        "Predefined": False,
+        "PredefinedDataName": "",
+    }
+
+
 def _base(rng: random.Random, key: str) -> dict[str, Any]:
     return {"Ref_Key": key, "DataVersion": data_version(rng), "DeletionMark": False}
 
@@ -180,41 +197,12 @@ def write_catalogs(onec_dir: Path, pop: Population, rng: random.Random) -> tuple
             )
             # some codes are space-padded, as fixed-length 1C strings are
             code = _code(i, "ЦБ", 9, pad_to=11 if i % 5 == 0 else 0)
-            cw.write(
-                _base(rng, p.keys["counterparty"])
-                | {
-                    "Parent_Key": EMPTY_REF,
-                    "IsFolder": False,
-                    "Code": code,
-                    "Description": p.name,
-                    "НаименованиеПолное": p.full_name,
-                    "ИНН": p.inn,
-                    "КПП": p.kpp,
-                    "ЮрФизЛицо": "ЮрЛицо" if p.is_legal else "ИндивидуальныйПредприниматель",
-                    "Партнер_Key": p.keys["partner"],
-                    "Predefined": False,
-                    "PredefinedDataName": "",
-                }
-            )
+            cw.write(_counterparty(_base(rng, p.keys["counterparty"]), p, code, p.name))
         # a deletion-marked duplicate counterparty with no documents
         for p in pop.buyers[: max(1, len(pop.buyers) // 200)]:
-            cw.write(
-                _base(rng, guid(rng))
-                | {
-                    "Parent_Key": EMPTY_REF,
-                    "IsFolder": False,
-                    "Code": _code(len(pop.buyers) + p.idx + 1, "ЦБ", 9),
-                    "Description": p.name + " (дубль)",
-                    "НаименованиеПолное": p.full_name,
-                    "ИНН": p.inn,
-                    "КПП": p.kpp,
-                    "ЮрФизЛицо": "ЮрЛицо" if p.is_legal else "ИндивидуальныйПредприниматель",
-                    "Партнер_Key": p.keys["partner"],
-                    "Predefined": False,
-                    "PredefinedDataName": "",
-                }
-                | {"DeletionMark": True}
-            )
+            duplicate = _base(rng, guid(rng))
+            code = _code(len(pop.buyers) + p.idx + 1, "ЦБ", 9)
+            cw.write(_counterparty(duplicate, p, code, p.name + " (дубль)") | {"DeletionMark": True})
         counts[PARTNERS] = pw.count
         counts[COUNTERPARTIES] = cw.count
     return keys, counts

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import contextlib
 import json
 import os
 import re
 import secrets
-import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,7 +44,7 @@ from hc_demo.fakes.bitrix24_store import (
     parse_filter,
 )
 from hc_demo.fakes.faults import HTML_ERROR_PAGE, Fault, FaultQueue
-from hc_demo.fakes.loopback_server import LoopbackServer, ServedOnLoopback, serve_until_interrupted
+from hc_demo.fakes.loopback_server import FakeRequestHandler, LoopbackServer, ServedOnLoopback, serve_until_interrupted
 from hc_demo.fakes.php_query import parse_php_query
 from hc_demo.fakes.rate_limits import LeakyBucket, OperatingTime
 
@@ -191,14 +188,6 @@ class FakeBitrix24(ServedOnLoopback):
         self._server: LoopbackServer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> None:
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._serve(Handler)
-
     @property
     def portal_url(self) -> str:
         return f"http://{self.host}:{self.port}/"
@@ -699,16 +688,9 @@ _REST_WEBHOOK = re.compile(r"^/rest/(\d+)/([^/]+)/([A-Za-z0-9_.]+?)(?:\.json)?/?
 _REST_OAUTH = re.compile(r"^/rest/([A-Za-z0-9_.]+?)(?:\.json)?/?$")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeRequestHandler):
     owner: FakeBitrix24
     server_version = "nginx"
-    sys_version = ""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # request lines contain the webhook secret: never print them
-
-    def do_GET(self) -> None:
-        self._handle()
 
     def do_POST(self) -> None:
         self._handle()
@@ -740,24 +722,13 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             with self.owner.lock:
                 data = _dumps(body)
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._send_bytes(status, data, content_type)
 
     def _fault(self, fault: Fault) -> bool:
         """Apply an injected fault; True when the request is finished."""
-        if fault.kind == "slow":
-            time.sleep(fault.delay_s)
-            return False
-        if fault.kind == "timeout":
-            time.sleep(fault.delay_s)
-        if fault.kind in ("timeout", "drop"):
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return True
+        ended = self._fault_transport(fault)
+        if ended is not None:
+            return ended
         if fault.kind == "html":
             self._send(502, HTML_ERROR_PAGE.format(status=502), "text/html")
         elif fault.kind == "overload":
@@ -810,6 +781,9 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.requests_log.append(RequestRecord(method, status, time.time()))
 
 
+FakeBitrix24.handler = _Handler
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m hc_demo.fakes.bitrix24", description="Serve a fake Bitrix24 portal."
@@ -822,12 +796,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=2.0, help="requests per second drained by the leaky bucket")
     parser.add_argument("--burst", type=int, default=50)
     parser.add_argument(
-        "--operating-limit", type=float, default=480.0,
+        "--operating-limit",
+        type=float,
+        default=480.0,
         help="server seconds each method may use per 10-minute window before 429 OPERATION_TIME_LIMIT",
     )
     args = parser.parse_args(argv)
     fake = FakeBitrix24(
-        args.data, host=args.host, port=args.port, rate_per_s=args.rate, burst=args.burst, state_file=args.state_file,
+        args.data,
+        host=args.host,
+        port=args.port,
+        rate_per_s=args.rate,
+        burst=args.burst,
+        state_file=args.state_file,
         operating_limit_s=args.operating_limit,
     )
     return serve_until_interrupted(fake, args.url_file, lambda: fake.webhook_url + "\n")

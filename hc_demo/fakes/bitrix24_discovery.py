@@ -81,8 +81,14 @@ ADDRESS_TYPES = [
 
 
 # crm_status fields name their dictionary (crm.status.list ENTITY_ID), as the captured answer does
-_STATUS_TYPES = {"COMPANY_TYPE": "COMPANY_TYPE", "INDUSTRY": "INDUSTRY", "EMPLOYEES": "EMPLOYEES",
-                 "TYPE_ID": "DEAL_TYPE", "STAGE_ID": "DEAL_STAGE", "SOURCE_ID": "SOURCE"}
+_STATUS_TYPES = {
+    "COMPANY_TYPE": "COMPANY_TYPE",
+    "INDUSTRY": "INDUSTRY",
+    "EMPLOYEES": "EMPLOYEES",
+    "TYPE_ID": "DEAL_TYPE",
+    "STAGE_ID": "DEAL_STAGE",
+    "SOURCE_ID": "SOURCE",
+}
 
 
 def _standard(fields: dict[str, tuple[str, str]]) -> dict[str, dict[str, Any]]:

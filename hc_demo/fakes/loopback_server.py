@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
+
+from hc_demo.fakes.faults import Fault
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -25,18 +30,61 @@ class LoopbackServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+class FakeRequestHandler(BaseHTTPRequestHandler):
+    """What both fakes' request handlers share: no request lines printed (a Bitrix24 webhook
+    URL holds its secret), GET answered by `_handle()`, bytes sent with their length, and the
+    transport side of an injected fault. `owner` is the fake being served (set by `start()`)."""
+
+    owner: Any
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        raise NotImplementedError
+
+    def _send_bytes(self, status: int, data: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _fault_transport(self, fault: Fault) -> bool | None:
+        """The part of a fault that is not an answer: "slow" waits then answers normally
+        (False), "timeout" waits then drops the connection and "drop" drops it (True: the
+        request is over); any other kind returns None and the caller sends its error answer."""
+        if fault.kind in ("slow", "timeout"):
+            time.sleep(fault.delay_s)
+            if fault.kind == "slow":
+                return False
+        if fault.kind in ("timeout", "drop"):
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        return None
+
+
 class ServedOnLoopback:
-    """The lifecycle both fakes share: serve a handler class on a background thread, stop, use
-    as a context manager, tell the port. A subclass sets `host`, `_port` and `_server = None`
-    in `__init__` and calls `_serve(handler)` from its `start()`."""
+    """The lifecycle both fakes share: serve `handler` (bound to this fake as its `owner`) on a
+    background thread, stop, use as a context manager, tell the port. A subclass sets
+    `handler`, and `host`, `_port` and `_server = None` in `__init__`."""
 
     host: str
     _port: int
     _server: LoopbackServer | None
     _thread_name = "fake-server"
+    handler: ClassVar[type[FakeRequestHandler]]
 
     def start(self) -> None:
-        raise NotImplementedError
+        self._serve(type("Handler", (self.handler,), {"owner": self}))
 
     def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
         self._server = LoopbackServer((self.host, self._port), handler)

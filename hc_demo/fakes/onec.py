@@ -14,24 +14,21 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import contextlib
 import json
 import re
 import secrets
-import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from hc_demo.fakes.faults import HTML_ERROR_PAGE, Fault, FaultQueue
-from hc_demo.fakes.loopback_server import LoopbackServer, ServedOnLoopback, serve_until_interrupted
+from hc_demo.fakes.loopback_server import FakeRequestHandler, LoopbackServer, ServedOnLoopback, serve_until_interrupted
 from hc_demo.fakes.odata_query import ODataQueryError, parse_filter, parse_orderby, reference_order
 from hc_demo.fakes.onec_store import INDEX_FIELDS, EntityRows, OneCStore, TabularRows
 
@@ -119,14 +116,6 @@ class FakeOneC(ServedOnLoopback):
         self.wait_loaded()
         assert self._store is not None
         return self._store
-
-    def start(self) -> None:
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._serve(Handler)
 
     @property
     def base_url(self) -> str:
@@ -277,28 +266,12 @@ def atom_feed(base: str, entity: str, rows: list[dict[str, Any]], count: int | N
     )
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeRequestHandler):
     owner: FakeOneC
     server_version = "Apache/2.4"
-    sys_version = ""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        self._handle()
 
     def _send(self, status: int, body: str, content_type: str, extra: dict[str, str] | None = None) -> None:
         self._send_bytes(status, body.encode("utf-8"), content_type, extra)
-
-    def _send_bytes(self, status: int, data: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
 
     def _authorised(self) -> bool:
         header = self.headers.get("Authorization") or ""
@@ -312,15 +285,9 @@ class _Handler(BaseHTTPRequestHandler):
         return user == self.owner.user and secrets.compare_digest(password.encode(), self.owner.password.encode())
 
     def _fault(self, fault: Fault) -> bool:
-        if fault.kind in ("slow", "timeout"):
-            time.sleep(fault.delay_s)
-            if fault.kind == "slow":
-                return False
-        if fault.kind in ("timeout", "drop"):
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return True
+        ended = self._fault_transport(fault)
+        if ended is not None:
+            return ended
         if fault.kind == "html":
             self._send(502, HTML_ERROR_PAGE.format(status=502), "text/html")
         elif fault.kind == "overload":
@@ -421,6 +388,9 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.after_answer(entity, options)
 
 
+FakeOneC.handler = _Handler
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m hc_demo.fakes.onec", description="Serve a fake 1C OData publication."
@@ -442,7 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     return serve_until_interrupted(
         fake,
         args.url_file,
-        lambda: json.dumps({"base_url": fake.base_url, "user": fake.user, "password": fake.password}, ensure_ascii=False),
+        lambda: json.dumps(
+            {"base_url": fake.base_url, "user": fake.user, "password": fake.password}, ensure_ascii=False
+        ),
     )
 
 

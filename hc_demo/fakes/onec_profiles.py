@@ -30,7 +30,11 @@ from ingestion.mapping import PROFILES
 
 _UT11_NAMES = {concept: spec["entity"] for concept, spec in PROFILES["ut11"].items() if spec}
 _FIELD_RENAMES: dict[str, dict[str, str | None]] = {
-    "bp3": {"Партнер_Key": None, "Менеджер_Key": "Ответственный_Key", "Подразделение_Key": "ПодразделениеОрганизации_Key"},
+    "bp3": {
+        "Партнер_Key": None,
+        "Менеджер_Key": "Ответственный_Key",
+        "Подразделение_Key": "ПодразделениеОрганизации_Key",
+    },
     "unf3": {"Партнер_Key": None, "Менеджер_Key": "Ответственный_Key"},
 }
 _EXTRA_ENTITIES = {"erp2": ("AccountingRegister_Хозрасчетный", "Catalog_РесурсныеСпецификации")}
@@ -95,8 +99,9 @@ def make_onec_profile(demo_dir: Path, out_dir: Path, profile: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m hc_demo.fakes.onec_profiles",
-                                     description="Write the demo's 1C base as another configuration.")
+    parser = argparse.ArgumentParser(
+        prog="python -m hc_demo.fakes.onec_profiles", description="Write the demo's 1C base as another configuration."
+    )
     parser.add_argument("demo", type=Path, help="generated demo directory (python -m hc_demo)")
     parser.add_argument("out", type=Path, help="output directory; serve it with python -m hc_demo.fakes.onec --data")
     parser.add_argument("profile", choices=sorted(PROFILES))

@@ -210,8 +210,15 @@ def make_real_portal(demo_dir: Path, out_dir: Path) -> Path:
         row["name"] = PIPELINE_NAMES.get(int(row["id"]), row["name"])
         categories.append(row)
     categories.append(
-        {"id": EMPTY_PIPELINE, "name": PIPELINE_NAMES[EMPTY_PIPELINE], "sort": 300, "entityTypeId": 2,
-         "isDefault": "N", "originId": "", "originatorId": ""}
+        {
+            "id": EMPTY_PIPELINE,
+            "name": PIPELINE_NAMES[EMPTY_PIPELINE],
+            "sort": 300,
+            "entityTypeId": 2,
+            "isDefault": "N",
+            "originId": "",
+            "originatorId": "",
+        }
     )
     _write(dst / "deal_categories.jsonl", categories)
 
@@ -226,12 +233,26 @@ def make_real_portal(demo_dir: Path, out_dir: Path) -> Path:
             row["STATUS_ID"] = SOURCE_RENAMES.get(row["STATUS_ID"], row["STATUS_ID"])
         statuses.append(row)
     for n, (sid, name, semantics, extra) in enumerate(
-        (("NEW", "Приём заявки", None, "process"), ("WON", "Контракт", "S", "success"), ("LOSE", "Отказ", "F", "failure"))
+        (
+            ("NEW", "Приём заявки", None, "process"),
+            ("WON", "Контракт", "S", "success"),
+            ("LOSE", "Отказ", "F", "failure"),
+        )
     ):
         statuses.append(
-            {"ID": str(900 + n), "ENTITY_ID": f"DEAL_STAGE_{EMPTY_PIPELINE}", "STATUS_ID": f"C{EMPTY_PIPELINE}:{sid}",
-             "NAME": name, "NAME_INIT": "", "SORT": str(10 * (n + 1)), "SYSTEM": "Y", "CATEGORY_ID": str(EMPTY_PIPELINE),
-             "COLOR": "#39A8EF", "SEMANTICS": semantics, "EXTRA": {"SEMANTICS": extra, "COLOR": "#39A8EF"}}
+            {
+                "ID": str(900 + n),
+                "ENTITY_ID": f"DEAL_STAGE_{EMPTY_PIPELINE}",
+                "STATUS_ID": f"C{EMPTY_PIPELINE}:{sid}",
+                "NAME": name,
+                "NAME_INIT": "",
+                "SORT": str(10 * (n + 1)),
+                "SYSTEM": "Y",
+                "CATEGORY_ID": str(EMPTY_PIPELINE),
+                "COLOR": "#39A8EF",
+                "SEMANTICS": semantics,
+                "EXTRA": {"SEMANTICS": extra, "COLOR": "#39A8EF"},
+            }
         )
     _write(dst / "statuses.jsonl", statuses)
 
@@ -259,10 +280,14 @@ def make_real_portal(demo_dir: Path, out_dir: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m hc_demo.fakes.real_portal",
-                                     description="Write the demo data set shaped like a real Bitrix24 portal.")
+    parser = argparse.ArgumentParser(
+        prog="python -m hc_demo.fakes.real_portal",
+        description="Write the demo data set shaped like a real Bitrix24 portal.",
+    )
     parser.add_argument("demo", type=Path, help="generated demo directory (python -m hc_demo)")
-    parser.add_argument("out", type=Path, help="output directory; serve it with python -m hc_demo.fakes.bitrix24 --data")
+    parser.add_argument(
+        "out", type=Path, help="output directory; serve it with python -m hc_demo.fakes.bitrix24 --data"
+    )
     args = parser.parse_args(argv)
     make_real_portal(args.demo, args.out)
     print(args.out)
