@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from raw_dataset import RawDataset, land
 from conftest import DbtDatabase
+from raw_dataset import RawDataset, land
 
 pytestmark = pytest.mark.slow
 

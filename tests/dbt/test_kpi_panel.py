@@ -10,58 +10,18 @@ department and company roll-ups and a quarter.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from conftest import DbtDatabase
 from raw_dataset import RawDataset, generate, land
 from raw_dataset_bitrix24 import add_bitrix24_and_files
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DBT_PROJECT = PROJECT_ROOT / "dbt_project"
-DBT = PROJECT_ROOT / ".venv" / "bin" / "dbt"
 AS_OF = date(2025, 6, 30)
 PORTAL_TZ = ZoneInfo("Europe/Moscow")
-
-
-def dbt_env(url: str) -> dict[str, str]:
-    parts = urlsplit(url)
-    env = dict(os.environ)
-    env.update(
-        {
-            "HAPPYCLIENT_PG_HOST": parts.hostname or "127.0.0.1",
-            "HAPPYCLIENT_PG_PORT": str(parts.port or 5432),
-            "HAPPYCLIENT_PG_USER": parts.username or "postgres",
-            "HAPPYCLIENT_PG_PASSWORD": parts.password or "",
-            "HAPPYCLIENT_PG_DBNAME": parts.path.lstrip("/"),
-            "HAPPYCLIENT_DBT_THREADS": "2",
-        }
-    )
-    return env
-
-
-def run_dbt(url: str, target: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [
-        str(DBT),
-        *args,
-        "--profiles-dir",
-        str(DBT_PROJECT),
-        "--target-path",
-        str(target / "target"),
-        "--log-path",
-        str(target / "logs"),
-        "--vars",
-        json.dumps({"as_of_date": AS_OF.isoformat()}),
-    ]
-    return subprocess.run(command, cwd=DBT_PROJECT, env=dbt_env(url), capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
@@ -69,42 +29,37 @@ def dataset() -> RawDataset:
     return add_bitrix24_and_files(generate(40))
 
 
-@pytest.fixture(scope="module")
-def built(
-    pg_admin_url: str, dataset: RawDataset, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, Path]]:
+def landed(db: DbtDatabase, dataset: RawDataset) -> None:
+    """Land `dataset` into the module's fresh database, with the ingest state tables."""
     from ingestion.landing import ensure_state
 
-    name = f"dbt_kpi_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    parts = urlsplit(pg_admin_url)
-    url = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-    work = tmp_path_factory.mktemp("dbt_kpi")
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            land(conn, dataset)
-            ensure_state(conn)
-        result = run_dbt(
-            url,
-            work,
-            "run",
-            "--select",
-            "+kpi_panel",
-            "+funnel_conversion",
-            "+acquisition_channels",
-            "+nps_by_department",
-            "+deals_detail",
-            "+path:models/marts/data_quality",
-            "path:models/staging/bitrix24",
-            "path:models/staging/files",
-            "+path:models/marts/kpi",
-        )
-        assert result.returncode == 0, result.stdout[-4000:]
-        yield url, work
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+    with psycopg.connect(db.url, autocommit=True) as conn:
+        land(conn, dataset)
+        ensure_state(conn)
+
+
+def with_vars(**values: object) -> list[str]:
+    return ["--vars", json.dumps(values)]
+
+
+@pytest.fixture(scope="module")
+def built(dbt_database: DbtDatabase, dataset: RawDataset) -> DbtDatabase:
+    landed(dbt_database, dataset)
+    dbt_database.dbt(
+        "run",
+        "--select",
+        "+kpi_panel",
+        "+funnel_conversion",
+        "+acquisition_channels",
+        "+nps_by_department",
+        "+deals_detail",
+        "+path:models/marts/data_quality",
+        "path:models/staging/bitrix24",
+        "path:models/staging/files",
+        "+path:models/marts/kpi",
+        *with_vars(as_of_date=AS_OF.isoformat()),
+    )
+    return dbt_database
 
 
 def fetch(url: str, query: str) -> list[tuple]:
@@ -214,8 +169,8 @@ def assert_kpis(actual: dict, key: tuple, components: dict[str, float]) -> None:
             assert got_done == (fact / target >= 1.0), (key, code, "is_done")
 
 
-def test_manager_months_match_python(built: tuple[str, Path], dataset: RawDataset) -> None:
-    url, _ = built
+def test_manager_months_match_python(built: DbtDatabase, dataset: RawDataset) -> None:
+    url = built.url
     actual = panel(url, "manager", "month")
     expected = expected_components(dataset)
     checked = 0
@@ -227,8 +182,8 @@ def test_manager_months_match_python(built: tuple[str, Path], dataset: RawDatase
     assert checked >= 3 * 18
 
 
-def test_department_and_company_roll_ups_match_python(built: tuple[str, Path], dataset: RawDataset) -> None:
-    url, _ = built
+def test_department_and_company_roll_ups_match_python(built: DbtDatabase, dataset: RawDataset) -> None:
+    url = built.url
     expected = expected_components(dataset)
     department_of = {key: str(p["UF_DEPARTMENT"][0]) for key, p in dataset.rows["bitrix24__users"]}
     by_department: dict[tuple[str, date], dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -248,8 +203,8 @@ def test_department_and_company_roll_ups_match_python(built: tuple[str, Path], d
     assert fact == pytest.approx(100.0 * won / created if created else None, abs=0.006)
 
 
-def test_quarter_sums_months(built: tuple[str, Path], dataset: RawDataset) -> None:
-    url, _ = built
+def test_quarter_sums_months(built: DbtDatabase, dataset: RawDataset) -> None:
+    url = built.url
     expected = expected_components(dataset)
     quarter: dict[tuple[str, date], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for (manager, month), comps in expected.items():
@@ -262,8 +217,8 @@ def test_quarter_sums_months(built: tuple[str, Path], dataset: RawDataset) -> No
             assert_kpis(actual, key, comps)
 
 
-def test_deal_links_and_funnel_first_stage(built: tuple[str, Path], dataset: RawDataset) -> None:
-    url, _ = built
+def test_deal_links_and_funnel_first_stage(built: DbtDatabase, dataset: RawDataset) -> None:
+    url = built.url
     links = dict(fetch(url, "select deal_id, deal_url from marts.deals_detail"))
     assert links["2001"] == "https://example.bitrix24.ru/crm/deal/details/2001/"
     assert set(links) == {key for key, _ in dataset.rows["bitrix24__deals"]}
@@ -276,8 +231,8 @@ def test_deal_links_and_funnel_first_stage(built: tuple[str, Path], dataset: Raw
     assert rows and all(created == reached for created, reached in rows)
 
 
-def test_my_data_tests_pass_and_accepted_range_can_fail(built: tuple[str, Path]) -> None:
-    url, work = built
+def test_my_data_tests_pass_and_accepted_range_can_fail(built: DbtDatabase) -> None:
+    url = built.url
     selection = [
         "--select",
         "path:models/staging/bitrix24",
@@ -292,11 +247,13 @@ def test_my_data_tests_pass_and_accepted_range_can_fail(built: tuple[str, Path])
         "--indirect-selection",
         "cautious",
     ]
-    result = run_dbt(url, work, "test", *selection)
+    result = built.dbt("test", *selection, *with_vars(as_of_date=AS_OF.isoformat()), check=False)
     assert result.returncode == 0, result.stdout[-4000:]
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("""insert into raw.files__nps_answers (source_key, payload, _source, _load_id, _loaded_at)
                         values ('bad|1', '{"answered_on": "2025-05-05", "inn": "1", "department": "Отдел продаж", "score": 11}',
                                 'file:nps.csv', 'test', now())""")
-    result = run_dbt(url, work, "test", "--select", "stg_files__nps_answers,test_name:accepted_range")
+    result = built.dbt(
+        "test", "--select", "stg_files__nps_answers,test_name:accepted_range", *with_vars(as_of_date=AS_OF.isoformat()), check=False
+    )
     assert result.returncode != 0 and "FAIL 1" in result.stdout

@@ -13,22 +13,16 @@ part-year revenue against the whole-year plan) is checked to differ, so these te
 from __future__ import annotations
 
 import copy
-import json
-import subprocess
-import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
-from raw_dataset import RawDataset, generate, land
+from conftest import DbtDatabase
+from raw_dataset import RawDataset, generate
 from raw_dataset_bitrix24 import add_bitrix24_and_files
 from test_client_marts import client_channels, expected_stability, revenue_lines
-from test_kpi_panel import DBT, DBT_PROJECT, PORTAL_TZ, assert_kpis, dbt_env, expected_components, fetch
+from test_kpi_panel import PORTAL_TZ, assert_kpis, expected_components, fetch, landed, with_vars
 
 pytestmark = pytest.mark.slow
 
@@ -57,33 +51,13 @@ def dataset() -> RawDataset:
 
 
 @pytest.fixture(scope="module")
-def built(pg_admin_url: str, dataset: RawDataset, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from ingestion.landing import ensure_state
-
-    name = f"dbt_lfl_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    parts = urlsplit(pg_admin_url)
-    url = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-    work = tmp_path_factory.mktemp("dbt_lfl")
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            land(conn, dataset)
-            ensure_state(conn)
-        result = run_dbt_as_of(
-            url, work, "run", "--select", "+kpi_panel", "+lost_sales_by_channel", "+top_clients_share",
-        )
-        assert result.returncode == 0, result.stdout[-4000:]
-        yield url
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
-
-
-def run_dbt_as_of(url: str, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [str(DBT), *args, "--profiles-dir", str(DBT_PROJECT), "--target-path", str(work / "target"),
-               "--log-path", str(work / "logs"), "--vars", json.dumps({"as_of_date": AS_OF.isoformat(), "top_clients_n": TOP_N})]
-    return subprocess.run(command, cwd=DBT_PROJECT, env=dbt_env(url), capture_output=True, text=True, timeout=900)
+def built(dbt_database: DbtDatabase, dataset: RawDataset) -> str:
+    landed(dbt_database, dataset)
+    dbt_database.dbt(
+        "run", "--select", "+kpi_panel", "+lost_sales_by_channel", "+top_clients_share",
+        *with_vars(as_of_date=AS_OF.isoformat(), top_clients_n=TOP_N),
+    )
+    return dbt_database.url
 
 
 # ---------------------------------------------------------------- independent recomputation
