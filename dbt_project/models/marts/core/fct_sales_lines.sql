@@ -46,89 +46,89 @@ products as (
 
 {% if is_incremental() %}
 
-onec_identity as (
+    onec_identity as (
 
-    select * from {{ ref('int_client_identity') }}
-    where source_system = 'onec'
+        select * from {{ ref('int_client_identity') }}
+        where source_system = 'onec'
 
-),
+    ),
 
-file_identity as (
+    file_identity as (
 
-    select * from {{ ref('int_client_identity') }}
-    where source_system = 'file'
+        select * from {{ ref('int_client_identity') }}
+        where source_system = 'file'
 
-),
+    ),
 
-int_onec_users_matched as (
+    int_onec_users_matched as (
 
-    select * from {{ ref('int_onec_users_matched') }}
+        select * from {{ ref('int_onec_users_matched') }}
 
-),
+    ),
 
-stg_onec__partners as (
+    stg_onec__partners as (
 
-    select * from {{ ref('stg_onec__partners') }}
+        select * from {{ ref('stg_onec__partners') }}
 
-),
+    ),
 
-stg_onec__business_regions as (
+    stg_onec__business_regions as (
 
-    select * from {{ ref('stg_onec__business_regions') }}
+        select * from {{ ref('stg_onec__business_regions') }}
 
-),
+    ),
 
-stg_onec__sales_documents as (
+    stg_onec__sales_documents as (
 
-    select * from {{ ref('stg_onec__sales_documents') }}
+        select * from {{ ref('stg_onec__sales_documents') }}
 
-),
+    ),
 
-stg_onec__sales_lines as (
+    stg_onec__sales_lines as (
 
-    select * from {{ ref('stg_onec__sales_lines') }}
+        select * from {{ ref('stg_onec__sales_lines') }}
 
-),
+    ),
 
-stg_onec__returns as (
+    stg_onec__returns as (
 
-    select * from {{ ref('stg_onec__returns') }}
+        select * from {{ ref('stg_onec__returns') }}
 
-),
+    ),
 
-stg_onec__return_lines as (
+    stg_onec__return_lines as (
 
-    select * from {{ ref('stg_onec__return_lines') }}
+        select * from {{ ref('stg_onec__return_lines') }}
 
-),
+    ),
 
-stg_files__sales_lines as (
+    stg_files__sales_lines as (
 
-    select * from {{ ref('stg_files__sales_lines') }}
+        select * from {{ ref('stg_files__sales_lines') }}
 
-),
+    ),
 
-stg_bitrix24__users as (
+    stg_bitrix24__users as (
 
-    select * from {{ ref('stg_bitrix24__users') }}
+        select * from {{ ref('stg_bitrix24__users') }}
 
-),
+    ),
 
-{{ sales_lines_unioned_ctes(changed_since=loaded_watermark()) }},
+    {{ sales_lines_unioned_ctes(changed_since=loaded_watermark()) }},
 
-lines as (
+    lines as (
 
-    select * from sales_lines_unioned
+        select * from sales_lines_unioned
 
-),
+    ),
 
 {% else %}
 
-lines as (
+    lines as (
 
-    select * from {{ ref('int_sales_lines_unioned') }}
+        select * from {{ ref('int_sales_lines_unioned') }}
 
-),
+    ),
 
 {% endif %}
 
