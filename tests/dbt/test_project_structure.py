@@ -342,3 +342,30 @@ customers as (
 )
 def test_import_cte_rule_by_hand(sql: str, expected: list[str]) -> None:
     assert misplaced_reads(sql) == expected
+
+
+def test_one_dbt_style(manifest: Manifest) -> None:
+    """Issue 11 item 4, no seam of two parallel builds: no dbt-A/dbt-B tag or name, no b_* macro twin,
+    one range test (accepted_range), and every unit test in its model's folder, in _<folder>__unit_tests.yml."""
+    violations = []
+    seam = re.compile(r"(?:^|[^a-z])dbt[-_ ]?[ab](?:$|[^a-z])", re.I)
+    ours = [n for n in [*manifest["nodes"].values(), *manifest["unit_tests"].values()] if n["package_name"] == PACKAGE]
+    for node in ours:
+        tags = {*node.get("tags", []), *node.get("config", {}).get("tags", [])}
+        if any(seam.search(tag) for tag in tags) or seam.search(node["original_file_path"]) or seam.search(node["name"]):
+            violations.append(f"{node['original_file_path']}: {node['name']} carries a dbt-A/dbt-B tag or name")
+    macros = [m for m in manifest["macros"].values() if m["package_name"] == PACKAGE]
+    violations += [f"{m['original_file_path']}: macro {m['name']} (b_* twin)" for m in macros if m["name"].startswith(("b_", "test_b_"))]
+    range_tests = sorted(m["name"] for m in macros if m["name"].startswith("test_") and re.search("range|between", m["name"]))
+    if range_tests != ["test_accepted_range"]:
+        violations.append(f"range tests {range_tests}: one, accepted_range")
+    nodes = manifest["nodes"]
+    for unit_test in manifest["unit_tests"].values():
+        if unit_test["package_name"] != PACKAGE:
+            continue
+        model = nodes[f"model.{PACKAGE}.{unit_test['model']}"]
+        folder = Path(model["original_file_path"]).parent
+        expected = folder / f"_{folder.name}__unit_tests.yml"
+        if Path(unit_test["original_file_path"]) != expected:
+            violations.append(f"{unit_test['original_file_path']}: unit test {unit_test['name']} belongs in {expected}")
+    assert not violations, report(violations)

@@ -78,6 +78,29 @@ def test_charts_use_only_the_datasets_generated_metrics(generated: dict[str, lis
     assert not problems, "\n".join(problems)
 
 
+def test_chart_colour_rules_hold_no_kpi_threshold(generated: dict[str, list[dict[str, Any]]]) -> None:
+    """Issue 11 item 1: a chart colours by a share the marts compute against dbt's own threshold
+    (done_share = rows with kpi_panel.is_done, i.e. fact / plan >= var kpi_done_min_ratio), at its ends
+    only (all done = 1, none = 0); a threshold of its own (e.g. fulfilment >= 1) would be a second
+    definition of «done»."""
+    files = read_assets(ASSETS_DIR)
+    table_by_uuid = {c["uuid"]: c["table_name"] for p, c in files.items() if p.startswith("datasets/")}
+    problems, rules = [], 0
+    for path, cfg in files.items():
+        if not path.startswith("charts/"):
+            continue
+        metrics = _by_name(generated.get(table_by_uuid[cfg["dataset_uuid"]], []))
+        for rule in (cfg.get("params") or {}).get("conditional_formatting") or []:
+            rules += 1
+            metric = metrics.get(rule.get("column"))
+            if metric is None or "is_done" not in metric["expression"]:
+                problems.append(f"{path}: colours {rule.get('column')!r}, not a share of a dbt flag")
+            targets = {rule.get(key) for key in ("targetValue", "targetValueLeft", "targetValueRight")} - {None}
+            if not targets <= {0, 1}:
+                problems.append(f"{path}: colour threshold {sorted(targets)} on {rule.get('column')!r}; put it in dbt")
+    assert rules and not problems, "\n".join(problems) or "no colour rule found"
+
+
 def test_the_kpis_of_issue_11_are_ratios_of_sums_in_dbt(generated: dict[str, list[dict[str, Any]]]) -> None:
     kpi = _by_name(generated["kpi_panel"])
     base = _by_name(generated["client_base_by_region"])
