@@ -369,3 +369,20 @@ def test_one_dbt_style(manifest: Manifest) -> None:
         if Path(unit_test["original_file_path"]) != expected:
             violations.append(f"{unit_test['original_file_path']}: unit test {unit_test['name']} belongs in {expected}")
     assert not violations, report(violations)
+
+
+def test_every_mart_is_read_by_a_dashboard_or_a_model(manifest: Manifest) -> None:
+    """Issue 11 item 2: no mart that nothing reads. Each is behind a dashboard (a generated exposure,
+    i.e. a chart or native filter reads it) or read by another model."""
+    read = {
+        parent
+        for node in [*manifest["nodes"].values(), *manifest["exposures"].values()]
+        if node["resource_type"] in ("model", "exposure")
+        for parent in node["depends_on"]["nodes"]
+    }
+    unread = [
+        f"{node['original_file_path']}: no dashboard and no model reads {node['name']}: chart it or remove it"
+        for node in models(manifest)
+        if layer(node) == "marts" and node["unique_id"] not in read
+    ]
+    assert not unread, report(unread)
