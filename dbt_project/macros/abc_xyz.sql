@@ -12,12 +12,13 @@
     (int_periods.class_window_end), not with its future end, so its matrix and trend compare
     like for like with the complete periods (docs/kpi.md, «Period»). Entities are those with a month row in the
     window; with `entities` (a relation or CTE with entity_id, first_month), every entity whose
-    first_month is before the window end is also classed (revenue 0: C, Z). -#}
-{% macro abc_xyz_ctes(monthly, entities=none) -%}
+    first_month is before the window end is also classed (revenue 0: C, Z). `periods`: the model's
+    import CTE of int_periods (the macro reads no model itself). -#}
+{% macro abc_xyz_ctes(monthly, entities=none, periods='int_periods') -%}
 {%- set months = var('abc_months') -%}
 window_ends as (
 
-    select distinct periods.class_window_end as period_end from (select * from {{ ref('int_periods') }}) as periods
+    select distinct periods.class_window_end as period_end from {{ periods }} as periods
 
 ),
 
@@ -118,20 +119,21 @@ abc_xyz as (
             else 'Z'
         end as xyz_class
     from classified
-    inner join (select * from {{ ref('int_periods') }}) as periods
+    inner join {{ periods }} as periods
         on classified.period_end = periods.class_window_end
 
 )
 {%- endmacro %}
 
 {#- Monthly revenue of fct_sales_lines per `entity_column` (a column of fct_sales_lines: product_id,
-    category, ...) up to as_of_date, in the shape abc_xyz_ctes reads: entity_id, month_start, revenue. -#}
-{% macro abc_xyz_monthly_sales(entity_column) -%}
+    category, ...) up to as_of_date, in the shape abc_xyz_ctes reads: entity_id, month_start, revenue.
+    `sales_lines`: the model's import CTE of fct_sales_lines. -#}
+{% macro abc_xyz_monthly_sales(entity_column, sales_lines='fct_sales_lines') -%}
     select
         fct.{{ entity_column }} as entity_id,
         {{ period_start_of('month', 'fct.document_date') }} as month_start,
         sum(fct.revenue) as revenue
-    from (select * from {{ ref('fct_sales_lines') }}) as fct
+    from {{ sales_lines }} as fct
     where fct.document_date <= {{ as_of_date() }}
     group by fct.{{ entity_column }}, {{ period_start_of('month', 'fct.document_date') }}
 {%- endmacro %}

@@ -44,8 +44,9 @@
 {#- `relation` (staged companies, alias = relation) and, per concept read from the requisite's
     address, a join of address_<concept>: the company's first requisite (by ID) whose address of
     the mapped type has that part filled (a company-level address, ENTITY_TYPE_ID 4, after the
-    requisites'). Just `relation` when no concept comes from an address. -#}
-{% macro hc_b24_company_address_joins(relation) -%}
+    requisites'). Just `relation` when no concept comes from an address. `addresses` and
+    `requisites`: the model's import CTEs of stg_bitrix24__addresses / stg_bitrix24__requisites. -#}
+{% macro hc_b24_company_address_joins(relation, addresses='stg_bitrix24__addresses', requisites='stg_bitrix24__requisites') -%}
     {{ relation }}
     {%- for concept, spec in hc_b24_address_concepts().items() %}
     {%- set part = spec['part'] | lower %}
@@ -67,8 +68,8 @@
                         cast(requisites.requisite_id as bigint),
                         addresses.type_id
                 ) as address_rank
-            from (select * from {{ ref('stg_bitrix24__addresses') }}) as addresses
-            left join (select * from {{ ref('stg_bitrix24__requisites') }}) as requisites
+            from {{ addresses }} as addresses
+            left join {{ requisites }} as requisites
                 on
                     addresses.requisite_id = requisites.requisite_id
                     and not requisites.is_deleted

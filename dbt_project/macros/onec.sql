@@ -57,6 +57,7 @@
         {{ onec_timestamp(json_text(doc ~ '.payload', 'Date')) }} as document_at,
         cast({{ onec_timestamp(json_text(doc ~ '.payload', 'Date')) }} as date) as document_date,
         {{ doc }}._loaded_at as loaded_at,
+        {{ doc }}._modified_at as source_modified_at,
         {{ doc }}._deleted_at as deleted_at
 {%- endmacro %}
 

@@ -4,38 +4,23 @@
     `changed_since` (a timestamp literal or none): only documents/rows landed or marked deleted
     after it, filtered on the staging rows before the document lines are unnested, so the
     predicate reaches the raw tables' `_loaded_at` / `_deleted_at` indexes (incremental runs of
-    fct_sales_lines). Used by int_sales_lines_unioned (all rows) and fct_sales_lines. -#}
-{% macro sales_lines_unioned(changed_since=none) -%}
-with
-
-onec_identity as (
-
-    select * from {{ ref('int_client_identity') }}
-    where source_system = 'onec'
-
-),
-
-file_identity as (
-
-    select * from {{ ref('int_client_identity') }}
-    where source_system = 'file'
-
-),
-
-matched_users as (
-
-    select * from {{ ref('int_onec_users_matched') }}
-
-),
-
+    fct_sales_lines). Used by int_sales_lines_unioned (all rows) and fct_sales_lines.
+    The logic CTEs after a model's import CTEs (the macro reads no model itself), ending with the
+    CTE sales_lines_unioned; the imports it reads, named as here: onec_identity and file_identity
+    (int_client_identity where source_system is 'onec' / 'file'), int_onec_users_matched,
+    stg_onec__partners, stg_onec__business_regions, stg_onec__sales_documents,
+    stg_onec__sales_lines, stg_onec__returns, stg_onec__return_lines, stg_files__sales_lines,
+    stg_bitrix24__users. A CTE read once is inlined by Postgres, so `changed_since` still
+    reaches the raw tables' indexes. -#}
+{% macro sales_lines_unioned_ctes(changed_since=none) -%}
 partners as (
 
     select
         partner.partner_id,
         partner.sales_channel,
         region.region_name
-    from (select * from {{ ref('stg_onec__partners') }}) as partner
-    left join (select * from {{ ref('stg_onec__business_regions') }}) as region
+    from stg_onec__partners as partner
+    left join stg_onec__business_regions as region
         on partner.business_region_id = region.business_region_id
 
 ),
@@ -56,8 +41,8 @@ sales as (
         doc_line.quantity,
         {{ onec_line_revenue('doc_line', 'doc') }} as revenue,
         doc.loaded_at as source_loaded_at
-    from {{ changed_rows(ref('stg_onec__sales_documents'), changed_since) }} as doc
-    inner join {{ changed_rows(ref('stg_onec__sales_lines'), changed_since) }} as doc_line
+    from {{ changed_rows('stg_onec__sales_documents', changed_since) }} as doc
+    inner join {{ changed_rows('stg_onec__sales_lines', changed_since) }} as doc_line
         on doc.document_id = doc_line.document_id
     where doc.is_posted and not doc.is_deletion_marked and not doc.is_deleted
 
@@ -79,8 +64,8 @@ returns as (
         -1 * doc_line.quantity as quantity,
         -1 * {{ onec_line_revenue('doc_line', 'doc') }} as revenue,
         doc.loaded_at as source_loaded_at
-    from {{ changed_rows(ref('stg_onec__returns'), changed_since) }} as doc
-    inner join {{ changed_rows(ref('stg_onec__return_lines'), changed_since) }} as doc_line
+    from {{ changed_rows('stg_onec__returns', changed_since) }} as doc
+    inner join {{ changed_rows('stg_onec__return_lines', changed_since) }} as doc_line
         on doc.return_id = doc_line.return_id
     where doc.is_posted and not doc.is_deletion_marked and not doc.is_deleted
 
@@ -119,7 +104,7 @@ onec_enriched as (
     from onec_lines
     left join onec_identity
         on onec_lines.counterparty_id = onec_identity.record_id
-    left join matched_users
+    left join int_onec_users_matched as matched_users
         on onec_lines.manager_user_id = matched_users.onec_user_id
     left join partners
         on onec_lines.partner_id = partners.partner_id
@@ -144,12 +129,12 @@ file_lines as (
         file_line.quantity,
         file_line.amount_rub as revenue,
         file_line.loaded_at as source_loaded_at
-    from {{ changed_rows(ref('stg_files__sales_lines'), changed_since) }} as file_line
+    from {{ changed_rows('stg_files__sales_lines', changed_since) }} as file_line
     left join file_identity
         on {{ file_client_record_key('file_line') }} = file_identity.record_id
-    left join (select * from {{ ref('stg_bitrix24__users') }}) as manager_by_id
+    left join stg_bitrix24__users as manager_by_id
         on file_line.manager_name = manager_by_id.user_id
-    left join (select * from {{ ref('stg_bitrix24__users') }}) as manager_by_name
+    left join stg_bitrix24__users as manager_by_name
         on
             {{ normalize_person_name('file_line.manager_name') }}
             = {{ normalize_person_name(dbt.concat(['manager_by_name.last_name', "' '", 'manager_by_name.first_name'])) }}
@@ -163,28 +148,32 @@ unioned as (
     union all
     select * from file_lines
 
-)
+),
 
-select
-    unioned.sales_line_id,
-    unioned.source,
-    unioned.line_kind,
-    unioned.onec_document_ref,
-    unioned.document_number,
-    unioned.document_date,
-    unioned.client_id,
-    unioned.product_id,
-    unioned.manager_id,
-    unioned.department_id,
-    unioned.region,
-    unioned.channel,
-    round(unioned.quantity, 3) as quantity,
-    round(unioned.revenue, 2) as revenue,
-    unioned.source_loaded_at
-from unioned
+sales_lines_unioned as (
+
+    select
+        unioned.sales_line_id,
+        unioned.source,
+        unioned.line_kind,
+        unioned.onec_document_ref,
+        unioned.document_number,
+        unioned.document_date,
+        unioned.client_id,
+        unioned.product_id,
+        unioned.manager_id,
+        unioned.department_id,
+        unioned.region,
+        unioned.channel,
+        round(unioned.quantity, 3) as quantity,
+        round(unioned.revenue, 2) as revenue,
+        unioned.source_loaded_at
+    from unioned
+
+)
 {%- endmacro %}
 
-{#- A staging relation (with loaded_at and deleted_at columns), restricted to rows landed or
+{#- A staging relation or import CTE (with loaded_at and deleted_at columns), restricted to rows landed or
     marked deleted after `changed_since` when it is not none. Always a subquery, so the caller can
     alias it also under `dbt build --empty` (where a ref renders as an aliased subquery). -#}
 {% macro changed_rows(relation, changed_since) -%}

@@ -14,16 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from import_ctes import misplaced_reads
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 DBT = PROJECT_ROOT / ".venv" / "bin" / "dbt"
 PACKAGE = "happyclient"
 STAGING_NAME = re.compile(r"^stg_[a-z0-9]+(?:_[a-z0-9]+)*__[a-z0-9_]+$")
-# The one mart that reads raw tables on purpose: row counts, load and modification times of all
-# 28 landing tables (metadata of the landing itself, which no staging model keeps: staging
-# unnests 1C documents into lines and does not carry _modified_at). Every other mart reads ref().
-SOURCE_READERS_OUTSIDE_STAGING = re.compile(r"^models/marts/data_quality/dq_source_freshness\.sql$")
 LAYER_ORDER = {"staging": 0, "intermediate": 1, "marts": 2, "semantic": 3}
 
 Manifest = dict[str, Any]
@@ -99,12 +96,13 @@ def test_staging_reads_exactly_one_source_and_no_models(manifest: Manifest) -> N
 
 
 def test_sources_are_read_only_in_staging(manifest: Manifest) -> None:
+    """No exception: even dq_source_freshness (load times and row counts of every raw table) reads
+    them through staging (loaded_at, source_modified_at, is_deleted of each raw row)."""
     violations = [
         f"{node['original_file_path']}: source() outside staging"
         for node in models(manifest)
         if layer(node) != "staging"
         and any(p.startswith("source.") for p in node["depends_on"]["nodes"])
-        and not SOURCE_READERS_OUTSIDE_STAGING.match(node["original_file_path"])
     ]
     assert not violations, report(violations)
 
@@ -241,3 +239,150 @@ def test_superset_metrics_are_read_from_what_dbt_parses(manifest: Manifest) -> N
         if sm["node_relation"]["alias"] != model_name(layer.semantic_models[name]):
             violations.append(f"{name}: reads {sm['node_relation']['alias']}")
     assert not violations, report(violations)
+
+
+# Macros that read models themselves, all run by incremental facts' pre-hooks (before the model's
+# select, to collect the keys to rebuild and delete their rows; their index plans are benchmarked,
+# README «Benchmarks»). The models declare what they read with `-- depends_on:` lines. Any other
+# macro takes the names of the model's import CTEs as arguments.
+PRE_HOOK_MACROS_READING_MODELS = {
+    "bitrix24_owner_lookups",  # -> fact_keys_to_rebuild
+    "changed_deal_ids",  # -> fact_keys_to_rebuild
+    "fact_keys_to_rebuild",  # -> delete_changed_fact_rows, pre-hook of fct_deals, fct_leads, ...
+    "delete_changed_sales_documents",  # pre-hook of fct_sales_lines
+}
+
+
+def test_models_read_other_models_only_in_import_ctes(manifest: Manifest) -> None:
+    """Issue 11 item 4: every ref()/source() of every model is in an import CTE at the top
+    (tests/dbt/import_ctes.py says exactly what counts)."""
+    violations = [
+        f"{node['original_file_path']}: {finding}"
+        for node in models(manifest)
+        for finding in misplaced_reads(node["raw_code"])
+    ]
+    assert not violations, report(violations)
+
+
+def test_macros_read_no_models_except_the_pre_hooks(manifest: Manifest) -> None:
+    reading = {
+        macro["name"]
+        for macro in manifest["macros"].values()
+        if macro["package_name"] == PACKAGE
+        and re.search(r"\b(?:ref|source)\s*\(", re.sub(r"\{#.*?#\}", "", macro["macro_sql"], flags=re.S))
+    }
+    assert reading == PRE_HOOK_MACROS_READING_MODELS, (
+        f"macros that read models: {sorted(reading)}; a macro takes the model's import CTEs as arguments"
+    )
+    hooks_only = {"delete_changed_fact_rows", "delete_changed_sales_documents"}
+    for node in models(manifest):
+        body = re.sub(r"\{\{\s*config\(.*?\)\s*\}\}", "", node["raw_code"], flags=re.S)
+        called = {name for name in PRE_HOOK_MACROS_READING_MODELS | hooks_only if re.search(rf"\b{name}\s*\(", body)}
+        assert not called, f"{node['original_file_path']}: calls {sorted(called)} outside its pre-hook"
+
+
+IMPORTS = """with
+
+orders as (
+
+    select * from {{ ref('stg_orders') }}
+    where not is_deleted
+
+),
+
+customers as (
+
+    select * from {{ source('shop', 'customers') }}
+
+),
+"""
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # jaffle-shop style: imports (one with a where), logic, one final select
+        (IMPORTS + "final as (\n    select * from orders inner join customers using (id)\n)\n\nselect * from final", []),
+        # a ref joined inside a logic CTE
+        (
+            IMPORTS + "joined as (\n    select * from orders\n    left join {{ ref('dim_x') }} as x on true\n)\n"
+            "select * from joined",
+            ["CTE joined reads a model but is not an import CTE (select * from ref/source [where])"],
+        ),
+        # a ref aggregated in a CTE (not select *)
+        (
+            "with\n\nnames as (\n    select min(name) as name from {{ ref('stg_statuses') }} group by id\n)\n"
+            "select * from names",
+            ["CTE names reads a model but is not an import CTE (select * from ref/source [where])"],
+        ),
+        # an import CTE below a logic CTE
+        (
+            "with\n\nstaged as (\n    select 1 as one\n),\n\nlate as (\n    select * from {{ ref('x') }}\n)\n"
+            "select * from late",
+            ["import CTE late comes after the logic CTE staged: imports go at the top"],
+        ),
+        # a ref in the final select, and a model without CTEs
+        (IMPORTS + "final as (select 1 as one)\nselect * from {{ ref('y') }}", ["reads '{{ ref(' outside its CTEs"]),
+        ("select id from {{ ref('int_products') }}", ["reads '{{ ref(' without import CTEs"]),
+        # a where that reads another model is not simple
+        (
+            "with\n\nx as (\n    select * from {{ ref('a') }} where id in (select id from {{ ref('b') }})\n)\n"
+            "select * from x",
+            ["CTE x reads a model but is not an import CTE (select * from ref/source [where])"],
+        ),
+        # depends_on lines, a macro writing logic CTEs, and if/else branches with their own imports
+        (
+            "-- depends_on: {{ ref('stg_users') }}\nwith\n\n{% if is_incremental() %}\n"
+            "a as (\n    select * from {{ ref('a') }}\n),\n\n{{ logic_ctes('a') }},\n\n"
+            "lines as (select * from logic),\n\n{% else %}\n\nlines as (\n    select * from {{ ref('b') }}\n),\n\n"
+            "{% endif %}\n\nfinal as (select * from lines)\n\nselect * from final",
+            [],
+        ),
+    ],
+)
+def test_import_cte_rule_by_hand(sql: str, expected: list[str]) -> None:
+    assert misplaced_reads(sql) == expected
+
+
+def test_one_dbt_style(manifest: Manifest) -> None:
+    """Issue 11 item 4, no seam of two parallel builds: no dbt-A/dbt-B tag or name, no b_* macro twin,
+    one range test (accepted_range), and every unit test in its model's folder, in _<folder>__unit_tests.yml."""
+    violations = []
+    seam = re.compile(r"(?:^|[^a-z])dbt[-_ ]?[ab](?:$|[^a-z])", re.I)
+    ours = [n for n in [*manifest["nodes"].values(), *manifest["unit_tests"].values()] if n["package_name"] == PACKAGE]
+    for node in ours:
+        tags = {*node.get("tags", []), *node.get("config", {}).get("tags", [])}
+        if any(seam.search(tag) for tag in tags) or seam.search(node["original_file_path"]) or seam.search(node["name"]):
+            violations.append(f"{node['original_file_path']}: {node['name']} carries a dbt-A/dbt-B tag or name")
+    macros = [m for m in manifest["macros"].values() if m["package_name"] == PACKAGE]
+    violations += [f"{m['original_file_path']}: macro {m['name']} (b_* twin)" for m in macros if m["name"].startswith(("b_", "test_b_"))]
+    range_tests = sorted(m["name"] for m in macros if m["name"].startswith("test_") and re.search("range|between", m["name"]))
+    if range_tests != ["test_accepted_range"]:
+        violations.append(f"range tests {range_tests}: one, accepted_range")
+    nodes = manifest["nodes"]
+    for unit_test in manifest["unit_tests"].values():
+        if unit_test["package_name"] != PACKAGE:
+            continue
+        model = nodes[f"model.{PACKAGE}.{unit_test['model']}"]
+        folder = Path(model["original_file_path"]).parent
+        expected = folder / f"_{folder.name}__unit_tests.yml"
+        if Path(unit_test["original_file_path"]) != expected:
+            violations.append(f"{unit_test['original_file_path']}: unit test {unit_test['name']} belongs in {expected}")
+    assert not violations, report(violations)
+
+
+def test_every_mart_is_read_by_a_dashboard_or_a_model(manifest: Manifest) -> None:
+    """Issue 11 item 2: no mart that nothing reads. Each is behind a dashboard (a generated exposure,
+    i.e. a chart or native filter reads it) or read by another model."""
+    read = {
+        parent
+        for node in [*manifest["nodes"].values(), *manifest["exposures"].values()]
+        if node["resource_type"] in ("model", "exposure")
+        for parent in node["depends_on"]["nodes"]
+    }
+    unread = [
+        f"{node['original_file_path']}: no dashboard and no model reads {node['name']}: chart it or remove it"
+        for node in models(manifest)
+        if layer(node) == "marts" and node["unique_id"] not in read
+    ]
+    assert not unread, report(unread)

@@ -225,4 +225,6 @@ def test_all_sources_connected(demo_warehouse: DemoWarehouse) -> None:
     assert status == {"bitrix24": True, "onec": True, "files": True}
     tables = {source: (raw, loaded) for source, raw, loaded in rows(
         demo_warehouse.url, "select source_system, raw_tables, loaded_tables from marts.dq_sources")}
-    assert tables["bitrix24"] == (13, 13) and tables["onec"] == (8, 8)  # every table of both systems
+    # every table of both systems, except crm.address.list (raw.bitrix24__addresses): the demo portal has no
+    # addresses (its region is a company field), so that table is counted but empty
+    assert tables["bitrix24"] == (14, 13) and tables["onec"] == (8, 8)

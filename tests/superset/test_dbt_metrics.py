@@ -78,6 +78,29 @@ def test_charts_use_only_the_datasets_generated_metrics(generated: dict[str, lis
     assert not problems, "\n".join(problems)
 
 
+def test_chart_colour_rules_hold_no_kpi_threshold(generated: dict[str, list[dict[str, Any]]]) -> None:
+    """Issue 11 item 1: a chart colours by a share the marts compute against dbt's own threshold
+    (done_share = rows with kpi_panel.is_done, i.e. fact / plan >= var kpi_done_min_ratio), at its ends
+    only (all done = 1, none = 0); a threshold of its own (e.g. fulfilment >= 1) would be a second
+    definition of «done»."""
+    files = read_assets(ASSETS_DIR)
+    table_by_uuid = {c["uuid"]: c["table_name"] for p, c in files.items() if p.startswith("datasets/")}
+    problems, rules = [], 0
+    for path, cfg in files.items():
+        if not path.startswith("charts/"):
+            continue
+        metrics = _by_name(generated.get(table_by_uuid[cfg["dataset_uuid"]], []))
+        for rule in (cfg.get("params") or {}).get("conditional_formatting") or []:
+            rules += 1
+            metric = metrics.get(rule.get("column"))
+            if metric is None or "is_done" not in metric["expression"]:
+                problems.append(f"{path}: colours {rule.get('column')!r}, not a share of a dbt flag")
+            targets = {rule.get(key) for key in ("targetValue", "targetValueLeft", "targetValueRight")} - {None}
+            if not targets <= {0, 1}:
+                problems.append(f"{path}: colour threshold {sorted(targets)} on {rule.get('column')!r}; put it in dbt")
+    assert rules and not problems, "\n".join(problems) or "no colour rule found"
+
+
 def test_the_kpis_of_issue_11_are_ratios_of_sums_in_dbt(generated: dict[str, list[dict[str, Any]]]) -> None:
     kpi = _by_name(generated["kpi_panel"])
     base = _by_name(generated["client_base_by_region"])
@@ -90,10 +113,16 @@ def test_the_kpis_of_issue_11_are_ratios_of_sums_in_dbt(generated: dict[str, lis
     assert base["attraction_rate"]["expression"] == "SUM(attracted_clients) * 1.0 / NULLIF(SUM(potential_clients), 0)"
     assert acquisition["cac"]["expression"] == "SUM(marketing_spend_rub) * 1.0 / NULLIF(SUM(new_clients), 0)"
     assert acquisition["lead_to_first_shipment"]["expression"] == "SUM(leads_shipped) * 1.0 / NULLIF(SUM(leads_created), 0)"
+    # periodicity: per client, every client with a gap weighs once (docs/kpi.md), as a ratio of sums over
+    # the client rows, not an AVG measure
+    periodicity = _by_name(generated["purchase_periodicity"])
+    assert periodicity["mean_gap_days"]["expression"] == "SUM(mean_gap_days) * 1.0 / NULLIF(COUNT(mean_gap_days), 0)"
     assert (kpi["fulfilment"]["verbose_name"], kpi["fulfilment"]["d3format"]) == ("% выполнения", ".0%")
     layer = gen.load_semantic_layer(MODELS_DIR)
     # the MetricFlow «% выполнения KPI» used to be an average of the rows' percentages
-    assert all(m.get("agg") != "average" for m in layer.semantic_models["kpi_panel_rows"]["measures"])
+    assert all(
+        m.get("agg") != "average" for sm in layer.semantic_models.values() for m in sm.get("measures") or []
+    ), "an average measure hides its weighting: write it as a ratio of sums"
     assert layer.metrics["kpi_fulfilment"]["type"] == "ratio"
 
 
@@ -128,6 +157,15 @@ def test_generated_sql_computes_the_kpis_by_hand(generated: dict[str, list[dict[
     # coverage: (10 + 5 + 20 + 0) / (100 + 50) = 35 / 150; attraction: (5 + 0) / (20 + 30) = 0.1
     assert _evaluate("t", cols, rows, base["coverage_rate"]["expression"]) == pytest.approx(35 / 150)
     assert _evaluate("t", cols, rows, base["attraction_rate"]["expression"]) == pytest.approx(0.1)
+
+    periodicity = _by_name(generated["purchase_periodicity"])
+    cols = "client_id text, mean_gap_days real"
+    # the rows of the dbt unit test purchase_periodicity_is_per_client_each_client_weighs_once: a buys on
+    # 5 days 1 day apart (mean gap 1), b twice 9 days apart (9), c once (null). The KPI is per client:
+    # (1 + 9) / 2 = 5 days; the mean of all five gaps would be (1 + 1 + 1 + 1 + 9) / 5 = 2.6, and counting
+    # c as a client without a gap would give 10 / 3
+    rows = [("a", 1.0), ("b", 9.0), ("c", None)]
+    assert _evaluate("t", cols, rows, periodicity["mean_gap_days"]["expression"]) == pytest.approx(5)
 
     stability = _by_name(generated["client_stability_summary"])
     cols = "dimension_type text, clients int"

@@ -2,7 +2,7 @@
     fields, or a part of the requisite's address (crm.address.list via stg_bitrix24__addresses,
     macro hc_b24_company_address_joins). With the demo's mapping it is the staged companies. -#}
 
--- read only when the mapping takes a concept from the address (declared for every mapping):
+-- imported only when the mapping takes a concept from the address (declared for every mapping):
 -- depends_on: {{ ref('stg_bitrix24__addresses') }}
 -- depends_on: {{ ref('stg_bitrix24__requisites') }}
 
@@ -13,6 +13,20 @@ companies as (
     select * from {{ ref('stg_bitrix24__companies') }}
 
 ),
+{%- if hc_b24_address_concepts() %}
+
+stg_bitrix24__addresses as (
+
+    select * from {{ ref('stg_bitrix24__addresses') }}
+
+),
+
+stg_bitrix24__requisites as (
+
+    select * from {{ ref('stg_bitrix24__requisites') }}
+
+),
+{%- endif %}
 
 final as (
 

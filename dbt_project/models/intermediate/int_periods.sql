@@ -5,6 +5,12 @@
 {%- set custom_base_end = (pair.base_end if pair is not none and pair.base_end) or 'final.period_start' -%}
 with
 
+stg_onec__sales_documents as (
+
+    select * from {{ ref('stg_onec__sales_documents') }}
+
+),
+
 stg_onec__returns as (
 
     select * from {{ ref('stg_onec__returns') }}
@@ -19,7 +25,7 @@ stg_files__sales_lines as (
 
 sale_dates as (
 
-    select document_date as sale_date from {{ ref('stg_onec__sales_documents') }}
+    select sale_doc.document_date as sale_date from stg_onec__sales_documents as sale_doc
     union all
     select return_doc.document_date as sale_date from stg_onec__returns as return_doc
     union all

@@ -36,14 +36,20 @@ clients as (
 
 ),
 
+statuses as (
+
+    select * from {{ ref('stg_bitrix24__statuses') }}
+    where entity_id = 'SOURCE' and not is_deleted
+
+),
+
 source_names as (
 
     select
-        status_id as source_id,
-        min(status_name) as source_name
-    from {{ ref('stg_bitrix24__statuses') }}
-    where entity_id = 'SOURCE' and not is_deleted
-    group by status_id
+        statuses.status_id as source_id,
+        min(statuses.status_name) as source_name
+    from statuses
+    group by statuses.status_id
 
 ),
 

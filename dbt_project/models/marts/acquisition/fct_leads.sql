@@ -33,24 +33,36 @@ leads as (
 
 ),
 
+statuses as (
+
+    select * from {{ ref('stg_bitrix24__statuses') }}
+    where entity_id = 'SOURCE' and not is_deleted
+
+),
+
+int_client_identity as (
+
+    select * from {{ ref('int_client_identity') }}
+    where source_system = 'bitrix24'
+
+),
+
 sources as (
 
     select
-        status_id as source_id,
-        min(status_name) as source_name
-    from {{ ref('stg_bitrix24__statuses') }}
-    where entity_id = 'SOURCE' and not is_deleted
-    group by status_id
+        statuses.status_id as source_id,
+        min(statuses.status_name) as source_name
+    from statuses
+    group by statuses.status_id
 
 ),
 
 companies_identity as (
 
     select
-        record_id as company_id,
-        client_id
-    from {{ ref('int_client_identity') }}
-    where source_system = 'bitrix24'
+        client_identity.record_id as company_id,
+        client_identity.client_id
+    from int_client_identity as client_identity
 
 ),
 

@@ -2,6 +2,18 @@
     period end (macro abc_xyz_ctes), from fct_sales_lines (macro abc_xyz_monthly_sales). -#}
 with
 
+fct_sales_lines as (
+
+    select * from {{ ref('fct_sales_lines') }}
+
+),
+
+int_periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
 monthly as (
 
     {{ abc_xyz_monthly_sales('category') }}

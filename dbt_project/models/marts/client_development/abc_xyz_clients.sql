@@ -10,6 +10,12 @@ client_period_revenue as (
 
 ),
 
+int_periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
 int_clients_attributed as (
 
     select * from {{ ref('int_clients_attributed') }}

@@ -38,6 +38,12 @@ periods as (
 
 ),
 
+regions as (
+
+    select * from {{ ref('dim_regions') }}
+
+),
+
 client_periods as (
 
     select
@@ -84,12 +90,6 @@ counts as (
         sum(case when scoped.is_first_purchase_period then 1 else 0 end) as attracted_clients
     from scoped
     group by scoped.period_grain, scoped.period_start, scoped.region, scoped.client_scope
-
-),
-
-regions as (
-
-    select region from {{ ref('dim_regions') }}
 
 ),
 

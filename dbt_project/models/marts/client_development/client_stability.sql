@@ -56,6 +56,12 @@ revenue as (
 
 ),
 
+fct_sales_lines as (
+
+    select * from {{ ref('fct_sales_lines') }}
+
+),
+
 calendar_periods as (
 
     select
@@ -103,7 +109,7 @@ to_date_windows as (
             {{ add_months('period.period_start', '-1 * (' ~ offset.replace('base_row.', 'period.') ~ ')') }}
                 as window_start,
             {{ to_date_end_shifted(as_of_date(), offset.replace('base_row.', 'period.')) }} as window_end
-        from (select * from {{ ref('int_periods') }}) as period
+        from int_periods as period
         where period.is_period_to_date
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -117,7 +123,7 @@ to_date_lines as (
         sales_line.document_date,
         sales_line.line_kind,
         sales_line.revenue
-    from (select * from {{ ref('fct_sales_lines') }}) as sales_line
+    from fct_sales_lines as sales_line
     where sales_line.document_date >= (select min(to_date_windows.window_start) from to_date_windows)
 
 ),
@@ -169,7 +175,7 @@ periods as (
         {{ pair.base_end or 'cast(null as date)' }} as base_end,
         1 as base_periods,
         {{ "'" ~ pair.base_label ~ "'" if pair.base_label else "'нет базы сравнения'" }} as base_label_ru
-    from (select * from {{ ref('int_periods') }}) as period
+    from int_periods as period
     where period.period_grain = 'custom' and period.period_start = {{ pair.current_start }}
     {%- endif %}
 

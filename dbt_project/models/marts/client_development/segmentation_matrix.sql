@@ -24,6 +24,12 @@ segment_strategies as (
 
 ),
 
+periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
 classes as (
 
     select
@@ -37,12 +43,6 @@ classes as (
     from abc_xyz_clients as abc
     inner join int_clients_attributed as clients
         on abc.client_id = clients.client_id
-
-),
-
-periods as (
-
-    select * from {{ ref('int_periods') }}
 
 ),
 

@@ -23,6 +23,12 @@ revenue as (
 
 ),
 
+fct_sales_lines as (
+
+    select * from {{ ref('fct_sales_lines') }}
+
+),
+
 {# the elapsed part of last year that the unfinished year is compared with (no row when every year
     is complete) #}
 last_year_window as (
@@ -42,7 +48,7 @@ last_year_to_date as (
         last_year_window.period_start,
         sales_line.client_id,
         sum(sales_line.revenue) as revenue
-    from (select * from {{ ref('fct_sales_lines') }}) as sales_line
+    from fct_sales_lines as sales_line
     inner join last_year_window
         on
             sales_line.document_date >= last_year_window.window_start

@@ -34,7 +34,7 @@ stg_onec__business_regions as (
 
 names as (
 
-    select region_name as region from {{ ref('stg_onec__business_regions') }}
+    select onec_region.region_name as region from stg_onec__business_regions as onec_region
     union
     select company.region from int_bitrix24_companies_mapped as company
     union

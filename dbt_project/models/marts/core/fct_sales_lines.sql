@@ -18,7 +18,7 @@
     ],
 ) }}
 
--- the incremental branch calls macro sales_lines_unioned, which reads these models:
+-- the incremental branch imports these models (not seen by dbt's parse, which renders the full build):
 -- depends_on: {{ ref('int_client_identity') }}
 -- depends_on: {{ ref('int_onec_users_matched') }}
 -- depends_on: {{ ref('stg_onec__partners') }}
@@ -32,16 +32,6 @@
 
 with
 
-lines as (
-
-    {% if is_incremental() %}
-        {{ sales_lines_unioned(changed_since=loaded_watermark()) }}
-    {% else %}
-        select * from {{ ref('int_sales_lines_unioned') }}
-    {% endif %}
-
-),
-
 clients as (
 
     select * from {{ ref('int_clients_attributed') }}
@@ -53,6 +43,94 @@ products as (
     select * from {{ ref('int_products_categorized') }}
 
 ),
+
+{% if is_incremental() %}
+
+    onec_identity as (
+
+        select * from {{ ref('int_client_identity') }}
+        where source_system = 'onec'
+
+    ),
+
+    file_identity as (
+
+        select * from {{ ref('int_client_identity') }}
+        where source_system = 'file'
+
+    ),
+
+    int_onec_users_matched as (
+
+        select * from {{ ref('int_onec_users_matched') }}
+
+    ),
+
+    stg_onec__partners as (
+
+        select * from {{ ref('stg_onec__partners') }}
+
+    ),
+
+    stg_onec__business_regions as (
+
+        select * from {{ ref('stg_onec__business_regions') }}
+
+    ),
+
+    stg_onec__sales_documents as (
+
+        select * from {{ ref('stg_onec__sales_documents') }}
+
+    ),
+
+    stg_onec__sales_lines as (
+
+        select * from {{ ref('stg_onec__sales_lines') }}
+
+    ),
+
+    stg_onec__returns as (
+
+        select * from {{ ref('stg_onec__returns') }}
+
+    ),
+
+    stg_onec__return_lines as (
+
+        select * from {{ ref('stg_onec__return_lines') }}
+
+    ),
+
+    stg_files__sales_lines as (
+
+        select * from {{ ref('stg_files__sales_lines') }}
+
+    ),
+
+    stg_bitrix24__users as (
+
+        select * from {{ ref('stg_bitrix24__users') }}
+
+    ),
+
+    {{ sales_lines_unioned_ctes(changed_since=loaded_watermark()) }},
+
+    lines as (
+
+        select * from sales_lines_unioned
+
+    ),
+
+{% else %}
+
+    lines as (
+
+        select * from {{ ref('int_sales_lines_unioned') }}
+
+    ),
+
+{% endif %}
 
 final as (
 

@@ -15,6 +15,13 @@ answers as (
 
 ),
 
+dim_departments as (
+
+    select * from {{ ref('dim_departments') }}
+    where not is_deleted
+
+),
+
 clients_by_inn as (
 
     select
@@ -29,11 +36,10 @@ clients_by_inn as (
 departments as (
 
     select
-        lower(trim(department_name)) as department_key,
-        min(department_id) as department_id
-    from {{ ref('dim_departments') }}
-    where not is_deleted
-    group by lower(trim(department_name))
+        lower(trim(dim_departments.department_name)) as department_key,
+        min(dim_departments.department_id) as department_id
+    from dim_departments
+    group by lower(trim(dim_departments.department_name))
 
 ),
 

@@ -49,20 +49,9 @@ dim_managers as (
 
 ),
 
-periods as (
+int_periods as (
 
-    select
-        period_grain,
-        period_start,
-        period_end,
-        period_label,
-        prev_period_start,
-        to_date_end,
-        sply_to_date_end,
-        is_period_to_date,
-        period_label_ru,
-        sply_period_start
-    from {{ ref('int_periods') }}
+    select * from {{ ref('int_periods') }}
 
 ),
 
@@ -90,28 +79,9 @@ activities as (
 
 ),
 
-{# the elapsed part of each plan month as of as_of_date, as plan_days_elapsed / plan_month_days: the
-    whole month when it ended by then, the days to as_of_date for as_of_date's month (all of them
-    on its last day), none for a later month #}
-plan_months as (
+fct_sales_plans as (
 
-    select
-        fct_plans.*,
-        {{ add_months('fct_plans.plan_month', 1) }} as next_month
-    from (select * from {{ ref('fct_sales_plans') }}) as fct_plans
-
-),
-
-plans as (
-
-    select
-        plan_months.*,
-        plan_months.next_month - plan_months.plan_month as plan_month_days,
-        greatest(0, least(
-            plan_months.next_month - plan_months.plan_month,
-            {{ as_of_date() }} - plan_months.plan_month + 1
-        )) as plan_days_elapsed
-    from plan_months
+    select * from {{ ref('fct_sales_plans') }}
 
 ),
 
@@ -125,6 +95,48 @@ stable_counts as (
 
     select * from {{ ref('client_stability') }}
     where stability_type in ('stable', 'growing')
+
+),
+
+periods as (
+
+    select
+        int_periods.period_grain,
+        int_periods.period_start,
+        int_periods.period_end,
+        int_periods.period_label,
+        int_periods.prev_period_start,
+        int_periods.to_date_end,
+        int_periods.sply_to_date_end,
+        int_periods.is_period_to_date,
+        int_periods.period_label_ru,
+        int_periods.sply_period_start
+    from int_periods
+
+),
+
+{# the elapsed part of each plan month as of as_of_date, as plan_days_elapsed / plan_month_days: the
+    whole month when it ended by then, the days to as_of_date for as_of_date's month (all of them
+    on its last day), none for a later month #}
+plan_months as (
+
+    select
+        fct_plans.*,
+        {{ add_months('fct_plans.plan_month', 1) }} as next_month
+    from fct_sales_plans as fct_plans
+
+),
+
+plans as (
+
+    select
+        plan_months.*,
+        plan_months.next_month - plan_months.plan_month as plan_month_days,
+        greatest(0, least(
+            plan_months.next_month - plan_months.plan_month,
+            {{ as_of_date() }} - plan_months.plan_month + 1
+        )) as plan_days_elapsed
+    from plan_months
 
 ),
 

@@ -44,6 +44,7 @@ renamed as (
         {{ to_timestamptz(json_text('payload', 'END_TIME')) }} as end_at,
         {{ to_timestamptz(json_text('payload', 'DEADLINE')) }} as deadline_at,
         _loaded_at as loaded_at,
+        _modified_at as source_modified_at,
         _deleted_at as deleted_at
 
     from source

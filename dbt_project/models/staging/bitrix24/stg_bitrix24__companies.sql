@@ -36,6 +36,7 @@ renamed as (
         {{ to_timestamptz(json_text('source.payload', 'DATE_CREATE')) }} as created_at,
         {{ to_timestamptz(json_text('source.payload', 'DATE_MODIFY')) }} as modified_at,
         source._loaded_at as loaded_at,
+        source._modified_at as source_modified_at,
         source._deleted_at as deleted_at
 
     from source

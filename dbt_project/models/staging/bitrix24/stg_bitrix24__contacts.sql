@@ -24,7 +24,8 @@ renamed as (
         -- dates
         {{ to_timestamptz(json_text('payload', 'DATE_CREATE')) }} as created_at,
         {{ to_timestamptz(json_text('payload', 'DATE_MODIFY')) }} as modified_at,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _modified_at as source_modified_at
 
     from source
 

@@ -24,6 +24,7 @@ renamed as (
 
         -- dates
         _loaded_at as loaded_at,
+        _modified_at as source_modified_at,
         _deleted_at as deleted_at
 
     from source

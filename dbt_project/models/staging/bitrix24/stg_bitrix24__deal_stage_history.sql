@@ -27,6 +27,7 @@ renamed as (
         -- dates
         {{ to_timestamptz(json_text('payload', 'CREATED_TIME')) }} as entered_at,
         _loaded_at as loaded_at,
+        _modified_at as source_modified_at,
         _deleted_at as deleted_at
 
     from source

@@ -29,6 +29,7 @@ renamed as (
         {{ to_timestamptz(json_text('payload', 'DATE_MODIFY')) }} as modified_at,
         {{ to_timestamptz(json_text('payload', 'DATE_CLOSED')) }} as closed_at,
         _loaded_at as loaded_at,
+        _modified_at as source_modified_at,
         _deleted_at as deleted_at
 
     from source

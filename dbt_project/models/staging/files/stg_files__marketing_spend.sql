@@ -21,7 +21,8 @@ renamed as (
 
         -- dates
         cast({{ dbt.date_trunc('month', to_date(json_text('payload', 'month'))) }} as date) as spend_month,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _modified_at as source_modified_at
 
     from source
 

@@ -25,7 +25,8 @@ renamed as (
 
         -- dates
         {{ to_date(json_text('payload', 'answered_on')) }} as answered_on,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _modified_at as source_modified_at
 
     from source
 

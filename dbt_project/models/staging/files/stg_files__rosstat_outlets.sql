@@ -23,7 +23,8 @@ renamed as (
         _deleted_at is not null as is_deleted,
 
         -- dates
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _modified_at as source_modified_at
 
     from source
 

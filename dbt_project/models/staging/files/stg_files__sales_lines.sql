@@ -33,6 +33,7 @@ renamed as (
         -- dates
         {{ to_date(json_text('payload', 'date')) }} as sold_on,
         _loaded_at as loaded_at,
+        _modified_at as source_modified_at,
         _deleted_at as deleted_at
 
     from source

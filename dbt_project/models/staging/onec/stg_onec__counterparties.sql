@@ -27,7 +27,8 @@ renamed as (
         source._deleted_at is not null as is_deleted,
 
         -- dates
-        source._loaded_at as loaded_at
+        source._loaded_at as loaded_at,
+        source._modified_at as source_modified_at
 
     from source
 
