@@ -20,7 +20,16 @@ from selenium.webdriver.common.by import By
 
 from hc_superset.assets import read_assets, slugify
 from hc_superset.sync import ImportReport
-from tests.browser.dashboard_page import chart_table, login, make_driver, open_dashboard, screenshot, wait_for
+from tests.browser.dashboard_page import (
+    chart_data_responses,
+    chart_table,
+    flush_network_log,
+    login,
+    make_driver,
+    open_dashboard,
+    screenshot,
+    wait_for,
+)
 from tests.superset.harness import ASSETS_DIR, PROJECT_ROOT, RunningSuperset
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -275,3 +284,117 @@ def test_period_choices_start_with_the_data(title: str, warehouse_url: str) -> N
         ).fetchone()[0]
     assert first_month is not None
     assert first_month >= first_sale.replace(day=1), f"«{title}»: «Период» offers {first_month:%Y-%m}, the first sale is {first_sale}"
+
+
+def _is_unknown(value: object) -> bool:
+    """«Не указан» (region, channel, source) or «не указан / 3 / C» (a segment of unknown size)."""
+    return isinstance(value, str) and value.strip().lower().startswith("не указан")
+
+
+def _shown_order(form_data: dict, rows: list[dict], column: str) -> list[dict]:
+    """The rows in the order the page shows them, top to bottom: a select filter keeps the server's
+    order when it has a sort metric and sorts its labels otherwise; ECharts draws the first
+    category of a horizontal bar chart at the bottom; tables and the rest keep the server's order."""
+    if form_data.get("native_filter_id"):
+        if form_data.get("sortMetric"):
+            return rows
+        return sorted(rows, key=lambda r: str(r.get(column)), reverse=not form_data.get("sortAscending", True))
+    if form_data.get("viz_type") == "echarts_timeseries_bar" and form_data.get("orientation") == "horizontal":
+        return rows[::-1]
+    return rows
+
+
+def test_shown_order_by_hand() -> None:
+    rows = [{"r": "Б"}, {"r": "Не указан"}, {"r": "А"}]
+    assert _shown_order({"native_filter_id": "f", "sortAscending": True}, rows, "r") == [{"r": "А"}, {"r": "Б"}, {"r": "Не указан"}]
+    assert _shown_order({"native_filter_id": "f", "sortMetric": "m", "sortAscending": True}, rows, "r") == rows
+    assert _shown_order({"viz_type": "echarts_timeseries_bar", "orientation": "horizontal"}, rows, "r") == rows[::-1]
+    assert _is_unknown("не указан / 3 / C") and _is_unknown("Не указан") and not _is_unknown("Новгородская область")
+
+
+# lists that carry «Не указан» in the demo data: the check below must have seen them (not vacuous)
+UNKNOWN_LISTS = {
+    "Панель руководителя": {"КБ по регионам", "% охвата по регионам", "фильтр «Регион»"},
+    "Клиентская база и привлечение": {
+        "КБ по регионам", "% охвата по регионам", "Каналы привлечения", "Новые клиенты по каналам", "фильтр «Регион»",
+    },
+    "Развитие клиентов": {"Матрица сегментации", "фильтр «Сегмент»"},
+    "Менеджер": {"фильтр «Сегмент»"},
+    "Качество данных": {"фильтр «Сегмент»"},
+}
+
+
+@pytest.mark.parametrize("title", sorted(DASHBOARDS))
+def test_unknown_is_last_in_every_list_of_the_dashboard(
+    title: str, superset: RunningSuperset, imported: ImportReport, browser: webdriver.Chrome
+) -> None:
+    """Issue 16 item 4: in every chart that lists regions, channels, sources, managers or segments
+    (its group-by and x-axis columns) and in every filter's choices, «Не указан» comes after every
+    named value, as drawn: read from the data the browser received for each chart and filter."""
+    dashboard = DASHBOARDS[title]
+    uuids = _chart_uuids(dashboard)
+    chart_names = {imported.chart_ids[u]: CHARTS[u]["slice_name"] for u in uuids}
+    filter_names = {f["id"]: f["name"] for f in dashboard["metadata"]["native_filter_configuration"]}
+    flush_network_log(browser)
+    open_dashboard(browser, superset.url, imported.dashboard_ids[title], len(uuids))
+
+    got: list[tuple[dict, dict]] = []
+    missing: list[str] = []
+
+    def all_answered() -> bool:
+        got.extend(chart_data_responses(browser))
+        seen = {fd.get("slice_id") for fd, _ in got} | {fd.get("native_filter_id") for fd, _ in got}
+        missing[:] = [chart_names[i] for i in chart_names if i not in seen] + [f"фильтр «{filter_names[i]}»" for i in filter_names if i not in seen]
+        return not missing
+
+    try:
+        wait_for(all_answered, 30, f"the data of every chart and filter of «{title}»", interval=1)
+    except TimeoutError:
+        pytest.fail(f"«{title}»: no data seen for {missing}")
+    checked, wrong = set(), []
+    for form_data, result in got:
+        if form_data.get("native_filter_id") in filter_names:
+            what = f"фильтр «{filter_names[form_data['native_filter_id']]}»"
+        elif form_data.get("slice_id") in chart_names and form_data.get("query_mode") != "raw":
+            what = chart_names[form_data["slice_id"]]
+        else:
+            continue
+        columns = [c for c in [*(form_data.get("groupby") or []), form_data.get("x_axis")] if isinstance(c, str)]
+        rows = result.get("data") or []
+        if not columns or not rows:
+            continue
+        shown = _shown_order(form_data, rows, columns[0])
+        unknown = [any(_is_unknown(r.get(c)) for c in columns) for r in shown]
+        if not any(unknown):
+            continue
+        checked.add(what)
+        first = unknown.index(True)
+        if not all(unknown[first:]):
+            after = [next(str(r.get(c)) for c in columns) for r, u in zip(shown[first:], unknown[first:], strict=True) if not u]
+            wrong.append(f"{what}: «Не указан» is not last, {after[:3]} follow it")
+    assert not wrong, f"«{title}»:\n" + "\n".join(wrong)
+    assert UNKNOWN_LISTS.get(title, set()) <= checked, f"«{title}»: lists with «Не указан» not seen: {UNKNOWN_LISTS[title] - checked}"
+
+
+@pytest.mark.parametrize("title", sorted(t for t, d in DASHBOARDS.items() if any(CHARTS[u]["viz_type"].startswith("big_number") for u in _chart_uuids(d))))
+def test_big_numbers_say_no_data_instead_of_zero_when_the_filter_leaves_nothing(
+    title: str, superset: RunningSuperset, imported: ImportReport, browser: webdriver.Chrome
+) -> None:
+    """Issue 16: a headline number for a period without data is «N/A», never «0» or an error."""
+    dashboard = DASHBOARDS[title]
+    uuids = _chart_uuids(dashboard)
+    period = next(f for f in dashboard["metadata"]["native_filter_configuration"] if f["id"] == "NATIVE_FILTER-period")
+    states = open_dashboard(
+        browser, superset.url, imported.dashboard_ids[title], len(uuids), query=_native_filters_query({period["id"]: ("period_label", ["1999"])})
+    )
+    big = [u for u in uuids if CHARTS[u]["viz_type"].startswith("big_number")]
+    by_id = {s.id: s for s in states}
+    shot = screenshot(browser, ARTIFACTS / f"no_data_{slugify(title)}.png")
+    for uuid in big:
+        chart_id = imported.chart_ids[uuid]
+        # the chart's body, without its header (title, the badge counting the filters on it)
+        shown = " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] .slice_container'))
+        assert shown.strip(), f"«{CHARTS[uuid]['slice_name']}»: no chart body found (screenshot {shot})"
+        assert not by_id[chart_id].error, f"«{CHARTS[uuid]['slice_name']}»: {by_id[chart_id].error} (screenshot {shot})"
+        assert not re.search(r"\d", shown), f"«{CHARTS[uuid]['slice_name']}» shows a number without data: {shown!r} (screenshot {shot})"
+        assert re.search(r"N/A|—|Нет данных", shown), f"«{CHARTS[uuid]['slice_name']}» does not say there is no data: {shown!r} (screenshot {shot})"

@@ -58,6 +58,7 @@ final as (
         identity.kpp,
         clients.channel,
         clients.segment_cell as segment,
+        clients.segment_order,
         case
             when identity.inn is null then 'missing_inn'
             when not identity.is_inn_valid then 'invalid_inn'
