@@ -409,3 +409,28 @@ def test_big_numbers_say_no_data_instead_of_zero_when_the_filter_leaves_nothing(
         assert not by_id[chart_id].error, f"«{CHARTS[uuid]['slice_name']}»: {by_id[chart_id].error} (screenshot {shot})"
         assert not re.search(r"\d", shown), f"«{CHARTS[uuid]['slice_name']}» shows a number without data: {shown!r} (screenshot {shot})"
         assert re.search(r"N/A|—|Нет данных", shown), f"«{CHARTS[uuid]['slice_name']}» does not say there is no data: {shown!r} (screenshot {shot})"
+
+
+@pytest.mark.parametrize("title", ["Менеджер", "Панель руководителя"])
+def test_kpi_table_says_the_current_year_runs_to_the_reporting_date(
+    title: str, superset: RunningSuperset, imported: ImportReport, browser: webdriver.Chrome, warehouse_url: str
+) -> None:
+    """Issue 16 item 1 on the page: the KPI table of the default (latest, unfinished) year labels
+    its span «с начала года по …», the label kpi_panel carries, and the page explains it."""
+    uuids = _chart_uuids(DASHBOARDS[title])
+    open_dashboard(browser, superset.url, imported.dashboard_ids[title], len(uuids))
+    uuid = next(u for u in uuids if CHARTS[u]["slice_name"] == "Выполнение KPI по менеджерам")
+    chart_id = imported.chart_ids[uuid]
+    headers = [h.text for h in browser.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] thead th')]
+    column = headers.index("Срок периода")
+    with psycopg.connect(warehouse_url) as conn:
+        label, to_date = conn.execute(
+            "select period_label_ru, bool_or(is_period_to_date) from marts.kpi_panel where period_grain = 'year'"
+            " group by period_label, period_label_ru order by period_label desc limit 1"
+        ).fetchone()
+    shown = {row[column] for row in chart_table(browser, chart_id) if len(row) > column}
+    assert shown == {label}, (shown, label)
+    if to_date:
+        assert "с начала года" in label, label
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert "с начала года / периода по отчетную дату" in page
