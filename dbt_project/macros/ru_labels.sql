@@ -23,3 +23,15 @@
         else {{ ru_number(value_col) }}
     end)
 {%- endmacro %}
+
+{#- A source system's name as the dashboards show it: onec → 1С, bitrix24 → Битрикс24,
+    files/file → Файлы (anything else as it is). -#}
+{% macro source_system_label(col) -%}
+    (case {{ col }}
+        when 'onec' then '1С'
+        when 'bitrix24' then 'Битрикс24'
+        when 'files' then 'Файлы'
+        when 'file' then 'Файлы'
+        else {{ col }}
+    end)
+{%- endmacro %}

@@ -1,6 +1,7 @@
 """Headless Chromium driving Superset: log in, open a dashboard, wait for every chart."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -55,6 +56,8 @@ def make_driver() -> webdriver.Chrome:
     for flag in CHROME_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='hc-chrome-')}")
+    # the network events of the page (chart_data_responses reads the data each chart was given)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     return webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
 
 
@@ -123,3 +126,40 @@ def chart_table(driver: webdriver.Chrome, chart_id: int) -> list[list[str]]:
     """The body rows of a table chart, as the texts of their cells."""
     rows = driver.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] tbody tr')
     return [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+
+
+def flush_network_log(driver: webdriver.Chrome) -> None:
+    """Forget the network events so far (the next chart_data_responses sees only newer ones)."""
+    driver.get_log("performance")
+    driver.__dict__["_hc_chart_requests"] = {}
+
+
+def chart_data_responses(driver: webdriver.Chrome) -> list[tuple[dict, dict]]:
+    """(form_data, first result) of every /api/v1/chart/data request the page finished since the
+    last call: what each chart and each native filter was given to draw, in the order the server
+    returned it. A request sent before one call and finished before the next is found then."""
+    sent: dict[str, dict] = driver.__dict__.setdefault("_hc_chart_requests", {})
+    finished: list[str] = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        params = message.get("params") or {}
+        if message.get("method") == "Network.requestWillBeSent":
+            request = params.get("request") or {}
+            if "/api/v1/chart/data" in request.get("url", "") and request.get("method") == "POST":
+                try:
+                    sent[params["requestId"]] = json.loads(request.get("postData") or "{}").get("form_data") or {}
+                except ValueError:
+                    continue
+        elif message.get("method") == "Network.loadingFinished" and params.get("requestId") in sent:
+            finished.append(params["requestId"])
+    out = []
+    for request_id in finished:
+        form_data = sent.pop(request_id)
+        try:
+            body = driver.execute_cdp_cmd("Network.getResponseBody", {"requestId": request_id})
+        except Exception:  # a body the browser already dropped is not a result
+            continue
+        results = json.loads(body.get("body") or "{}").get("result") or []
+        if results:
+            out.append((form_data, results[0]))
+    return out

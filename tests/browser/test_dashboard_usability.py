@@ -20,7 +20,16 @@ from selenium.webdriver.common.by import By
 
 from hc_superset.assets import read_assets, slugify
 from hc_superset.sync import ImportReport
-from tests.browser.dashboard_page import chart_table, login, make_driver, open_dashboard, screenshot, wait_for
+from tests.browser.dashboard_page import (
+    chart_data_responses,
+    chart_table,
+    flush_network_log,
+    login,
+    make_driver,
+    open_dashboard,
+    screenshot,
+    wait_for,
+)
 from tests.superset.harness import ASSETS_DIR, PROJECT_ROOT, RunningSuperset
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -141,6 +150,14 @@ def test_each_filter_changes_the_charts_it_applies_to_and_the_dashboard_names_th
 # words that are values of the marts' codes, not Russian labels (issue 16 item 4)
 RAW_VALUES = re.compile(r"(?<![\w-])(year|month|quarter|half|all|company|manager|department|<NULL>|NULL|null|None|nan|true|false|Ложь|Истина|no_onec_counterparty|[a-z]+_[a-z_]+)(?![\w-])")
 
+# source system codes shown as a value (not inside a table name like onec__users or a link to a portal)
+SOURCE_CODES = re.compile(r"(?<![\w./-])(onec|bitrix24|files?)(?![\w./-])")
+
+
+def test_source_codes_pattern_by_hand() -> None:
+    assert SOURCE_CODES.findall("onec\tab40 ПАО\nbitrix24 7 files") == ["onec", "bitrix24", "files"]
+    assert not SOURCE_CODES.findall("onec__users https://example.bitrix24.ru/crm/ bitrix24__deal_categories 1С Битрикс24")
+
 
 @pytest.mark.parametrize("title", sorted(DASHBOARDS))
 def test_dashboard_shows_russian_labels_only_and_its_screenshot(
@@ -155,7 +172,10 @@ def test_dashboard_shows_russian_labels_only_and_its_screenshot(
     shot = screenshot(browser, ARTIFACTS / f"usability_{slugify(title)}.png")
     if os.environ.get("HAPPYCLIENT_UPDATE_SCREENSHOTS") == "1":
         shutil.copy2(shot, PROJECT_ROOT / "docs" / "screenshots" / f"{slugify(title)}.png")
-    raw = {name: sorted(set(RAW_VALUES.findall(re.sub(r"canvas:-?\d+", "", text)))) for name, text in texts.items()}
+    raw = {
+        name: sorted(set(RAW_VALUES.findall(re.sub(r"canvas:-?\d+", "", text))) | set(SOURCE_CODES.findall(text)))
+        for name, text in texts.items()
+    }
     # «Свежесть источников» lists warehouse tables by their names (raw.files__sales_lines ...): identifiers
     # a data engineer looks up, not codes standing in for a label; its other values are checked
     raw = {k: [v for v in vs if not (k == "Свежесть источников" and re.fullmatch(r"(files|onec|bitrix24)__[a-z_0-9]+", v))] for k, vs in raw.items()}
@@ -275,3 +295,142 @@ def test_period_choices_start_with_the_data(title: str, warehouse_url: str) -> N
         ).fetchone()[0]
     assert first_month is not None
     assert first_month >= first_sale.replace(day=1), f"«{title}»: «Период» offers {first_month:%Y-%m}, the first sale is {first_sale}"
+
+
+def _is_unknown(value: object) -> bool:
+    """«Не указан» (region, channel, source) or «не указан / 3 / C» (a segment of unknown size)."""
+    return isinstance(value, str) and value.strip().lower().startswith("не указан")
+
+
+def _shown_order(form_data: dict, rows: list[dict], column: str) -> list[dict]:
+    """The rows in the order the page shows them, top to bottom: a select filter keeps the server's
+    order when it has a sort metric and sorts its labels otherwise; ECharts draws the first
+    category of a horizontal bar chart at the bottom; tables and the rest keep the server's order."""
+    if form_data.get("native_filter_id"):
+        if form_data.get("sortMetric"):
+            return rows
+        return sorted(rows, key=lambda r: str(r.get(column)), reverse=not form_data.get("sortAscending", True))
+    if form_data.get("viz_type") == "echarts_timeseries_bar" and form_data.get("orientation") == "horizontal":
+        return rows[::-1]
+    return rows
+
+
+def test_shown_order_by_hand() -> None:
+    rows = [{"r": "Б"}, {"r": "Не указан"}, {"r": "А"}]
+    assert _shown_order({"native_filter_id": "f", "sortAscending": True}, rows, "r") == [{"r": "А"}, {"r": "Б"}, {"r": "Не указан"}]
+    assert _shown_order({"native_filter_id": "f", "sortMetric": "m", "sortAscending": True}, rows, "r") == rows
+    assert _shown_order({"viz_type": "echarts_timeseries_bar", "orientation": "horizontal"}, rows, "r") == rows[::-1]
+    assert _is_unknown("не указан / 3 / C") and _is_unknown("Не указан") and not _is_unknown("Новгородская область")
+
+
+# lists that carry «Не указан» in the demo data: the check below must have seen them (not vacuous)
+UNKNOWN_LISTS = {
+    "Панель руководителя": {"КБ по регионам", "% охвата по регионам", "фильтр «Регион»"},
+    "Клиентская база и привлечение": {
+        "КБ по регионам", "% охвата по регионам", "Каналы привлечения", "Новые клиенты по каналам", "фильтр «Регион»",
+    },
+    "Развитие клиентов": {"Матрица сегментации", "фильтр «Сегмент»"},
+    "Менеджер": {"фильтр «Сегмент»"},
+    "Качество данных": {"фильтр «Сегмент»"},
+}
+
+
+@pytest.mark.parametrize("title", sorted(DASHBOARDS))
+def test_unknown_is_last_in_every_list_of_the_dashboard(
+    title: str, superset: RunningSuperset, imported: ImportReport, browser: webdriver.Chrome
+) -> None:
+    """Issue 16 item 4: in every chart that lists regions, channels, sources, managers or segments
+    (its group-by and x-axis columns) and in every filter's choices, «Не указан» comes after every
+    named value, as drawn: read from the data the browser received for each chart and filter."""
+    dashboard = DASHBOARDS[title]
+    uuids = _chart_uuids(dashboard)
+    chart_names = {imported.chart_ids[u]: CHARTS[u]["slice_name"] for u in uuids}
+    filter_names = {f["id"]: f["name"] for f in dashboard["metadata"]["native_filter_configuration"]}
+    flush_network_log(browser)
+    open_dashboard(browser, superset.url, imported.dashboard_ids[title], len(uuids))
+
+    got: list[tuple[dict, dict]] = []
+    missing: list[str] = []
+
+    def all_answered() -> bool:
+        got.extend(chart_data_responses(browser))
+        seen = {fd.get("slice_id") for fd, _ in got} | {fd.get("native_filter_id") for fd, _ in got}
+        missing[:] = [chart_names[i] for i in chart_names if i not in seen] + [f"фильтр «{filter_names[i]}»" for i in filter_names if i not in seen]
+        return not missing
+
+    try:
+        wait_for(all_answered, 30, f"the data of every chart and filter of «{title}»", interval=1)
+    except TimeoutError:
+        pytest.fail(f"«{title}»: no data seen for {missing}")
+    checked, wrong = set(), []
+    for form_data, result in got:
+        if form_data.get("native_filter_id") in filter_names:
+            what = f"фильтр «{filter_names[form_data['native_filter_id']]}»"
+        elif form_data.get("slice_id") in chart_names and form_data.get("query_mode") != "raw":
+            what = chart_names[form_data["slice_id"]]
+        else:
+            continue
+        columns = [c for c in [*(form_data.get("groupby") or []), form_data.get("x_axis")] if isinstance(c, str)]
+        rows = result.get("data") or []
+        if not columns or not rows:
+            continue
+        shown = _shown_order(form_data, rows, columns[0])
+        unknown = [any(_is_unknown(r.get(c)) for c in columns) for r in shown]
+        if not any(unknown):
+            continue
+        checked.add(what)
+        first = unknown.index(True)
+        if not all(unknown[first:]):
+            after = [next(str(r.get(c)) for c in columns) for r, u in zip(shown[first:], unknown[first:], strict=True) if not u]
+            wrong.append(f"{what}: «Не указан» is not last, {after[:3]} follow it")
+    assert not wrong, f"«{title}»:\n" + "\n".join(wrong)
+    assert UNKNOWN_LISTS.get(title, set()) <= checked, f"«{title}»: lists with «Не указан» not seen: {UNKNOWN_LISTS[title] - checked}"
+
+
+@pytest.mark.parametrize("title", sorted(t for t, d in DASHBOARDS.items() if any(CHARTS[u]["viz_type"].startswith("big_number") for u in _chart_uuids(d))))
+def test_big_numbers_say_no_data_instead_of_zero_when_the_filter_leaves_nothing(
+    title: str, superset: RunningSuperset, imported: ImportReport, browser: webdriver.Chrome
+) -> None:
+    """Issue 16: a headline number for a period without data is «N/A», never «0» or an error."""
+    dashboard = DASHBOARDS[title]
+    uuids = _chart_uuids(dashboard)
+    period = next(f for f in dashboard["metadata"]["native_filter_configuration"] if f["id"] == "NATIVE_FILTER-period")
+    states = open_dashboard(
+        browser, superset.url, imported.dashboard_ids[title], len(uuids), query=_native_filters_query({period["id"]: ("period_label", ["1999"])})
+    )
+    big = [u for u in uuids if CHARTS[u]["viz_type"].startswith("big_number")]
+    by_id = {s.id: s for s in states}
+    shot = screenshot(browser, ARTIFACTS / f"no_data_{slugify(title)}.png")
+    for uuid in big:
+        chart_id = imported.chart_ids[uuid]
+        # the chart's body, without its header (title, the badge counting the filters on it)
+        shown = " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] .slice_container'))
+        assert shown.strip(), f"«{CHARTS[uuid]['slice_name']}»: no chart body found (screenshot {shot})"
+        assert not by_id[chart_id].error, f"«{CHARTS[uuid]['slice_name']}»: {by_id[chart_id].error} (screenshot {shot})"
+        assert not re.search(r"\d", shown), f"«{CHARTS[uuid]['slice_name']}» shows a number without data: {shown!r} (screenshot {shot})"
+        assert re.search(r"N/A|—|Нет данных", shown), f"«{CHARTS[uuid]['slice_name']}» does not say there is no data: {shown!r} (screenshot {shot})"
+
+
+@pytest.mark.parametrize("title", ["Менеджер", "Панель руководителя"])
+def test_kpi_table_says_the_current_year_runs_to_the_reporting_date(
+    title: str, superset: RunningSuperset, imported: ImportReport, browser: webdriver.Chrome, warehouse_url: str
+) -> None:
+    """Issue 16 item 1 on the page: the KPI table of the default (latest, unfinished) year labels
+    its span «с начала года по …», the label kpi_panel carries, and the page explains it."""
+    uuids = _chart_uuids(DASHBOARDS[title])
+    open_dashboard(browser, superset.url, imported.dashboard_ids[title], len(uuids))
+    uuid = next(u for u in uuids if CHARTS[u]["slice_name"] == "Выполнение KPI по менеджерам")
+    chart_id = imported.chart_ids[uuid]
+    headers = [h.text for h in browser.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] thead th')]
+    column = headers.index("Срок периода")
+    with psycopg.connect(warehouse_url) as conn:
+        label, to_date = conn.execute(
+            "select period_label_ru, bool_or(is_period_to_date) from marts.kpi_panel where period_grain = 'year'"
+            " group by period_label, period_label_ru order by period_label desc limit 1"
+        ).fetchone()
+    shown = {row[column] for row in chart_table(browser, chart_id) if len(row) > column}
+    assert shown == {label}, (shown, label)
+    if to_date:
+        assert "с начала года" in label, label
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert "с начала года / периода по отчетную дату" in page

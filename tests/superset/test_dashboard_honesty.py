@@ -103,3 +103,19 @@ def test_kpi_table_shows_fact_and_plan_as_the_marts_unit_labels() -> None:
 def test_the_lost_sales_chart_names_its_unit() -> None:
     chart = next(c for c in CHARTS.values() if c["slice_name"] == "Упущенные продажи по каналам")
     assert "тыс. ₽" in chart["params"]["y_axis_title"]
+
+
+def test_dashboards_with_a_plan_or_base_say_the_current_period_is_compared_like_for_like() -> None:
+    """Issue 16 item 1: where a plan or a base period is compared, the page says that the unfinished
+    period is compared over the same elapsed days («с начала года / периода»)."""
+    for title, dashboard in DASHBOARDS.items():
+        if title in ("Качество данных", "Лояльность"):  # no plan and no base period there
+            continue
+        assert any("с начала года / периода" in line for line in _notes(dashboard)), title
+
+
+def test_kpi_table_names_the_span_of_its_period() -> None:
+    chart = next(c for c in CHARTS.values() if c["slice_name"] == "Выполнение KPI по менеджерам")
+    assert "period_label_ru" in chart["params"]["groupby"]
+    verbose = {c["column_name"]: c.get("verbose_name") for c in DATASETS[chart["dataset_uuid"]]["columns"]}
+    assert verbose["period_label_ru"] == "Срок периода"

@@ -21,6 +21,7 @@ from tests.superset.smtp_sink import SmtpSink
 # local default; the test is skipped when nothing answers there
 _REDIS = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
 REDIS_HOST, REDIS_PORT = _REDIS.hostname or "127.0.0.1", _REDIS.port or 6379
+SCREENSHOT_WAIT_S = 300
 
 
 def _redis_reachable() -> bool:
@@ -53,6 +54,10 @@ def test_weekly_report_is_rendered_and_sent(make_database: Callable[[str], str],
                 "SMTP_STARTTLS": "false",
                 # as behind the TLS proxy: the sync client and the report worker still work
                 "SUPERSET_SECURE_COOKIES": "true",
+                # a busy machine (the whole suite beside it) once needed 138 s to render the panel,
+                # beyond Superset's 120 s default wait: give the screenshot ten minutes
+                "SUPERSET_SCREENSHOT_LOCATE_WAIT": str(SCREENSHOT_WAIT_S),
+                "SUPERSET_SCREENSHOT_LOAD_WAIT": str(SCREENSHOT_WAIT_S),
             },
         )
         try:
@@ -73,7 +78,7 @@ def test_weekly_report_is_rendered_and_sent(make_database: Callable[[str], str],
             ) == report_id
             server.start_worker(beat=False)
             server.run_report_now(report_id)
-            deadline = time.monotonic() + 300
+            deadline = time.monotonic() + 2 * SCREENSHOT_WAIT_S + 120  # locate + load waits, then the e-mail
             while time.monotonic() < deadline and not _to(smtp, "ceo@example.ru"):
                 if any("ailed" in str(m["Subject"]) for m in smtp.messages):
                     break  # Superset mailed the owner that the report failed

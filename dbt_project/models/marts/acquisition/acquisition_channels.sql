@@ -238,4 +238,7 @@ final as (
 
 )
 
-select * from final
+select
+    final.*,
+    {{ unknown_last_order('final.source_name') }} as source_order
+from final

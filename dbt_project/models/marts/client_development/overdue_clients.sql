@@ -73,6 +73,7 @@ select
     periodicity.region,
     periodicity.channel,
     clients.segment_cell as segment,
+    clients.segment_order,
     periodicity.last_purchase_date,
     last_document.last_document_number,
     periodicity.days_since_last_purchase,

@@ -109,6 +109,7 @@ final as (
             'grid.business_size', "' / '", dbt.safe_cast('grid.potential_band', dbt.type_string()),
             "' / '", 'grid.abc_class',
         ]) }} as segment,
+        {{ segment_order('grid.business_size', 'grid.potential_band', 'grid.abc_class') }} as segment_order,
         coalesce(current_count.clients, 0) as clients,
         coalesce(previous_count.clients, 0) as clients_previous_period,
         case

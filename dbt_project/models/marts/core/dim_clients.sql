@@ -113,6 +113,8 @@ final as (
             'clients.business_size', "' / '", dbt.safe_cast('clients.potential_band', dbt.type_string()),
             "' / '", "coalesce(classes.abc_class, 'C')",
         ]) }} as segment_cell,
+        {{ segment_order('clients.business_size', 'clients.potential_band', "coalesce(classes.abc_class, 'C')") }}
+            as segment_order,
         rfm.rfm_segment,
 
         -- numerics

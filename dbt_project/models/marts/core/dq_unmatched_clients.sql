@@ -58,6 +58,7 @@ final as (
         identity.kpp,
         clients.channel,
         clients.segment_cell as segment,
+        clients.segment_order,
         case
             when identity.inn is null then 'missing_inn'
             when not identity.is_inn_valid then 'invalid_inn'
@@ -86,6 +87,7 @@ select
         when 'invalid_inn' then 'Неверный ИНН'
         when 'no_bitrix24_company' then 'Нет компании в Битрикс24'
         when 'no_onec_counterparty' then 'Нет контрагента в 1С'
-    end as reason_label
+    end as reason_label,
+    {{ source_system_label('final.source_system') }} as source_system_label
 from final
 where final.reason is not null

@@ -259,4 +259,7 @@ final as (
 
 )
 
-select * from final
+select
+    final.*,
+    {{ source_system_label('final.source_system') }} as source_system_label
+from final
