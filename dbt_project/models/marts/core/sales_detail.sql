@@ -1,5 +1,9 @@
 {#- Drill-down (расшифровка) of every sales KPI: one row per revenue line with the 1C document
-    number and date, client, product and the grain attributes. -#}
+    number and date, client, product and the grain attributes. The table is as large as the fact;
+    its chart shows the newest 1 000 rows, which the index on document_date reads without scanning
+    the table (a backward index scan; at 10M lines the scan and sort took seconds). -#}
+{{ config(indexes=[{'columns': ['document_date']}]) }}
+
 with
 
 dim_managers as (

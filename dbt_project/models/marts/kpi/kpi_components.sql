@@ -18,12 +18,12 @@
     summed and rounded to 6 decimals -#}
 {%- set elapsed_part = ' * plans.plan_days_elapsed / plans.plan_month_days' -%}
 {%- set order_key = dbt.concat([
-    'lines.source', "'|'", 'lines.document_number', "'|'", 'cast(lines.document_date as ' ~ dbt.type_string() ~ ')',
+    'documents.source', "'|'", 'documents.document_number', "'|'", 'cast(documents.document_date as ' ~ dbt.type_string() ~ ')',
 ]) -%}
-{%- set sales_orders = "count(distinct case when lines.line_kind = 'sale' then " ~ order_key ~ " end)" -%}
+{%- set sales_orders = "count(distinct case when documents.line_kind = 'sale' then " ~ order_key ~ " end)" -%}
 {%- set components = {
-    'revenue': {'revenue_rub': 'sum(lines.revenue)', 'sales_orders': sales_orders},
-    'sply_revenue': {'sply_revenue_rub': 'sum(lines.revenue)', 'sply_sales_orders': sales_orders},
+    'revenue': {'revenue_rub': 'sum(documents.revenue)', 'sales_orders': sales_orders},
+    'sply_revenue': {'sply_revenue_rub': 'sum(documents.revenue)', 'sply_sales_orders': sales_orders},
     'new_clients': {'new_clients': 'count(*)'},
     'stable': {'stable_clients': 'count(*)'},
     'stable_previous': {'stable_clients_previous': 'count(*)'},
@@ -55,7 +55,7 @@ int_periods as (
 
 ),
 
-lines as (
+fct_sales_lines as (
 
     select * from {{ ref('fct_sales_lines') }}
 
@@ -82,6 +82,28 @@ activities as (
 fct_sales_plans as (
 
     select * from {{ ref('fct_sales_plans') }}
+
+),
+
+{# lines summed per manager, day, document and kind first (as client_period_revenue does): the grain
+    expansion and the distinct orders below multiply documents, not lines (a document's key holds its
+    day, so its distinct count per period is unchanged) #}
+documents as (
+
+    select
+        fct_sales_lines.manager_id,
+        fct_sales_lines.document_date,
+        fct_sales_lines.source,
+        fct_sales_lines.document_number,
+        fct_sales_lines.line_kind,
+        sum(fct_sales_lines.revenue) as revenue
+    from fct_sales_lines
+    group by
+        fct_sales_lines.manager_id,
+        fct_sales_lines.document_date,
+        fct_sales_lines.source,
+        fct_sales_lines.document_number,
+        fct_sales_lines.line_kind
 
 ),
 
@@ -143,7 +165,7 @@ plans as (
 revenue as (
 
     {{ kpi_component(
-        'lines', columns, components['revenue'], date_column='document_date', end_column='to_date_end',
+        'documents', columns, components['revenue'], date_column='document_date', end_column='to_date_end',
     ) }}
 
 ),
@@ -151,7 +173,7 @@ revenue as (
 sply_revenue as (
 
     {{ kpi_component(
-        'lines', columns, components['sply_revenue'], date_column='document_date',
+        'documents', columns, components['sply_revenue'], date_column='document_date',
         start_column='sply_period_start', end_column='sply_to_date_end',
     ) }}
 
