@@ -85,6 +85,19 @@ fct_sales_plans as (
 
 ),
 
+assortment as (
+
+    select * from {{ ref('assortment_fulfilment') }}
+
+),
+
+stable_counts as (
+
+    select * from {{ ref('client_stability') }}
+    where stability_type in ('stable', 'growing')
+
+),
+
 {# lines summed per manager, day, document and kind first (as client_period_revenue does): the grain
     expansion and the distinct orders below multiply documents, not lines (a document's key holds its
     day, so its distinct count per period is unchanged) #}
@@ -104,19 +117,6 @@ documents as (
         fct_sales_lines.source,
         fct_sales_lines.document_number,
         fct_sales_lines.line_kind
-
-),
-
-assortment as (
-
-    select * from {{ ref('assortment_fulfilment') }}
-
-),
-
-stable_counts as (
-
-    select * from {{ ref('client_stability') }}
-    where stability_type in ('stable', 'growing')
 
 ),
 
