@@ -28,7 +28,7 @@ window_rows as (
         {{ monthly }}.entity_id,
         {{ monthly }}.revenue
     from {{ monthly }}
-    cross join generate_series(1, {{ months }}) as window_offsets (months_after)
+    {{ integer_series_join(1, months, 'window_offsets', 'months_after') }}
     inner join window_ends
         on window_ends.period_end = {{ add_months(monthly ~ '.month_start', 'window_offsets.months_after') }}
 

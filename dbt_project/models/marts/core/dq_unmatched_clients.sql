@@ -49,14 +49,14 @@ connected as (
 final as (
 
     select
-        identity.identity_record_id,
-        identity.client_id,
-        identity.source_system,
-        identity.record_id,
-        identity.client_name,
-        identity.inn,
-        identity.kpp,
-        clients.channel,
+        identity.identity_record_id as identity_record_id,
+        identity.client_id as client_id,
+        identity.source_system as source_system,
+        identity.record_id as record_id,
+        identity.client_name as client_name,
+        identity.inn as inn,
+        identity.kpp as kpp,
+        clients.channel as channel,
         clients.segment_cell as segment,
         case
             when identity.inn is null then 'missing_inn'

@@ -64,7 +64,7 @@ channel_items as (
 sale_months as (
 
     select distinct
-        sales_lines.client_id,
+        sales_lines.client_id as client_id,
         {{ period_start_of('month', 'sales_lines.document_date') }} as month_start,
         lower(trim(sales_lines.category)) as category_key,
         lower(trim(products.sku)) as sku_key
@@ -89,9 +89,9 @@ client_months as (
 matched_months as (
 
     select distinct
-        sale_months.client_id,
-        sale_months.month_start,
-        matrix_items.assortment_item_id
+        sale_months.client_id as client_id,
+        sale_months.month_start as month_start,
+        matrix_items.assortment_item_id as assortment_item_id
     from sale_months
     inner join clients
         on sale_months.client_id = clients.client_id
@@ -121,14 +121,14 @@ matched_per_grain as (
 rated as (
 
     select distinct
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
-        buyers.client_id,
-        clients.manager_id,
-        clients.department_id,
-        clients.channel,
-        channel_items.mandatory_items,
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_label as period_label,
+        buyers.client_id as client_id,
+        clients.manager_id as manager_id,
+        clients.department_id as department_id,
+        clients.channel as channel,
+        channel_items.mandatory_items as mandatory_items,
         0 as bought_items
     from buyers_per_grain as buyers
     inner join periods
@@ -145,13 +145,13 @@ rated as (
 matched as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
-        items.client_id,
-        clients.manager_id,
-        clients.department_id,
-        clients.channel,
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_label as period_label,
+        items.client_id as client_id,
+        clients.manager_id as manager_id,
+        clients.department_id as department_id,
+        clients.channel as channel,
         cast(null as {{ dbt.type_bigint() }}) as mandatory_items,
         count(distinct items.assortment_item_id) as bought_items
     from matched_per_grain as items

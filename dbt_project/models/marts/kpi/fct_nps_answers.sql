@@ -41,29 +41,29 @@ final as (
 
     select
         -- ids
-        answers.nps_answer_id,
-        clients_by_inn.client_id,
-        departments.department_id,
-        answers.inn,
+        answers.nps_answer_id as nps_answer_id,
+        clients_by_inn.client_id as client_id,
+        departments.department_id as department_id,
+        answers.inn as inn,
 
         -- strings
-        answers.department_name,
+        answers.department_name as department_name,
         case
             when answers.score >= {{ var('nps_promoter_min_score') }} then 'promoter'
             when answers.score <= {{ var('nps_detractor_max_score') }} then 'detractor'
             else 'passive'
         end as nps_category,
-        answers.source_file,
+        answers.source_file as source_file,
 
         -- numerics
-        answers.score,
+        answers.score as score,
 
         -- booleans
         answers.score >= {{ var('nps_promoter_min_score') }} as is_promoter,
         answers.score <= {{ var('nps_detractor_max_score') }} as is_detractor,
 
         -- dates
-        answers.answered_on
+        answers.answered_on as answered_on
 
     from answers
     left join clients_by_inn
