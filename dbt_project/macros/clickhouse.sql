@@ -120,14 +120,21 @@
     end, ' по ', formatDateTime({{ last_day_col }}, '%d.%m'), ')')
 {%- endmacro %}
 
+{#- The bounds may be scalar subqueries (Nullable): arrayJoin over range, not numbers(). -#}
 {% macro clickhouse__date_series(start_expr, end_expr) -%}
-    select addDays(toDate({{ start_expr }}), toInt32(series.number)) as date_day
-    from numbers(toUInt64(greatest(dateDiff('day', toDate({{ start_expr }}), toDate({{ end_expr }})) + 1, 0))) as series
+    select addDays(toDate({{ start_expr }}), toInt32(series.day_offset)) as date_day
+    from (
+        select arrayJoin(range(toUInt64(greatest(ifNull(
+            dateDiff('day', toDate({{ start_expr }}), toDate({{ end_expr }})) + 1, 0), 0)))) as day_offset
+    ) as series
 {%- endmacro %}
 
 {% macro clickhouse__month_series(start_expr, end_expr) -%}
-    select addMonths(toDate({{ start_expr }}), toInt32(series.number)) as month_start
-    from numbers(toUInt64(greatest(dateDiff('month', toDate({{ start_expr }}), toDate({{ end_expr }})) + 1, 0))) as series
+    select addMonths(toDate({{ start_expr }}), toInt32(series.month_offset)) as month_start
+    from (
+        select arrayJoin(range(toUInt64(greatest(ifNull(
+            dateDiff('month', toDate({{ start_expr }}), toDate({{ end_expr }})) + 1, 0), 0)))) as month_offset
+    ) as series
 {%- endmacro %}
 
 {% macro clickhouse__integer_series_join(first, last, alias, column) -%}
@@ -153,9 +160,9 @@
 
 {#- Thousands separated by a no-break space, a decimal comma, as default__ru_number's to_char. -#}
 {% macro clickhouse__ru_number(expr, decimals) -%}
-    {%- set scaled = "toInt64(round(toFloat64(" ~ expr ~ ") * " ~ (10 ** decimals) ~ "))" -%}
+    {%- set scaled = "toInt64(round(toDecimal128(ifNull(" ~ expr ~ ", 0), 6), " ~ decimals ~ ") * " ~ (10 ** decimals) ~ ")" -%}
     {%- set whole = "toString(intDiv(abs(" ~ scaled ~ "), " ~ (10 ** decimals) ~ "))" -%}
-    concat(
+    if(({{ expr }}) is null, NULL, concat(
         if({{ scaled }} < 0, '-', ''),
         arrayStringConcat(arrayMap(
             group_start -> trimLeft(substring(leftPad({{ whole }}, toUInt64(ceil(length({{ whole }}) / 3) * 3), ' '), group_start, 3)),
@@ -164,12 +171,24 @@
         {%- if decimals %},
         ',', leftPad(toString(abs({{ scaled }}) % {{ 10 ** decimals }}), {{ decimals }}, '0')
         {%- endif %}
-    )
+    ))
 {%- endmacro %}
 
 {#- Nullable types: a NULL cast to a plain ClickHouse type is an error (or a 0). -#}
 {% macro clickhouse__type_string() -%}Nullable(String){%- endmacro %}
 {% macro clickhouse__type_int() -%}Nullable(Int64){%- endmacro %}
-{% macro clickhouse__type_bigint() -%}Nullable(Int64){%- endmacro %}
+{#- bigint holds counts in this project (count() is UInt64 on ClickHouse: a union with one must match) -#}
+{% macro clickhouse__type_bigint() -%}Nullable(UInt64){%- endmacro %}
 {% macro clickhouse__type_numeric() -%}Nullable(Decimal(28, 6)){%- endmacro %}
 {% macro clickhouse__type_float() -%}Nullable(Float64){%- endmacro %}
+
+{#- dbt.safe_cast: NULL, not an error, where the value does not fit (ClickHouse evaluates x / NULL
+    as x / 0 = inf or NaN in the rows it then discards, and a plain CAST of those fails). -#}
+{% macro clickhouse__safe_cast(field, dtype) -%}
+    {%- set inner = dtype[9:-1] if dtype.startswith('Nullable(') else dtype -%}
+    {%- if field == 'null' -%}
+        CAST(NULL AS Nullable({{ inner }}))
+    {%- else -%}
+        accurateCastOrNull({{ field }}, '{{ inner }}')
+    {%- endif -%}
+{%- endmacro %}
