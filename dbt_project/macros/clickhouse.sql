@@ -86,7 +86,7 @@
 {%- endmacro %}
 
 {% macro clickhouse__normalize_person_name(expr) -%}
-    nullif(lower(replaceRegexpAll(trim({{ expr }}), '\\s+', ' ')), '')
+    nullif(lowerUTF8(replaceRegexpAll(trim({{ expr }}), '\\s+', ' ')), '')
 {%- endmacro %}
 
 {% macro clickhouse__median(expression) -%}
@@ -189,6 +189,10 @@
     {%- if field == 'null' -%}
         CAST(NULL AS Nullable({{ inner }}))
     {%- else -%}
-        accurateCastOrNull({{ field }}, '{{ inner }}')
+        accurateCastOrNull({{ field }}, '{{ inner | replace("'", "\\'") }}')
     {%- endif -%}
+{%- endmacro %}
+
+{% macro clickhouse__integer_divide(numerator, denominator) -%}
+    intDiv({{ numerator }}, {{ denominator }})
 {%- endmacro %}

@@ -127,7 +127,7 @@
             {%- endif %}
         end)
     {%- elif grain == 'half' -%}
-        {{ add_months(dbt.date_trunc('year', date_expr), '6 * (' ~ date_part_macro('month', date_expr) ~ ' / 7)') }}
+        {{ add_months(dbt.date_trunc('year', date_expr), '6 * ' ~ integer_divide(date_part_macro('month', date_expr), '7')) }}
     {%- else -%}
         cast({{ dbt.date_trunc(grain, date_expr) }} as date)
     {%- endif -%}
@@ -145,6 +145,15 @@
         when 'half' then to_char({{ start_col }}, 'YYYY') || '-H' || cast({{ date_part_macro('month', start_col) }} / 7 + 1 as text)
         else to_char({{ start_col }}, 'YYYY')
     end)
+{%- endmacro %}
+
+{#- Integer division (Postgres: integer / integer truncates; ClickHouse's / is a float division). -#}
+{% macro integer_divide(numerator, denominator) -%}
+    {{ return(adapter.dispatch('integer_divide')(numerator, denominator)) }}
+{%- endmacro %}
+
+{% macro default__integer_divide(numerator, denominator) -%}
+    ({{ numerator }} / {{ denominator }})
 {%- endmacro %}
 
 {#- `cross join` of the integers first..last as `alias`.`column`. -#}

@@ -42,9 +42,9 @@ matrix_items as (
     select
         matrix.assortment_item_id,
         matrix.is_whole_category,
-        lower(trim(matrix.channel)) as channel_key,
-        lower(trim(matrix.category)) as category_key,
-        lower(trim(matrix.sku)) as sku_key
+        {{ lower_text('trim(matrix.channel)') }} as channel_key,
+        {{ lower_text('trim(matrix.category)') }} as category_key,
+        {{ lower_text('trim(matrix.sku)') }} as sku_key
     from matrix
 
 ),
@@ -66,8 +66,8 @@ sale_months as (
     select distinct
         sales_lines.client_id as client_id,
         {{ period_start_of('month', 'sales_lines.document_date') }} as month_start,
-        lower(trim(sales_lines.category)) as category_key,
-        lower(trim(products.sku)) as sku_key
+        {{ lower_text('trim(sales_lines.category)') }} as category_key,
+        {{ lower_text('trim(products.sku)') }} as sku_key
     from fct_sales_lines as sales_lines
     left join dim_products as products
         on sales_lines.product_id = products.product_id
@@ -97,7 +97,7 @@ matched_months as (
         on sale_months.client_id = clients.client_id
     inner join matrix_items
         on
-            lower(trim(clients.channel)) = matrix_items.channel_key
+            {{ lower_text('trim(clients.channel)') }} = matrix_items.channel_key
             and sale_months.category_key = matrix_items.category_key
     where matrix_items.is_whole_category or sale_months.sku_key = matrix_items.sku_key
 
@@ -138,7 +138,7 @@ rated as (
     inner join clients
         on buyers.client_id = clients.client_id
     inner join channel_items
-        on lower(trim(clients.channel)) = channel_items.channel_key
+        on {{ lower_text('trim(clients.channel)') }} = channel_items.channel_key
 
 ),
 

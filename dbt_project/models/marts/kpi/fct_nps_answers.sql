@@ -29,11 +29,11 @@ clients_by_inn as (
 departments as (
 
     select
-        lower(trim(department_name)) as department_key,
+        {{ lower_text('trim(department_name)') }} as department_key,
         min(department_id) as department_id
     from {{ ref('dim_departments') }}
     where not is_deleted
-    group by lower(trim(department_name))
+    group by {{ lower_text('trim(department_name)') }}
 
 ),
 
@@ -69,7 +69,7 @@ final as (
     left join clients_by_inn
         on answers.inn = clients_by_inn.inn
     left join departments
-        on lower(trim(answers.department_name)) = departments.department_key
+        on {{ lower_text('trim(answers.department_name)') }} = departments.department_key
 
 )
 
