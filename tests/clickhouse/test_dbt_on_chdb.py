@@ -185,3 +185,12 @@ def test_sales_fact_totals_are_the_same_on_both_engines(chdb_build: tuple[Path, 
     pg, chdb = _rows(pg_columns, pg_rows, pg_columns), _rows(ch["columns"], ch["rows"], pg_columns)
     assert {r[0] for r in pg} == {"onec", "file"}
     assert pg == chdb, _differences("fct_sales_lines totals", pg_columns, pg, chdb)
+
+
+def test_join_select_items_carry_their_alias() -> None:
+    """Every bare `relation.column` item of a select with a join is aliased (`t.col as col`):
+    ClickHouse would name it `t.col` (tests/clickhouse/join_aliases.py adds the aliases)."""
+    from tests.clickhouse.join_aliases import fix, sql_files
+
+    missing = {str(path.relative_to(ROOT)): lines for path in sql_files() if (lines := fix(path, write=False))}
+    assert not missing, f"run python tests/clickhouse/join_aliases.py; unaliased join items: {missing}"
