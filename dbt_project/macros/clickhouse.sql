@@ -196,3 +196,47 @@
 {% macro clickhouse__integer_divide(numerator, denominator) -%}
     intDiv({{ numerator }}, {{ denominator }})
 {%- endmacro %}
+
+{#- Incremental facts (macros/incremental_facts.sql, sales_lines.sql) on ClickHouse. A hook is one
+    statement there, so the pre-hook runs its statements itself (run_query) and renders `select 1`;
+    the keys to rebuild go to a Memory table next to the fact (not a session temporary table),
+    read by the model's filter, then the rows are deleted (lightweight DELETE, mutations_sync). -#}
+{% macro clickhouse__fact_keys_table(fact) -%}
+    {{ this.schema }}.{{ fact }}__keys_to_rebuild
+{%- endmacro %}
+
+{% macro clickhouse__delete_changed_fact_rows(fact) -%}
+    {%- set watermark = loaded_watermark() -%}
+    {%- if execute and watermark is not none -%}
+        {%- set key = fact_key_column(fact) -%}
+        {%- set keys = clickhouse__fact_keys_table(fact) -%}
+        {%- do run_query('drop table if exists ' ~ keys) -%}
+        {%- do run_query('create table ' ~ keys ~ ' engine = Memory as select distinct rebuild.' ~ key ~ ' as ' ~ key
+            ~ ' from (' ~ fact_keys_to_rebuild(fact, watermark) ~ ') as rebuild where rebuild.' ~ key ~ ' is not null') -%}
+        {%- do run_query('delete from ' ~ this ~ ' where ' ~ key ~ ' in (select ' ~ key ~ ' from ' ~ keys ~ ')') -%}
+    {%- endif -%}
+    select 1
+{%- endmacro %}
+
+{% macro clickhouse__fact_rows_filter(fact) -%}
+    {%- set watermark = loaded_watermark() -%}
+    {%- if watermark is none -%}
+        true
+    {%- else -%}
+        {%- set key = fact_key_column(fact) -%}
+        {{ key }} in (select {{ key }} from {{ clickhouse__fact_keys_table(fact) }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro clickhouse__delete_changed_sales_documents() -%}
+    {%- set watermark = loaded_watermark() -%}
+    {%- if execute and watermark is not none -%}
+        {%- set changed = staging_changed_since(watermark) -%}
+        {%- do run_query('delete from ' ~ this ~ ' where onec_document_ref in (select document_id from '
+            ~ ref('stg_onec__sales_documents') ~ ' where ' ~ changed ~ ' union all select return_id from '
+            ~ ref('stg_onec__returns') ~ ' where ' ~ changed ~ ')') -%}
+        {%- do run_query('delete from ' ~ this ~ " where sales_line_id in (select concat('file:', sales_line_id) from "
+            ~ ref('stg_files__sales_lines') ~ ' where ' ~ changed ~ ')') -%}
+    {%- endif -%}
+    select 1
+{%- endmacro %}

@@ -18,3 +18,18 @@
 {% macro clickhouse__lower_text(expr) -%}
     lowerUTF8({{ expr }})
 {%- endmacro %}
+
+{#- A float expression (100.0 * a / b) as the Decimal the other branches of its union carry, on
+    ClickHouse only (a union of Float64 and Decimal is a Variant there; Postgres unites numeric with
+    anything numeric and keeps the expression as it is). -#}
+{% macro decimal_on_clickhouse(expr) -%}
+    {{ return(adapter.dispatch('decimal_on_clickhouse')(expr)) }}
+{%- endmacro %}
+
+{% macro default__decimal_on_clickhouse(expr) -%}
+    {{ expr }}
+{%- endmacro %}
+
+{% macro clickhouse__decimal_on_clickhouse(expr) -%}
+    {{ dbt.safe_cast(expr, dbt.type_numeric()) }}
+{%- endmacro %}

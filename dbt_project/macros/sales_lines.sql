@@ -236,6 +236,10 @@ from unioned
     and returns, and every file row, landed or marked deleted after the watermark (read through
     the staging views, whose loaded_at / deleted_at filters reach the raw tables' indexes). -#}
 {% macro delete_changed_sales_documents() -%}
+    {{ return(adapter.dispatch('delete_changed_sales_documents')()) }}
+{%- endmacro %}
+
+{% macro default__delete_changed_sales_documents() -%}
     {%- set watermark = loaded_watermark() -%}
     {%- if watermark is not none -%}
         {%- set changed = staging_changed_since(watermark) -%}
