@@ -62,7 +62,7 @@ final as (
         lines.client_id as client_id,
         lines.product_id as product_id,
         lines.onec_document_ref as onec_document_ref,
-        lines.source as source,
+        lines.source as source,  -- noqa: RF04
         lines.line_kind as line_kind,
         lines.document_number as document_number,
         lines.quantity as quantity,

@@ -37,7 +37,7 @@ select
     fct.onec_document_ref as onec_document_ref,
     fct.document_number as document_number,
     fct.document_date as document_date,
-    fct.source as source,
+    fct.source as source,  -- noqa: RF04
     fct.line_kind as line_kind,
     fct.client_id as client_id,
     clients.client_name as client_name,
