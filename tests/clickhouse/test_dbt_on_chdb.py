@@ -75,7 +75,7 @@ def chdb_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subproce
 @pytest.fixture(scope="module")
 def postgres_url(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The same raw rows on Postgres, built with `dbt seed` + `dbt run`."""
-    from chdb_run import dataset  # noqa: PLC0415 - tests/clickhouse on sys.path via pytest's rootdir
+    from tests.clickhouse.chdb_run import dataset
     from raw_dataset import land
 
     from ingestion.landing import ensure_state
