@@ -36,8 +36,8 @@
      'totals.stable_clients - totals.stable_clients_previous', 'totals.stable_growth_plan',
      'totals.stable_clients', 'totals.stable_clients_previous'),
     ('order_growth', 'Динамика роста заказа', 4,
-     '100.0 * ((totals.revenue_rub / nullif(totals.sales_orders, 0))'
-     ~ ' / nullif(totals.sply_revenue_rub / nullif(totals.sply_sales_orders, 0), 0) - 1)',
+     '100.0 * ((' ~ safe_divide('totals.revenue_rub', 'totals.sales_orders') ~ ')'
+     ~ ' / nullif(' ~ safe_divide('totals.sply_revenue_rub', 'totals.sply_sales_orders') ~ ', 0) - 1)',
      'totals.aov_growth_plan_pct_sum / nullif(totals.aov_growth_plan_rows, 0)',
      'totals.revenue_rub / nullif(totals.sales_orders, 0)',
      'totals.sply_revenue_rub / nullif(totals.sply_sales_orders, 0)'),
