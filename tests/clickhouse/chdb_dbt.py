@@ -23,11 +23,11 @@ def install() -> None:
 
     path = os.environ["HAPPYCLIENT_CHDB_PATH"]
 
-    def _create_client(self, credentials):  # noqa: ANN001, ANN202 - dbt-clickhouse's signature
+    def _create_client(self, credentials):
         settings = {k: v for k, v in self._conn_settings.items() if k != "session_id"}
         return clickhouse_connect.get_client(interface="chdb", path=path, settings=settings)
 
-    httpclient.ChHttpClient._create_client = _create_client  # noqa: SLF001
+    httpclient.ChHttpClient._create_client = _create_client
     # dbt-clickhouse drops the client's database after dropping a database (HTTP query parameter);
     # a chDB handle keeps its USE state, so keep it on a database that exists.
     httpclient.ChHttpClient.database_dropped = lambda self, database: None

@@ -29,7 +29,7 @@ PREDICTIONS_DDL = [
 ]
 
 
-def dataset():  # noqa: ANN201 - RawDataset, imported from tests/dbt
+def dataset():
     from raw_dataset import generate
     from raw_dataset_bitrix24 import add_bitrix24_and_files
 

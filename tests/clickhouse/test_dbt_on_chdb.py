@@ -75,11 +75,11 @@ def chdb_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subproce
 @pytest.fixture(scope="module")
 def postgres_url(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The same raw rows on Postgres, built with `dbt seed` + `dbt run`."""
-    from tests.clickhouse.chdb_run import dataset
     from raw_dataset import land
 
     from ingestion.landing import ensure_state
     from predictions.model import DDL as PREDICTIONS_DDL
+    from tests.clickhouse.chdb_run import dataset
 
     name = f"chcmp_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
