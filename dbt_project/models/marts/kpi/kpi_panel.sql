@@ -120,7 +120,9 @@ kpis as (
             {{ dbt.safe_cast(numerator, dbt.type_numeric()) }} as numerator_value,
             {{ dbt.safe_cast(denominator, dbt.type_numeric()) }} as denominator_value,
             {% if code == 'assortment_matrix' -%}
-                {{ decimal_on_clickhouse('100.0 * totals.assortment_complete_clients / nullif(totals.assortment_clients, 0)') }}
+                {{ decimal_on_clickhouse(
+                    '100.0 * totals.assortment_complete_clients / nullif(totals.assortment_clients, 0)'
+                ) }}
             {%- else -%}
                 cast(null as {{ dbt.type_numeric() }})
             {%- endif %} as clients_complete_pct
