@@ -1,5 +1,11 @@
 """Where the warehouse is: the parts of a PostgreSQL URL and the variables dbt reads from them.
 
+A ClickHouse warehouse (issue 13) is `clickhouse://user:password@host:8123/` (HTTP;
+`clickhouses://` for TLS, port 8443), optionally `?cluster=<name>` for a cluster (ON CLUSTER DDL):
+`dbt_env` then selects target `clickhouse` of dbt_project/profiles.yml and sets its HAPPYCLIENT_CH_*
+variables. `chdb:///dir` (ClickHouse in process) is for the tests only: dbt reaches it through the
+test shim tests/clickhouse/chdb_dbt.py, which reads HAPPYCLIENT_CHDB_PATH.
+
 Every package may import this (no server is started here; `happyclient.warehouse` runs the
 embedded one)."""
 
@@ -73,8 +79,50 @@ def with_database(url: str, dbname: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
 
 
+CLICKHOUSE_SCHEMES = ("clickhouse", "clickhouses", "chdb")
+
+
+def is_clickhouse_url(url: str | None) -> bool:
+    return bool(url) and urlsplit(url).scheme in CLICKHOUSE_SCHEMES
+
+
+def clickhouse_dbt_env(url: str) -> dict[str, str]:
+    """Target `clickhouse` of profiles.yml and its HAPPYCLIENT_CH_* variables, for a ClickHouse URL.
+    The URL's database part is not used: the layers are the databases raw, staging, intermediate
+    and marts."""
+    parts = urlsplit(url)
+    if parts.scheme == "chdb":
+        if not parts.path:
+            raise WarehouseError("a chDB warehouse URL is chdb:///path/to/dir")
+        return {"HAPPYCLIENT_DBT_TARGET": "clickhouse", "HAPPYCLIENT_CHDB_PATH": unquote(parts.path)}
+    if parts.scheme not in ("clickhouse", "clickhouses"):
+        raise WarehouseError(f"not a ClickHouse URL (clickhouse://, clickhouses://, chdb://): {redact(url)!r}")
+    secure = parts.scheme == "clickhouses"
+    password = unquote(parts.password) if parts.password else ""
+    register_secret(password or None)
+    try:
+        port = parts.port or (8443 if secure else 8123)
+    except ValueError:
+        raise WarehouseError(f"the port in WAREHOUSE_URL must be a number: {redact(url)!r}") from None
+    env = {
+        "HAPPYCLIENT_DBT_TARGET": "clickhouse",
+        "HAPPYCLIENT_CH_HOST": parts.hostname or "127.0.0.1",
+        "HAPPYCLIENT_CH_PORT": str(port),
+        "HAPPYCLIENT_CH_USER": unquote(parts.username) if parts.username else "default",
+        "HAPPYCLIENT_CH_PASSWORD": password,
+        "HAPPYCLIENT_CH_SECURE": "true" if secure else "false",
+    }
+    cluster = parse_qs(parts.query).get("cluster", [""])[0]
+    if cluster:
+        env["HAPPYCLIENT_CH_CLUSTER"] = cluster
+    return env
+
+
 def dbt_env(url: str) -> dict[str, str]:
-    """The HAPPYCLIENT_PG_* variables `dbt_project/profiles.yml` reads, for the database in `url`."""
+    """The variables `dbt_project/profiles.yml` reads for the warehouse in `url`: HAPPYCLIENT_PG_*
+    (target warehouse) for PostgreSQL, target clickhouse and HAPPYCLIENT_CH_* for ClickHouse."""
+    if is_clickhouse_url(url):
+        return clickhouse_dbt_env(url)
     parts = parse_url(url)
     env = {
         "HAPPYCLIENT_PG_HOST": parts.host,

@@ -25,11 +25,11 @@ window_ends as (
 window_rows as (
 
     select
-        window_ends.period_end,
-        {{ monthly }}.entity_id,
-        {{ monthly }}.revenue
+        window_ends.period_end as period_end,
+        {{ monthly }}.entity_id as entity_id,
+        {{ monthly }}.revenue as revenue
     from {{ monthly }}
-    cross join generate_series(1, {{ months }}) as window_offsets (months_after)
+    {{ integer_series_join(1, months, 'window_offsets', 'months_after') }}
     inner join window_ends
         on window_ends.period_end = {{ add_months(monthly ~ '.month_start', 'window_offsets.months_after') }}
 
@@ -47,8 +47,8 @@ window_totals as (
         {%- if entities is not none %}
             union all
             select
-                window_ends.period_end,
-                {{ entities }}.entity_id,
+                window_ends.period_end as period_end,
+                {{ entities }}.entity_id as entity_id,
                 0 as revenue
             from window_ends
             inner join {{ entities }}
@@ -108,9 +108,9 @@ classified as (
 abc_xyz as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_label as period_label,
         classified.*,
         case
             when classified.revenue_cv is null then 'Z'

@@ -29,6 +29,10 @@
 
 {#- ISO date ("2025-03-01" or a datetime) to date. -#}
 {% macro to_date(expression) -%}
+    {{ return(adapter.dispatch('to_date')(expression)) }}
+{%- endmacro %}
+
+{% macro default__to_date(expression) -%}
     cast(substring(nullif(trim({{ expression }}), '') from 1 for 10) as date)
 {%- endmacro %}
 

@@ -123,6 +123,10 @@
     clients against 5 ms; an `or` of two `in (select ...)`, as before, became a subplan per row
     and ran past 300 s.) -#}
 {% macro fact_rows_filter(fact) -%}
+    {{ return(adapter.dispatch('fact_rows_filter')(fact)) }}
+{%- endmacro %}
+
+{% macro default__fact_rows_filter(fact) -%}
     {%- set watermark = loaded_watermark() -%}
     {%- if watermark is none -%}
         true
@@ -143,6 +147,10 @@
     timeout; with hash joins the same select takes 1.4 s. The index scan of the raw rows by
     their keys is not a join, so it stays. -#}
 {% macro delete_changed_fact_rows(fact) -%}
+    {{ return(adapter.dispatch('delete_changed_fact_rows')(fact)) }}
+{%- endmacro %}
+
+{% macro default__delete_changed_fact_rows(fact) -%}
     {%- set watermark = loaded_watermark() -%}
     {%- if watermark is not none -%}
         {%- set key = fact_key_column(fact) -%}

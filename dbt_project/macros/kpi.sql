@@ -28,9 +28,9 @@
                          end_column='period_end', where=none) -%}
     {%- set period = 'periods' if date_column else relation -%}
     select
-        {{ period }}.period_grain,
-        {{ period }}.period_start,
-        {{ relation }}.manager_id,{{ measure_list(columns, expressions) }}
+        {{ period }}.period_grain as period_grain,
+        {{ period }}.period_start as period_start,
+        {{ relation }}.manager_id as manager_id,{{ measure_list(columns, expressions) }}
     {%- if date_column %}
     from (
         {{ rows_per_grain(relation, relation ~ '.' ~ date_column, [relation ~ '.*']) | indent(4) }}

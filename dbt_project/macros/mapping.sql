@@ -94,7 +94,7 @@
     {%- if concept in hc_b24_address_concepts() -%}
         {%- set value = 'address_' ~ concept ~ '.address_value' -%}
         {%- if cast == 'lower' -%}
-            lower({{ value }})
+            {{ lower_text(value) }}
         {%- elif cast == 'numeric' -%}
             {{ to_numeric(value) }}
         {%- else -%}

@@ -5,6 +5,10 @@
 {%- endmacro %}
 
 {% macro onec_timestamp(expr) -%}
+    {{ return(adapter.dispatch('onec_timestamp')(expr)) }}
+{%- endmacro %}
+
+{% macro default__onec_timestamp(expr) -%}
     cast(nullif({{ expr }}, '0001-01-01T00:00:00') as timestamp)
 {%- endmacro %}
 
@@ -13,11 +17,19 @@
 {%- endmacro %}
 
 {% macro onec_bool(expr) -%}
+    {{ return(adapter.dispatch('onec_bool')(expr)) }}
+{%- endmacro %}
+
+{% macro default__onec_bool(expr) -%}
     coalesce(cast({{ expr }} as boolean), false)
 {%- endmacro %}
 
 {#- Person names are matched across systems as «Фамилия Имя», case- and space-insensitive. -#}
 {% macro normalize_person_name(expr) -%}
+    {{ return(adapter.dispatch('normalize_person_name')(expr)) }}
+{%- endmacro %}
+
+{% macro default__normalize_person_name(expr) -%}
     nullif(lower(regexp_replace(trim({{ expr }}), '\s+', ' ', 'g')), '')
 {%- endmacro %}
 

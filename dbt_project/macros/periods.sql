@@ -33,6 +33,10 @@
 {#- The Russian label of a period elapsed up to the day last_day_col: «с начала года по 31.10»,
     «с начала полугодия / квартала / месяца по …». -#}
 {% macro to_date_suffix_ru(grain_col, last_day_col) -%}
+    {{ return(adapter.dispatch('to_date_suffix_ru')(grain_col, last_day_col)) }}
+{%- endmacro %}
+
+{% macro default__to_date_suffix_ru(grain_col, last_day_col) -%}
     (' (с начала ' || case {{ grain_col }}
         when 'month' then 'месяца'
         when 'quarter' then 'квартала'
@@ -123,7 +127,7 @@
             {%- endif %}
         end)
     {%- elif grain == 'half' -%}
-        {{ add_months(dbt.date_trunc('year', date_expr), '6 * (' ~ date_part_macro('month', date_expr) ~ ' / 7)') }}
+        {{ add_months(dbt.date_trunc('year', date_expr), '6 * ' ~ integer_divide(date_part_macro('month', date_expr), '7')) }}
     {%- else -%}
         cast({{ dbt.date_trunc(grain, date_expr) }} as date)
     {%- endif -%}
@@ -131,6 +135,10 @@
 
 {#- '2025-03', '2025-Q1', '2025-H1', '2025'. -#}
 {% macro period_label(grain_col, start_col) -%}
+    {{ return(adapter.dispatch('period_label')(grain_col, start_col)) }}
+{%- endmacro %}
+
+{% macro default__period_label(grain_col, start_col) -%}
     (case {{ grain_col }}
         when 'month' then to_char({{ start_col }}, 'YYYY-MM')
         when 'quarter' then to_char({{ start_col }}, 'YYYY') || '-Q' || to_char({{ start_col }}, 'Q')
@@ -139,20 +147,50 @@
     end)
 {%- endmacro %}
 
+{#- Integer division (Postgres: integer / integer truncates; ClickHouse's / is a float division). -#}
+{% macro integer_divide(numerator, denominator) -%}
+    {{ return(adapter.dispatch('integer_divide')(numerator, denominator)) }}
+{%- endmacro %}
+
+{% macro default__integer_divide(numerator, denominator) -%}
+    ({{ numerator }} / {{ denominator }})
+{%- endmacro %}
+
+{#- `cross join` of the integers first..last as `alias`.`column`. -#}
+{% macro integer_series_join(first, last, alias, column) -%}
+    {{ return(adapter.dispatch('integer_series_join')(first, last, alias, column)) }}
+{%- endmacro %}
+
+{% macro default__integer_series_join(first, last, alias, column) -%}
+    cross join generate_series({{ first }}, {{ last }}) as {{ alias }} ({{ column }})
+{%- endmacro %}
+
 {#- One row per day from start_expr to end_expr inclusive, column date_day. -#}
 {% macro date_series(start_expr, end_expr) -%}
+    {{ return(adapter.dispatch('date_series')(start_expr, end_expr)) }}
+{%- endmacro %}
+
+{% macro default__date_series(start_expr, end_expr) -%}
     select cast(series.day_at as date) as date_day
     from generate_series(cast({{ start_expr }} as timestamp), cast({{ end_expr }} as timestamp), interval '1 day') as series (day_at)
 {%- endmacro %}
 
 {#- One row per month start from start_expr to end_expr inclusive, column month_start. -#}
 {% macro month_series(start_expr, end_expr) -%}
+    {{ return(adapter.dispatch('month_series')(start_expr, end_expr)) }}
+{%- endmacro %}
+
+{% macro default__month_series(start_expr, end_expr) -%}
     select cast(series.month_at as date) as month_start
     from generate_series(cast({{ start_expr }} as timestamp), cast({{ end_expr }} as timestamp), interval '1 month') as series (month_at)
 {%- endmacro %}
 
 {#- numerator / denominator as a decimal, null (not an error) when the denominator is 0 or null. -#}
 {% macro safe_divide(numerator, denominator) -%}
+    {{ return(adapter.dispatch('safe_divide')(numerator, denominator)) }}
+{%- endmacro %}
+
+{% macro default__safe_divide(numerator, denominator) -%}
     cast({{ numerator }} as {{ dbt.type_numeric() }}) / nullif({{ denominator }}, 0)
 {%- endmacro %}
 
@@ -183,6 +221,10 @@
 
 {#- Post-hook of the mart tables (dbt_project.yml): fresh statistics for the models built on them. -#}
 {% macro analyze_table() -%}
+    {{ return(adapter.dispatch('analyze_table')()) }}
+{%- endmacro %}
+
+{% macro default__analyze_table() -%}
     {%- if model.config.materialized == 'table' -%}
         analyze {{ this }}
     {%- else -%}

@@ -16,9 +16,9 @@
 partners as (
 
     select
-        partner.partner_id,
-        partner.sales_channel,
-        region.region_name
+        partner.partner_id as partner_id,
+        partner.sales_channel as sales_channel,
+        region.region_name as region_name
     from stg_onec__partners as partner
     left join stg_onec__business_regions as region
         on partner.business_region_id = region.business_region_id
@@ -32,13 +32,13 @@ sales as (
         'onec' as source,  -- noqa: RF04
         'sale' as line_kind,
         doc.document_id as onec_document_ref,
-        doc.document_number,
-        doc.document_date,
-        doc.counterparty_id,
-        doc.partner_id,
-        doc.manager_user_id,
-        doc_line.product_id,
-        doc_line.quantity,
+        doc.document_number as document_number,
+        doc.document_date as document_date,
+        doc.counterparty_id as counterparty_id,
+        doc.partner_id as partner_id,
+        doc.manager_user_id as manager_user_id,
+        doc_line.product_id as product_id,
+        doc_line.quantity as quantity,
         {{ onec_line_revenue('doc_line', 'doc') }} as revenue,
         doc.loaded_at as source_loaded_at
     from {{ changed_rows('stg_onec__sales_documents', changed_since) }} as doc
@@ -55,12 +55,12 @@ returns as (
         'onec' as source,  -- noqa: RF04
         'return' as line_kind,
         doc.return_id as onec_document_ref,
-        doc.document_number,
-        doc.document_date,
-        doc.counterparty_id,
-        doc.partner_id,
-        doc.manager_user_id,
-        doc_line.product_id,
+        doc.document_number as document_number,
+        doc.document_date as document_date,
+        doc.counterparty_id as counterparty_id,
+        doc.partner_id as partner_id,
+        doc.manager_user_id as manager_user_id,
+        doc_line.product_id as product_id,
         -1 * doc_line.quantity as quantity,
         -1 * {{ onec_line_revenue('doc_line', 'doc') }} as revenue,
         doc.loaded_at as source_loaded_at
@@ -82,25 +82,25 @@ onec_lines as (
 onec_enriched as (
 
     select
-        onec_lines.sales_line_id,
-        onec_lines.source,
-        onec_lines.line_kind,
-        onec_lines.onec_document_ref,
-        onec_lines.document_number,
-        onec_lines.document_date,
+        onec_lines.sales_line_id as sales_line_id,
+        onec_lines.source as source,
+        onec_lines.line_kind as line_kind,
+        onec_lines.onec_document_ref as onec_document_ref,
+        onec_lines.document_number as document_number,
+        onec_lines.document_date as document_date,
         coalesce(
             onec_identity.client_id,
             {{ dbt.concat(["'onec:'", "coalesce(onec_lines.counterparty_id, 'без контрагента')"]) }}
         )
             as client_id,
-        onec_lines.product_id,
-        matched_users.manager_id,
-        matched_users.department_id,
+        onec_lines.product_id as product_id,
+        matched_users.manager_id as manager_id,
+        matched_users.department_id as department_id,
         partners.region_name as region,
         partners.sales_channel as channel,
-        onec_lines.quantity,
-        onec_lines.revenue,
-        onec_lines.source_loaded_at
+        onec_lines.quantity as quantity,
+        onec_lines.revenue as revenue,
+        onec_lines.source_loaded_at as source_loaded_at
     from onec_lines
     left join onec_identity
         on onec_lines.counterparty_id = onec_identity.record_id
@@ -118,15 +118,15 @@ file_lines as (
         'file' as source,  -- noqa: RF04
         case when file_line.amount_rub < 0 then 'return' else 'sale' end as line_kind,
         cast(null as {{ dbt.type_string() }}) as onec_document_ref,
-        file_line.document_number,
+        file_line.document_number as document_number,
         file_line.sold_on as document_date,
         coalesce(file_identity.client_id, 'file:без ИНН') as client_id,
         {{ dbt.concat(["'file:'", 'file_line.product_name']) }} as product_id,
         coalesce(manager_by_id.user_id, manager_by_name.user_id) as manager_id,
         {{ dbt.safe_cast('coalesce(manager_by_id.department_id, manager_by_name.department_id)', dbt.type_string()) }}             as department_id,
-        file_line.region,
-        file_line.channel,
-        file_line.quantity,
+        file_line.region as region,
+        file_line.channel as channel,
+        file_line.quantity as quantity,
         file_line.amount_rub as revenue,
         file_line.loaded_at as source_loaded_at
     from {{ changed_rows('stg_files__sales_lines', changed_since) }} as file_line
@@ -225,6 +225,10 @@ sales_lines_unioned as (
     and returns, and every file row, landed or marked deleted after the watermark (read through
     the staging views, whose loaded_at / deleted_at filters reach the raw tables' indexes). -#}
 {% macro delete_changed_sales_documents() -%}
+    {{ return(adapter.dispatch('delete_changed_sales_documents')()) }}
+{%- endmacro %}
+
+{% macro default__delete_changed_sales_documents() -%}
     {%- set watermark = loaded_watermark() -%}
     {%- if watermark is not none -%}
         {%- set changed = staging_changed_since(watermark) -%}

@@ -35,6 +35,10 @@
 {#- In integers: percent_rank = (rank − 1) / (rows − 1), so the score is
     1 + (5 × (rank − 1)) div (rows − 1), exact at the quintile boundaries. -#}
 {% macro rank_quintile(expr) -%}
+    {{ return(adapter.dispatch('rank_quintile')(expr)) }}
+{%- endmacro %}
+
+{% macro default__rank_quintile(expr) -%}
     least(5, 1 + coalesce(
         (5 * (rank() over (order by {{ expr }} asc) - 1)) / nullif(count(*) over () - 1, 0), 0
     ))

@@ -50,11 +50,11 @@ requisites_ranked as (
 companies as (
 
     select
-        company.company_id,
-        company.company_title,
-        requisites_ranked.inn,
-        requisites_ranked.kpp,
-        requisites_ranked.requisite_name
+        company.company_id as company_id,
+        company.company_title as company_title,
+        requisites_ranked.inn as inn,
+        requisites_ranked.kpp as kpp,
+        requisites_ranked.requisite_name as requisite_name
     from stg_bitrix24__companies as company
     left join requisites_ranked
         on

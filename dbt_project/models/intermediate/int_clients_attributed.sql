@@ -54,13 +54,13 @@ identity as (
 onec_side as (
 
     select
-        identity.client_id,
-        counterparty.counterparty_id,
-        counterparty.counterparty_name,
-        region.region_name,
-        partner.sales_channel,
-        matched_user.manager_id,
-        matched_user.department_id,
+        identity.client_id as client_id,
+        counterparty.counterparty_id as counterparty_id,
+        counterparty.counterparty_name as counterparty_name,
+        region.region_name as region_name,
+        partner.sales_channel as sales_channel,
+        matched_user.manager_id as manager_id,
+        matched_user.department_id as department_id,
         row_number() over (
             partition by identity.client_id
             order by counterparty.is_deletion_marked, counterparty.counterparty_id
@@ -81,15 +81,15 @@ onec_side as (
 bitrix24_side as (
 
     select
-        identity.client_id,
-        company.company_id,
-        company.company_title,
-        company.region,
-        company.channel,
-        company.business_size,
-        company.employees_code,
-        company.potential_rub,
-        company.assigned_user_id,
+        identity.client_id as client_id,
+        company.company_id as company_id,
+        company.company_title as company_title,
+        company.region as region,
+        company.channel as channel,
+        company.business_size as business_size,
+        company.employees_code as employees_code,
+        company.potential_rub as potential_rub,
+        company.assigned_user_id as assigned_user_id,
         {{ dbt.safe_cast('bitrix24_user.department_id', dbt.type_string()) }} as department_id,
         row_number() over (
             partition by identity.client_id
@@ -107,7 +107,7 @@ bitrix24_side as (
 file_side as (
 
     select
-        identity.client_id,
+        identity.client_id as client_id,
         min(file_line.region) as region,
         min(file_line.channel) as channel
     from identity
@@ -135,7 +135,7 @@ final as (
 
     select
         -- ids
-        clients.client_id,
+        clients.client_id as client_id,
         onec_side.counterparty_id as onec_counterparty_key,
         bitrix24_side.company_id as bitrix24_company_id,
         coalesce(onec_side.manager_id, bitrix24_side.assigned_user_id) as manager_id,
@@ -143,8 +143,8 @@ final as (
 
         -- strings
         coalesce(onec_side.counterparty_name, bitrix24_side.company_title, clients.any_name) as client_name,
-        clients.inn,
-        clients.kpp,
+        clients.inn as inn,
+        clients.kpp as kpp,
         coalesce(onec_side.region_name, bitrix24_side.region, file_side.region, 'Не указан') as region,
         coalesce(onec_side.sales_channel, bitrix24_side.channel, file_side.channel, 'Не указан') as channel,
         coalesce(
@@ -158,7 +158,7 @@ final as (
         ) as business_size,
 
         -- numerics
-        bitrix24_side.potential_rub,
+        bitrix24_side.potential_rub as potential_rub,
         case
             when bitrix24_side.potential_rub >= {{ var('potential_band_1_min_rub') }} then 1
             when bitrix24_side.potential_rub >= {{ var('potential_band_2_min_rub') }} then 2
@@ -166,7 +166,7 @@ final as (
         end as potential_band,
 
         -- booleans
-        clients.is_inn_valid
+        clients.is_inn_valid as is_inn_valid
 
     from clients
     left join onec_side

@@ -32,7 +32,7 @@ candidates as (
     select
         onec_users.user_id as onec_user_id,
         bitrix24_users.user_id as manager_id,
-        bitrix24_users.department_id,
+        bitrix24_users.department_id as department_id,
         row_number() over (
             partition by onec_users.user_id
             order by length(bitrix24_users.user_id), bitrix24_users.user_id

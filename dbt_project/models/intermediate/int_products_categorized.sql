@@ -26,9 +26,9 @@ items as (
 with_folders as (
 
     select
-        items.product_id,
-        items.product_name,
-        items.sku,
+        items.product_id as product_id,
+        items.product_name as product_name,
+        items.sku as sku,
         parent.product_name as parent_name,
         grandparent.product_name as grandparent_name,
         great_grandparent.product_name as great_grandparent_name

@@ -99,9 +99,9 @@ client_sources as (
 new_clients as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_label as period_label,
         coalesce(client_sources.source_id, 'UNKNOWN') as source_id,
         0 as leads_created,
         0 as leads_shipped,
@@ -120,10 +120,10 @@ new_clients as (
 lead_rows as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
-        leads.source_id,
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_label as period_label,
+        leads.source_id as source_id,
         1 as leads_created,
         case when clients.first_purchase_date >= leads.created_date then 1 else 0 end as leads_shipped,
         0 as new_clients,
@@ -141,14 +141,14 @@ lead_rows as (
 spend_rows as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
-        spend.source_id,
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_label as period_label,
+        spend.source_id as source_id,
         0 as leads_created,
         0 as leads_shipped,
         0 as new_clients,
-        spend.spend_rub
+        spend.spend_rub as spend_rub
     from stg_files__marketing_spend as spend
     inner join periods
         on
@@ -205,11 +205,11 @@ final as (
         {{ dbt.concat([
             'totals.period_grain', "'|'", 'totals.period_label', "'|'", 'totals.source_id',
         ]) }} as channel_row_id,
-        totals.source_id,
+        totals.source_id as source_id,
 
         -- strings
-        totals.period_grain,
-        totals.period_label,
+        totals.period_grain as period_grain,
+        totals.period_label as period_label,
         coalesce(
             source_names.source_name,
             case when totals.source_id = 'UNKNOWN' then 'Не указан' end,
@@ -217,10 +217,10 @@ final as (
         ) as source_name,
 
         -- numerics
-        totals.leads_created,
-        totals.leads_shipped,
-        totals.new_clients,
-        totals.marketing_spend_rub,
+        totals.leads_created as leads_created,
+        totals.leads_shipped as leads_shipped,
+        totals.new_clients as new_clients,
+        totals.marketing_spend_rub as marketing_spend_rub,
         round(100.0 * totals.leads_created / nullif(totals.period_leads, 0), 2) as lead_share_pct,
         round(100.0 * totals.new_clients / nullif(totals.period_new_clients, 0), 2) as new_client_share_pct,
         round(100.0 * totals.leads_shipped / nullif(totals.leads_created, 0), 2) as lead_to_first_shipment_pct,
@@ -230,7 +230,7 @@ final as (
         end as cac_rub,
 
         -- dates
-        totals.period_start
+        totals.period_start as period_start
 
     from totals
     left join source_names

@@ -11,11 +11,11 @@
     on_schema_change='fail',
     pre_hook=["{{ delete_changed_fact_rows('fct_deal_stage_history') }}"],
     post_hook=["{{ analyze_if_never_analyzed() }}"],
-    indexes=[
+    indexes=postgres_indexes([
         {'columns': ['stage_history_id']},
         {'columns': ['deal_id']},
         {'columns': ['source_loaded_at']},
-    ],
+    ]),
 ) }}
 
 -- the incremental filter (macro fact_keys_to_rebuild) also reads these models:
@@ -77,13 +77,13 @@ final as (
 
     select
         -- ids
-        sequenced.stage_history_id,
-        sequenced.deal_id,
+        sequenced.stage_history_id as stage_history_id,
+        sequenced.deal_id as deal_id,
         sequenced.category_id as pipeline_id,
-        sequenced.stage_id,
-        deals.manager_id,
-        deals.department_id,
-        deals.client_id,
+        sequenced.stage_id as stage_id,
+        deals.manager_id as manager_id,
+        deals.department_id as department_id,
+        deals.client_id as client_id,
 
         -- strings
         coalesce(stages.stage_name, sequenced.stage_id) as stage_name,
@@ -96,14 +96,14 @@ final as (
         end as stage_semantic,
 
         -- numerics
-        stages.stage_sort,
-        sequenced.history_type_id,
+        stages.stage_sort as stage_sort,
+        sequenced.history_type_id as history_type_id,
         {{ dbt.datediff('sequenced.entered_at', 'sequenced.left_at', 'second') }} / 86400.0  -- noqa: LT05
             as days_in_stage,
 
         -- dates
-        sequenced.entered_at,
-        sequenced.left_at,
+        sequenced.entered_at as entered_at,
+        sequenced.left_at as left_at,
         {{ portal_date('sequenced.entered_at') }} as entered_date,
         sequenced.loaded_at as source_loaded_at
 

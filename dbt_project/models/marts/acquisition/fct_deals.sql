@@ -11,7 +11,7 @@
     on_schema_change='fail',
     pre_hook=["{{ delete_changed_fact_rows('fct_deals') }}"],
     post_hook=["{{ analyze_if_never_analyzed() }}"],
-    indexes=[{'columns': ['deal_id']}, {'columns': ['source_loaded_at']}],
+    indexes=postgres_indexes([{'columns': ['deal_id']}, {'columns': ['source_loaded_at']}]),
 ) }}
 
 -- the incremental filter (macro fact_keys_to_rebuild) also reads these models:
@@ -90,18 +90,18 @@ final as (
 
     select
         -- ids
-        deals.deal_id,
+        deals.deal_id as deal_id,
         deals.category_id as pipeline_id,
-        deals.stage_id,
-        deals.company_id,
-        companies_identity.client_id,
+        deals.stage_id as stage_id,
+        deals.company_id as company_id,
+        companies_identity.client_id as client_id,
         deals.assigned_user_id as manager_id,
-        managers.department_id,
-        deals.source_id,
-        deals.lead_id,
+        managers.department_id as department_id,
+        deals.source_id as source_id,
+        deals.lead_id as lead_id,
 
         -- strings
-        deals.deal_title,
+        deals.deal_title as deal_title,
         coalesce(pipelines.category_name, {{ dbt.concat(["'Воронка '", 'deals.category_id']) }}) as pipeline_name,
         coalesce(stages.stage_name, deals.stage_id) as stage_name,
         case deals.stage_semantic_id
@@ -110,21 +110,21 @@ final as (
             else 'in_progress'
         end as stage_semantic,
         coalesce(sources.source_name, deals.source_id, 'Не указан') as source_name,
-        deals.currency_id,
+        deals.currency_id as currency_id,
         {{ portal_link('deal', 'deals.deal_id') }} as deal_url,
 
         -- numerics
-        stages.stage_sort,
+        stages.stage_sort as stage_sort,
         coalesce(deals.amount, 0) as amount,
 
         -- booleans
-        deals.is_won,
-        deals.is_lost,
+        deals.is_won as is_won,
+        deals.is_lost as is_lost,
         deals.is_closed or deals.is_won or deals.is_lost as is_closed,
 
         -- dates
-        deals.created_at,
-        deals.closed_at,
+        deals.created_at as created_at,
+        deals.closed_at as closed_at,
         {{ portal_date('deals.created_at') }} as created_date,
         case
             when deals.is_won or deals.is_lost

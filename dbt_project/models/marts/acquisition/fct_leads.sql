@@ -10,7 +10,7 @@
     on_schema_change='fail',
     pre_hook=["{{ delete_changed_fact_rows('fct_leads') }}"],
     post_hook=["{{ analyze_if_never_analyzed() }}"],
-    indexes=[{'columns': ['lead_id']}, {'columns': ['source_loaded_at']}],
+    indexes=postgres_indexes([{'columns': ['lead_id']}, {'columns': ['source_loaded_at']}]),
 ) }}
 
 -- the incremental filter (macro fact_keys_to_rebuild) also reads these models:
@@ -70,17 +70,17 @@ final as (
 
     select
         -- ids
-        leads.lead_id,
-        leads.company_id,
-        companies_identity.client_id,
+        leads.lead_id as lead_id,
+        leads.company_id as company_id,
+        companies_identity.client_id as client_id,
         leads.assigned_user_id as manager_id,
-        managers.department_id,
+        managers.department_id as department_id,
         coalesce(leads.source_id, 'OTHER') as source_id,
 
         -- strings
-        leads.lead_title,
+        leads.lead_title as lead_title,
         coalesce(sources.source_name, leads.source_id, 'Не указан') as source_name,
-        leads.status_id,
+        leads.status_id as status_id,
         case leads.status_semantic_id
             when 'S' then 'converted'
             when 'F' then 'junk'
@@ -89,10 +89,10 @@ final as (
         {{ portal_link('lead', 'leads.lead_id') }} as lead_url,
 
         -- booleans
-        leads.is_converted,
+        leads.is_converted as is_converted,
 
         -- dates
-        leads.created_at,
+        leads.created_at as created_at,
         {{ portal_date('leads.created_at') }} as created_date,
         leads.loaded_at as source_loaded_at
 

@@ -60,7 +60,7 @@ funnel_stages as (
 deal_reach as (
 
     select
-        history.deal_id,
+        history.deal_id as deal_id,
         max(funnel_stages.stage_number) as max_stage_number
     from history
     inner join funnel_stages
@@ -94,14 +94,14 @@ entries_per_grain as (
 cohort_deals as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
-        per_grain.pipeline_id,
-        per_grain.deal_id,
-        per_grain.manager_id,
-        per_grain.department_id,
-        per_grain.is_won,
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_label as period_label,
+        per_grain.pipeline_id as pipeline_id,
+        per_grain.deal_id as deal_id,
+        per_grain.manager_id as manager_id,
+        per_grain.department_id as department_id,
+        per_grain.is_won as is_won,
         coalesce(deal_reach.max_stage_number, 1) as max_stage_number
     from deals_per_grain as per_grain
     inner join periods
@@ -116,15 +116,15 @@ cohort_deals as (
 period_entries as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
-        per_grain.pipeline_id,
-        per_grain.stage_id,
-        per_grain.deal_id,
-        per_grain.manager_id,
-        per_grain.department_id,
-        per_grain.days_in_stage
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_label as period_label,
+        per_grain.pipeline_id as pipeline_id,
+        per_grain.stage_id as stage_id,
+        per_grain.deal_id as deal_id,
+        per_grain.manager_id as manager_id,
+        per_grain.department_id as department_id,
+        per_grain.days_in_stage as days_in_stage
     from entries_per_grain as per_grain
     inner join periods
         on
@@ -149,7 +149,7 @@ cohort_measured as (
 
     select
         {{ column_list(funnel_grain, 'cohort_leveled') }},
-        funnel_stages.stage_id,
+        funnel_stages.stage_id as stage_id,
         count(*) as cohort_deals_created,
         sum(
             case when cohort_leveled.max_stage_number >= funnel_stages.stage_number then 1 else 0 end
@@ -202,9 +202,9 @@ measured as (
 
     select
         {{ column_list(funnel_grain, 'combined') }},
-        combined.stage_id,
-        funnel_stages.stage_name,
-        funnel_stages.stage_number,
+        combined.stage_id as stage_id,
+        funnel_stages.stage_name as stage_name,
+        funnel_stages.stage_number as stage_number,
         sum(combined.cohort_deals_created) as cohort_deals_created,
         sum(combined.cohort_deals_reached) as cohort_deals_reached,
         sum(combined.cohort_reached_and_won) as cohort_reached_and_won,
@@ -253,24 +253,24 @@ final as (
             "'|'", 'with_previous.pipeline_id', "'|'", 'with_previous.stage_id',
             "'|'", "coalesce(with_previous.department_id, '')", "'|'", "coalesce(with_previous.manager_id, '')",
         ]) }} as funnel_row_id,
-        with_previous.pipeline_id,
-        with_previous.stage_id,
-        with_previous.manager_id,
-        with_previous.department_id,
+        with_previous.pipeline_id as pipeline_id,
+        with_previous.stage_id as stage_id,
+        with_previous.manager_id as manager_id,
+        with_previous.department_id as department_id,
 
         -- strings
-        with_previous.funnel_level,
-        with_previous.period_grain,
-        with_previous.period_label,
+        with_previous.funnel_level as funnel_level,
+        with_previous.period_grain as period_grain,
+        with_previous.period_label as period_label,
         coalesce(pipelines.category_name, with_previous.pipeline_id) as pipeline_name,
-        with_previous.stage_name,
+        with_previous.stage_name as stage_name,
 
         -- numerics
-        with_previous.stage_number,
-        with_previous.cohort_deals_created,
-        with_previous.cohort_deals_reached,
-        with_previous.cohort_deals_won,
-        with_previous.cohort_reached_and_won,
+        with_previous.stage_number as stage_number,
+        with_previous.cohort_deals_created as cohort_deals_created,
+        with_previous.cohort_deals_reached as cohort_deals_reached,
+        with_previous.cohort_deals_won as cohort_deals_won,
+        with_previous.cohort_reached_and_won as cohort_reached_and_won,
         round(
             100.0 * with_previous.cohort_deals_reached / nullif(with_previous.cohort_reached_previous, 0), 2
         ) as cohort_conversion_from_previous_pct,
@@ -288,14 +288,14 @@ final as (
             / nullif(with_previous.first_stage_to_won_share, 0),
             2
         ) as stage_to_won_vs_first_ratio,
-        with_previous.period_deals_entered,
+        with_previous.period_deals_entered as period_deals_entered,
         round(
             100.0 * with_previous.period_deals_entered / nullif(with_previous.period_entered_previous, 0), 2
         ) as period_conversion_from_previous_pct,
         round(with_previous.median_days_in_stage, 1) as median_days_in_stage,
 
         -- dates
-        with_previous.period_start
+        with_previous.period_start as period_start
 
     from with_previous
     left join stg_bitrix24__deal_categories as pipelines

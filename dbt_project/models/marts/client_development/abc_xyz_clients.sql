@@ -52,14 +52,14 @@ first_months as (
 final as (
 
     select
-        abc_xyz.period_grain,
-        abc_xyz.period_start,
-        abc_xyz.period_label,
+        abc_xyz.period_grain as period_grain,
+        abc_xyz.period_start as period_start,
+        abc_xyz.period_label as period_label,
         abc_xyz.entity_id as client_id,
-        clients.manager_id,
-        clients.department_id,
-        clients.region,
-        clients.channel,
+        clients.manager_id as manager_id,
+        clients.department_id as department_id,
+        clients.region as region,
+        clients.channel as channel,
         {{ abc_xyz_columns('abc_xyz') }}
     from abc_xyz
     left join int_clients_attributed as clients

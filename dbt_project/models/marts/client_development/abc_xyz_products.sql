@@ -31,12 +31,12 @@ monthly as (
 final as (
 
     select
-        abc_xyz.period_grain,
-        abc_xyz.period_start,
-        abc_xyz.period_label,
+        abc_xyz.period_grain as period_grain,
+        abc_xyz.period_start as period_start,
+        abc_xyz.period_label as period_label,
         abc_xyz.entity_id as product_id,
-        products.product_name,
-        products.category,
+        products.product_name as product_name,
+        products.category as category,
         {{ abc_xyz_columns('abc_xyz') }}
     from abc_xyz
     left join dim_products as products

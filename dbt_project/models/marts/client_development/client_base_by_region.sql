@@ -47,12 +47,12 @@ regions as (
 client_periods as (
 
     select
-        revenue.period_grain,
-        revenue.period_start,
-        revenue.region,
-        revenue.client_id,
-        revenue.purchase_days,
-        revenue.is_first_purchase_period,
+        revenue.period_grain as period_grain,
+        revenue.period_start as period_start,
+        revenue.region as region,
+        revenue.client_id as client_id,
+        revenue.purchase_days as purchase_days,
+        revenue.is_first_purchase_period as is_first_purchase_period,
         coalesce(abc.abc_class, 'C') as abc_class
     from client_period_revenue as revenue
     left join abc_xyz_clients as abc
@@ -104,11 +104,11 @@ scopes as (
 grid as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
-        regions.region,
-        scopes.client_scope,
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_label as period_label,
+        regions.region as region,
+        scopes.client_scope as client_scope,
         {{ date_part_macro('year', 'periods.period_start') }} as period_year
     from periods
     cross join regions
@@ -119,9 +119,9 @@ grid as (
 outlets_year as (
 
     select
-        grid.period_grain,
-        grid.period_start,
-        grid.region,
+        grid.period_grain as period_grain,
+        grid.period_start as period_start,
+        grid.region as region,
         max(outlets.year) as outlets_year
     from grid
     inner join int_outlets_by_region_year as outlets
@@ -135,12 +135,12 @@ outlets_year as (
 assembled as (
 
     select
-        grid.period_grain,
-        grid.period_start,
-        grid.period_label,
-        grid.region,
-        grid.client_scope,
-        outlets.total_outlets,
+        grid.period_grain as period_grain,
+        grid.period_start as period_start,
+        grid.period_label as period_label,
+        grid.region as region,
+        grid.client_scope as client_scope,
+        outlets.total_outlets as total_outlets,
         coalesce(counts.active_clients, 0) as active_clients,
         coalesce(counts.attracted_clients, 0) as attracted_clients,
         coalesce(potential.potential_clients, 0) as potential_clients

@@ -82,18 +82,18 @@ final as (
 
     select
         -- grain
-        periods.period_grain,
-        periods.period_start,
-        periods.period_end,
-        periods.period_label,
-        aggregated.client_id,
-        clients.manager_id,
-        clients.department_id,
-        clients.region,
-        clients.channel,
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_end as period_end,
+        periods.period_label as period_label,
+        aggregated.client_id as client_id,
+        clients.manager_id as manager_id,
+        clients.department_id as department_id,
+        clients.region as region,
+        clients.channel as channel,
 
         -- dates
-        first_purchase.first_purchase_date,
+        first_purchase.first_purchase_date as first_purchase_date,
 
         -- numerics
         coalesce(aggregated.revenue, 0) as revenue,

@@ -142,10 +142,10 @@ client_firsts as (
 to_date_base as (
 
     select
-        to_date_windows.period_grain,
-        to_date_windows.period_start,
-        to_date_windows.window_start,
-        to_date_lines.client_id,
+        to_date_windows.period_grain as period_grain,
+        to_date_windows.period_start as period_start,
+        to_date_windows.window_start as window_start,
+        to_date_lines.client_id as client_id,
         sum(to_date_lines.revenue) as revenue,
         count(distinct case when to_date_lines.line_kind = 'sale' then to_date_lines.document_date end)
             as purchase_days
@@ -241,14 +241,14 @@ contributions as (
         {%- endif %}
         union all
         select
-            base_row.period_grain,
+            base_row.period_grain as period_grain,
             {{ shifted }} as period_start,
-            base_row.client_id,
-            base_row.manager_id,
-            base_row.department_id,
-            base_row.region,
-            base_row.channel,
-            base_row.first_purchase_date,
+            base_row.client_id as client_id,
+            base_row.manager_id as manager_id,
+            base_row.department_id as department_id,
+            base_row.region as region,
+            base_row.channel as channel,
+            base_row.first_purchase_date as first_purchase_date,
             false as is_first_purchase_period,
             0 as revenue_period,
             0 as purchase_days_period,
@@ -267,14 +267,14 @@ contributions as (
     {%- endfor %}
     union all
     select
-        to_date_base.period_grain,
-        to_date_base.period_start,
-        to_date_base.client_id,
-        clients.manager_id,
-        clients.department_id,
-        clients.region,
-        clients.channel,
-        client_firsts.first_purchase_date,
+        to_date_base.period_grain as period_grain,
+        to_date_base.period_start as period_start,
+        to_date_base.client_id as client_id,
+        clients.manager_id as manager_id,
+        clients.department_id as department_id,
+        clients.region as region,
+        clients.channel as channel,
+        client_firsts.first_purchase_date as first_purchase_date,
         false as is_first_purchase_period,
         0 as revenue_period,
         0 as purchase_days_period,
@@ -312,22 +312,22 @@ combined as (
 compared as (
 
     select
-        combined.period_grain,
-        combined.period_start,
-        periods.period_label,
-        periods.period_label_ru,
-        periods.is_period_to_date,
-        periods.base_label_ru,
-        combined.client_id,
-        combined.manager_id,
-        combined.department_id,
-        combined.region,
-        combined.channel,
-        periods.base_start,
-        combined.first_purchase_date,
-        combined.revenue_period,
-        combined.purchase_days_period,
-        combined.purchase_days_base,
+        combined.period_grain as period_grain,
+        combined.period_start as period_start,
+        periods.period_label as period_label,
+        periods.period_label_ru as period_label_ru,
+        periods.is_period_to_date as is_period_to_date,
+        periods.base_label_ru as base_label_ru,
+        combined.client_id as client_id,
+        combined.manager_id as manager_id,
+        combined.department_id as department_id,
+        combined.region as region,
+        combined.channel as channel,
+        periods.base_start as base_start,
+        combined.first_purchase_date as first_purchase_date,
+        combined.revenue_period as revenue_period,
+        combined.purchase_days_period as purchase_days_period,
+        combined.purchase_days_base as purchase_days_base,
         coalesce(
             periods.base_end > periods.data_start_month,
             {{ "periods.period_grain != 'custom'" if pair is not none else 'true' }}

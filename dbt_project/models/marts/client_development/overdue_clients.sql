@@ -37,7 +37,7 @@ dim_departments as (
 last_document as (
 
     select
-        fct.client_id,
+        fct.client_id as client_id,
         max(fct.document_number) as last_document_number
     from fct_sales_lines as fct
     inner join purchase_periodicity as periodicity
@@ -63,23 +63,23 @@ revenue_t12 as (
 )
 
 select
-    periodicity.client_id,
-    clients.client_name,
-    clients.inn,
-    periodicity.manager_id,
-    managers.manager_name,
-    periodicity.department_id,
-    departments.department_name,
-    periodicity.region,
-    periodicity.channel,
+    periodicity.client_id as client_id,
+    clients.client_name as client_name,
+    clients.inn as inn,
+    periodicity.manager_id as manager_id,
+    managers.manager_name as manager_name,
+    periodicity.department_id as department_id,
+    departments.department_name as department_name,
+    periodicity.region as region,
+    periodicity.channel as channel,
     clients.segment_cell as segment,
-    clients.segment_order,
-    periodicity.last_purchase_date,
-    last_document.last_document_number,
-    periodicity.days_since_last_purchase,
-    periodicity.mean_gap_days,
-    periodicity.overdue_threshold_days,
-    periodicity.is_regular,
+    clients.segment_order as segment_order,
+    periodicity.last_purchase_date as last_purchase_date,
+    last_document.last_document_number as last_document_number,
+    periodicity.days_since_last_purchase as days_since_last_purchase,
+    periodicity.mean_gap_days as mean_gap_days,
+    periodicity.overdue_threshold_days as overdue_threshold_days,
+    periodicity.is_regular as is_regular,
     coalesce(revenue_t12.revenue_t12, 0) as revenue_t12
 from purchase_periodicity as periodicity
 left join dim_clients as clients

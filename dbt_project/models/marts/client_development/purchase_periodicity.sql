@@ -65,13 +65,13 @@ per_client as (
 final as (
 
     select
-        per_client.client_id,
-        clients.manager_id,
-        clients.department_id,
-        clients.region,
-        clients.channel,
-        per_client.purchase_days,
-        per_client.last_purchase_date,
+        per_client.client_id as client_id,
+        clients.manager_id as manager_id,
+        clients.department_id as department_id,
+        clients.region as region,
+        clients.channel as channel,
+        per_client.purchase_days as purchase_days,
+        per_client.last_purchase_date as last_purchase_date,
         round(per_client.mean_gap_days, 2) as mean_gap_days,
         round({{ safe_divide('per_client.gap_stddev_days', 'per_client.mean_gap_days') }}, 4) as gap_cv,
         {{ dbt.datediff('per_client.last_purchase_date', as_of_date(), 'day') }}

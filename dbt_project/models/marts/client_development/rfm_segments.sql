@@ -76,24 +76,24 @@ segmented as (
 )
 
 select
-    segmented.client_id,
-    clients.manager_id,
-    clients.department_id,
-    clients.region,
-    clients.channel,
-    segmented.last_purchase_date,
-    segmented.recency_days,
-    segmented.frequency,
-    segmented.monetary,
-    segmented.r_score,
-    segmented.f_score,
-    segmented.m_score,
+    segmented.client_id as client_id,
+    clients.manager_id as manager_id,
+    clients.department_id as department_id,
+    clients.region as region,
+    clients.channel as channel,
+    segmented.last_purchase_date as last_purchase_date,
+    segmented.recency_days as recency_days,
+    segmented.frequency as frequency,
+    segmented.monetary as monetary,
+    segmented.r_score as r_score,
+    segmented.f_score as f_score,
+    segmented.m_score as m_score,
     {{ dbt.concat([
         dbt.safe_cast('segmented.r_score', dbt.type_string()),
         dbt.safe_cast('segmented.f_score', dbt.type_string()),
         dbt.safe_cast('segmented.m_score', dbt.type_string()),
     ]) }} as rfm_code,
-    segmented.rfm_segment,
+    segmented.rfm_segment as rfm_segment,
     case segmented.rfm_segment
         when 'Champions' then 'Чемпионы'
         when 'Loyal' then 'Лояльные'

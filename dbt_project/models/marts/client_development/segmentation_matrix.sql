@@ -33,13 +33,13 @@ periods as (
 classes as (
 
     select
-        abc.period_grain,
-        abc.period_start,
-        abc.period_label,
-        abc.client_id,
-        abc.abc_class,
-        clients.business_size,
-        clients.potential_band
+        abc.period_grain as period_grain,
+        abc.period_start as period_start,
+        abc.period_label as period_label,
+        abc.client_id as client_id,
+        abc.abc_class as abc_class,
+        clients.business_size as business_size,
+        clients.potential_band as potential_band
     from abc_xyz_clients as abc
     inner join int_clients_attributed as clients
         on abc.client_id = clients.client_id
@@ -80,15 +80,15 @@ counts as (
 grid as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
-        periods.period_label_ru,
-        periods.is_period_to_date,
-        periods.prev_period_start,
-        cells.business_size,
-        cells.potential_band,
-        cells.abc_class
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_label as period_label,
+        periods.period_label_ru as period_label_ru,
+        periods.is_period_to_date as is_period_to_date,
+        periods.prev_period_start as prev_period_start,
+        cells.business_size as business_size,
+        cells.potential_band as potential_band,
+        cells.abc_class as abc_class
     from periods
     cross join cells
 
@@ -97,14 +97,14 @@ grid as (
 final as (
 
     select
-        grid.period_grain,
-        grid.period_start,
-        grid.period_label,
-        grid.period_label_ru,
-        grid.is_period_to_date,
-        grid.business_size,
-        grid.potential_band,
-        grid.abc_class,
+        grid.period_grain as period_grain,
+        grid.period_start as period_start,
+        grid.period_label as period_label,
+        grid.period_label_ru as period_label_ru,
+        grid.is_period_to_date as is_period_to_date,
+        grid.business_size as business_size,
+        grid.potential_band as potential_band,
+        grid.abc_class as abc_class,
         {{ dbt.concat([
             'grid.business_size', "' / '", dbt.safe_cast('grid.potential_band', dbt.type_string()),
             "' / '", 'grid.abc_class',

@@ -45,8 +45,8 @@ last_year_window as (
 last_year_to_date as (
 
     select
-        last_year_window.period_start,
-        sales_line.client_id,
+        last_year_window.period_start as period_start,
+        sales_line.client_id as client_id,
         sum(sales_line.revenue) as revenue
     from fct_sales_lines as sales_line
     inner join last_year_window
@@ -72,10 +72,10 @@ window_rows as (
     union all
     select
         'last_year_to_date' as window_kind,
-        last_year_to_date.period_start,
-        last_year_window.window_end,
-        last_year_to_date.client_id,
-        last_year_to_date.revenue
+        last_year_to_date.period_start as period_start,
+        last_year_window.window_end as window_end,
+        last_year_to_date.client_id as client_id,
+        last_year_to_date.revenue as revenue
     from last_year_to_date
     inner join last_year_window
         on last_year_to_date.period_start = last_year_window.period_start
@@ -105,8 +105,8 @@ windows as (
 clients_to_date as (
 
     select
-        windows.window_kind,
-        windows.period_start,
+        windows.window_kind as window_kind,
+        windows.period_start as period_start,
         count(*) as clients
     from windows
     inner join client_firsts
@@ -118,10 +118,10 @@ clients_to_date as (
 ranked as (
 
     select
-        window_rows.window_kind,
-        window_rows.period_start,
-        window_rows.client_id,
-        window_rows.revenue,
+        window_rows.window_kind as window_kind,
+        window_rows.period_start as period_start,
+        window_rows.client_id as client_id,
+        window_rows.revenue as revenue,
         clients_to_date.clients as clients_to_date,
         row_number() over (
             partition by window_rows.window_kind, window_rows.period_start
@@ -167,18 +167,18 @@ final as (
 
     select
         'year' as period_grain,
-        per_year.period_start,
-        years.period_label,
-        years.period_label_ru,
-        years.is_period_to_date,
+        per_year.period_start as period_start,
+        years.period_label as period_label,
+        years.period_label_ru as period_label_ru,
+        years.is_period_to_date as is_period_to_date,
         {{ period_label("'year'", 'years.sply_period_start') }} || case
             when years.is_period_to_date
                 then {{ to_date_suffix_ru("'year'", add_days('years.sply_to_date_end', -1)) }}
             else ''
         end as last_year_label_ru,
         {{ var('top_clients_n') }} as top_n,
-        per_year.company_revenue,
-        per_year.top_clients_revenue,
+        per_year.company_revenue as company_revenue,
+        per_year.top_clients_revenue as top_clients_revenue,
         round({{ safe_divide('per_year.top_clients_revenue', 'per_year.company_revenue') }}, 4) as top_clients_share,
         round({{ safe_divide('last_year.top_clients_revenue', 'last_year.company_revenue') }}, 4)
             as top_clients_share_last_year

@@ -65,9 +65,9 @@ latest_month as (
 classes as (
 
     select
-        abc.client_id,
-        abc.abc_class,
-        abc.xyz_class
+        abc.client_id as client_id,
+        abc.abc_class as abc_class,
+        abc.xyz_class as xyz_class
     from abc_xyz_clients as abc
     inner join latest_month
         on abc.period_start = latest_month.period_start
@@ -78,9 +78,9 @@ classes as (
 stability as (
 
     select
-        stab.client_id,
-        stab.stability_type,
-        stab.stability_type_ru
+        stab.client_id as client_id,
+        stab.stability_type as stability_type,
+        stab.stability_type_ru as stability_type_ru
     from client_stability as stab
     inner join latest_month
         on stab.period_start = latest_month.period_start
@@ -92,41 +92,41 @@ final as (
 
     select
         -- ids
-        clients.client_id,
-        clients.onec_counterparty_key,
-        clients.bitrix24_company_id,
-        clients.manager_id,
-        clients.department_id,
+        clients.client_id as client_id,
+        clients.onec_counterparty_key as onec_counterparty_key,
+        clients.bitrix24_company_id as bitrix24_company_id,
+        clients.manager_id as manager_id,
+        clients.department_id as department_id,
 
         -- strings
-        clients.client_name,
-        clients.inn,
-        clients.kpp,
-        clients.region,
-        clients.channel,
-        clients.business_size,
+        clients.client_name as client_name,
+        clients.inn as inn,
+        clients.kpp as kpp,
+        clients.region as region,
+        clients.channel as channel,
+        clients.business_size as business_size,
         coalesce(classes.abc_class, 'C') as abc_class,
         coalesce(classes.xyz_class, 'Z') as xyz_class,
-        stability.stability_type,
-        stability.stability_type_ru,
+        stability.stability_type as stability_type,
+        stability.stability_type_ru as stability_type_ru,
         {{ dbt.concat([
             'clients.business_size', "' / '", dbt.safe_cast('clients.potential_band', dbt.type_string()),
             "' / '", "coalesce(classes.abc_class, 'C')",
         ]) }} as segment_cell,
         {{ segment_order('clients.business_size', 'clients.potential_band', "coalesce(classes.abc_class, 'C')") }}
             as segment_order,
-        rfm.rfm_segment,
+        rfm.rfm_segment as rfm_segment,
 
         -- numerics
-        clients.potential_rub,
-        clients.potential_band,
+        clients.potential_rub as potential_rub,
+        clients.potential_band as potential_band,
 
         -- booleans
-        clients.is_inn_valid,
+        clients.is_inn_valid as is_inn_valid,
 
         -- dates
-        purchases.first_purchase_date,
-        purchases.last_purchase_date
+        purchases.first_purchase_date as first_purchase_date,
+        purchases.last_purchase_date as last_purchase_date
 
     from clients
     left join purchases

@@ -49,7 +49,7 @@ names as (
 )
 
 select
-    names.region,
+    names.region as region,
     onec_region.business_region_id as onec_business_region_key
 from names
 left join stg_onec__business_regions as onec_region

@@ -49,16 +49,16 @@ connected as (
 final as (
 
     select
-        identity.identity_record_id,
-        identity.client_id,
-        identity.source_system,
-        identity.record_id,
-        identity.client_name,
-        identity.inn,
-        identity.kpp,
-        clients.channel,
+        identity.identity_record_id as identity_record_id,
+        identity.client_id as client_id,
+        identity.source_system as source_system,
+        identity.record_id as record_id,
+        identity.client_name as client_name,
+        identity.inn as inn,
+        identity.kpp as kpp,
+        clients.channel as channel,
         clients.segment_cell as segment,
-        clients.segment_order,
+        clients.segment_order as segment_order,
         case
             when identity.inn is null then 'missing_inn'
             when not identity.is_inn_valid then 'invalid_inn'

@@ -11,11 +11,11 @@
     on_schema_change='fail',
     pre_hook=["{{ delete_changed_sales_documents() }}"],
     post_hook=["{{ analyze_if_never_analyzed() }}"],
-    indexes=[
+    indexes=postgres_indexes([
         {'columns': ['sales_line_id']},
         {'columns': ['onec_document_ref']},
         {'columns': ['source_loaded_at']},
-    ],
+    ]),
 ) }}
 
 -- the incremental branch imports these models (not seen by dbt's parse, which renders the full build):
@@ -136,17 +136,17 @@ final as (
 
     select
         -- plain columns (ids, strings, numerics, dates), then the attributed ones
-        lines.sales_line_id,
-        lines.client_id,
-        lines.product_id,
-        lines.onec_document_ref,
-        lines.source,
-        lines.line_kind,
-        lines.document_number,
-        lines.quantity,
-        lines.revenue,
-        lines.document_date,
-        lines.source_loaded_at,
+        lines.sales_line_id as sales_line_id,
+        lines.client_id as client_id,
+        lines.product_id as product_id,
+        lines.onec_document_ref as onec_document_ref,
+        lines.source as source,  -- noqa: RF04
+        lines.line_kind as line_kind,
+        lines.document_number as document_number,
+        lines.quantity as quantity,
+        lines.revenue as revenue,
+        lines.document_date as document_date,
+        lines.source_loaded_at as source_loaded_at,
         coalesce(lines.manager_id, clients.manager_id) as manager_id,
         coalesce(lines.department_id, clients.department_id) as department_id,
         coalesce(products.category, 'Без категории') as category,

@@ -37,26 +37,26 @@ dim_products as (
 )
 
 select
-    fct.sales_line_id,
-    fct.onec_document_ref,
-    fct.document_number,
-    fct.document_date,
-    fct.source,
-    fct.line_kind,
-    fct.client_id,
-    clients.client_name,
-    clients.inn,
-    fct.product_id,
-    products.product_name,
-    fct.category,
-    fct.manager_id,
-    managers.manager_name,
-    fct.department_id,
-    departments.department_name,
-    fct.region,
-    fct.channel,
-    fct.quantity,
-    fct.revenue
+    fct.sales_line_id as sales_line_id,
+    fct.onec_document_ref as onec_document_ref,
+    fct.document_number as document_number,
+    fct.document_date as document_date,
+    fct.source as source,  -- noqa: RF04
+    fct.line_kind as line_kind,
+    fct.client_id as client_id,
+    clients.client_name as client_name,
+    clients.inn as inn,
+    fct.product_id as product_id,
+    products.product_name as product_name,
+    fct.category as category,
+    fct.manager_id as manager_id,
+    managers.manager_name as manager_name,
+    fct.department_id as department_id,
+    departments.department_name as department_name,
+    fct.region as region,
+    fct.channel as channel,
+    fct.quantity as quantity,
+    fct.revenue as revenue
 from fct_sales_lines as fct
 left join int_clients_attributed as clients
     on fct.client_id = clients.client_id

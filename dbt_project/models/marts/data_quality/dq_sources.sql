@@ -70,13 +70,13 @@ final as (
 
     select
         -- ids
-        sources.source_system,
+        sources.source_system as source_system,
 
         -- strings
-        sources.source_label,
+        sources.source_label as source_label,
         case when per_source.live_rows > 0 then 'подключен' else 'не подключен' end as connection_status,
-        sources.feeds,
-        loaded_names.loaded_raw_tables,
+        sources.feeds as feeds,
+        loaded_names.loaded_raw_tables as loaded_raw_tables,
         case
             when sources.cross_check is null then null
             when per_source.live_rows > 0 then {{ dbt.concat(['sources.cross_check', "': проверяется'"]) }}
@@ -84,7 +84,7 @@ final as (
         end as cross_check,
 
         -- numerics
-        sources.sort_order,
+        sources.sort_order as sort_order,
         coalesce(per_source.raw_tables, 0) as raw_tables,
         coalesce(per_source.loaded_tables, 0) as loaded_tables,
         coalesce(per_source.live_rows, 0) as live_rows,
@@ -93,7 +93,7 @@ final as (
         coalesce(per_source.live_rows, 0) > 0 as is_connected,
 
         -- dates
-        per_source.last_loaded_at
+        per_source.last_loaded_at as last_loaded_at
 
     from sources
     left join per_source

@@ -42,9 +42,9 @@ matrix_items as (
     select
         matrix.assortment_item_id,
         matrix.is_whole_category,
-        lower(trim(matrix.channel)) as channel_key,
-        lower(trim(matrix.category)) as category_key,
-        lower(trim(matrix.sku)) as sku_key
+        {{ lower_text('trim(matrix.channel)') }} as channel_key,
+        {{ lower_text('trim(matrix.category)') }} as category_key,
+        {{ lower_text('trim(matrix.sku)') }} as sku_key
     from matrix
 
 ),
@@ -64,10 +64,10 @@ channel_items as (
 sale_months as (
 
     select distinct
-        sales_lines.client_id,
+        sales_lines.client_id as client_id,
         {{ period_start_of('month', 'sales_lines.document_date') }} as month_start,
-        lower(trim(sales_lines.category)) as category_key,
-        lower(trim(products.sku)) as sku_key
+        {{ lower_text('trim(sales_lines.category)') }} as category_key,
+        {{ lower_text('trim(products.sku)') }} as sku_key
     from fct_sales_lines as sales_lines
     left join dim_products as products
         on sales_lines.product_id = products.product_id
@@ -89,15 +89,15 @@ client_months as (
 matched_months as (
 
     select distinct
-        sale_months.client_id,
-        sale_months.month_start,
-        matrix_items.assortment_item_id
+        sale_months.client_id as client_id,
+        sale_months.month_start as month_start,
+        matrix_items.assortment_item_id as assortment_item_id
     from sale_months
     inner join clients
         on sale_months.client_id = clients.client_id
     inner join matrix_items
         on
-            lower(trim(clients.channel)) = matrix_items.channel_key
+            {{ lower_text('trim(clients.channel)') }} = matrix_items.channel_key
             and sale_months.category_key = matrix_items.category_key
     where matrix_items.is_whole_category or sale_months.sku_key = matrix_items.sku_key
 
@@ -121,14 +121,14 @@ matched_per_grain as (
 rated as (
 
     select distinct
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
-        buyers.client_id,
-        clients.manager_id,
-        clients.department_id,
-        clients.channel,
-        channel_items.mandatory_items,
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_label as period_label,
+        buyers.client_id as client_id,
+        clients.manager_id as manager_id,
+        clients.department_id as department_id,
+        clients.channel as channel,
+        channel_items.mandatory_items as mandatory_items,
         0 as bought_items
     from buyers_per_grain as buyers
     inner join periods
@@ -138,20 +138,20 @@ rated as (
     inner join clients
         on buyers.client_id = clients.client_id
     inner join channel_items
-        on lower(trim(clients.channel)) = channel_items.channel_key
+        on {{ lower_text('trim(clients.channel)') }} = channel_items.channel_key
 
 ),
 
 matched as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
-        items.client_id,
-        clients.manager_id,
-        clients.department_id,
-        clients.channel,
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_label as period_label,
+        items.client_id as client_id,
+        clients.manager_id as manager_id,
+        clients.department_id as department_id,
+        clients.channel as channel,
         cast(null as {{ dbt.type_bigint() }}) as mandatory_items,
         count(distinct items.assortment_item_id) as bought_items
     from matched_per_grain as items

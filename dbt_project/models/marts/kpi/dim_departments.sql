@@ -11,16 +11,16 @@ final as (
 
     select
         -- ids
-        departments.department_id,
-        departments.parent_department_id,
-        departments.head_user_id,
+        departments.department_id as department_id,
+        departments.parent_department_id as parent_department_id,
+        departments.head_user_id as head_user_id,
 
         -- strings
-        departments.department_name,
+        departments.department_name as department_name,
         parent.department_name as parent_department_name,
 
         -- booleans
-        departments.is_deleted,
+        departments.is_deleted as is_deleted,
         departments.parent_department_id is null as is_root
 
     from departments

@@ -34,14 +34,14 @@ final as (
     select
         -- ids
         users.user_id as manager_id,
-        users.department_id,
-        onec_matches.onec_user_key,
+        users.department_id as department_id,
+        onec_matches.onec_user_key as onec_user_key,
 
         -- strings
         coalesce(users.full_name, {{ dbt.concat(["'Пользователь '", 'users.user_id']) }}) as manager_name,
-        departments.department_name,
-        users.email,
-        users.work_position,
+        departments.department_name as department_name,
+        users.email as email,
+        users.work_position as work_position,
 
         -- booleans
         users.is_active and not users.is_deleted as is_active

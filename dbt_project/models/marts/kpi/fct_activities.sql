@@ -10,7 +10,7 @@
     on_schema_change='fail',
     pre_hook=["{{ delete_changed_fact_rows('fct_activities') }}"],
     post_hook=["{{ analyze_if_never_analyzed() }}"],
-    indexes=[{'columns': ['activity_id']}, {'columns': ['source_loaded_at']}],
+    indexes=postgres_indexes([{'columns': ['activity_id']}, {'columns': ['source_loaded_at']}]),
 ) }}
 
 -- the incremental filter (macro fact_keys_to_rebuild) also reads this model:
@@ -35,19 +35,19 @@ final as (
 
     select
         -- ids
-        activities.activity_id,
+        activities.activity_id as activity_id,
         activities.responsible_user_id as manager_id,
-        managers.department_id,
-        activities.owner_type_id,
-        activities.owner_id,
+        managers.department_id as department_id,
+        activities.owner_type_id as owner_type_id,
+        activities.owner_id as owner_id,
 
         -- strings
-        activities.activity_type,
-        activities.direction,
-        activities.subject,
+        activities.activity_type as activity_type,
+        activities.direction as direction,
+        activities.subject as subject,
 
         -- booleans
-        activities.is_completed,
+        activities.is_completed as is_completed,
         activities.is_completed
         and activities.activity_type in ('call', 'meeting', 'task') as is_counted_for_norms,
 

@@ -36,10 +36,10 @@ clients_by_inn as (
 departments as (
 
     select
-        lower(trim(dim_departments.department_name)) as department_key,
+        {{ lower_text('trim(dim_departments.department_name)') }} as department_key,
         min(dim_departments.department_id) as department_id
     from dim_departments
-    group by lower(trim(dim_departments.department_name))
+    group by {{ lower_text('trim(dim_departments.department_name)') }}
 
 ),
 
@@ -47,35 +47,35 @@ final as (
 
     select
         -- ids
-        answers.nps_answer_id,
-        clients_by_inn.client_id,
-        departments.department_id,
-        answers.inn,
+        answers.nps_answer_id as nps_answer_id,
+        clients_by_inn.client_id as client_id,
+        departments.department_id as department_id,
+        answers.inn as inn,
 
         -- strings
-        answers.department_name,
+        answers.department_name as department_name,
         case
             when answers.score >= {{ var('nps_promoter_min_score') }} then 'promoter'
             when answers.score <= {{ var('nps_detractor_max_score') }} then 'detractor'
             else 'passive'
         end as nps_category,
-        answers.source_file,
+        answers.source_file as source_file,
 
         -- numerics
-        answers.score,
+        answers.score as score,
 
         -- booleans
         answers.score >= {{ var('nps_promoter_min_score') }} as is_promoter,
         answers.score <= {{ var('nps_detractor_max_score') }} as is_detractor,
 
         -- dates
-        answers.answered_on
+        answers.answered_on as answered_on
 
     from answers
     left join clients_by_inn
         on answers.inn = clients_by_inn.inn
     left join departments
-        on lower(trim(answers.department_name)) = departments.department_key
+        on {{ lower_text('trim(answers.department_name)') }} = departments.department_key
 
 )
 

@@ -196,8 +196,8 @@ stable as (
 stable_previous as (
 
     select
-        periods.period_grain,
-        periods.period_start,
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
         stable_counts.manager_id,{{ measure_list(columns, components['stable_previous']) }}
     from stable_counts
     inner join periods
@@ -266,13 +266,13 @@ final as (
         {{ dbt.concat([
             'combined.period_grain', "'|'", 'periods.period_label', "'|'", "coalesce(combined.manager_id, '-')",
         ]) }} as kpi_component_id,
-        combined.manager_id,
-        managers.department_id,
+        combined.manager_id as manager_id,
+        managers.department_id as department_id,
 
         -- strings
-        combined.period_grain,
-        periods.period_label,
-        periods.period_label_ru,
+        combined.period_grain as period_grain,
+        periods.period_label as period_label,
+        periods.period_label_ru as period_label_ru,
 
         -- numerics
         {%- for column in columns %}
@@ -280,10 +280,10 @@ final as (
         {%- endfor %}
 
         -- booleans
-        periods.is_period_to_date,
+        periods.is_period_to_date as is_period_to_date,
 
         -- dates
-        combined.period_start
+        combined.period_start as period_start
 
     from combined
     inner join periods

@@ -36,8 +36,8 @@
      'totals.stable_clients - totals.stable_clients_previous', 'totals.stable_growth_plan',
      'totals.stable_clients', 'totals.stable_clients_previous'),
     ('order_growth', 'Динамика роста заказа', 4,
-     '100.0 * ((totals.revenue_rub / nullif(totals.sales_orders, 0))'
-     ~ ' / nullif(totals.sply_revenue_rub / nullif(totals.sply_sales_orders, 0), 0) - 1)',
+     '100.0 * ((' ~ safe_divide('totals.revenue_rub', 'totals.sales_orders') ~ ')'
+     ~ ' / nullif(' ~ safe_divide('totals.sply_revenue_rub', 'totals.sply_sales_orders') ~ ', 0) - 1)',
      'totals.aov_growth_plan_pct_sum / nullif(totals.aov_growth_plan_rows, 0)',
      'totals.revenue_rub / nullif(totals.sales_orders, 0)',
      'totals.sply_revenue_rub / nullif(totals.sply_sales_orders, 0)'),
@@ -120,7 +120,9 @@ kpis as (
             {{ dbt.safe_cast(numerator, dbt.type_numeric()) }} as numerator_value,
             {{ dbt.safe_cast(denominator, dbt.type_numeric()) }} as denominator_value,
             {% if code == 'assortment_matrix' -%}
-                100.0 * totals.assortment_complete_clients / nullif(totals.assortment_clients, 0)
+                {{ decimal_on_clickhouse(
+                    '100.0 * totals.assortment_complete_clients / nullif(totals.assortment_clients, 0)'
+                ) }}
             {%- else -%}
                 cast(null as {{ dbt.type_numeric() }})
             {%- endif %} as clients_complete_pct
@@ -138,27 +140,27 @@ final as (
             'kpis.kpi_level', "'|'", 'kpis.period_grain', "'|'", 'kpis.period_label', "'|'",
             "coalesce(kpis.department_id, '-')", "'|'", "coalesce(kpis.manager_id, '-')", "'|'", 'kpis.kpi_code',
         ]) }} as kpi_row_id,
-        kpis.manager_id,
-        kpis.department_id,
+        kpis.manager_id as manager_id,
+        kpis.department_id as department_id,
 
         -- strings
-        kpis.kpi_level,
-        kpis.period_grain,
-        kpis.period_label,
-        kpis.period_label_ru,
-        kpis.kpi_code,
-        kpis.kpi_name,
-        managers.manager_name,
+        kpis.kpi_level as kpi_level,
+        kpis.period_grain as period_grain,
+        kpis.period_label as period_label,
+        kpis.period_label_ru as period_label_ru,
+        kpis.kpi_code as kpi_code,
+        kpis.kpi_name as kpi_name,
+        managers.manager_name as manager_name,
         coalesce(departments.department_name, case when kpis.kpi_level = 'company' then 'Коммерческая служба' end)
             as department_name,
 
         -- numerics
-        kpis.kpi_sort,
+        kpis.kpi_sort as kpi_sort,
         round(kpis.fact_value, 2) as fact_value,
         round(kpis.target_value, 2) as target_value,
         round(100.0 * kpis.fact_value / nullif(kpis.target_value, 0), 2) as fulfilment_pct,
-        kpis.numerator_value,
-        kpis.denominator_value,
+        kpis.numerator_value as numerator_value,
+        kpis.denominator_value as denominator_value,
         round(kpis.clients_complete_pct, 2) as clients_complete_pct,
 
         -- labels: fact and target as text in the KPI's own unit (the KPI table shows them)
@@ -166,14 +168,14 @@ final as (
         {{ kpi_value_label('kpis.kpi_code', 'round(kpis.target_value, 2)') }} as target_label,
 
         -- booleans
-        kpis.is_period_to_date,
+        kpis.is_period_to_date as is_period_to_date,
         case
             when kpis.fact_value is not null and kpis.target_value is not null and kpis.target_value <> 0
                 then 100.0 * kpis.fact_value / kpis.target_value >= 100.0 * {{ var('kpi_done_min_ratio') }}
         end as is_done,
 
         -- dates
-        kpis.period_start
+        kpis.period_start as period_start
 
     from kpis
     left join dim_managers as managers

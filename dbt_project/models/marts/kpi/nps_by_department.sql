@@ -19,13 +19,13 @@ periods as (
 answers_in_periods as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_label,
-        answers.department_name,
-        answers.department_id,
-        answers.is_promoter,
-        answers.is_detractor
+        periods.period_grain as period_grain,
+        periods.period_start as period_start,
+        periods.period_label as period_label,
+        answers.department_name as department_name,
+        answers.department_id as department_id,
+        answers.is_promoter as is_promoter,
+        answers.is_detractor as is_detractor
     from answers
     inner join periods
         on

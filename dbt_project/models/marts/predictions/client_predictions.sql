@@ -26,30 +26,30 @@ final as (
 
     select
         -- ids
-        predictions.client_id,
-        clients.manager_id,
-        clients.department_id,
-        clients.bitrix24_company_id,
+        predictions.client_id as client_id,
+        clients.manager_id as manager_id,
+        clients.department_id as department_id,
+        clients.bitrix24_company_id as bitrix24_company_id,
 
         -- strings
-        clients.client_name,
-        clients.abc_class,
-        predictions.churn_risk,
-        predictions.churn_risk_label,
+        clients.client_name as client_name,
+        clients.abc_class as abc_class,
+        predictions.churn_risk as churn_risk,
+        predictions.churn_risk_label as churn_risk_label,
 
         -- numerics
-        predictions.frequency,
-        predictions.recency,
-        predictions.t,
-        predictions.monetary_avg,
-        predictions.p_alive,
-        predictions.expected_purchases_90d,
-        predictions.expected_purchases_365d,
-        predictions.expected_order_value,
-        predictions.clv_12m,
+        predictions.frequency as frequency,
+        predictions.recency as recency,
+        predictions.t as t,
+        predictions.monetary_avg as monetary_avg,
+        predictions.p_alive as p_alive,
+        predictions.expected_purchases_90d as expected_purchases_90d,
+        predictions.expected_purchases_365d as expected_purchases_365d,
+        predictions.expected_order_value as expected_order_value,
+        predictions.clv_12m as clv_12m,
 
         -- dates
-        predictions.as_of
+        predictions.as_of as as_of
 
     from predictions
     inner join latest

@@ -104,7 +104,7 @@ overdue as (
 
     select
         'call_overdue' as action_type,
-        overdue.client_id,
+        overdue.client_id as client_id,
         coalesce(overdue.manager_id, clients.manager_id) as manager_id,
         overdue.revenue_t12 as revenue_at_stake,
         {{ dbt.concat([
@@ -140,7 +140,7 @@ falling_or_lost as (
 
     select
         case stability.stability_type when 'falling' then 'call_falling' else 'win_back_lost' end as action_type,
-        stability.client_id,
+        stability.client_id as client_id,
         coalesce(stability.manager_id, clients.manager_id) as manager_id,
         case stability.stability_type
             when 'falling' then stability.revenue_base - stability.revenue_period
@@ -166,8 +166,8 @@ at_risk as (
 
     select
         'retain_at_risk' as action_type,
-        predictions.client_id,
-        clients.manager_id,
+        predictions.client_id as client_id,
+        clients.manager_id as manager_id,
         coalesce(revenue_t12.revenue_t12, 0) * (1 - predictions.p_alive) as revenue_at_stake,
         {{ dbt.concat([
             "'Клиент группы '", 'clients.abc_class',
@@ -194,8 +194,8 @@ assortment_gaps as (
 
     select
         'offer_assortment' as action_type,
-        fulfilment.client_id,
-        fulfilment.manager_id,
+        fulfilment.client_id as client_id,
+        fulfilment.manager_id as manager_id,
         coalesce(revenue_t12.revenue_t12, 0)
         * (fulfilment.mandatory_items - fulfilment.bought_items) / fulfilment.mandatory_items as revenue_at_stake,
         {{ dbt.concat([
@@ -251,7 +251,7 @@ to_attract as (
     select
         'attract_potential' as action_type,
         {{ dbt.concat(["'inn:'", 'potential.inn']) }} as client_id,
-        potential.manager_id,
+        potential.manager_id as manager_id,
         coalesce(potential.potential_rub, 0) as revenue_at_stake,
         {{ dbt.concat([
             "'Потенциальный клиент в регионе '", "coalesce(potential.region, '—')",
@@ -289,13 +289,13 @@ final as (
     select
         -- ids
         {{ dbt.concat(['unioned.action_type', "':'", 'unioned.client_id', "':'", month_key]) }} as action_key,
-        unioned.client_id,
-        unioned.manager_id,
-        clients.department_id,
-        clients.bitrix24_company_id,
+        unioned.client_id as client_id,
+        unioned.manager_id as manager_id,
+        clients.department_id as department_id,
+        clients.bitrix24_company_id as bitrix24_company_id,
 
         -- strings
-        unioned.action_type,
+        unioned.action_type as action_type,
         case unioned.action_type
             when 'call_overdue' then 'Позвонить: просрочена закупка'
             when 'call_falling' then 'Позвонить: выручка падает'
@@ -305,11 +305,11 @@ final as (
             when 'attract_potential' then 'Привлечь потенциального клиента'
         end as action_type_ru,
         coalesce(clients.client_name, unioned.prospect_name, unioned.client_id) as client_name,
-        unioned.reason,
-        managers.manager_name,
-        departments.department_name,
+        unioned.reason as reason,
+        managers.manager_name as manager_name,
+        departments.department_name as department_name,
         coalesce(clients.region, unioned.prospect_region) as region,
-        clients.channel,
+        clients.channel as channel,
         clients.segment_cell as segment,
 
         -- numerics

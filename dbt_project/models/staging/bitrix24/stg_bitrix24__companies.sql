@@ -20,7 +20,7 @@ renamed as (
         -- strings
         {{ json_text('source.payload', 'TITLE') }} as company_title,
         {{ json_text('source.payload', 'COMPANY_TYPE') }} as company_type,
-        lower({{ hc_b24_company_concept('source.payload', 'size') }}) as business_size,
+        {{ lower_text(hc_b24_company_concept('source.payload', 'size')) }} as business_size,
         {{ json_text('source.payload', 'EMPLOYEES') }} as employees_code,
         {{ hc_b24_company_concept('source.payload', 'region') }} as region,
         {{ hc_b24_company_concept('source.payload', 'channel') }} as channel,

@@ -1,0 +1,43 @@
+"""WAREHOUSE_URL=clickhouse://… routes dbt to target `clickhouse` of dbt_project/profiles.yml (issue 13)."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from hc_base.redact import redact
+from hc_base.settings import PROJECT_ROOT
+from hc_base.warehouse_url import WarehouseError, dbt_env, is_clickhouse_url
+
+
+def test_clickhouse_url_selects_the_clickhouse_target() -> None:
+    env = dbt_env("clickhouse://analyst:s%40cret@ch.example.org:8124/ignored?cluster=happyclient")
+    assert env == {
+        "HAPPYCLIENT_DBT_TARGET": "clickhouse",
+        "HAPPYCLIENT_CH_HOST": "ch.example.org",
+        "HAPPYCLIENT_CH_PORT": "8124",
+        "HAPPYCLIENT_CH_USER": "analyst",
+        "HAPPYCLIENT_CH_PASSWORD": "s@cret",
+        "HAPPYCLIENT_CH_SECURE": "false",
+        "HAPPYCLIENT_CH_CLUSTER": "happyclient",
+    }
+    assert "s@cret" not in redact("connecting with s@cret")  # the password is registered as a secret
+
+
+def test_clickhouse_defaults_tls_and_chdb() -> None:
+    env = dbt_env("clickhouses://ch.example.org")
+    assert (env["HAPPYCLIENT_CH_PORT"], env["HAPPYCLIENT_CH_SECURE"], env["HAPPYCLIENT_CH_USER"]) == ("8443", "true", "default")
+    assert "HAPPYCLIENT_CH_CLUSTER" not in env
+    assert dbt_env("clickhouse://localhost")["HAPPYCLIENT_CH_PORT"] == "8123"
+    assert dbt_env("chdb:///tmp/hc-chdb") == {"HAPPYCLIENT_DBT_TARGET": "clickhouse", "HAPPYCLIENT_CHDB_PATH": "/tmp/hc-chdb"}
+    with pytest.raises(WarehouseError):
+        dbt_env("chdb://")
+    assert is_clickhouse_url("clickhouse://x") and not is_clickhouse_url("postgresql://x") and not is_clickhouse_url(None)
+    assert "HAPPYCLIENT_DBT_TARGET" not in dbt_env("postgresql://db.local/wh")  # Postgres: the default target
+
+
+def test_profile_reads_every_variable_the_url_sets() -> None:
+    profile = (PROJECT_ROOT / "dbt_project" / "profiles.yml").read_text(encoding="utf-8")
+    outputs = yaml.safe_load(profile)["happyclient"]["outputs"]
+    assert outputs["clickhouse"]["type"] == "clickhouse" and outputs["warehouse"]["type"] == "postgres"
+    for name in dbt_env("clickhouses://u:p@h:1/?cluster=c"):
+        assert f"env_var('{name}'" in profile, f"{name} is set from WAREHOUSE_URL but profiles.yml does not read it"
