@@ -266,7 +266,7 @@ def test_models_read_other_models_only_in_import_ctes(manifest: Manifest) -> Non
 
 def test_macros_read_no_models_except_the_pre_hooks(manifest: Manifest) -> None:
     reading = {
-        macro["name"]
+        re.sub(r"^(?:default|clickhouse)__", "", macro["name"])  # an adapter's implementation counts as its macro
         for macro in manifest["macros"].values()
         if macro["package_name"] == PACKAGE
         and re.search(r"\b(?:ref|source)\s*\(", re.sub(r"\{#.*?#\}", "", macro["macro_sql"], flags=re.S))
