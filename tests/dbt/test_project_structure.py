@@ -386,3 +386,13 @@ def test_every_mart_is_read_by_a_dashboard_or_a_model(manifest: Manifest) -> Non
         if layer(node) == "marts" and node["unique_id"] not in read
     ]
     assert not unread, report(unread)
+
+
+def test_indexes_are_postgres_only(manifest: Manifest) -> None:
+    """A model's `indexes` config goes through macro postgres_indexes: dbt-clickhouse reads
+    `indexes` as data-skipping indexes of another shape and fails on Postgres' (issue 13)."""
+    raw = [node for node in models(manifest) if re.search(r"\bindexes\s*=", node["raw_code"])]
+    assert raw, "no model declares indexes: the rule checks nothing"
+    wrong = [node["original_file_path"] for node in raw
+             if re.search(r"\bindexes\s*=\s*(?!postgres_indexes\()", node["raw_code"])]
+    assert not wrong, f"indexes without postgres_indexes(...): {wrong}"

@@ -2,7 +2,7 @@
     number and date, client, product and the grain attributes. The table is as large as the fact;
     its chart shows the newest 1 000 rows, which the index on document_date reads without scanning
     the table (a backward index scan; at 10M lines the scan and sort took seconds). -#}
-{{ config(indexes=[{'columns': ['document_date']}]) }}
+{{ config(indexes=postgres_indexes([{'columns': ['document_date']}])) }}
 
 with
 
