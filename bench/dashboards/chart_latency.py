@@ -75,7 +75,9 @@ def chart_query(params: dict[str, Any]) -> dict[str, Any]:
         for f in params.get("adhoc_filters") or []
         if f.get("expressionType") == "SIMPLE" and f.get("operator") == "=="
     ]
-    query: dict[str, Any] = {"columns": columns, "metrics": metrics, "filters": filters, "row_limit": int(params.get("row_limit") or 1000)}
+    # raw mode: metrics null (as the table chart's own buildQuery sends); [] would mean "group by the columns"
+    query: dict[str, Any] = {"columns": columns, "metrics": None if params.get("query_mode") == "raw" else metrics,
+                             "filters": filters, "row_limit": int(params.get("row_limit") or 1000)}
     order = [json.loads(o) for o in params.get("order_by_cols") or []]
     if order:
         query["orderby"] = [[col, asc] for col, asc in order]
