@@ -1,6 +1,9 @@
 {#- One row per client_id with its attributes. 1C wins over Bitrix24 for name, region and
     channel; manager comes from the 1C partner's main manager (matched to Bitrix24 by name),
-    else the Bitrix24 company's responsible user. Size and potential come from Bitrix24. -#}
+    else the Bitrix24 company's responsible user. Size and potential come from Bitrix24.
+    A table (one row per client): as a view, each of its tests and each of the 13 models reading
+    it matched every client record again. -#}
+{{ config(materialized='table', post_hook=["{{ analyze_table() }}"]) }}
 with
 
 stg_onec__counterparties as (

@@ -1,6 +1,9 @@
 {#- Calendar periods (month, quarter, half-year, year; macro period_grains) from the first sale's
     year to as_of_date; with var compare_periods also the grain 'custom': its current period
-    (prev_period_start and sply_period_start = the base period's start) and its base period. -#}
+    (prev_period_start and sply_period_start = the base period's start) and its base period.
+    A table (a few hundred rows, rebuilt each run): as a view every test on it and every mart
+    reading it found the first sale again over all 1C documents and file lines. -#}
+{{ config(materialized='table', post_hook=["{{ analyze_table() }}"]) }}
 {%- set pair = compare_periods() -%}
 {%- set custom_base_end = (pair.base_end if pair is not none and pair.base_end) or 'final.period_start' -%}
 with
