@@ -132,7 +132,13 @@ def measure(superset_url: str, user: str, password: str, runs: int, timeout: flo
         driver = make_driver()
         profile = (driver.capabilities.get("chrome") or {}).get("userDataDir")
         try:
-            login(driver, superset_url, user, password)
+            for attempt in range(3):  # a starved browser or server (a loaded machine) can miss login's 30 s
+                try:
+                    login(driver, superset_url, user, password)
+                    break
+                except TimeoutError:
+                    if attempt == 2:
+                        raise
             browser_pid = driver.service.process.pid  # chromedriver: Chromium's processes are its descendants
             for board_id, _title, charts in boards:
                 cpu_before = process_tree_cpu_s(browser_pid)
