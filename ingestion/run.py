@@ -356,6 +356,11 @@ def ingest_source(
 def bitrix24_client(settings: SourceSettings, warehouse_url: str) -> Bitrix24Client:
     if settings.bitrix24_webhook_url:
         auth: WebhookAuth | OAuthAuth = WebhookAuth(settings.bitrix24_webhook_url)
+    elif settings.bitrix24_oauth_configured and is_clickhouse_url(warehouse_url):
+        raise ConfigError(
+            "Bitrix24 OAuth keeps its rotating refresh token under a lock in a PostgreSQL warehouse; with a "
+            "ClickHouse WAREHOUSE_URL use a webhook (BITRIX24_WEBHOOK_URL)"
+        )
     elif settings.bitrix24_oauth_configured:
         auth = OAuthAuth(
             settings.bitrix24_portal_url or "",

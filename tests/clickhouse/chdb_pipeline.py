@@ -35,8 +35,9 @@ def main(env_file: str, work_dir: str) -> None:
     env = json.loads(Path(env_file).read_text(encoding="utf-8"))
     wrapper = dbt_wrapper(work)
 
-    import orchestration.dbt as odbt
     from dagster_dbt import DbtCliResource
+
+    import orchestration.dbt as odbt
 
     def dbt_on_chdb() -> DbtCliResource:
         return DbtCliResource(project_dir=odbt.dbt_project, profiles_dir=str(odbt.DBT_PROJECT_DIR),
