@@ -5,6 +5,10 @@ from the source as deleted, writes quarantined rows and advances the entity's cu
 commits. Any failure rolls all of it back, so the previous rows and cursor stay as they were
 and the next run simply repeats the load. The load log (`ingest_state.loads`) is written
 outside that transaction and records failures too (with the error text redacted).
+
+A ClickHouse WAREHOUSE_URL (clickhouse://, chdb:// in tests) runs the same loaders through
+`ingestion.clickhouse_landing`: rows, deletion marks and the cursor are versions written by the
+load's id and become visible together when its one commit row is written (`_ClickHouseLoad`).
 """
 from __future__ import annotations
 
