@@ -31,7 +31,9 @@ import pytest
 
 from tests.clickhouse.test_dbt_on_chdb import _chdb_query, _differences, _equal, _normal, _postgres, _rows, _same
 
-pytestmark = [pytest.mark.clickhouse, pytest.mark.slow, pytest.mark.integration]
+# three whole pipeline runs (Postgres, chDB twice): on a loaded 2-core machine one chDB run alone
+# took over 20 min, the suite's per-test default (pyproject) is 1200 s
+pytestmark = [pytest.mark.clickhouse, pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(5400)]
 pytest.importorskip("chdb")
 pytest.importorskip("dbt.adapters.clickhouse")
 
