@@ -46,7 +46,8 @@ PREDICTIONS = ("select client_id, as_of, first_purchase_date, last_purchase_date
                " p_alive, expected_purchases_90d, expected_purchases_365d, expected_order_value, clv_12m, churn_risk,"
                " churn_risk_label from predictions.client_predictions")
 # the fitted models: the optimiser starts from the same point on the same numbers, but the rows
-# reach it in another order, so the fit may land a hair apart
+# may reach it in another order (group by order differs between the engines), so the fit may land
+# a hair apart
 PREDICTION_TOLERANCE = 1e-4
 
 
