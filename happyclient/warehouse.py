@@ -22,7 +22,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 from hc_base.redact import redact, register_secret
-from hc_base.warehouse_url import DATABASE, SUPERUSER, WarehouseError, parse_url
+from hc_base.warehouse_url import (
+    DATABASE,
+    SUPERUSER,
+    WarehouseError,
+    clickhouse_dbt_env,
+    is_clickhouse_url,
+    parse_url,
+)
 
 SCHEMAS: tuple[str, ...] = ("raw", "ingest_state", "staging", "intermediate", "marts", "predictions")
 SYSTEM_USER = "happyclient_pg"
@@ -369,6 +376,23 @@ def ensure_raw_tables(url: str) -> None:
         raise WarehouseError(f"cannot connect to the warehouse {redact(url)}: {redact(exc)}") from None
 
 
+def ensure_clickhouse(url: str) -> None:
+    """A ClickHouse warehouse: its databases, the load-state tables and every raw table (empty
+    when new), as `ensure_schemas` + `ensure_raw_tables` do on Postgres."""
+    from hc_base.clickhouse import ensure_databases
+    from ingestion import clickhouse_landing
+
+    try:
+        handle = clickhouse_landing.connect(url)
+    except Exception as exc:
+        raise WarehouseError(f"cannot connect to the ClickHouse warehouse {redact(url)}: {redact(exc)}") from None
+    try:
+        ensure_databases(handle)
+        clickhouse_landing.ensure_schema(handle)
+    finally:
+        handle.close()
+
+
 @dataclass
 class Warehouse:
     """Where the data lives: `url` for clients; `embedded` is set when we run the server ourselves."""
@@ -378,6 +402,9 @@ class Warehouse:
 
     def start(self) -> str:
         """Make sure the warehouse is reachable and has the schemas; return its URL."""
+        if is_clickhouse_url(self.url):
+            ensure_clickhouse(self.url)
+            return self.url
         if self.embedded is not None:
             self.embedded.start()
             self.url = self.embedded.url()  # with the password generated at the first start
@@ -391,6 +418,8 @@ class Warehouse:
 
     def describe(self) -> str:
         where = f"embedded in {self.embedded.pgdata}" if self.embedded else "external"
+        if is_clickhouse_url(self.url):
+            where = "ClickHouse"
         return f"{redact(self.url)} ({where})"
 
 
@@ -400,6 +429,9 @@ def resolve_warehouse(settings: object) -> Warehouse:
     `settings` is a `hc_base.settings.Settings` (typed loosely to avoid an import cycle).
     """
     url: str | None = getattr(settings, "warehouse_url", None)
+    if url and is_clickhouse_url(url):
+        clickhouse_dbt_env(url)  # validates it (chdb:// needs a path) and registers the password
+        return Warehouse(url=url)
     if url:
         parse_url(url)  # validate early, with a message naming WAREHOUSE_URL
         register_secret(parse_url(url).password)

@@ -27,7 +27,6 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from .landing import Record, raw_table_name
 
@@ -82,21 +81,9 @@ STATE_DDL = [
 
 def connect(url: str) -> Any:
     """A clickhouse-connect client for `clickhouse://…`, `clickhouses://…` or `chdb:///dir`."""
-    import clickhouse_connect
+    from hc_base.clickhouse import connect as connect_clickhouse
 
-    parts = urlsplit(url)
-    if parts.scheme == "chdb":
-        return clickhouse_connect.get_client(interface="chdb", path=parts.path or None)
-    if parts.scheme not in ("clickhouse", "clickhouses"):
-        raise ValueError(f"not a ClickHouse URL (clickhouse://, clickhouses:// or chdb://): scheme {parts.scheme!r}")
-    secure = parts.scheme == "clickhouses"
-    return clickhouse_connect.get_client(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or (8443 if secure else 8123),
-        username=unquote(parts.username) if parts.username else "default",
-        password=unquote(parts.password) if parts.password else "",
-        secure=secure,
-    )
+    return connect_clickhouse(url)
 
 
 def _raw(raw_table: str) -> str:
@@ -293,3 +280,19 @@ def run_load(client: Any, raw_table: str, records: Iterable[Record], *, source: 
         raise
     log_load(client, load_id, source, entity, status="success", started_at=started, rows_landed=changed)
     return load_id, changed
+
+
+def quarantine_rows(client: Any, rows: Sequence[Sequence[Any]]) -> int:
+    """Write rejected rows (load_id, source, file, row, field, value, reason, payload JSON text) to
+    `ingest_state.quarantine`. Written just before the load commits: unlike Postgres, a load that
+    fails after this keeps them (they name its load id, which the load log shows failed)."""
+    if not rows:
+        return 0
+    base, now = _version(), _now()
+    client.insert(
+        f"{STATE_DATABASE}.quarantine",
+        [[base + i, *row, now] for i, row in enumerate(rows)],
+        column_names=["id", "load_id", "source", "file", "row_number", "field", "value", "reason", "payload",
+                      "quarantined_at"],
+    )
+    return len(rows)

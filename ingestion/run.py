@@ -5,9 +5,14 @@ from the source as deleted, writes quarantined rows and advances the entity's cu
 commits. Any failure rolls all of it back, so the previous rows and cursor stay as they were
 and the next run simply repeats the load. The load log (`ingest_state.loads`) is written
 outside that transaction and records failures too (with the error text redacted).
+
+A ClickHouse WAREHOUSE_URL (clickhouse://, chdb:// in tests) runs the same loaders through
+`ingestion.clickhouse_landing`: rows, deletion marks and the cursor are versions written by the
+load's id and become visible together when its one commit row is written (`_ClickHouseLoad`).
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -19,6 +24,7 @@ import psycopg
 from psycopg import sql
 
 from hc_base.redact import redact
+from hc_base.warehouse_url import is_clickhouse_url
 
 from . import landing
 from .bitrix24.auth import OAuthAuth, WebhookAuth
@@ -79,6 +85,7 @@ class _Load:
     rows_rejected: int = 0
     errors: int = 0
     skipped: bool = False
+    final_cursor: dict[str, Any] | None = None
 
     def counted(self, records: Iterable[landing.Record], total: int | None = None) -> Iterator[landing.Record]:
         for record in records:
@@ -90,8 +97,10 @@ class _Load:
     def land(self, records: Iterable[landing.Record], source: str) -> None:
         self.landed += landing.land(self.conn, self.spec.raw_table, self.counted(records), source=source, load_id=self.load_id)
 
-    def mark_deleted(self, live_keys: Iterable[str], scope: tuple[str, list[Any]] | None = None) -> None:
-        """Mark rows gone from the source; skipped when the table was empty before this load."""
+    def mark_deleted(self, live_keys: Iterable[str], scope: tuple[str, list[Any]] | None = None,
+                     in_scope: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        """Mark rows gone from the source; skipped when the table was empty before this load.
+        `scope` is the SQL condition on Postgres, `in_scope` the same test on a row's payload (ClickHouse)."""
         if not self.table_was_empty:
             self.deleted = landing.mark_deleted(self.conn, self.spec.raw_table, live_keys, scope=scope)
 
@@ -99,6 +108,77 @@ class _Load:
         if self.full_refresh:
             return None
         return landing.get_cursor(self.conn, self.spec.source, self.spec.entity)
+
+    def live_versions(self) -> dict[str, str | None]:
+        """source_key -> the payload's DataVersion of the rows not marked deleted (1C catalogs)."""
+        rows = self.conn.execute(
+            sql.SQL(
+                "select source_key, payload->>'DataVersion' from {}.{} where _deleted_at is null"
+            ).format(sql.Identifier(landing.RAW_SCHEMA), sql.Identifier(self.spec.raw_table))
+        ).fetchall()
+        return {key: version for key, version in rows}
+
+    @property
+    def arrow_fast_path(self) -> bool:
+        """Whether user files may be COPYed through the Arrow fast path (Postgres only)."""
+        return True
+
+    def store_quarantine(self, spool: Any) -> int:
+        """Write a file load's rejected rows (ingestion.files.load._QuarantineSpool)."""
+        return int(spool.copy_into(self.conn))
+
+
+@dataclass
+class _ClickHouseLoad(_Load):
+    """The same load on a ClickHouse warehouse (ingestion.clickhouse_landing): `conn` is a
+    clickhouse-connect client; rows, deletion marks and the cursor carry the load id and become
+    visible together when the load commits."""
+
+    def land(self, records: Iterable[landing.Record], source: str) -> None:
+        from . import clickhouse_landing as ch
+
+        self.landed += ch.land(self.conn, self.spec.raw_table, self.counted(records), source=source,
+                               load_id=self.load_id)
+
+    def mark_deleted(self, live_keys: Iterable[str], scope: tuple[str, list[Any]] | None = None,
+                     in_scope: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        from . import clickhouse_landing as ch
+
+        if self.table_was_empty:
+            return
+        keys: list[str] | None = None
+        if scope is not None:
+            if in_scope is None:
+                raise ValueError("a scoped reconciliation on ClickHouse needs the in_scope test")
+            result = self.conn.query(
+                f"select source_key, payload from {ch.RAW_DATABASE}.{landing.raw_table_name(self.spec.raw_table)}"
+                " where _deleted_at is null")
+            keys = [key for key, payload in result.result_rows if in_scope(json.loads(payload))]
+        self.deleted = ch.mark_deleted(self.conn, self.spec.raw_table, live_keys, load_id=self.load_id, scope=keys)
+
+    def cursor(self) -> dict[str, Any] | None:
+        from . import clickhouse_landing as ch
+
+        if self.full_refresh:
+            return None
+        return ch.get_cursor(self.conn, self.spec.source, self.spec.entity)
+
+    def live_versions(self) -> dict[str, str | None]:
+        from . import clickhouse_landing as ch
+
+        result = self.conn.query(
+            f"select source_key, payload from {ch.RAW_DATABASE}.{landing.raw_table_name(self.spec.raw_table)}"
+            " where _deleted_at is null")
+        return {key: json.loads(payload).get("DataVersion") for key, payload in result.result_rows}
+
+    @property
+    def arrow_fast_path(self) -> bool:
+        return False
+
+    def store_quarantine(self, spool: Any) -> int:
+        from . import clickhouse_landing as ch
+
+        return ch.quarantine_rows(self.conn, spool.kept)
 
 
 def ingest(
@@ -127,10 +207,13 @@ def ingest(
         spec = replace(spec, method=onec_entity_set(spec.entity, spec.method))
         if spec.method is None:
             say(f"{entity}: this 1C configuration has no such object (mapping); skipped")
-            with psycopg.connect(warehouse_url, autocommit=True) as conn:  # its raw table exists, empty
-                landing.ensure_schema(conn, [spec.raw_table])
+            ensure_raw_tables(warehouse_url, [spec.raw_table])  # its raw table exists, empty
             return LoadResult(entity, "", 0, 0, 0, None)
     load_id = landing.new_load_id(spec.source, spec.entity)
+    if is_clickhouse_url(warehouse_url):
+        load = _ingest_clickhouse(spec, warehouse_url, settings, load_id, full_refresh, progress, say, files,
+                                  require_files)
+        return _finish(entity, load, progress, say)
     with psycopg.connect(warehouse_url, autocommit=True) as log_conn:
         landing.ensure_schema(log_conn, [spec.raw_table])
         landing.log_load_start(log_conn, load_id, spec.source, spec.entity)
@@ -153,6 +236,12 @@ def ingest(
         landing.log_load_end(
             log_conn, load_id, status="success", rows_landed=load.landed, rows_quarantined=load.quarantined
         )
+    return _finish(entity, load, progress, say, cursor)
+
+
+def _finish(entity: str, load: _Load, progress: Progress | None, say: Log,
+            cursor: dict[str, Any] | None = None) -> LoadResult:
+    load_id = load.load_id
     if progress is not None:
         progress(load.seen, load.seen)
     if load.rows_read is not None and not load.skipped:
@@ -166,8 +255,58 @@ def ingest(
             f"{entity}: {load.seen} read, {load.landed} new or changed, {load.deleted} marked deleted, "
             f"{load.quarantined} quarantined (load {load_id})"
         )
-    return LoadResult(entity, load_id, load.landed, load.quarantined, load.deleted, cursor,
+    return LoadResult(entity, load_id, load.landed, load.quarantined, load.deleted, cursor or load.final_cursor,
                       load.rows_read, load.rows_rejected, load.errors, load.skipped)
+
+
+def ensure_raw_tables(warehouse_url: str, raw_tables: Sequence[str] | None = None) -> None:
+    """The load-state tables and the raw tables (default: every one of the registry), empty when
+    new, on either engine."""
+    if is_clickhouse_url(warehouse_url):
+        from . import clickhouse_landing as ch
+
+        handle = ch.connect(warehouse_url)
+        try:
+            ch.ensure_schema(handle, raw_tables)
+        finally:
+            handle.close()
+        return
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        landing.ensure_schema(conn, raw_tables)
+
+
+def _ingest_clickhouse(spec: EntitySpec, warehouse_url: str, settings: SourceSettings, load_id: str,
+                       full_refresh: bool, progress: Progress | None, say: Log, files: Sequence[Path] | None,
+                       require_files: bool) -> _Load:
+    """One load into a ClickHouse warehouse: versions written by `load_id`, committed by one row
+    (ingestion.clickhouse_landing); a failure leaves them invisible and logs the load failed."""
+    from . import clickhouse_landing as ch
+
+    handle = ch.connect(warehouse_url)
+    try:
+        ch.ensure_schema(handle, [spec.raw_table])
+        started = ch._now()
+        ch.log_load(handle, load_id, spec.source, spec.entity, status="running", started_at=started)
+        load = _ClickHouseLoad(spec, handle, settings, warehouse_url, load_id, full_refresh, progress, say,
+                               files=files, require_files=require_files)
+        try:
+            ch.discard_uncommitted(handle, spec.raw_table)
+            count = handle.query(f"select count() from {ch.RAW_DATABASE}.{spec.raw_table}").result_rows[0][0]
+            load.table_was_empty = count == 0
+            cursor = _LOADERS[spec.kind](load)
+            if cursor is not None:
+                ch.set_cursor(handle, spec.source, spec.entity, cursor, load_id=load_id)
+            ch.commit_load(handle, load_id)
+        except BaseException as exc:
+            ch.log_load(handle, load_id, spec.source, spec.entity, status="failed", started_at=started,
+                        error=redact(f"{type(exc).__name__}: {exc}")[:2000])
+            raise
+        ch.log_load(handle, load_id, spec.source, spec.entity, status="success", started_at=started,
+                    rows_landed=load.landed, rows_quarantined=load.quarantined)
+        load.final_cursor = cursor
+        return load
+    finally:
+        handle.close()
 
 
 def ingest_source(
@@ -221,6 +360,11 @@ def ingest_source(
 def bitrix24_client(settings: SourceSettings, warehouse_url: str) -> Bitrix24Client:
     if settings.bitrix24_webhook_url:
         auth: WebhookAuth | OAuthAuth = WebhookAuth(settings.bitrix24_webhook_url)
+    elif settings.bitrix24_oauth_configured and is_clickhouse_url(warehouse_url):
+        raise ConfigError(
+            "Bitrix24 OAuth keeps its rotating refresh token under a lock in a PostgreSQL warehouse; with a "
+            "ClickHouse WAREHOUSE_URL use a webhook (BITRIX24_WEBHOOK_URL)"
+        )
     elif settings.bitrix24_oauth_configured:
         auth = OAuthAuth(
             settings.bitrix24_portal_url or "",
@@ -358,7 +502,9 @@ def _load_b24_product_rows(load: _Load) -> dict[str, Any] | None:
     if since is None:
         load.mark_deleted(keys)
     elif deal_ids:
-        load.mark_deleted(keys, scope=("t.payload->>'OWNER_ID' = any(%s)", [deal_ids]))
+        owners = set(deal_ids)
+        load.mark_deleted(keys, scope=("t.payload->>'OWNER_ID' = any(%s)", [deal_ids]),
+                          in_scope=lambda payload: str(payload.get("OWNER_ID")) in owners)
     return {"max_modified": tracker[0].isoformat() if tracker[0] else None, "deals_read": len(deal_ids)}
 
 
@@ -381,12 +527,7 @@ def _load_onec_catalog(load: _Load) -> dict[str, Any] | None:
     client = onec_client(load.settings)
     known: dict[str, str | None] = {}
     if not load.full_refresh:
-        rows = load.conn.execute(
-            sql.SQL(
-                "select source_key, payload->>'DataVersion' from {}.{} where _deleted_at is null"
-            ).format(sql.Identifier(landing.RAW_SCHEMA), sql.Identifier(spec.raw_table))
-        ).fetchall()
-        known = {key: version for key, version in rows}
+        known = load.live_versions()
     keys: set[str] = set()
     unchanged = [0]
 
@@ -431,7 +572,8 @@ def _load_onec_document(load: _Load) -> dict[str, Any] | None:
 
     load.land(records(), "onec")
     scope = None if window is None else ("t.payload->>'Date' >= %s", [window])
-    load.mark_deleted(keys, scope=scope)
+    load.mark_deleted(keys, scope=scope,
+                      in_scope=lambda payload: isinstance(payload.get("Date"), str) and payload["Date"] >= (window or ""))
     return {"max_date": top[0]}
 
 

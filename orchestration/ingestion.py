@@ -79,12 +79,9 @@ def missing_configuration(source: str, settings: Any) -> str | None:
 
 
 def _ensure_raw_table(url: str, raw_table: str) -> None:
-    import psycopg
+    from ingestion.run import ensure_raw_tables
 
-    from ingestion import landing
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        landing.ensure_schema(conn, [raw_table])
+    ensure_raw_tables(url, [raw_table])
 
 
 def _entities() -> Mapping[str, Any]:
@@ -103,6 +100,17 @@ def _table_stats(url: str, raw_table: str) -> tuple[int, datetime | None]:
     from psycopg import sql
 
     key = raw_asset_key(raw_table)
+    from hc_base.warehouse_url import is_clickhouse_url
+
+    if is_clickhouse_url(url):
+        from hc_base.clickhouse import client
+
+        with client(url) as handle:
+            [(live, total, last)] = handle.query(
+                f"select countIf(_deleted_at is null), count(), max(_loaded_at) from raw.{key.path[-1]}").result_rows
+        if not total:  # max() of no rows is 1970, not NULL
+            return int(live), None
+        return int(live), last if last.tzinfo is not None else last.replace(tzinfo=UTC)
     with psycopg.connect(url) as conn:
         row = conn.execute(
             sql.SQL("select count(*) filter (where _deleted_at is null), max(_loaded_at) from {}.{}").format(

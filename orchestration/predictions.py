@@ -63,22 +63,18 @@ def writeback_input_keys(manifest: dict[str, Any]) -> list[dg.AssetKey]:
 
 def _has_sales(url: str) -> bool:
     """Whether the sales fact holds any line (it is empty when neither 1C nor a sales file is connected)."""
-    import psycopg
-
+    from hc_base.clickhouse import warehouse
     from predictions.model import SALES_TABLE
 
-    with psycopg.connect(url) as conn:
-        return conn.execute(f"select exists (select 1 from {SALES_TABLE})").fetchone() == (True,)
+    with warehouse(url) as conn:
+        return conn.execute(f"select count(*) > 0 from (select 1 from {SALES_TABLE} limit 1) as s").fetchone()[0] in (1, True)
 
 
 def _ensure_prediction_tables(url: str) -> None:
     """The (empty) prediction tables, so the dbt models reading them build."""
-    import psycopg
+    from predictions.model import ensure_tables
 
-    from predictions.model import DDL
-
-    with psycopg.connect(url) as conn:
-        conn.execute(DDL)
+    ensure_tables(url)
 
 
 def build_prediction_assets() -> list[dg.AssetsDefinition]:

@@ -14,17 +14,27 @@ from hc_base.warehouse_url import dbt_env
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The warehouse PostgreSQL. `happyclient` exports WAREHOUSE_URL for the embedded server too."""
+    """The warehouse: PostgreSQL, or ClickHouse for a clickhouse:// (chdb:// in tests) URL. `happyclient`
+    exports WAREHOUSE_URL for the embedded server too."""
 
     url: str
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        from hc_base.warehouse_url import parse_url
+        from hc_base.warehouse_url import clickhouse_dbt_env, is_clickhouse_url, parse_url
 
-        register_secret(parse_url(self.url).password)
+        if is_clickhouse_url(self.url):
+            clickhouse_dbt_env(self.url)  # registers the password
+        else:
+            register_secret(parse_url(self.url).password)
+
+    @property
+    def is_clickhouse(self) -> bool:
+        from hc_base.warehouse_url import is_clickhouse_url
+
+        return is_clickhouse_url(self.url)
 
     def dbt_env(self) -> dict[str, str]:
-        """HAPPYCLIENT_PG_* variables for dbt's profiles.yml."""
+        """HAPPYCLIENT_PG_* (or target clickhouse and HAPPYCLIENT_CH_*) variables for dbt's profiles.yml."""
         return dbt_env(self.url)
 
 

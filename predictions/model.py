@@ -23,11 +23,13 @@ import logging
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import psycopg
 
+from hc_base.clickhouse import engine_of, warehouse
 from hc_base.redact import redact
 
 from . import bgnbd, gamma_gamma
@@ -71,6 +73,42 @@ create table if not exists predictions.model_fits (
     primary key (as_of, model)
 );
 """
+
+
+# The same tables on a ClickHouse warehouse (issue 13): one database, a ReplacingMergeTree per table
+CLICKHOUSE_DDL = [
+    "create database if not exists predictions",
+    """create table if not exists predictions.client_predictions (
+        client_id String, as_of Date, first_purchase_date Date, last_purchase_date Date,
+        frequency Int32, recency Int32, t Int32, monetary_avg Decimal(18, 2), p_alive Float64,
+        expected_purchases_90d Float64, expected_purchases_365d Float64, expected_order_value Decimal(18, 2),
+        clv_12m Decimal(18, 2), churn_risk String, churn_risk_label String, computed_at DateTime64(6, 'UTC'))
+        engine = ReplacingMergeTree order by (client_id, as_of)""",
+    """create table if not exists predictions.model_fits (
+        as_of Date, model String, params String, n_clients Int32, log_likelihood Float64,
+        computed_at DateTime64(6, 'UTC'))
+        engine = ReplacingMergeTree order by (as_of, model)""",
+]
+OUTPUT_COLUMNS = (
+    "client_id", "as_of", "first_purchase_date", "last_purchase_date", "frequency", "recency", "t", "monetary_avg",
+    "p_alive", "expected_purchases_90d", "expected_purchases_365d", "expected_order_value", "clv_12m",
+    "churn_risk", "churn_risk_label", "computed_at",
+)
+FITS_COLUMNS = ("as_of", "model", "params", "n_clients", "log_likelihood", "computed_at")
+
+
+def _create_tables(conn: Any) -> None:
+    if engine_of(conn) == "clickhouse":
+        for ddl in CLICKHOUSE_DDL:
+            conn.execute(ddl)
+    else:
+        conn.execute(DDL)
+
+
+def ensure_tables(warehouse_url: str) -> None:
+    """The (empty) prediction tables on either engine, so the dbt models reading them build."""
+    with warehouse(warehouse_url) as conn:
+        _create_tables(conn)
 
 
 class PredictionError(RuntimeError):
@@ -173,13 +211,16 @@ def _money(value: float) -> Decimal:
     return Decimal(str(round(float(value), 2)))
 
 
-def _read_daily(conn: psycopg.Connection, as_of: date | None) -> tuple[pd.DataFrame, date]:
+def _read_daily(conn: Any, as_of: date | None) -> tuple[pd.DataFrame, date]:
+    if engine_of(conn) == "clickhouse" and not conn.table_exists(SALES_TABLE):
+        raise PredictionError(f"{SALES_TABLE} does not exist: run dbt (dbt build) before the predictions")
     try:
         if as_of is None:
             row = conn.execute(f"select max(document_date) from {SALES_TABLE}").fetchone()
             if row is None or row[0] is None:
                 raise PredictionError(f"{SALES_TABLE} is empty: run the pipeline (ingestion + dbt) first")
             as_of = row[0].date() if isinstance(row[0], datetime) else row[0]
+        assert as_of is not None
         rows = conn.execute(
             f"""
             select client_id, cast(document_date as date) as purchase_date, sum(revenue) as revenue
@@ -187,7 +228,7 @@ def _read_daily(conn: psycopg.Connection, as_of: date | None) -> tuple[pd.DataFr
             where client_id is not null and cast(document_date as date) <= %s
             group by client_id, cast(document_date as date)
             """,
-            (as_of,),
+            (as_of.isoformat(),),
         ).fetchall()
     except psycopg.errors.UndefinedTable:
         raise PredictionError(f"{SALES_TABLE} does not exist: run dbt (dbt build) before the predictions") from None
@@ -202,56 +243,64 @@ def run_predictions(
 ) -> int:
     """Compute the predictions as of `as_of` (default: the latest document date in the sales mart),
     replace the rows of that as_of in `predictions.client_predictions`, return the number of clients."""
-    with psycopg.connect(warehouse_url) as conn:
+    with warehouse(warehouse_url) as conn:
         daily, as_of = _read_daily(conn, as_of)
         summary = summarise_purchases(daily, as_of)
         result, fits = predict(summary, monthly_discount_rate=monthly_discount_rate)
         now = datetime.now(UTC)
-        conn.execute(DDL)
-        conn.execute(f"delete from {OUTPUT_TABLE} where as_of = %s", (as_of,))
-        conn.execute(f"delete from {FITS_TABLE} where as_of = %s", (as_of,))
-        with conn.cursor() as cur:
-            cur.executemany(
-                f"""insert into {OUTPUT_TABLE} (client_id, as_of, first_purchase_date, last_purchase_date, frequency,
-                recency, t, monetary_avg, p_alive, expected_purchases_90d, expected_purchases_365d,
-                expected_order_value, clv_12m, churn_risk, churn_risk_label, computed_at)
-                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-                [
-                    (
-                        str(r.client_id),
-                        as_of,
-                        r.first_purchase_date.date(),
-                        r.last_purchase_date.date(),
-                        int(r.frequency),
-                        int(r.recency),
-                        int(r.t),
-                        _money(r.monetary_avg),
-                        float(r.p_alive),
-                        float(r.expected_purchases_90d),
-                        float(r.expected_purchases_365d),
-                        _money(r.expected_order_value),
-                        _money(r.clv_12m),
-                        str(r.churn_risk),
-                        str(r.churn_risk_label),
-                        now,
-                    )
-                    for r in result.itertuples(index=False)
-                ],
+        rows = [
+            (
+                str(r.client_id),
+                as_of,
+                r.first_purchase_date.date(),
+                r.last_purchase_date.date(),
+                int(r.frequency),
+                int(r.recency),
+                int(r.t),
+                _money(r.monetary_avg),
+                float(r.p_alive),
+                float(r.expected_purchases_90d),
+                float(r.expected_purchases_365d),
+                _money(r.expected_order_value),
+                _money(r.clv_12m),
+                str(r.churn_risk),
+                str(r.churn_risk_label),
+                now,
             )
-            cur.executemany(
-                f"insert into {FITS_TABLE} (as_of, model, params, n_clients, log_likelihood, computed_at) values (%s, %s, %s, %s, %s, %s)",
-                [
-                    (
-                        as_of,
-                        name,
-                        json.dumps({k: v for k, v in values.items() if k not in ("n_clients", "log_likelihood")}),
-                        int(values["n_clients"]),
-                        values["log_likelihood"],
-                        now,
-                    )
-                    for name, values in fits.items()
-                ],
+            for r in result.itertuples(index=False)
+        ]
+        fit_rows = [
+            (
+                as_of,
+                name,
+                json.dumps({k: v for k, v in values.items() if k not in ("n_clients", "log_likelihood")}),
+                int(values["n_clients"]),
+                values["log_likelihood"],
+                now,
             )
+            for name, values in fits.items()
+        ]
+        _create_tables(conn)
+        if engine_of(conn) == "clickhouse":
+            # no transaction: the new rows replace the old ones of this as_of (same key, newer part);
+            # rows of clients gone since are deleted first
+            conn.execute(f"delete from {OUTPUT_TABLE} where as_of = %s", (as_of.isoformat(),))
+            conn.execute(f"delete from {FITS_TABLE} where as_of = %s", (as_of.isoformat(),))
+            conn.insert(OUTPUT_TABLE, rows, OUTPUT_COLUMNS)
+            conn.insert(FITS_TABLE, fit_rows, FITS_COLUMNS)
+        else:
+            conn.execute(f"delete from {OUTPUT_TABLE} where as_of = %s", (as_of,))
+            conn.execute(f"delete from {FITS_TABLE} where as_of = %s", (as_of,))
+            with conn.cursor() as cur:
+                cur.executemany(
+                    f"insert into {OUTPUT_TABLE} ({', '.join(OUTPUT_COLUMNS)})"
+                    f" values ({', '.join(['%s'] * len(OUTPUT_COLUMNS))})",
+                    rows,
+                )
+                cur.executemany(
+                    f"insert into {FITS_TABLE} ({', '.join(FITS_COLUMNS)}) values (%s, %s, %s, %s, %s, %s)",
+                    fit_rows,
+                )
         conn.commit()
     log.info("predictions as of %s: %d clients, BG/NBD %s", as_of, len(result), redact(fits["bgnbd"]))
     return len(result)

@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import psycopg
-
+from hc_base.clickhouse import engine_of, warehouse
 from hc_base.redact import redact
 
 from .writeback_plan import (
@@ -65,6 +64,14 @@ create table if not exists ingest_state.writeback_audit (
     dry_run boolean not null
 );
 """
+AUDIT_CLICKHOUSE_DDL = [
+    "create database if not exists ingest_state",
+    """create table if not exists ingest_state.writeback_audit (
+        run_id String, entity String, entity_id Nullable(String), field Nullable(String),
+        before Nullable(String), after Nullable(String), action String, at DateTime64(6, 'UTC'), dry_run Bool)
+        engine = MergeTree order by (run_id, at)""",
+]
+AUDIT_COLUMNS = ("run_id", "entity", "entity_id", "field", "before", "after", "action", "at", "dry_run")
 
 
 class BatchClient(Protocol):
@@ -146,7 +153,7 @@ def _no_retries(client: BatchClient) -> Iterator[None]:
 
 class _Run:
     def __init__(
-        self, conn: psycopg.Connection, client: BatchClient, report: PushReport, log: Callable[[str], None]
+        self, conn: Any, client: BatchClient, report: PushReport, log: Callable[[str], None]
     ) -> None:
         self.conn = conn
         self.client = client
@@ -182,12 +189,15 @@ class _Run:
         """Store the buffered audit rows; called after every batch, so the audit survives a later failure."""
         if not self._audit_rows:
             return
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                "insert into ingest_state.writeback_audit (run_id, entity, entity_id, field, before, after, action, at, dry_run)"
-                " values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                self._audit_rows,
-            )
+        if engine_of(self.conn) == "clickhouse":
+            self.conn.insert("ingest_state.writeback_audit", self._audit_rows, AUDIT_COLUMNS)
+        else:
+            with self.conn.cursor() as cur:
+                cur.executemany(
+                    f"insert into ingest_state.writeback_audit ({', '.join(AUDIT_COLUMNS)})"
+                    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    self._audit_rows,
+                )
         self.conn.commit()
         self._audit_rows = []
 
@@ -409,8 +419,9 @@ def push_to_bitrix24(
         report.disabled = True
         log(report.summary())
         return report
-    with psycopg.connect(warehouse_url) as conn:
-        conn.execute(AUDIT_DDL)
+    with warehouse(warehouse_url) as conn:
+        for ddl in AUDIT_CLICKHOUSE_DDL if engine_of(conn) == "clickhouse" else [AUDIT_DDL]:
+            conn.execute(ddl)
         conn.commit()
         run = _Run(conn, client, report, log)
         run.say(f"write-back {report.run_id}: {'DRY RUN, ' if dry_run else ''}reading the warehouse")

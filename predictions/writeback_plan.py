@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import psycopg
+from hc_base.clickhouse import engine_of
 
 from .settings import prediction_settings
 
@@ -80,22 +80,29 @@ def normalise(field: CompanyField, value: Any) -> str | None:
     return str(value)
 
 
-def _table_exists(conn: psycopg.Connection, qualified: str) -> bool:
+def _table_exists(conn: Any, qualified: str) -> bool:
+    """On Postgres (psycopg) or ClickHouse (hc_base.clickhouse.ClickHouseConnection)."""
+    if engine_of(conn) == "clickhouse":
+        return bool(conn.table_exists(qualified))
     row = conn.execute("select to_regclass(%s)", (qualified,)).fetchone()
     return row is not None and row[0] is not None
 
 
-def desired_company_values(conn: psycopg.Connection) -> dict[int, dict[str, str | None]]:
+def desired_company_values(conn: Any) -> dict[int, dict[str, str | None]]:
     """{company id: {UF_CRM_...: value}} for every client linked to a Bitrix24 company.
     Predictions (churn risk, CLV) come from the latest as_of; absent predictions leave those
     fields out (nothing is cleared)."""
     if not _table_exists(conn, CLIENTS_TABLE):
         raise WritebackError(f"{CLIENTS_TABLE} does not exist: run dbt (dbt build) before the write-back")
     have_predictions = _table_exists(conn, PREDICTIONS_TABLE)
+    # the latest as_of's rows, filtered before the join (ClickHouse takes no subquery in a join's ON)
     prediction_join = (
-        f"""left join {PREDICTIONS_TABLE} as pred
-            on pred.client_id = cast(dim.client_id as text)
-            and pred.as_of = (select max(latest.as_of) from {PREDICTIONS_TABLE} as latest)"""
+        f"""left join (
+                select p.client_id as client_id, p.churn_risk_label as churn_risk_label, p.clv_12m as clv_12m
+                from {PREDICTIONS_TABLE} as p
+                where p.as_of = (select max(latest.as_of) from {PREDICTIONS_TABLE} as latest)
+            ) as pred
+            on pred.client_id = cast(dim.client_id as text)"""
         if have_predictions
         else ""
     )
@@ -127,7 +134,7 @@ def desired_company_values(conn: psycopg.Connection) -> dict[int, dict[str, str 
     return out
 
 
-def desired_tasks(conn: psycopg.Connection, *, per_manager: int | None = None) -> list[TaskAction]:
+def desired_tasks(conn: Any, *, per_manager: int | None = None) -> list[TaskAction]:
     """The top `per_manager` actions of each manager from the ranked action list (default: the dbt
     var `writeback_tasks_per_manager`)."""
     if per_manager is None:

@@ -130,6 +130,9 @@ class _QuarantineSpool:
         self.say = say
         self.fh = tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed by __exit__
         self.count = 0
+        # the same rows as values, for a ClickHouse warehouse (no COPY): load_id, source, file,
+        # row, field, value, reason, payload (JSON text)
+        self.kept: list[tuple[Any, ...]] = []
 
     def __enter__(self) -> _QuarantineSpool:
         return self
@@ -146,6 +149,9 @@ class _QuarantineSpool:
                 if self.count < SHOWN_ERRORS:
                     self.say(f"rejected: {err}")
                 self.count += 1
+                self.kept.append((self.load_id, source, err.file, err.row, err.field,
+                                  None if err.value is None else str(err.value).replace("\x00", ""), err.reason,
+                                  None if raw is None else landing._json(raw).replace("\\\\", "\\")))
                 lines.append(
                     prefix + "\t".join((
                         _text(err.file), "\\N" if err.row is None else str(err.row), _text(err.field),
@@ -215,7 +221,7 @@ def load_file_kind(load: _Load) -> dict[str, Any] | None:
     seen_files: dict[str, Any] = {}
     with _QuarantineSpool(load.load_id, load.log) as spool:
         _load_paths(load, file_spec, kind, paths, bounds, hashes, keys, spool, seen_files)
-        load.quarantined += spool.copy_into(load.conn)
+        load.quarantined += load.store_quarantine(spool)
     load.mark_deleted(keys)
     return {"rules": rules, "files": seen_files}
 
@@ -233,7 +239,7 @@ def _load_paths(load: _Load, file_spec: FileSpec, kind: str, paths: list[Path], 
                 keys[record[0]] = name
                 yield record
 
-        fast = parser.arrow_records()
+        fast = parser.arrow_records() if load.arrow_fast_path else None
         if fast is not None:
             _land_arrow(load, fast, source, keys, path.name)
         else:

@@ -16,19 +16,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "dbt")]
 
-# The predictions step's output table (predictions/model.py writes it on Postgres; its ClickHouse
-# port is not done): created empty so the source and its tests exist, as tests/dbt does on Postgres.
-PREDICTIONS_DDL = [
-    "create database if not exists predictions",
-    """create table if not exists predictions.client_predictions (
-        client_id String, as_of Date, first_purchase_date Date, last_purchase_date Date,
-        frequency Int32, recency Int32, t Int32, monetary_avg Decimal(18, 2), p_alive Float64,
-        expected_purchases_90d Float64, expected_purchases_365d Float64, expected_order_value Decimal(18, 2),
-        clv_12m Decimal(18, 2), churn_risk String, churn_risk_label String, computed_at DateTime64(6, 'UTC'))
-        engine = ReplacingMergeTree order by (client_id, as_of)""",
-]
-
-
 def dataset():
     from raw_dataset import generate
     from raw_dataset_bitrix24 import add_bitrix24_and_files
@@ -44,7 +31,10 @@ def land(path: str) -> None:
     ds = dataset()
     client = ch.connect(f"chdb://{path}")
     ch.ensure_schema(client, RAW_TABLES)
-    for ddl in PREDICTIONS_DDL:
+    # the predictions step's output table, created empty so its source and tests exist (as tests/dbt does)
+    from predictions.model import CLICKHOUSE_DDL
+
+    for ddl in CLICKHOUSE_DDL:
         client.command(ddl)
     for table in RAW_TABLES:
         rows = ds.rows.get(table, [])

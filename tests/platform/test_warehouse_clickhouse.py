@@ -41,3 +41,29 @@ def test_profile_reads_every_variable_the_url_sets() -> None:
     assert outputs["clickhouse"]["type"] == "clickhouse" and outputs["warehouse"]["type"] == "postgres"
     for name in dbt_env("clickhouses://u:p@h:1/?cluster=c"):
         assert f"env_var('{name}'" in profile, f"{name} is set from WAREHOUSE_URL but profiles.yml does not read it"
+
+
+def test_a_clickhouse_url_is_a_warehouse_of_its_own_not_the_embedded_postgres(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from happyclient.warehouse import resolve_warehouse
+
+    url = "clickhouse://hc:s3cr3t-ch@ch.local:8123/"
+    warehouse = resolve_warehouse(SimpleNamespace(warehouse_url=url, data_dir=tmp_path, pg_port=1))
+    assert warehouse.url == url and warehouse.embedded is None
+    assert "ClickHouse" in warehouse.describe() and "s3cr3t-ch" not in warehouse.describe()
+    with pytest.raises(WarehouseError, match="chdb:///path"):  # a chDB URL names its directory
+        resolve_warehouse(SimpleNamespace(warehouse_url="chdb://", data_dir=tmp_path, pg_port=1))
+
+
+def test_the_dagster_definitions_load_with_a_clickhouse_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job's definitions do not need a PostgreSQL URL; its warehouse resource knows the engine
+    (the dbt steps then leave out the unit tests tagged not_on_clickhouse)."""
+    monkeypatch.setenv("WAREHOUSE_URL", "clickhouse://default:@127.0.0.1:8123/")
+    from orchestration.definitions import PIPELINE_JOB, defs
+    from orchestration.resources import WarehouseResource
+
+    assert defs.resolve_job_def(PIPELINE_JOB) is not None
+    assert WarehouseResource(url="chdb:///tmp/x").is_clickhouse
+    assert not WarehouseResource(url="postgresql://u@h/db").is_clickhouse
+    assert WarehouseResource(url="clickhouse://h:8123/").dbt_env()["HAPPYCLIENT_DBT_TARGET"] == "clickhouse"
