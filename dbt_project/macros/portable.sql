@@ -33,3 +33,20 @@
 {% macro clickhouse__decimal_on_clickhouse(expr) -%}
     {{ dbt.safe_cast(expr, dbt.type_numeric()) }}
 {%- endmacro %}
+
+{#- round(expr, digits) with halves away from zero, as PostgreSQL's numeric round() does
+    (round(3.125, 2) = 3.13). ClickHouse rounds a Float64's halves to even (3.12) and rounds a Decimal's
+    away from zero, so there the value goes through a Decimal first. The cast truncates (0.015 is
+    stored as 0.01499999…, 1.005 as 1.00499999…), so it keeps 12 places and rounds to 9 before rounding
+    to the digits asked: 0.015 -> 0.02 and 1.005 -> 1.01, as on PostgreSQL. -#}
+{% macro round_half_away(expr, digits) -%}
+    {{ return(adapter.dispatch('round_half_away')(expr, digits)) }}
+{%- endmacro %}
+
+{% macro default__round_half_away(expr, digits) -%}
+    round({{ expr }}, {{ digits }})
+{%- endmacro %}
+
+{% macro clickhouse__round_half_away(expr, digits) -%}
+    toFloat64(round(round(toDecimal128({{ expr }}, 12), 9), {{ digits }}))
+{%- endmacro %}

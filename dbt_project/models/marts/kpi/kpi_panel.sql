@@ -156,16 +156,16 @@ final as (
 
         -- numerics
         kpis.kpi_sort as kpi_sort,
-        round(kpis.fact_value, 2) as fact_value,
-        round(kpis.target_value, 2) as target_value,
-        round(100.0 * kpis.fact_value / nullif(kpis.target_value, 0), 2) as fulfilment_pct,
+        {{ round_half_away('kpis.fact_value', 2) }} as fact_value,
+        {{ round_half_away('kpis.target_value', 2) }} as target_value,
+        {{ round_half_away('100.0 * kpis.fact_value / nullif(kpis.target_value, 0)', 2) }} as fulfilment_pct,
         kpis.numerator_value as numerator_value,
         kpis.denominator_value as denominator_value,
-        round(kpis.clients_complete_pct, 2) as clients_complete_pct,
+        {{ round_half_away('kpis.clients_complete_pct', 2) }} as clients_complete_pct,
 
         -- labels: fact and target as text in the KPI's own unit (the KPI table shows them)
-        {{ kpi_value_label('kpis.kpi_code', 'round(kpis.fact_value, 2)') }} as fact_label,
-        {{ kpi_value_label('kpis.kpi_code', 'round(kpis.target_value, 2)') }} as target_label,
+        {{ kpi_value_label('kpis.kpi_code', round_half_away('kpis.fact_value', 2)) }} as fact_label,
+        {{ kpi_value_label('kpis.kpi_code', round_half_away('kpis.target_value', 2)) }} as target_label,
 
         -- booleans
         kpis.is_period_to_date as is_period_to_date,
