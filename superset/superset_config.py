@@ -155,7 +155,25 @@ _ALL_ROWS_ROLES = {"Admin", "Коммерческий директор"}
 _B24_USERNAME = re.compile(r"b24_([0-9]{1,18})")
 
 
+# ClickHouse (issue 13): those roles and policies are PostgreSQL's and are not ported, so on a
+# ClickHouse connection only the all-rows roles may query; anyone else is refused (deny by default).
+_CLICKHOUSE_DRIVERS = ("clickhousedb", "clickhouse")
+
+
+class WarehouseAccessDenied(PermissionError):
+    pass
+
+
 def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):
+    if uri.drivername.split("+", 1)[0] in _CLICKHOUSE_DRIVERS:
+        if username:
+            user = security_manager.find_user(username=username)
+            if user is None or not user.is_active or not {role.name for role in user.roles} & _ALL_ROWS_ROLES:
+                raise WarehouseAccessDenied(
+                    "row-level security is not available on a ClickHouse warehouse yet: only Admin and "
+                    "«Коммерческий директор» may query it"
+                )
+        return uri, params
     base = uri.username or ""
     if not (base.startswith("hc_") and base.endswith(_WAREHOUSE_ROLE_SUFFIX)) or not username:
         return uri, params
