@@ -183,10 +183,13 @@ def import_assets(
     the semantic layer under ``dbt_models_dir`` (None: as committed)."""
     assets_dir = Path(assets_dir)
     files = read_assets(assets_dir)
-    if dbt_models_dir is not None:
-        files = apply_dbt_metrics(files, generate_dbt_metrics(dbt_models_dir))
+    clickhouse = is_clickhouse_url(warehouse_url)
+    if dbt_models_dir is not None or clickhouse:
+        # on ClickHouse the metric SQL is written for it (hc_superset.metrics.for_clickhouse)
+        files = apply_dbt_metrics(files, generate_dbt_metrics(dbt_models_dir or DBT_MODELS_DIR),
+                                  engine="clickhouse" if clickhouse else "postgres")
     _validate_refs(files)
-    if is_clickhouse_url(warehouse_url):
+    if clickhouse:
         # ClickHouse: the connection is the URL's user; the per-user roles and row security of
         # hc_base.warehouse_access are PostgreSQL's (superset_config.py refuses restricted users'
         # queries on a ClickHouse database)

@@ -34,7 +34,8 @@ from hc_superset.server import SupersetServer
 from hc_superset.sync import ImportReport, import_assets, warehouse_sqlalchemy_uri
 from tests.superset.harness import ADMIN_PASSWORD, ADMIN_USER, ASSETS_DIR, PROJECT_ROOT, TEMPLATE_DIR, free_port
 
-pytestmark = [pytest.mark.clickhouse, pytest.mark.slow]
+# two dbt builds (the session fixtures) and a Superset start: past the suite's 1200 s on a busy machine
+pytestmark = [pytest.mark.clickhouse, pytest.mark.slow, pytest.mark.timeout(3600)]
 pytest.importorskip("chdb")
 
 SUPERSET_PYTHON = PROJECT_ROOT / ".venv-superset" / "bin" / "python"
