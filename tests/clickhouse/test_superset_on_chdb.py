@@ -58,6 +58,17 @@ def test_clickhouse_urls_become_superset_clickhouse_connections() -> None:
     assert warehouse_sqlalchemy_uri("postgresql://postgres@127.0.0.1:5432/wh")[0].startswith("postgresql+psycopg2://")
 
 
+def test_metric_sql_for_clickhouse_qualifies_columns_but_not_strings_or_functions() -> None:
+    from hc_superset.metrics import for_clickhouse
+
+    columns = {"clients", "dimension_type", "company", "is_done"}
+    assert for_clickhouse("SUM(CASE WHEN dimension_type = 'company' THEN clients END)", "summary", columns) == (
+        "SUM(CASE WHEN summary.dimension_type = 'company' THEN summary.clients END)")
+    assert for_clickhouse("SUM(case when is_done then 1 else 0 end) * 1.0 / NULLIF(COUNT(clients), 0)", "k", columns) == (
+        "SUM(case when k.is_done then 1 else 0 end) * 1.0 / NULLIF(COUNT(k.clients), 0)")
+    assert for_clickhouse("MAX(clients_previous)", "s", columns) == "MAX(clients_previous)"  # not a column here
+
+
 @pytest.fixture(scope="module")
 def superset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SupersetServer, SupersetClient]]:
     """A fresh Superset of its own (the session's shared one keeps its Postgres database)."""
