@@ -238,11 +238,13 @@ def node_name(rest: str) -> str:
 
 
 def dbt(env: dict[str, str], target: Path, *args: str, progress: bool = False, slow_s: float = 20.0,
-        check: bool = True) -> DbtRun:
+        check: bool = True, executable: list[str] | None = None) -> DbtRun:
     """Run dbt with its own target path; returns wall time (including dbt's start-up and parse)
     and the run's results. `progress`: print nodes slower than `slow_s` as they finish and a
-    status line every 60 s with what is running. `check`: exit on failure."""
-    command = [str(DBT), *args, "--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT),
+    status line every 60 s with what is running. `check`: exit on failure. `executable`: the
+    command that is dbt (default the virtualenv's `dbt`; bench/scale's chDB engine passes the
+    test shim tests/clickhouse/chdb_dbt.py)."""
+    command = [*(executable or [str(DBT)]), *args, "--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT),
                "--target-path", str(target), "--log-path", str(target / "logs")]
     (target / "run_results.json").unlink(missing_ok=True)
     start = time.perf_counter()

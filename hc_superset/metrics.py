@@ -243,8 +243,31 @@ def generate(models_dir: Path = DBT_MODELS_DIR) -> dict[str, list[dict[str, Any]
     return {table: sorted(items, key=lambda m: m["metric_name"]) for table, items in out.items()}
 
 
-def apply(files: dict[str, dict[str, Any]], generated: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """``read_assets`` output with every dataset's ``metrics`` replaced by the generated ones."""
+_STRING_LITERAL = re.compile(r"('(?:[^']|'')*')")
+ENGINES = ("postgres", "clickhouse")
+
+
+def for_clickhouse(expression: str, table: str, columns: set[str]) -> str:
+    """The metric SQL for ClickHouse: every column of the dataset qualified with its table.
+
+    ClickHouse resolves a name to a SELECT alias before a column, and Superset aliases each
+    metric with its name: with a metric named like a column (``SUM(clients) AS clients``), another
+    metric's ``SUM(clients)`` in the same query would read the alias and nest two aggregates
+    (ILLEGAL_AGGREGATION). ``<table>.<column>`` always means the column (Superset reads a physical
+    dataset ``FROM <schema>.<table>``, unaliased). String literals are left alone."""
+    if not columns:
+        return expression
+    name = re.compile(r"(?<![.\w])(" + "|".join(re.escape(c) for c in sorted(columns, key=len, reverse=True)) + r")\b(?!\s*\()")
+    parts = _STRING_LITERAL.split(expression)
+    return "".join(part if i % 2 else name.sub(lambda m: f"{table}.{m.group(1)}", part) for i, part in enumerate(parts))
+
+
+def apply(files: dict[str, dict[str, Any]], generated: dict[str, list[dict[str, Any]]],
+          engine: str = "postgres") -> dict[str, dict[str, Any]]:
+    """``read_assets`` output with every dataset's ``metrics`` replaced by the generated ones,
+    written for ``engine`` (the committed files are the Postgres form; see ``for_clickhouse``)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     known = {cfg.get("table_name") for path, cfg in files.items() if path.startswith("datasets/")}
     missing = sorted(set(generated) - known)
     if missing:
@@ -252,7 +275,12 @@ def apply(files: dict[str, dict[str, Any]], generated: dict[str, list[dict[str, 
     out = {}
     for path, cfg in files.items():
         if path.startswith("datasets/"):
-            cfg = {**cfg, "metrics": [dict(m) for m in generated.get(cfg.get("table_name"), [])]}
+            metrics = [dict(m) for m in generated.get(cfg.get("table_name"), [])]
+            if engine == "clickhouse":
+                columns = {str(c["column_name"]) for c in cfg.get("columns") or [] if not c.get("expression")}
+                for m in metrics:
+                    m["expression"] = for_clickhouse(m["expression"], str(cfg["table_name"]), columns)
+            cfg = {**cfg, "metrics": metrics}
         out[path] = cfg
     return out
 

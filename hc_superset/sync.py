@@ -22,11 +22,12 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 import yaml
 
 from hc_base.redact import register_secret
+from hc_base.warehouse_url import is_clickhouse_url
 from hc_superset.assets import (
     ASSET_DIRS,
     MASKED_PASSWORD,
@@ -66,8 +67,42 @@ class ImportReport:
     dataset_ids: dict[str, int] = field(default_factory=dict)  # uuid -> id
 
 
+# the ClickHouse database Superset's connection opens: the datasets name their database
+# ("schema: marts") anyway, as they do on Postgres
+CLICKHOUSE_DATABASE = "marts"
+
+
+def clickhouse_sqlalchemy_uri(warehouse_url: str) -> tuple[str, str | None]:
+    """A ClickHouse WAREHOUSE_URL -> Superset's ClickHouse connection (clickhouse-connect's
+    ``clickhousedb`` dialect), password masked, and the password:
+
+    - ``clickhouse://u:p@h:8123/`` -> ``clickhousedb://u:XXXXXXXXXX@h:8123/marts`` (HTTP);
+    - ``clickhouses://u:p@h/`` -> ``clickhousedb://u:XXXXXXXXXX@h:8443/marts?secure=true`` (TLS);
+    - ``chdb:///dir`` (tests only: ClickHouse in Superset's own process, which then must be the
+      only process with that directory open) -> ``clickhousedb://default@localhost/marts?interface=chdb&path=/dir``.
+    """
+    parts = urlsplit(warehouse_url)
+    if parts.scheme == "chdb":
+        if not parts.path:
+            raise ValueError("a chDB warehouse URL is chdb:///path/to/dir")
+        query = urlencode({"interface": "chdb", "path": unquote(parts.path)}, safe="/", quote_via=quote)
+        return urlunsplit(("clickhousedb", "default@localhost", "/" + CLICKHOUSE_DATABASE, query, "")), None
+    if parts.scheme not in ("clickhouse", "clickhouses"):
+        raise ValueError(f"warehouse URL: expected clickhouse://, clickhouses:// or chdb://, got scheme {parts.scheme!r}")
+    secure = parts.scheme == "clickhouses"
+    password = unquote(parts.password) if parts.password else None
+    register_secret(password)
+    user = parts.username or "default"
+    netloc = f"{user}{':' + MASKED_PASSWORD if password else ''}@{parts.hostname or '127.0.0.1'}:{parts.port or (8443 if secure else 8123)}"
+    query = "secure=true" if secure else ""
+    return urlunsplit(("clickhousedb", netloc, "/" + CLICKHOUSE_DATABASE, query, "")), password
+
+
 def warehouse_sqlalchemy_uri(warehouse_url: str) -> tuple[str, str | None]:
-    """``postgresql://u:p@h:port/db`` -> (``postgresql+psycopg2://u:XXXXXXXXXX@h:port/db``, p)."""
+    """``postgresql://u:p@h:port/db`` -> (``postgresql+psycopg2://u:XXXXXXXXXX@h:port/db``, p);
+    a ClickHouse URL -> see ``clickhouse_sqlalchemy_uri``."""
+    if is_clickhouse_url(warehouse_url):
+        return clickhouse_sqlalchemy_uri(warehouse_url)
     parts = urlsplit(warehouse_url)
     if parts.scheme not in {"postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"}:
         raise ValueError(f"warehouse URL: expected postgresql://user:password@host:port/db, got scheme {parts.scheme!r}")
@@ -148,14 +183,23 @@ def import_assets(
     the semantic layer under ``dbt_models_dir`` (None: as committed)."""
     assets_dir = Path(assets_dir)
     files = read_assets(assets_dir)
-    if dbt_models_dir is not None:
-        files = apply_dbt_metrics(files, generate_dbt_metrics(dbt_models_dir))
+    clickhouse = is_clickhouse_url(warehouse_url)
+    if dbt_models_dir is not None or clickhouse:
+        # on ClickHouse the metric SQL is written for it (hc_superset.metrics.for_clickhouse)
+        files = apply_dbt_metrics(files, generate_dbt_metrics(dbt_models_dir or DBT_MODELS_DIR),
+                                  engine="clickhouse" if clickhouse else "postgres")
     _validate_refs(files)
-    # Superset connects through its own role (no rows without a user, RLS in the database), never
-    # as the owner in WAREHOUSE_URL; see hc_base.warehouse_access
-    from hc_base.warehouse_access import ensure_access
+    if clickhouse:
+        # ClickHouse: the connection is the URL's user; the per-user roles and row security of
+        # hc_base.warehouse_access are PostgreSQL's (superset_config.py refuses restricted users'
+        # queries on a ClickHouse database)
+        uri, db_password = warehouse_sqlalchemy_uri(warehouse_url)
+    else:
+        # Superset connects through its own role (no rows without a user, RLS in the database),
+        # never as the owner in WAREHOUSE_URL; see hc_base.warehouse_access
+        from hc_base.warehouse_access import ensure_access
 
-    uri, db_password = warehouse_sqlalchemy_uri(ensure_access(warehouse_url))
+        uri, db_password = warehouse_sqlalchemy_uri(ensure_access(warehouse_url))
     client = SupersetClient(base_url, user, password)
     form: dict[str, str] = {"overwrite": "true"}
     db_files = [p for p in files if p.startswith("databases/")]

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -155,7 +156,44 @@ _ALL_ROWS_ROLES = {"Admin", "Коммерческий директор"}
 _B24_USERNAME = re.compile(r"b24_([0-9]{1,18})")
 
 
+# ClickHouse (issue 13): those roles and policies are PostgreSQL's and are not ported, so on a
+# ClickHouse connection only the all-rows roles may query; anyone else is refused (deny by default).
+_CLICKHOUSE_DRIVERS = ("clickhousedb", "clickhouse")
+
+
+class WarehouseAccessDenied(PermissionError):
+    pass
+
+
+# chDB (ClickHouse inside this process; tests/clickhouse only: `?interface=chdb&path=<dir>`):
+# opening the engine on a directory takes seconds, and Superset opens a connection per query; while
+# one session stays open the others open at once, so one is kept for the life of the process.
+_CHDB_SESSIONS = {}
+_CHDB_LOCK = threading.Lock()
+
+
+def _keep_chdb_open(uri):
+    path = uri.query.get("path")
+    if uri.query.get("interface") != "chdb" or not path:
+        return
+    with _CHDB_LOCK:
+        if path not in _CHDB_SESSIONS:
+            import clickhouse_connect
+
+            _CHDB_SESSIONS[path] = clickhouse_connect.get_client(interface="chdb", path=path)
+
+
 def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):
+    if uri.drivername.split("+", 1)[0] in _CLICKHOUSE_DRIVERS:
+        _keep_chdb_open(uri)
+        if username:
+            user = security_manager.find_user(username=username)
+            if user is None or not user.is_active or not {role.name for role in user.roles} & _ALL_ROWS_ROLES:
+                raise WarehouseAccessDenied(
+                    "row-level security is not available on a ClickHouse warehouse yet: only Admin and "
+                    "«Коммерческий директор» may query it"
+                )
+        return uri, params
     base = uri.username or ""
     if not (base.startswith("hc_") and base.endswith(_WAREHOUSE_ROLE_SUFFIX)) or not username:
         return uri, params

@@ -14,15 +14,11 @@ validated by tests/platform/test_clickhouse_cluster.py without Docker).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -52,59 +48,6 @@ def _chdb_query(path: Path, *queries: str) -> list[dict]:
     result = _python(str(HERE / "chdb_run.py"), "query", str(path), *queries)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
-
-
-def _dbt_chdb(path: Path, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, HAPPYCLIENT_CHDB_PATH=str(path), HAPPYCLIENT_DBT_TARGET="clickhouse", HAPPYCLIENT_DBT_THREADS="1")
-    return subprocess.run(
-        [sys.executable, str(HERE / "chdb_dbt.py"), *args, "--vars", VARS, "--profiles-dir", str(DBT_PROJECT),
-         "--project-dir", str(DBT_PROJECT), "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
-        cwd=DBT_PROJECT, env=env, capture_output=True, text=True, timeout=1200,
-    )
-
-
-@pytest.fixture(scope="module")
-def chdb_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    work = tmp_path_factory.mktemp("chdb_dbt")
-    path = work / "chdb"
-    landed = _python(str(HERE / "chdb_run.py"), "land", str(path))
-    assert landed.returncode == 0, landed.stderr[-3000:]
-    return path, _dbt_chdb(path, work, "build", "--exclude", "tag:not_on_clickhouse")
-
-
-@pytest.fixture(scope="module")
-def postgres_url(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The same raw rows on Postgres, built with `dbt seed` + `dbt run`."""
-    from raw_dataset import land
-
-    from ingestion.landing import ensure_state
-    from predictions.model import DDL as PREDICTIONS_DDL
-    from tests.clickhouse.chdb_run import dataset
-
-    name = f"chcmp_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    parts = urlsplit(pg_admin_url)
-    url = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-    work = tmp_path_factory.mktemp("pg_dbt")
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            land(conn, dataset())
-            ensure_state(conn)
-            conn.execute(PREDICTIONS_DDL)
-        env = dict(os.environ, HAPPYCLIENT_PG_HOST=parts.hostname or "127.0.0.1", HAPPYCLIENT_PG_PORT=str(parts.port or 5432),
-                   HAPPYCLIENT_PG_USER=parts.username or "postgres", HAPPYCLIENT_PG_PASSWORD=parts.password or "",
-                   HAPPYCLIENT_PG_DBNAME=name, HAPPYCLIENT_DBT_THREADS="2", HAPPYCLIENT_DBT_TARGET="warehouse")
-        dbt = str(Path(sys.executable).parent / "dbt")
-        for args in (["seed"], ["run"]):
-            result = subprocess.run([dbt, *args, "--vars", VARS, "--profiles-dir", str(DBT_PROJECT), "--project-dir",
-                                     str(DBT_PROJECT), "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
-                                    cwd=DBT_PROJECT, env=env, capture_output=True, text=True, timeout=1200)
-            assert result.returncode == 0, result.stdout[-4000:]
-        yield url
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 # ClickHouse divides a Decimal(p, 6) to 6 decimals by truncation, Postgres' numeric keeps more and
