@@ -123,15 +123,9 @@ def test_the_pipeline_succeeds_on_chdb_twice(chdb_runs: dict[str, Any]) -> None:
         assert all(status == "succeeded" or status.startswith("skipped") for status in result["steps"].values()), result["steps"]
 
 
-# Found by this test on the demo data (2026-12-05), not yet fixed in the dbt models: on ClickHouse
-# some kpi_panel ratios come out one unit lower in the last decimal (fulfilment_pct 1/32*100 = 3.125:
-# Postgres 3.13, ClickHouse 3.12; numerator 1.1667 vs 1.166699): Decimal division truncates before
-# round(). strict: the test says so once the models are fixed.
-_KPI_ROUNDING = pytest.mark.xfail(strict=True, reason="kpi_panel: ClickHouse truncates Decimal ratios before rounding")
-
-
-@pytest.mark.parametrize("index", [pytest.param(0, marks=_KPI_ROUNDING, id=MARTS[0]),
-                                   *[pytest.param(i, id=m) for i, m in enumerate(MARTS) if i]])
+# kpi_panel rounds through the round_half_away macro: ClickHouse rounds a Float64's halves to even
+# (fulfilment_pct 1/32*100 = 3.125 gave 3.12 there, 3.13 on Postgres) until this test found it
+@pytest.mark.parametrize("index", [pytest.param(i, id=m) for i, m in enumerate(MARTS)])
 def test_mart_is_the_same_as_on_postgres(chdb_runs: dict[str, Any], postgres_run: dict[str, Any], index: int) -> None:
     mart = MARTS[index]
     pg_columns, pg_rows = _postgres(postgres_run["url"], f"select * from marts.{mart}")
