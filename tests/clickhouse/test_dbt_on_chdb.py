@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,25 +22,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.clickhouse.conftest import DBT_PROJECT, HERE, ROOT, _python
+
 pytestmark = [pytest.mark.clickhouse, pytest.mark.slow]
 pytest.importorskip("chdb")
 pytest.importorskip("dbt.adapters.clickhouse")
 
-ROOT = Path(__file__).resolve().parents[2]
-DBT_PROJECT = ROOT / "dbt_project"
-HERE = Path(__file__).resolve().parent
-AS_OF = "2025-06-30"
-VARS = json.dumps({"as_of_date": AS_OF})
-sys.path.insert(0, str(ROOT / "tests" / "dbt"))
 
 # the marts compared row for row (all columns but load timestamps), and the totals of the sales fact
 MARTS = ("kpi_panel", "client_stability", "client_base_by_region", "abc_xyz_clients")
 SALES_TOTALS = ("select source, line_kind, count(*) as lines, count(distinct client_id) as clients,"
                 " sum(revenue) as revenue, sum(quantity) as quantity from marts.fct_sales_lines group by source, line_kind")
-
-
-def _python(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
 
 
 def _chdb_query(path: Path, *queries: str) -> list[dict]:
