@@ -13,7 +13,7 @@ import pytest
 
 from happyclient.warehouse import EmbeddedPostgres, ensure_schemas, resolve_warehouse
 from hc_base.settings import PROJECT_ROOT, Settings
-from hc_base.warehouse_url import WarehouseError, dbt_env, parse_url
+from hc_base.warehouse_url import WarehouseError, dbt_env, dbt_pg_options, parse_url
 
 
 def _free_port() -> int:
@@ -150,7 +150,26 @@ def test_dbt_env_from_tcp_url_with_password() -> None:
         "HAPPYCLIENT_PG_PASSWORD": "s@cret-pw",
         "HAPPYCLIENT_PG_DBNAME": "wh",
         "HAPPYCLIENT_PG_SSLMODE": "require",
+        "PGOPTIONS": "-c jit=off",
     }
+
+
+def test_dbt_sessions_run_without_jit_and_keep_the_users_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert dbt_pg_options("") == "-c jit=off"
+    assert dbt_pg_options("-c statement_timeout=0") == "-c statement_timeout=0 -c jit=off"
+    assert dbt_pg_options("-c jit=on") == "-c jit=on"  # the user's choice wins
+    monkeypatch.setenv("PGOPTIONS", "-c work_mem=64MB")
+    assert dbt_env("postgresql://db.local/wh")["PGOPTIONS"] == "-c work_mem=64MB -c jit=off"
+
+
+def test_pgoptions_of_dbt_env_turn_jit_off_in_a_real_session(pg_admin_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libpq (dbt-postgres' psycopg2 as psycopg here) reads PGOPTIONS when it connects."""
+    import psycopg
+
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+    monkeypatch.setenv("PGOPTIONS", dbt_env(pg_admin_url)["PGOPTIONS"])
+    with psycopg.connect(pg_admin_url) as conn:
+        assert conn.execute("show jit").fetchone()[0] == "off"
 
 
 def test_dbt_env_from_socket_url() -> None:
