@@ -38,7 +38,8 @@
     (round(3.125, 2) = 3.13). ClickHouse rounds a Float64's halves to even (3.12) and rounds a Decimal's
     away from zero, so there the value goes through a Decimal first. The cast truncates (0.015 is
     stored as 0.01499999…, 1.005 as 1.00499999…), so it keeps 12 places and rounds to 9 before rounding
-    to the digits asked: 0.015 -> 0.02 and 1.005 -> 1.01, as on PostgreSQL. -#}
+    to the digits asked: 0.015 -> 0.02 and 1.005 -> 1.01, as on PostgreSQL. The result stays a
+    Decimal, so a label that rounds it again (kpi_value_label) rounds halves away from zero too. -#}
 {% macro round_half_away(expr, digits) -%}
     {{ return(adapter.dispatch('round_half_away')(expr, digits)) }}
 {%- endmacro %}
@@ -48,5 +49,5 @@
 {%- endmacro %}
 
 {% macro clickhouse__round_half_away(expr, digits) -%}
-    toFloat64(round(round(toDecimal128({{ expr }}, 12), 9), {{ digits }}))
+    round(round(toDecimal128({{ expr }}, 12), 9), {{ digits }})
 {%- endmacro %}
