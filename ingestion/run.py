@@ -150,10 +150,7 @@ class _ClickHouseLoad(_Load):
         if scope is not None:
             if in_scope is None:
                 raise ValueError("a scoped reconciliation on ClickHouse needs the in_scope test")
-            result = self.conn.query(
-                f"select source_key, payload from {ch.RAW_DATABASE}.{landing.raw_table_name(self.spec.raw_table)}"
-                " where _deleted_at is null")
-            keys = [key for key, payload in result.result_rows if in_scope(json.loads(payload))]
+            keys = [key for key, payload in self._live_payloads() if in_scope(payload)]
         self.deleted = ch.mark_deleted(self.conn, self.spec.raw_table, live_keys, load_id=self.load_id, scope=keys)
 
     def cursor(self) -> dict[str, Any] | None:
@@ -163,13 +160,18 @@ class _ClickHouseLoad(_Load):
             return None
         return ch.get_cursor(self.conn, self.spec.source, self.spec.entity)
 
-    def live_versions(self) -> dict[str, str | None]:
+    def _live_payloads(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(source_key, payload) of the rows not marked deleted."""
         from . import clickhouse_landing as ch
 
         result = self.conn.query(
             f"select source_key, payload from {ch.RAW_DATABASE}.{landing.raw_table_name(self.spec.raw_table)}"
             " where _deleted_at is null")
-        return {key: json.loads(payload).get("DataVersion") for key, payload in result.result_rows}
+        for key, payload in result.result_rows:
+            yield key, json.loads(payload)
+
+    def live_versions(self) -> dict[str, str | None]:
+        return {key: payload.get("DataVersion") for key, payload in self._live_payloads()}
 
     @property
     def arrow_fast_path(self) -> bool:
