@@ -19,7 +19,6 @@ ClickHouse database, checked below through the chart-data API).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -33,25 +32,17 @@ from hc_superset.assets import chart_uuids_in_position, read_assets
 from hc_superset.client import SupersetClient
 from hc_superset.server import SupersetServer
 from hc_superset.sync import ImportReport, import_assets, warehouse_sqlalchemy_uri
+from tests.clickhouse.conftest import missing
 from tests.superset.harness import ADMIN_PASSWORD, ADMIN_USER, ASSETS_DIR, PROJECT_ROOT, TEMPLATE_DIR, free_port
 
 # two dbt builds (the session fixtures) and a Superset start: past the suite's 1200 s on a busy machine
 pytestmark = [pytest.mark.clickhouse, pytest.mark.slow, pytest.mark.timeout(3600)]
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _missing(reason: str) -> None:
-    """A missing package skips on a developer's machine; in CI (CI=true, where ./scripts/bootstrap
-    installed everything) it is a broken build and fails."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: ./scripts/bootstrap should have installed it)", pytrace=False)
-    pytest.skip(reason)
 
 
 try:
     import chdb  # noqa: F401  (the chDB build of tests/clickhouse/conftest.py)
 except ImportError:
-    _missing("chdb is not installed in .venv")
+    missing("chdb is not installed in .venv")
 
 SUPERSET_PYTHON = PROJECT_ROOT / ".venv-superset" / "bin" / "python"
 PIP_LINE = "./scripts/bootstrap (superset/requirements.txt lists clickhouse-connect 1.12 and chdb 4.4)"
@@ -87,10 +78,10 @@ def test_metric_sql_for_clickhouse_qualifies_columns_but_not_strings_or_function
 def superset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SupersetServer, SupersetClient]]:
     """A fresh Superset of its own (the session's shared one keeps its Postgres database)."""
     if not SUPERSET_PYTHON.exists():
-        _missing("Superset virtualenv .venv-superset is missing (see superset/requirements.txt)")
+        missing("Superset virtualenv .venv-superset is missing (see superset/requirements.txt)")
     probe = subprocess.run([str(SUPERSET_PYTHON), "-c", "import clickhouse_connect, chdb"], capture_output=True, text=True)
     if probe.returncode != 0:
-        _missing(f"clickhouse-connect/chdb missing in .venv-superset: {PIP_LINE}")
+        missing(f"clickhouse-connect/chdb missing in .venv-superset: {PIP_LINE}")
     template = SupersetServer(TEMPLATE_DIR)
     template.init(ADMIN_USER, ADMIN_PASSWORD)
     data_dir = tmp_path_factory.mktemp("superset_ch")
@@ -214,7 +205,7 @@ def test_panel_renders_on_clickhouse_without_chart_errors(panels: dict) -> None:
     from tests.browser.dashboard_page import login, make_driver, open_dashboard
 
     if not Path("/usr/bin/chromium").exists() and not shutil.which("chromium"):
-        _missing("headless Chromium is not installed")
+        missing("headless Chromium is not installed")
     server: SupersetServer = panels["server"]
     report: ImportReport = panels["report"]
     driver = make_driver()
