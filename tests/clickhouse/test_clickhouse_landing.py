@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from tests.clickhouse.conftest import require
+
 pytestmark = pytest.mark.clickhouse
 
-ch = pytest.importorskip("ingestion.clickhouse_landing")
-pytest.importorskip("chdb")
+ch = require("ingestion.clickhouse_landing")
+require("chdb")
 
 
 @pytest.fixture(scope="module")

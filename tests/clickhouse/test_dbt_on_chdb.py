@@ -22,11 +22,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.clickhouse.conftest import DBT_PROJECT, HERE, ROOT, _python
+from tests.clickhouse.conftest import DBT_PROJECT, HERE, ROOT, _python, require
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.slow]
-pytest.importorskip("chdb")
-pytest.importorskip("dbt.adapters.clickhouse")
+require("chdb")
+require("dbt.adapters.clickhouse")
 
 
 # the marts compared row for row (all columns but load timestamps), and the totals of the sales fact

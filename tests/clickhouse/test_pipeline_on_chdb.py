@@ -29,13 +29,14 @@ from typing import Any
 
 import pytest
 
+from tests.clickhouse.conftest import require
 from tests.clickhouse.test_dbt_on_chdb import _chdb_query, _differences, _equal, _normal, _postgres, _rows, _same
 
 # three whole pipeline runs (Postgres, chDB twice): on a loaded 2-core machine one chDB run alone
 # took over 20 min, the suite's per-test default (pyproject) is 1200 s
 pytestmark = [pytest.mark.clickhouse, pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(5400)]
-pytest.importorskip("chdb")
-pytest.importorskip("dbt.adapters.clickhouse")
+require("chdb")
+require("dbt.adapters.clickhouse")
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
