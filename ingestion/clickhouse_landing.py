@@ -76,6 +76,15 @@ STATE_DDL = [
         payload Nullable(String),
         quarantined_at {_TIMESTAMP})
         engine = MergeTree order by (load_id, id)""",
+    # Bitrix24 OAuth: the newest rotated refresh token per portal (ingestion.bitrix24.token_store);
+    # every insert fsynced: the token it replaces is already invalid on the portal
+    f"""create table if not exists {STATE_DATABASE}.oauth_tokens (
+        portal_url String,
+        refresh_token String,
+        updated_at {_TIMESTAMP},
+        _version UInt64)
+        engine = ReplacingMergeTree(_version) order by portal_url
+        settings fsync_after_insert = 1, fsync_part_directory = 1""",
 ]
 
 

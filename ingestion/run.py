@@ -29,7 +29,7 @@ from hc_base.warehouse_url import is_clickhouse_url
 from . import landing
 from .bitrix24.auth import OAuthAuth, WebhookAuth
 from .bitrix24.client import Bitrix24Client, rows_of
-from .bitrix24.token_store import PostgresTokenStore
+from .bitrix24.token_store import token_store
 from .config import ConfigError, SourceSettings
 from .files.load import files_of_kind, load_file_kind
 from .files.load import report_unmatched as _report_unmatched_files
@@ -362,18 +362,13 @@ def ingest_source(
 def bitrix24_client(settings: SourceSettings, warehouse_url: str) -> Bitrix24Client:
     if settings.bitrix24_webhook_url:
         auth: WebhookAuth | OAuthAuth = WebhookAuth(settings.bitrix24_webhook_url)
-    elif settings.bitrix24_oauth_configured and is_clickhouse_url(warehouse_url):
-        raise ConfigError(
-            "Bitrix24 OAuth keeps its rotating refresh token under a lock in a PostgreSQL warehouse; with a "
-            "ClickHouse WAREHOUSE_URL use a webhook (BITRIX24_WEBHOOK_URL)"
-        )
     elif settings.bitrix24_oauth_configured:
         auth = OAuthAuth(
             settings.bitrix24_portal_url or "",
             settings.bitrix24_client_id or "",
             settings.bitrix24_client_secret or "",
             settings.bitrix24_refresh_token or "",
-            PostgresTokenStore(warehouse_url),
+            token_store(warehouse_url),
         )
     else:
         raise ConfigError(

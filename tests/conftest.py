@@ -141,6 +141,26 @@ def _drop_database(admin_url: str, name: str, attempts: int = 5) -> None:
             time.sleep(1 + attempt)
 
 
+@pytest.fixture(scope="session")
+def chdb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`chdb:///dir`, the pytest process's one chDB directory: chDB opens a single directory per
+    process, so every in-process ClickHouse test shares it (tests/clickhouse/)."""
+    pytest.importorskip("chdb")
+    pytest.importorskip("clickhouse_connect")
+    return f"chdb://{tmp_path_factory.mktemp('chdb')}"
+
+
+@pytest.fixture
+def chdb_warehouse(chdb_url: str) -> str:
+    """The shared chDB directory as an empty warehouse: the databases of ingestion dropped."""
+    from hc_base.clickhouse import client
+
+    with client(chdb_url) as handle:
+        for database in ("raw", "ingest_state"):
+            handle.command(f"drop database if exists {database} sync")
+    return chdb_url
+
+
 # --- markers from what a test uses, so `-m "not browser"`, `-m "not superset"` etc. select truly -----
 # A marker applied by hand drifts as fixtures move; the fixtures a test requests say what it needs.
 _MARKERS_BY_FIXTURE = {
@@ -148,6 +168,7 @@ _MARKERS_BY_FIXTURE = {
     "demo_warehouse": ("integration", "slow"),
     "warehouse_url": ("integration", "slow"),
     "pg_admin_url": ("slow",),
+    "chdb_url": ("clickhouse",),
 }
 
 

@@ -1,12 +1,11 @@
 """The landing contract on ClickHouse (ingestion/clickhouse_landing.py), on chDB in this process.
 
-chDB runs one engine per process: this module's client is the only chDB of the pytest process
-(the dbt build of test_chdb_build.py runs in subprocesses, on its own directory)."""
+chDB runs one engine per process: this module's client opens the pytest process's one chDB
+directory (`chdb_url`, tests/conftest.py; the dbt builds run in subprocesses, on their own)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +17,11 @@ pytest.importorskip("chdb")
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    path: Path = tmp_path_factory.mktemp("chdb_landing")
-    client = ch.connect(f"chdb://{path}")
+def client(chdb_url: str) -> Iterator[Any]:
+    client = ch.connect(chdb_url)
     ch.ensure_state(client)
     yield client
+    client.close()
 
 
 @pytest.fixture
