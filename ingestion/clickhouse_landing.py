@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -195,6 +195,61 @@ def land(client: Any, raw_table: str, records: Iterable[Record], *, source: str,
     if rows:
         client.insert(_versions(raw_table), rows, column_names=[*_RAW_COLUMNS, "_written_by", "_version"])
     return len(rows)
+
+
+def land_columns(client: Any, raw_table: str, batches: Iterable[tuple[Any, Any]], *, source: str, load_id: str,
+                 table_was_empty: bool = False) -> Iterator[int]:
+    """`land` for columnar batches, one insert of Arrow columns per batch: `batches` yields
+    (keys, payloads), pyarrow string arrays, keys unique over all batches, payloads JSON text.
+    The same rule as `land`: a key whose visible row is live with an equal payload (as text, or
+    else as `_canonical` JSON) is not written. Yields the rows written of each batch (in order),
+    invisible until `commit_load(load_id)`. `table_was_empty`: no visible row to compare with."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    visible = None
+    if not table_was_empty:
+        visible = client.query_arrow(
+            f"select source_key, payload, toUInt8(_deleted_at is not null) as deleted from {_raw(raw_table)}")
+        if visible.num_rows == 0:
+            visible = None
+        else:
+            visible = {name: visible.column(name).combine_chunks().cast(kind) for name, kind in
+                       (("source_key", pa.string()), ("payload", pa.string()), ("deleted", pa.bool_()))}
+    loaded_at, version = _now(), _version()
+    for keys, payloads in batches:
+        n = len(keys)
+        if visible is not None:
+            at = pc.index_in(keys, value_set=visible["source_key"])
+            before = visible["payload"].take(at)
+            live = pc.and_(pc.is_valid(at), pc.invert(visible["deleted"].take(at).fill_null(True)))
+            same = pc.and_(live, pc.equal(before, payloads).fill_null(False))
+            recheck = pc.and_(live, pc.invert(same))  # another text: compared as JSON, as `land` does
+            if pc.any(recheck).as_py():
+                rows = pc.indices_nonzero(recheck).to_pylist()
+                equal = [_canonical(a) == _canonical(b) for a, b in
+                         zip(before.take(rows).to_pylist(), payloads.take(rows).to_pylist(), strict=True)]
+                mask = [False] * n
+                for row, is_equal in zip(rows, equal, strict=True):
+                    mask[row] = is_equal
+                same = pc.or_(same, pa.array(mask))
+            if pc.any(same).as_py():
+                keep = pc.invert(same)
+                keys, payloads = keys.filter(keep), payloads.filter(keep)
+                n = len(keys)
+        if n:
+            def constant(value: Any, kind: Any, count: int = n) -> Any:
+                return pc.fill_null(pa.nulls(count, kind), pa.scalar(value, kind))
+
+            stamp = pa.timestamp("us", tz="UTC")
+            client.insert_arrow(_versions(raw_table), pa.table({
+                "source_key": keys, "payload": payloads,
+                "_source": constant(source, pa.string()), "_load_id": constant(load_id, pa.string()),
+                "_loaded_at": constant(loaded_at, stamp), "_modified_at": pa.nulls(n, stamp),
+                "_deleted_at": pa.nulls(n, stamp), "_written_by": constant(load_id, pa.string()),
+                "_version": constant(version, pa.uint64()),
+            }))
+        yield n
 
 
 def mark_deleted(client: Any, raw_table: str, live_keys: Iterable[str], *, load_id: str,

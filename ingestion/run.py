@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int, int | None], None]
 Log = Callable[[str], None]
 PROGRESS_EVERY = 1000
+# large regular user files take the Arrow fast path on either engine (bench/ingest turns it off
+# to time the generic landing)
+FILES_FAST_PATH = True
 
 
 @dataclass(frozen=True)
@@ -118,10 +121,13 @@ class _Load:
         ).fetchall()
         return {key: version for key, version in rows}
 
+    engine = "postgres"  # the warehouse's engine (a class attribute, not a field)
+
     @property
     def arrow_fast_path(self) -> bool:
-        """Whether user files may be COPYed through the Arrow fast path (Postgres only)."""
-        return True
+        """Whether large regular user files take the Arrow fast path (ingestion.files.arrow_path):
+        COPY on Postgres, inserts of Arrow columns on ClickHouse."""
+        return FILES_FAST_PATH
 
     def store_quarantine(self, spool: Any) -> int:
         """Write a file load's rejected rows (ingestion.files.load._QuarantineSpool)."""
@@ -173,9 +179,7 @@ class _ClickHouseLoad(_Load):
     def live_versions(self) -> dict[str, str | None]:
         return {key: payload.get("DataVersion") for key, payload in self._live_payloads()}
 
-    @property
-    def arrow_fast_path(self) -> bool:
-        return False
+    engine = "clickhouse"
 
     def store_quarantine(self, spool: Any) -> int:
         from . import clickhouse_landing as ch

@@ -151,14 +151,23 @@ def chdb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def chdb_warehouse(chdb_url: str) -> str:
-    """The shared chDB directory as an empty warehouse: the databases of ingestion dropped."""
-    from hc_base.clickhouse import client
+def make_chdb_warehouse(chdb_url: str) -> Callable[[], str]:
+    """Empties the shared chDB directory's warehouse (the databases of ingestion dropped) and
+    returns its URL: a fresh warehouse each call, as `make_database` gives on Postgres."""
+    def _make() -> str:
+        from hc_base.clickhouse import client
 
-    with client(chdb_url) as handle:
-        for database in ("raw", "ingest_state"):
-            handle.command(f"drop database if exists {database} sync")
-    return chdb_url
+        with client(chdb_url) as handle:
+            for database in ("raw", "ingest_state"):
+                handle.command(f"drop database if exists {database} sync")
+        return chdb_url
+
+    return _make
+
+
+@pytest.fixture
+def chdb_warehouse(make_chdb_warehouse: Callable[[], str]) -> str:
+    return make_chdb_warehouse()
 
 
 # --- markers from what a test uses, so `-m "not browser"`, `-m "not superset"` etc. select truly -----
