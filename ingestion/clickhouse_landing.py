@@ -25,6 +25,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -205,7 +206,6 @@ def land_columns(client: Any, raw_table: str, batches: Iterable[tuple[Any, Any]]
     else as `_canonical` JSON) is not written. Yields the rows written of each batch (in order),
     invisible until `commit_load(load_id)`. `table_was_empty`: no visible row to compare with."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     visible = None
     if not table_was_empty:
@@ -217,6 +217,29 @@ def land_columns(client: Any, raw_table: str, batches: Iterable[tuple[Any, Any]]
             visible = {name: visible.column(name).combine_chunks().cast(kind) for name, kind in
                        (("source_key", pa.string()), ("payload", pa.string()), ("deleted", pa.bool_()))}
     loaded_at, version = _now(), _version()
+    # each batch is inserted by a worker thread while the next one is read and converted
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hc-insert") as worker:
+        pending = None
+        for table in _version_tables(batches, visible, source, load_id, loaded_at, version):
+            if pending is not None:
+                yield pending.result()
+            pending = worker.submit(_insert_versions, client, _versions(raw_table), table)
+        if pending is not None:
+            yield pending.result()
+
+
+def _insert_versions(client: Any, table: str, rows: Any) -> int:
+    if rows.num_rows:
+        client.insert_arrow(table, rows)
+    return int(rows.num_rows)
+
+
+def _version_tables(batches: Iterable[tuple[Any, Any]], visible: dict[str, Any] | None, source: str, load_id: str,
+                    loaded_at: datetime, version: int) -> Iterator[Any]:
+    """The versions to insert of each batch (an Arrow table, maybe empty): see `land_columns`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     for keys, payloads in batches:
         n = len(keys)
         if visible is not None:
@@ -237,19 +260,19 @@ def land_columns(client: Any, raw_table: str, batches: Iterable[tuple[Any, Any]]
                 keep = pc.invert(same)
                 keys, payloads = keys.filter(keep), payloads.filter(keep)
                 n = len(keys)
-        if n:
-            def constant(value: Any, kind: Any, count: int = n) -> Any:
-                return pc.fill_null(pa.nulls(count, kind), pa.scalar(value, kind))
 
-            stamp = pa.timestamp("us", tz="UTC")
-            client.insert_arrow(_versions(raw_table), pa.table({
-                "source_key": keys, "payload": payloads,
-                "_source": constant(source, pa.string()), "_load_id": constant(load_id, pa.string()),
-                "_loaded_at": constant(loaded_at, stamp), "_modified_at": pa.nulls(n, stamp),
-                "_deleted_at": pa.nulls(n, stamp), "_written_by": constant(load_id, pa.string()),
-                "_version": constant(version, pa.uint64()),
-            }))
-        yield n
+        def constant(value: Any, kind: Any, count: int = n) -> Any:
+            return pc.fill_null(pa.nulls(count, kind), pa.scalar(value, kind))
+
+        def text(value: str, count: int = n) -> Any:  # one byte a row, not the text
+            return pa.DictionaryArray.from_arrays(pa.nulls(count, pa.int8()).fill_null(0), pa.array([value]))
+
+        stamp = pa.timestamp("us", tz="UTC")
+        yield pa.table({
+            "source_key": keys, "payload": payloads, "_source": text(source), "_load_id": text(load_id),
+            "_loaded_at": constant(loaded_at, stamp), "_modified_at": pa.nulls(n, stamp),
+            "_deleted_at": pa.nulls(n, stamp), "_written_by": text(load_id), "_version": constant(version, pa.uint64()),
+        })
 
 
 def mark_deleted(client: Any, raw_table: str, live_keys: Iterable[str], *, load_id: str,

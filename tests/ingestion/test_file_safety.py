@@ -584,3 +584,41 @@ def test_arrow_fast_path_analyses_the_raw_table(tmp_path: Path, make_database: C
     ingest("files.sales_lines", warehouse_url=url, settings=settings)
     after = wait(before[0] + 1)
     assert after[0] > before[0] and after[1] == 8.0
+
+
+@pytest.mark.clickhouse
+def test_a_fast_load_failing_half_way_on_clickhouse_changes_nothing(tmp_path: Path, chdb_warehouse: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """ClickHouse has no transaction: the fast path's batches are versions of the load, seen only
+    once it commits. A failure after the first batch is inserted leaves the rows loaded before."""
+    from ingestion import clickhouse_landing as ch
+    from ingestion.files import arrow_path
+
+    monkeypatch.setattr(arrow_path, "MIN_BYTES", 0)
+    monkeypatch.setattr(arrow_path, "BATCH_BYTES", 4096)  # many batches
+    files = tmp_path / "files"
+    files.mkdir()
+    settings = SourceSettings(files_dir=files)
+    write(files / "sales_lines.csv", HEADER + "\n" + "".join(line(f"Д-{i}") for i in range(300)))
+    assert ingest("files.sales_lines", warehouse_url=chdb_warehouse, settings=settings).rows_landed == 300
+    before = rows(chdb_warehouse)
+    write(files / "sales_lines.csv", HEADER + "\n" + "".join(line(f"Д-{i}", amount="7") for i in range(400)))
+    inserted: list[int] = []
+    insert = ch._insert_versions
+
+    def failing(client: Any, table: str, versions: Any) -> int:
+        if inserted:
+            raise ConnectionError("the server went away")
+        inserted.append(insert(client, table, versions))
+        return inserted[-1]
+
+    monkeypatch.setattr(ch, "_insert_versions", failing)
+    with pytest.raises(ConnectionError):
+        ingest("files.sales_lines", warehouse_url=chdb_warehouse, settings=settings)
+    assert inserted and inserted[0] > 0  # a batch was written, by a load that never committed
+    assert rows(chdb_warehouse) == before
+    assert [status for _, status, _ in loads(chdb_warehouse)] == ["success", "failed"]
+    monkeypatch.setattr(ch, "_insert_versions", insert)
+    again = ingest("files.sales_lines", warehouse_url=chdb_warehouse, settings=settings)
+    assert (again.rows_read, again.rows_landed) == (400, 400)
+    assert {p["amount"] for p, _ in rows(chdb_warehouse).values()} == {7}
