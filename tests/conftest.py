@@ -142,6 +142,16 @@ def _drop_database(admin_url: str, name: str, attempts: int = 5) -> None:
 
 
 @pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated demo data set shared by the fake-server tests (read-only)."""
+    from hc_demo import generate
+
+    out = tmp_path_factory.mktemp("fakes-demo")
+    generate(out, seed=21, clients=120)
+    return out
+
+
+@pytest.fixture(scope="session")
 def chdb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """`chdb:///dir`, the pytest process's one chDB directory: chDB opens a single directory per
     process, so every in-process ClickHouse test shares it (tests/clickhouse/)."""

@@ -1,8 +1,9 @@
 """Bitrix24 OAuth on a ClickHouse warehouse (issue 13): the rotated refresh token kept in
 `ingest_state.oauth_tokens` (ingestion.bitrix24.token_store.ClickHouseTokenStore) on chDB in this
 process, against the fake portal, which invalidates a refresh token once it has issued the next.
-The same cases as the Postgres store's tests in tests/ingestion/test_run_fakes.py, and those only
-ClickHouse needs (no lock across hosts)."""
+The cases of the Postgres store's tests in tests/ingestion/test_run_fakes.py (where two loads
+starting from one token run on both engines), and those only ClickHouse needs (no lock across
+hosts)."""
 from __future__ import annotations
 
 import threading
@@ -14,26 +15,18 @@ import pytest
 import requests
 
 from hc_demo.fakes.bitrix24 import FakeBitrix24
-from hc_demo.generator import generate
 from ingestion.bitrix24.auth import OAuthAuth
 from ingestion.bitrix24.errors import Bitrix24Error
-from ingestion.bitrix24.token_store import ClickHouseTokenStore, TokenStoreError, token_store
+from ingestion.bitrix24.token_store import ClickHouseTokenStore, TokenStoreError
 from ingestion.config import SourceSettings
 from ingestion.run import ingest
 
 pytestmark = pytest.mark.clickhouse
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("oauth_demo")
-    generate(out, clients=20, seed=7)
-    return out
-
-
 @pytest.fixture
-def b24(demo: Path) -> Iterator[FakeBitrix24]:
-    fake = FakeBitrix24(demo, rate_per_s=200.0, burst=200)
+def b24(demo_dir: Path) -> Iterator[FakeBitrix24]:
+    fake = FakeBitrix24(demo_dir, rate_per_s=200.0, burst=200)
     fake.start()
     yield fake
     fake.stop()
@@ -74,18 +67,6 @@ def test_oauth_rotated_refresh_token_is_persisted(b24: FakeBitrix24, chdb_wareho
     assert _refreshes(b24) == [200, 200]
     assert _stored(chdb_warehouse) == [(b24.portal_url, b24.refresh_token)]
     assert ClickHouseTokenStore(chdb_warehouse).load(b24.portal_url) == b24.refresh_token
-
-
-def test_parallel_processes_share_rotated_refresh_token(b24: FakeBitrix24, chdb_warehouse: str) -> None:
-    env_token = b24.refresh_token
-    # two loads (e.g. two Dagster steps) start with the same token from the environment
-    first = OAuthAuth(b24.portal_url, b24.client_id, b24.client_secret, env_token, token_store(chdb_warehouse))
-    second = OAuthAuth(b24.portal_url, b24.client_id, b24.client_secret, env_token, token_store(chdb_warehouse))
-    session = requests.Session()
-    first.refresh(session, 5.0)  # rotates: env_token is now invalid on the portal
-    second.refresh(session, 5.0)  # must pick up the rotated token from ingest_state, not fail
-    assert first.access_token and second.access_token and first.access_token != second.access_token
-    assert ClickHouseTokenStore(chdb_warehouse).load(first.portal_url) == b24.refresh_token != env_token
 
 
 def test_concurrent_refreshes_are_serialised_by_the_lock(b24: FakeBitrix24, chdb_warehouse: str,
