@@ -13,6 +13,8 @@ ClickHouse has no multi-statement transactions, so the contract is kept another 
   deleted) is not written again, so `_loaded_at` moves only when a payload changes, as on Postgres.
 - The cursor of an entity is a versioned row of `ingest_state.cursors` too, visible once its
   load is committed, so rows and cursor move together.
+- `land_columns` is `land` for the user files' fast path: blocks of Arrow columns, each one
+  insert, the same versions and the same "unchanged is not written" rule.
 
 The payload is JSON text in a String column; dbt reads it with the JSON* functions
 (dbt_project/macros/clickhouse.sql). `connect` takes `clickhouse://user:password@host:8123/`
