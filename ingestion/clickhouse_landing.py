@@ -277,6 +277,9 @@ def _version_tables(batches: Iterable[tuple[Any, Any]], visible: dict[str, Any] 
         })
 
 
+MARK_BY_KEY_LIMIT = 10_000  # more keys gone than this: their rows are read with all the others
+
+
 def mark_deleted(client: Any, raw_table: str, live_keys: Iterable[str], *, load_id: str,
                  scope: Sequence[str] | None = None) -> int:
     """Mark (a new version with `_deleted_at` set) the visible, not yet deleted rows whose key is
@@ -284,16 +287,20 @@ def mark_deleted(client: Any, raw_table: str, live_keys: Iterable[str], *, load_
     Returns the rows marked."""
     live = {str(k) for k in live_keys}
     in_scope = None if scope is None else {str(k) for k in scope}
-    result = client.query(
-        f"select {', '.join(_RAW_COLUMNS)} from {_raw(raw_table)} where _deleted_at is null"
-    )
+    # the keys first (one column), then the whole rows of the keys gone only, unless most are
+    current = client.query(f"select source_key from {_raw(raw_table)} where _deleted_at is null").result_columns
+    gone = [key for key in (current[0] if current else [])
+            if key not in live and (in_scope is None or key in in_scope)]
+    if not gone:
+        return 0
+    select = f"select {', '.join(_RAW_COLUMNS)} from {_raw(raw_table)} where _deleted_at is null"
+    if len(gone) <= MARK_BY_KEY_LIMIT:
+        result = client.query(f"{select} and source_key in {{gone:Array(String)}}", parameters={"gone": gone})
+    else:
+        result = client.query(select)
+    wanted = set(gone)
     deleted_at, version = _now(), _version()
-    rows = []
-    for row in result.result_rows:
-        key = row[0]
-        if key in live or (in_scope is not None and key not in in_scope):
-            continue
-        rows.append([*row[:6], deleted_at, load_id, version])
+    rows = [[*row[:6], deleted_at, load_id, version] for row in result.result_rows if row[0] in wanted]
     if rows:
         client.insert(_versions(raw_table), rows, column_names=[*_RAW_COLUMNS, "_written_by", "_version"])
     return len(rows)
