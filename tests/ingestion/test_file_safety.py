@@ -478,20 +478,28 @@ def test_arrow_fast_path_matches_on_a_large_regular_file(tmp_path: Path) -> None
     assert ARROW_USED == []  # quotes: the row path
 
 
-@pytest.mark.parametrize("engine", ["postgres", pytest.param("clickhouse", marks=pytest.mark.clickhouse)])
-def test_arrow_fast_path_lands_like_the_row_path(tmp_path: Path, make_database: Callable[[str], str],
-                                                 monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest,
-                                                 engine: str) -> None:
-    from ingestion.files import arrow_path, load
+@pytest.fixture
+def fast_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files landed by the Arrow fast path (`load._land_arrow`), in order."""
+    from ingestion.files import load
 
-    fast: list[str] = []
+    names: list[str] = []
     land_arrow = load._land_arrow
 
     def recording(*args: Any, **kwargs: Any) -> None:
-        fast.append(args[-1])
+        names.append(args[-1])
         land_arrow(*args, **kwargs)
 
     monkeypatch.setattr(load, "_land_arrow", recording)
+    return names
+
+
+@pytest.mark.parametrize("engine", ["postgres", pytest.param("clickhouse", marks=pytest.mark.clickhouse)])
+def test_arrow_fast_path_lands_like_the_row_path(tmp_path: Path, make_database: Callable[[str], str],
+                                                 monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest,
+                                                 engine: str, fast_loads: list[str]) -> None:
+    from ingestion.files import arrow_path
+
     files = tmp_path / "files"
     files.mkdir()
     # Д-5's amount is written 1e-05 by the row path, 0.00001 by the Arrow path
@@ -503,7 +511,7 @@ def test_arrow_fast_path_lands_like_the_row_path(tmp_path: Path, make_database: 
     # the row path, the Arrow path, and the row path then the Arrow path, each in its own warehouse:
     # rows the other path landed are compared as JSON (Д-1 unchanged)
     for paths in ((row, row), (arrow, arrow), (row, arrow)):
-        fast.clear()
+        fast_loads.clear()
         url = make_database("arrow") if engine == "postgres" else request.getfixturevalue("make_chdb_warehouse")()
         settings = SourceSettings(files_dir=files)
         results = []
@@ -511,7 +519,7 @@ def test_arrow_fast_path_lands_like_the_row_path(tmp_path: Path, make_database: 
             monkeypatch.setattr(arrow_path, "MIN_BYTES", min_bytes)
             write(files / "sales_lines.csv", text)
             results.append(ingest("files.sales_lines", warehouse_url=url, settings=settings))
-        assert len(fast) == paths.count(arrow)
+        assert len(fast_loads) == paths.count(arrow)
         quarantine = query(url, "select file, row_number, field, value, reason, payload "
                                 "from ingest_state.quarantine order by id")
         got.append(([(r.rows_read, r.rows_landed, r.rows_quarantined, r.rows_deleted) for r in results],
@@ -537,20 +545,12 @@ def test_arrow_fast_path_duplicates_across_batches(tmp_path: Path) -> None:
 
 
 def test_arrow_fast_path_analyses_the_raw_table(tmp_path: Path, make_database: Callable[[str], str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+                                                monkeypatch: pytest.MonkeyPatch, fast_loads: list[str]) -> None:
     """The fast path lands through its own COPY, not `landing.land`: it must analyse the raw table
     it changed in the same run too (first load straight into the empty table, then the upsert)."""
-    from ingestion.files import arrow_path, load
+    from ingestion.files import arrow_path
 
     monkeypatch.setattr(arrow_path, "MIN_BYTES", 0)
-    fast_loads: list[str] = []
-    land_arrow = load._land_arrow
-
-    def recording(*args: Any, **kwargs: Any) -> None:
-        fast_loads.append(args[-1])
-        land_arrow(*args, **kwargs)
-
-    monkeypatch.setattr(load, "_land_arrow", recording)
     files = tmp_path / "files"
     files.mkdir()
     url = make_database("arrowstats")
