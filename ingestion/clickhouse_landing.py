@@ -13,6 +13,8 @@ ClickHouse has no multi-statement transactions, so the contract is kept another 
   deleted) is not written again, so `_loaded_at` moves only when a payload changes, as on Postgres.
 - The cursor of an entity is a versioned row of `ingest_state.cursors` too, visible once its
   load is committed, so rows and cursor move together.
+- `land_columns` is `land` for the user files' fast path: blocks of Arrow columns, each one
+  insert, the same versions and the same "unchanged is not written" rule.
 
 The payload is JSON text in a String column; dbt reads it with the JSON* functions
 (dbt_project/macros/clickhouse.sql). `connect` takes `clickhouse://user:password@host:8123/`
@@ -24,7 +26,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,6 +79,15 @@ STATE_DDL = [
         payload Nullable(String),
         quarantined_at {_TIMESTAMP})
         engine = MergeTree order by (load_id, id)""",
+    # Bitrix24 OAuth: the newest rotated refresh token per portal (ingestion.bitrix24.token_store);
+    # every insert fsynced: the token it replaces is already invalid on the portal
+    f"""create table if not exists {STATE_DATABASE}.oauth_tokens (
+        portal_url String,
+        refresh_token String,
+        updated_at {_TIMESTAMP},
+        _version UInt64)
+        engine = ReplacingMergeTree(_version) order by portal_url
+        settings fsync_after_insert = 1, fsync_part_directory = 1""",
 ]
 
 
@@ -188,6 +200,86 @@ def land(client: Any, raw_table: str, records: Iterable[Record], *, source: str,
     return len(rows)
 
 
+def land_columns(client: Any, raw_table: str, batches: Iterable[tuple[Any, Any]], *, source: str, load_id: str,
+                 table_was_empty: bool = False) -> Iterator[int]:
+    """`land` for columnar batches, one insert of Arrow columns per batch: `batches` yields
+    (keys, payloads), pyarrow string arrays, keys unique over all batches, payloads JSON text.
+    The same rule as `land`: a key whose visible row is live with an equal payload (as text, or
+    else as `_canonical` JSON) is not written. Yields the rows written of each batch (in order),
+    invisible until `commit_load(load_id)`. `table_was_empty`: no visible row to compare with."""
+    import pyarrow as pa
+
+    visible = None
+    if not table_was_empty:
+        visible = client.query_arrow(
+            f"select source_key, payload, toUInt8(_deleted_at is not null) as deleted from {_raw(raw_table)}")
+        if visible.num_rows == 0:
+            visible = None
+        else:
+            visible = {name: visible.column(name).combine_chunks().cast(kind) for name, kind in
+                       (("source_key", pa.string()), ("payload", pa.string()), ("deleted", pa.bool_()))}
+    loaded_at, version = _now(), _version()
+    # each batch is inserted by a worker thread while the next one is read and converted
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hc-insert") as worker:
+        pending = None
+        for table in _version_tables(batches, visible, source, load_id, loaded_at, version):
+            if pending is not None:
+                yield pending.result()
+            pending = worker.submit(_insert_versions, client, _versions(raw_table), table)
+        if pending is not None:
+            yield pending.result()
+
+
+def _insert_versions(client: Any, table: str, rows: Any) -> int:
+    if rows.num_rows:
+        client.insert_arrow(table, rows)
+    return int(rows.num_rows)
+
+
+def _version_tables(batches: Iterable[tuple[Any, Any]], visible: dict[str, Any] | None, source: str, load_id: str,
+                    loaded_at: datetime, version: int) -> Iterator[Any]:
+    """The versions to insert of each batch (an Arrow table, maybe empty): see `land_columns`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for keys, payloads in batches:
+        n = len(keys)
+        if visible is not None:
+            at = pc.index_in(keys, value_set=visible["source_key"])
+            before = visible["payload"].take(at)
+            live = pc.and_(pc.is_valid(at), pc.invert(visible["deleted"].take(at).fill_null(True)))
+            same = pc.and_(live, pc.equal(before, payloads).fill_null(False))
+            recheck = pc.and_(live, pc.invert(same))  # another text: compared as JSON, as `land` does
+            if pc.any(recheck).as_py():
+                rows = pc.indices_nonzero(recheck).to_pylist()
+                equal = [_canonical(a) == _canonical(b) for a, b in
+                         zip(before.take(rows).to_pylist(), payloads.take(rows).to_pylist(), strict=True)]
+                mask = [False] * n
+                for row, is_equal in zip(rows, equal, strict=True):
+                    mask[row] = is_equal
+                same = pc.or_(same, pa.array(mask))
+            if pc.any(same).as_py():
+                keep = pc.invert(same)
+                keys, payloads = keys.filter(keep), payloads.filter(keep)
+                n = len(keys)
+
+        def constant(value: Any, kind: Any, count: int = n) -> Any:
+            return pc.fill_null(pa.nulls(count, kind), pa.scalar(value, kind))
+
+        def text(value: str, count: int = n) -> Any:  # one byte a row, not the text
+            return pa.DictionaryArray.from_arrays(pa.nulls(count, pa.int8()).fill_null(0), pa.array([value]))
+
+        stamp = pa.timestamp("us", tz="UTC")
+        yield pa.table({
+            "source_key": keys, "payload": payloads, "_source": text(source), "_load_id": text(load_id),
+            "_loaded_at": constant(loaded_at, stamp), "_modified_at": pa.nulls(n, stamp),
+            "_deleted_at": pa.nulls(n, stamp), "_written_by": text(load_id), "_version": constant(version, pa.uint64()),
+        })
+
+
+MARK_BY_KEY_LIMIT = 10_000  # more keys gone than this: their rows are read with all the others
+
+
 def mark_deleted(client: Any, raw_table: str, live_keys: Iterable[str], *, load_id: str,
                  scope: Sequence[str] | None = None) -> int:
     """Mark (a new version with `_deleted_at` set) the visible, not yet deleted rows whose key is
@@ -195,16 +287,20 @@ def mark_deleted(client: Any, raw_table: str, live_keys: Iterable[str], *, load_
     Returns the rows marked."""
     live = {str(k) for k in live_keys}
     in_scope = None if scope is None else {str(k) for k in scope}
-    result = client.query(
-        f"select {', '.join(_RAW_COLUMNS)} from {_raw(raw_table)} where _deleted_at is null"
-    )
+    # the keys first (one column), then the whole rows of the keys gone only, unless most are
+    current = client.query(f"select source_key from {_raw(raw_table)} where _deleted_at is null").result_columns
+    gone = [key for key in (current[0] if current else [])
+            if key not in live and (in_scope is None or key in in_scope)]
+    if not gone:
+        return 0
+    select = f"select {', '.join(_RAW_COLUMNS)} from {_raw(raw_table)} where _deleted_at is null"
+    if len(gone) <= MARK_BY_KEY_LIMIT:
+        result = client.query(f"{select} and source_key in {{gone:Array(String)}}", parameters={"gone": gone})
+    else:
+        result = client.query(select)
+    wanted = set(gone)
     deleted_at, version = _now(), _version()
-    rows = []
-    for row in result.result_rows:
-        key = row[0]
-        if key in live or (in_scope is not None and key not in in_scope):
-            continue
-        rows.append([*row[:6], deleted_at, load_id, version])
+    rows = [[*row[:6], deleted_at, load_id, version] for row in result.result_rows if row[0] in wanted]
     if rows:
         client.insert(_versions(raw_table), rows, column_names=[*_RAW_COLUMNS, "_written_by", "_version"])
     return len(rows)

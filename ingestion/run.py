@@ -29,7 +29,7 @@ from hc_base.warehouse_url import is_clickhouse_url
 from . import landing
 from .bitrix24.auth import OAuthAuth, WebhookAuth
 from .bitrix24.client import Bitrix24Client, rows_of
-from .bitrix24.token_store import PostgresTokenStore
+from .bitrix24.token_store import token_store
 from .config import ConfigError, SourceSettings
 from .files.load import files_of_kind, load_file_kind
 from .files.load import report_unmatched as _report_unmatched_files
@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int, int | None], None]
 Log = Callable[[str], None]
 PROGRESS_EVERY = 1000
+# large regular user files take the Arrow fast path on either engine (bench/ingest turns it off
+# to time the generic landing)
+FILES_FAST_PATH = True
 
 
 @dataclass(frozen=True)
@@ -118,10 +121,13 @@ class _Load:
         ).fetchall()
         return {key: version for key, version in rows}
 
+    engine = "postgres"  # the warehouse's engine (a class attribute, not a field)
+
     @property
     def arrow_fast_path(self) -> bool:
-        """Whether user files may be COPYed through the Arrow fast path (Postgres only)."""
-        return True
+        """Whether large regular user files take the Arrow fast path (ingestion.files.arrow_path):
+        COPY on Postgres, inserts of Arrow columns on ClickHouse."""
+        return FILES_FAST_PATH
 
     def store_quarantine(self, spool: Any) -> int:
         """Write a file load's rejected rows (ingestion.files.load._QuarantineSpool)."""
@@ -173,9 +179,7 @@ class _ClickHouseLoad(_Load):
     def live_versions(self) -> dict[str, str | None]:
         return {key: payload.get("DataVersion") for key, payload in self._live_payloads()}
 
-    @property
-    def arrow_fast_path(self) -> bool:
-        return False
+    engine = "clickhouse"
 
     def store_quarantine(self, spool: Any) -> int:
         from . import clickhouse_landing as ch
@@ -362,18 +366,13 @@ def ingest_source(
 def bitrix24_client(settings: SourceSettings, warehouse_url: str) -> Bitrix24Client:
     if settings.bitrix24_webhook_url:
         auth: WebhookAuth | OAuthAuth = WebhookAuth(settings.bitrix24_webhook_url)
-    elif settings.bitrix24_oauth_configured and is_clickhouse_url(warehouse_url):
-        raise ConfigError(
-            "Bitrix24 OAuth keeps its rotating refresh token under a lock in a PostgreSQL warehouse; with a "
-            "ClickHouse WAREHOUSE_URL use a webhook (BITRIX24_WEBHOOK_URL)"
-        )
     elif settings.bitrix24_oauth_configured:
         auth = OAuthAuth(
             settings.bitrix24_portal_url or "",
             settings.bitrix24_client_id or "",
             settings.bitrix24_client_secret or "",
             settings.bitrix24_refresh_token or "",
-            PostgresTokenStore(warehouse_url),
+            token_store(warehouse_url),
         )
     else:
         raise ConfigError(

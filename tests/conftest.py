@@ -141,6 +141,45 @@ def _drop_database(admin_url: str, name: str, attempts: int = 5) -> None:
             time.sleep(1 + attempt)
 
 
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated demo data set shared by the fake-server tests (read-only)."""
+    from hc_demo import generate
+
+    out = tmp_path_factory.mktemp("fakes-demo")
+    generate(out, seed=21, clients=120)
+    return out
+
+
+@pytest.fixture(scope="session")
+def chdb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`chdb:///dir`, the pytest process's one chDB directory: chDB opens a single directory per
+    process, so every in-process ClickHouse test shares it (tests/clickhouse/)."""
+    pytest.importorskip("chdb")
+    pytest.importorskip("clickhouse_connect")
+    return f"chdb://{tmp_path_factory.mktemp('chdb')}"
+
+
+@pytest.fixture
+def make_chdb_warehouse(chdb_url: str) -> Callable[[], str]:
+    """Empties the shared chDB directory's warehouse (the databases of ingestion dropped) and
+    returns its URL: a fresh warehouse each call, as `make_database` gives on Postgres."""
+    def _make() -> str:
+        from hc_base.clickhouse import client
+
+        with client(chdb_url) as handle:
+            for database in ("raw", "ingest_state"):
+                handle.command(f"drop database if exists {database} sync")
+        return chdb_url
+
+    return _make
+
+
+@pytest.fixture
+def chdb_warehouse(make_chdb_warehouse: Callable[[], str]) -> str:
+    return make_chdb_warehouse()
+
+
 # --- markers from what a test uses, so `-m "not browser"`, `-m "not superset"` etc. select truly -----
 # A marker applied by hand drifts as fixtures move; the fixtures a test requests say what it needs.
 _MARKERS_BY_FIXTURE = {
@@ -148,6 +187,7 @@ _MARKERS_BY_FIXTURE = {
     "demo_warehouse": ("integration", "slow"),
     "warehouse_url": ("integration", "slow"),
     "pg_admin_url": ("slow",),
+    "chdb_url": ("clickhouse",),
 }
 
 

@@ -2,12 +2,14 @@
 
 Both expose `endpoint(method) -> url` and `params() -> dict` (extra body parameters). OAuth
 refreshes the access token on `401 expired_token` (via `refresh()`), and stores every rotated
-refresh token through a `TokenStore` (the warehouse's `ingest_state.oauth_tokens`, never a file),
-because Bitrix24 invalidates the old refresh token when it issues a new one.
+refresh token through a `TokenStore` (the warehouse's `ingest_state.oauth_tokens` on PostgreSQL or
+ClickHouse, never a file; `token_store.py`) before the new access token is used, because
+Bitrix24 invalidates the old refresh token when it issues a new one.
 """
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -119,7 +121,8 @@ class OAuthAuth:
         return {"auth": self.access_token or ""}
 
     def refresh(self, session: requests.Session, timeout_s: float) -> None:
-        """Trade the refresh token for a new access token (and a new refresh token)."""
+        """Trade the refresh token for a new access token (and a new refresh token). The new
+        refresh token is stored before this returns, so before the new access token is used."""
         with self._lock, self.token_store.locked(self.portal_url):
             # another process (a parallel Dagster step) may have rotated the token meanwhile
             stored = self.token_store.load(self.portal_url)
@@ -127,37 +130,71 @@ class OAuthAuth:
                 self.refresh_token = stored
                 register_secret(stored)
             try:
-                response = session.get(
-                    self.oauth_url,
-                    params={
-                        "grant_type": "refresh_token",
-                        "client_id": self.client_id,
-                        "client_secret": self.client_secret,
-                        "refresh_token": self.refresh_token,
-                    },
-                    timeout=timeout_s,
-                )
-            except requests.RequestException as exc:
-                failure = transport_failure(exc, self.oauth_url, timeout_s)
-                raise Bitrix24Error("oauth_unreachable", failure.message, "oauth/token", None) from None
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            if response.status_code != 200 or "access_token" not in body:
-                raise Bitrix24Error(
-                    str(body.get("error", "")),
-                    str(body.get("error_description", "token refresh failed")),
-                    "oauth/token",
-                    response.status_code,
-                )
-            self.access_token = str(body["access_token"])
-            register_secret(self.access_token)
+                body = self._trade(session, timeout_s)
+            except Bitrix24Error as exc:
+                # a process the lock does not cover (another host, ClickHouse) traded the same token
+                # first: the portal rejects ours; take the one that process stores and trade that
+                rotated = self._rotated_elsewhere(exc)
+                if rotated is None:
+                    raise
+                self.refresh_token = rotated
+                body = self._trade(session, timeout_s)
             new_refresh = body.get("refresh_token")
             if new_refresh:
                 self.refresh_token = str(new_refresh)
                 register_secret(self.refresh_token)
                 self.token_store.save(self.portal_url, self.refresh_token)
+            self.access_token = str(body["access_token"])
+            register_secret(self.access_token)
+
+    def _trade(self, session: requests.Session, timeout_s: float) -> dict[str, Any]:
+        try:
+            response = session.get(
+                self.oauth_url,
+                params={
+                    "grant_type": "refresh_token",
+                    "client_id": self.client_id,
+                    "client_secret": self.client_secret,
+                    "refresh_token": self.refresh_token,
+                },
+                timeout=timeout_s,
+            )
+        except requests.RequestException as exc:
+            failure = transport_failure(exc, self.oauth_url, timeout_s)
+            raise Bitrix24Error("oauth_unreachable", failure.message, "oauth/token", None) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+            body = body if isinstance(body, dict) else {}
+            raise Bitrix24Error(
+                str(body.get("error", "")),
+                str(body.get("error_description", "token refresh failed")),
+                "oauth/token",
+                response.status_code,
+            )
+        register_secret(str(body["access_token"]))
+        if body.get("refresh_token"):
+            register_secret(str(body["refresh_token"]))
+        return body
+
+    def _rotated_elsewhere(self, error: Bitrix24Error) -> str | None:
+        """After `invalid_grant`: the token another process stored since ours was read, or None
+        when the store still holds ours. A store whose lock does not cover every process
+        (`rotation_wait_s` > 0) is polled that long for the other process's save."""
+        if error.code != "invalid_grant":
+            return None
+        wait_s = float(getattr(self.token_store, "rotation_wait_s", 0.0))
+        deadline = time.monotonic() + wait_s
+        while True:
+            stored = self.token_store.load(self.portal_url)
+            if stored and stored != self.refresh_token:
+                register_secret(stored)
+                return stored
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.2)
 
     def __repr__(self) -> str:
         return f"OAuthAuth(portal_url={self.portal_url!r}, client_id={self.client_id!r}, secrets='***')"

@@ -1,12 +1,12 @@
 """The landing contract on ClickHouse (ingestion/clickhouse_landing.py), on chDB in this process.
 
-chDB runs one engine per process: this module's client is the only chDB of the pytest process
-(the dbt build of test_chdb_build.py runs in subprocesses, on its own directory)."""
+chDB runs one engine per process: this module's client opens the pytest process's one chDB
+directory (`chdb_url`, tests/conftest.py; the dbt builds run in subprocesses, on their own)."""
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,16 +20,17 @@ require("chdb")
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    path: Path = tmp_path_factory.mktemp("chdb_landing")
-    client = ch.connect(f"chdb://{path}")
+def client(chdb_url: str) -> Iterator[Any]:
+    client = ch.connect(chdb_url)
     ch.ensure_state(client)
     yield client
+    client.close()
 
 
 @pytest.fixture
 def table(client: Any, request: pytest.FixtureRequest) -> str:
-    name = f"test__{request.node.name.replace('test_', '')[:40]}".lower()
+    # a table of each test (and parameter): the name's start and a checksum of the whole
+    name = f"test__{request.node.name.replace('test_', '')[:30]}_{zlib.crc32(request.node.name.encode()):08x}".lower()
     name = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
     ch.ensure_raw_table(client, name)
     return name
@@ -73,7 +74,10 @@ def test_rows_of_an_uncommitted_load_are_never_seen(client: Any, table: str) -> 
     ).result_rows[0][0] == 0
 
 
-def test_deletions_are_marks_and_a_key_that_comes_back_is_live_again(client: Any, table: str) -> None:
+@pytest.mark.parametrize("by_key_limit", [ch.MARK_BY_KEY_LIMIT, 0], ids=["rows-by-key", "all-rows"])
+def test_deletions_are_marks_and_a_key_that_comes_back_is_live_again(client: Any, table: str, by_key_limit: int,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ch, "MARK_BY_KEY_LIMIT", by_key_limit)  # the rows of the keys gone, or all rows read
     ch.run_load(client, table, [("1", {"x": 1}, None), ("2", {"x": 2}, None), ("3", {"x": 3}, None)],
                 source="test", entity=table)
     # a full read that no longer has key 2: marked, payload kept

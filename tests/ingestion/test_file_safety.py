@@ -14,14 +14,14 @@ import psycopg
 import pytest
 from openpyxl import Workbook
 
-from ingestion import landing
+from hc_base.warehouse_url import is_clickhouse_url
 from ingestion.__main__ import main
 from ingestion.config import SourceSettings
 from ingestion.files import readers
 from ingestion.files.specs import MappingError, load_specs
 from ingestion.files.validate import FileParser
 from ingestion.files.values import DateBounds, parse_date, parse_number, parse_percent, parse_text
-from ingestion.run import IngestError, ingest, ingest_source
+from ingestion.run import IngestError, ensure_raw_tables, ingest, ingest_source
 
 SPECS = load_specs()
 HEADER = "ИНН;Клиент;Дата;Номер документа;Товар;Количество;Сумма;Менеджер;Регион;Канал"
@@ -294,20 +294,53 @@ def test_erp_and_english_headers_are_aliases(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- the load (database)
 
 
-@pytest.fixture
-def warehouse(make_database: Callable[[str], str]) -> str:
+# the landing tests run on each engine (ClickHouse on chDB in process), by the row-by-row reader
+# and by the Arrow fast path (taking files of any size): the same rows, quarantine and counts
+ENGINES = [
+    pytest.param(("postgres", False), id="postgres"),
+    pytest.param(("postgres", True), id="postgres-arrow"),
+    pytest.param(("clickhouse", False), id="clickhouse", marks=pytest.mark.clickhouse),
+    pytest.param(("clickhouse", True), id="clickhouse-arrow", marks=pytest.mark.clickhouse),
+]
+
+
+@pytest.fixture(params=ENGINES)
+def warehouse(request: pytest.FixtureRequest, make_database: Callable[[str], str],
+              monkeypatch: pytest.MonkeyPatch) -> str:
+    engine, arrow = request.param
+    if arrow:
+        from ingestion.files import arrow_path
+
+        monkeypatch.setattr(arrow_path, "MIN_BYTES", 0)
+    if engine == "clickhouse":
+        return str(request.getfixturevalue("chdb_warehouse"))
     return make_database("files")
 
 
-def rows(url: str, table: str = "files__sales_lines") -> dict[str, tuple[Any, bool]]:
+def query(url: str, text: str) -> list[tuple[Any, ...]]:
+    """Rows of a query on either engine; JSON text (ClickHouse) and jsonb (Postgres) as Python values."""
+    from hc_base.warehouse_url import is_clickhouse_url
+
+    if is_clickhouse_url(url):
+        from hc_base.clickhouse import client
+
+        with client(url) as handle:
+            result = handle.query(text).result_rows
+        return [tuple(json.loads(v) if isinstance(v, str) and v[:1] in "{[" else v for v in r) for r in result]
     with psycopg.connect(url) as conn:
-        return {k: (p, d) for k, p, d in conn.execute(
-            f"select source_key, payload, _deleted_at is not null from raw.{table} order by 1")}
+        return conn.execute(text).fetchall()
+
+
+def rows(url: str, table: str = "files__sales_lines") -> dict[str, tuple[Any, bool]]:
+    return {k: (p, bool(d)) for k, p, d in query(
+        url, f"select source_key, payload, _deleted_at is not null from raw.{table} order by 1")}
 
 
 def loads(url: str) -> list[tuple[str, str, str | None]]:
-    with psycopg.connect(url) as conn:
-        return conn.execute("select entity, status, error from ingest_state.loads order by started_at").fetchall()
+    from hc_base.warehouse_url import is_clickhouse_url
+
+    table = "load_log final" if is_clickhouse_url(url) else "loads"
+    return query(url, f"select entity, status, error from ingest_state.{table} order by started_at")  # type: ignore[return-value]
 
 
 def test_rejected_file_keeps_the_previous_rows_and_fails(tmp_path: Path, warehouse: str) -> None:
@@ -345,8 +378,7 @@ def test_same_key_in_two_files_is_reported(tmp_path: Path, warehouse: str) -> No
     result = ingest("files.sales_lines", warehouse_url=warehouse, settings=SourceSettings(files_dir=files))
     assert (result.rows_read, result.rows_landed, result.rows_rejected, result.errors) == (4, 3, 1, 1)
     assert rows(warehouse)["Д-1|1"][0]["amount"] == 10  # the first file's row, not silently overwritten
-    with psycopg.connect(warehouse) as conn:
-        q = conn.execute("select file, row_number, value, reason from ingest_state.quarantine").fetchall()
+    q = query(warehouse, "select file, row_number, value, reason from ingest_state.quarantine")
     assert q == [("sales_lines_b.csv", 2, "Д-1|1", "duplicate key; the same document_number+#row_in_document is in "
                                                      "sales_lines_a.csv")]
 
@@ -357,9 +389,8 @@ def test_bad_number_is_quarantined_then_the_fixed_file_loads(tmp_path: Path, war
     write(files / "sales_lines.csv", HEADER + "\n" + line("Д-1") + line("Д-2", amount="1e300"))
     result = ingest("files.sales_lines", warehouse_url=warehouse, settings=SourceSettings(files_dir=files))
     assert (result.rows_landed, result.rows_quarantined) == (1, 1)
-    with psycopg.connect(warehouse) as conn:
-        assert conn.execute("select file, row_number, field, value from ingest_state.quarantine").fetchall() == [
-            ("sales_lines.csv", 3, "Сумма", "1e300")]
+    assert query(warehouse, "select file, row_number, field, value from ingest_state.quarantine") == [
+        ("sales_lines.csv", 3, "Сумма", "1e300")]
     assert list(rows(warehouse)) == ["Д-1|1"]
 
 
@@ -374,11 +405,14 @@ def test_unchanged_files_are_skipped(tmp_path: Path, warehouse: str) -> None:
     assert any("2 rows read, 1 loaded (1 new or changed), 1 rows quarantined with 1 errors" in s for s in said)
     again = ingest("files.sales_lines", warehouse_url=warehouse, settings=settings, log=said.append)
     assert again.skipped and again.rows_landed == 0 and "unchanged since the last load" in said[-1]
-    with psycopg.connect(warehouse) as conn:
-        assert conn.execute("select count(*) from ingest_state.quarantine").fetchone() == (1,)  # not twice
+    assert query(warehouse, "select count(*) from ingest_state.quarantine") == [(1,)]  # not twice
     assert not ingest("files.sales_lines", warehouse_url=warehouse, settings=settings, full_refresh=True).skipped
-    with psycopg.connect(warehouse) as conn:  # the raw table emptied (by hand): the files are read again
-        conn.execute("truncate raw.files__sales_lines")
+    # the raw table emptied (by hand): the files are read again
+    if is_clickhouse_url(warehouse):
+        query(warehouse, "truncate table raw.files__sales_lines__versions")
+    else:
+        with psycopg.connect(warehouse) as conn:
+            conn.execute("truncate raw.files__sales_lines")
     assert ingest("files.sales_lines", warehouse_url=warehouse, settings=settings).rows_landed == 1
     # same size and time, other content: read again
     stat = path.stat()
@@ -398,8 +432,7 @@ def test_files_dir_messages_symlinks_and_kind_on_the_command_line(tmp_path: Path
     write(files / "Реализации 2025.csv", HEADER + "\n" + line("Д-1"))
     write(files / "marketing_spend.csv", "Month;Source;Spend\n01.2025;WEB;5\n")
     mapping = write(tmp_path / "map.yaml", "unknown_kind:\n  key: [a]\n  columns:\n    A: {key: a}\n")
-    with psycopg.connect(warehouse, autocommit=True) as conn:
-        landing.ensure_schema(conn)
+    ensure_raw_tables(warehouse)
     said: list[str] = []
     settings = SourceSettings(files_dir=files, files_mapping=mapping)
     ingest_source("files", warehouse_url=warehouse, settings=settings, log=said.append)
@@ -445,32 +478,56 @@ def test_arrow_fast_path_matches_on_a_large_regular_file(tmp_path: Path) -> None
     assert ARROW_USED == []  # quotes: the row path
 
 
+@pytest.fixture
+def fast_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files landed by the Arrow fast path (`load._land_arrow`), in order."""
+    from ingestion.files import load
+
+    names: list[str] = []
+    land_arrow = load._land_arrow
+
+    def recording(*args: Any, **kwargs: Any) -> None:
+        names.append(args[-1])
+        land_arrow(*args, **kwargs)
+
+    monkeypatch.setattr(load, "_land_arrow", recording)
+    return names
+
+
+@pytest.mark.parametrize("engine", ["postgres", pytest.param("clickhouse", marks=pytest.mark.clickhouse)])
 def test_arrow_fast_path_lands_like_the_row_path(tmp_path: Path, make_database: Callable[[str], str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+                                                 monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest,
+                                                 engine: str, fast_loads: list[str]) -> None:
     from ingestion.files import arrow_path
 
     files = tmp_path / "files"
     files.mkdir()
-    first = HEADER + "\n" + line("Д-1") + line("Д-2", amount="x") + line("Д-3", amount="1 234,5")
-    second = HEADER + "\n" + line("Д-1") + line("Д-3", amount="99") + line("Д-4")
+    # Д-5's amount is written 1e-05 by the row path, 0.00001 by the Arrow path
+    first = (HEADER + "\n" + line("Д-1") + line("Д-2", amount="x") + line("Д-3", amount="1 234,5")
+             + line("Д-5", amount="0,00001"))
+    second = HEADER + "\n" + line("Д-1") + line("Д-3", amount="99") + line("Д-4") + line("Д-5", amount="0,00001")
     got = []
-    for min_bytes in (1 << 40, 0):  # the row path, then the Arrow path, each in its own warehouse
-        monkeypatch.setattr(arrow_path, "MIN_BYTES", min_bytes)
-        url = make_database("arrow")
+    row, arrow = 1 << 40, 0  # arrow_path.MIN_BYTES
+    # the row path, the Arrow path, and the row path then the Arrow path, each in its own warehouse:
+    # rows the other path landed are compared as JSON (Д-1 unchanged)
+    for paths in ((row, row), (arrow, arrow), (row, arrow)):
+        fast_loads.clear()
+        url = make_database("arrow") if engine == "postgres" else request.getfixturevalue("make_chdb_warehouse")()
         settings = SourceSettings(files_dir=files)
-        write(files / "sales_lines.csv", first)
-        one = ingest("files.sales_lines", warehouse_url=url, settings=settings)
-        write(files / "sales_lines.csv", second)
-        two = ingest("files.sales_lines", warehouse_url=url, settings=settings)
-        with psycopg.connect(url) as conn:
-            quarantine = conn.execute("select file, row_number, field, value, reason, payload "
-                                      "from ingest_state.quarantine order by id").fetchall()
-        got.append(([(r.rows_read, r.rows_landed, r.rows_quarantined, r.rows_deleted) for r in (one, two)],
+        results = []
+        for text, min_bytes in zip((first, second), paths, strict=True):
+            monkeypatch.setattr(arrow_path, "MIN_BYTES", min_bytes)
+            write(files / "sales_lines.csv", text)
+            results.append(ingest("files.sales_lines", warehouse_url=url, settings=settings))
+        assert len(fast_loads) == paths.count(arrow)
+        quarantine = query(url, "select file, row_number, field, value, reason, payload "
+                                "from ingest_state.quarantine order by id")
+        got.append(([(r.rows_read, r.rows_landed, r.rows_quarantined, r.rows_deleted) for r in results],
                     rows(url), quarantine))
-    assert got[0] == got[1]
-    assert got[1][0] == [(3, 2, 1, 0), (3, 2, 0, 0)]  # Д-3 changed and Д-4 new; Д-1 unchanged
+    assert got[0] == got[1] == got[2]
+    assert got[1][0] == [(4, 3, 1, 0), (4, 2, 0, 0)]  # Д-3 changed and Д-4 new; Д-1 and Д-5 unchanged
     assert {k: (p["amount"], d) for k, (p, d) in got[1][1].items()} == {
-        "Д-1|1": (10, False), "Д-3|1": (99, False), "Д-4|1": (10, False)}
+        "Д-1|1": (10, False), "Д-3|1": (99, False), "Д-4|1": (10, False), "Д-5|1": (0.00001, False)}
 
 
 def test_arrow_fast_path_duplicates_across_batches(tmp_path: Path) -> None:
@@ -488,20 +545,12 @@ def test_arrow_fast_path_duplicates_across_batches(tmp_path: Path) -> None:
 
 
 def test_arrow_fast_path_analyses_the_raw_table(tmp_path: Path, make_database: Callable[[str], str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+                                                monkeypatch: pytest.MonkeyPatch, fast_loads: list[str]) -> None:
     """The fast path lands through its own COPY, not `landing.land`: it must analyse the raw table
     it changed in the same run too (first load straight into the empty table, then the upsert)."""
-    from ingestion.files import arrow_path, load
+    from ingestion.files import arrow_path
 
     monkeypatch.setattr(arrow_path, "MIN_BYTES", 0)
-    fast_loads: list[str] = []
-    land_arrow = load._land_arrow
-
-    def recording(*args: Any, **kwargs: Any) -> None:
-        fast_loads.append(args[-1])
-        land_arrow(*args, **kwargs)
-
-    monkeypatch.setattr(load, "_land_arrow", recording)
     files = tmp_path / "files"
     files.mkdir()
     url = make_database("arrowstats")
@@ -535,3 +584,41 @@ def test_arrow_fast_path_analyses_the_raw_table(tmp_path: Path, make_database: C
     ingest("files.sales_lines", warehouse_url=url, settings=settings)
     after = wait(before[0] + 1)
     assert after[0] > before[0] and after[1] == 8.0
+
+
+@pytest.mark.clickhouse
+def test_a_fast_load_failing_half_way_on_clickhouse_changes_nothing(tmp_path: Path, chdb_warehouse: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """ClickHouse has no transaction: the fast path's batches are versions of the load, seen only
+    once it commits. A failure after the first batch is inserted leaves the rows loaded before."""
+    from ingestion import clickhouse_landing as ch
+    from ingestion.files import arrow_path
+
+    monkeypatch.setattr(arrow_path, "MIN_BYTES", 0)
+    monkeypatch.setattr(arrow_path, "BATCH_BYTES", 4096)  # many batches
+    files = tmp_path / "files"
+    files.mkdir()
+    settings = SourceSettings(files_dir=files)
+    write(files / "sales_lines.csv", HEADER + "\n" + "".join(line(f"Д-{i}") for i in range(300)))
+    assert ingest("files.sales_lines", warehouse_url=chdb_warehouse, settings=settings).rows_landed == 300
+    before = rows(chdb_warehouse)
+    write(files / "sales_lines.csv", HEADER + "\n" + "".join(line(f"Д-{i}", amount="7") for i in range(400)))
+    inserted: list[int] = []
+    insert = ch._insert_versions
+
+    def failing(client: Any, table: str, versions: Any) -> int:
+        if inserted:
+            raise ConnectionError("the server went away")
+        inserted.append(insert(client, table, versions))
+        return inserted[-1]
+
+    monkeypatch.setattr(ch, "_insert_versions", failing)
+    with pytest.raises(ConnectionError):
+        ingest("files.sales_lines", warehouse_url=chdb_warehouse, settings=settings)
+    assert inserted and inserted[0] > 0  # a batch was written, by a load that never committed
+    assert rows(chdb_warehouse) == before
+    assert [status for _, status, _ in loads(chdb_warehouse)] == ["success", "failed"]
+    monkeypatch.setattr(ch, "_insert_versions", insert)
+    again = ingest("files.sales_lines", warehouse_url=chdb_warehouse, settings=settings)
+    assert (again.rows_read, again.rows_landed) == (400, 400)
+    assert {p["amount"] for p, _ in rows(chdb_warehouse).values()} == {7}

@@ -436,18 +436,22 @@ def test_cli_main(settings: SourceSettings, warehouse: str, monkeypatch: pytest.
     assert "BITRIX24_RATE_PER_S must be a number" in capsys.readouterr().err
 
 
-def test_parallel_processes_share_rotated_refresh_token(b24: FakeBitrix24, warehouse: str) -> None:
+@pytest.mark.parametrize("engine", ["postgres", pytest.param("clickhouse", marks=pytest.mark.clickhouse)])
+def test_parallel_processes_share_rotated_refresh_token(b24: FakeBitrix24, engine: str,
+                                                        request: pytest.FixtureRequest) -> None:
     import requests
 
     from ingestion.bitrix24.auth import OAuthAuth
-    from ingestion.bitrix24.token_store import PostgresTokenStore
+    from ingestion.bitrix24.token_store import token_store
 
+    # ClickHouse: chDB in process (tests/clickhouse/test_oauth_on_chdb.py has its other cases)
+    warehouse = str(request.getfixturevalue("warehouse" if engine == "postgres" else "chdb_warehouse"))
     env_token = b24.refresh_token
     # two loads (e.g. two Dagster steps) start with the same token from the environment
-    first = OAuthAuth(b24.portal_url, b24.client_id, b24.client_secret, env_token, PostgresTokenStore(warehouse))
-    second = OAuthAuth(b24.portal_url, b24.client_id, b24.client_secret, env_token, PostgresTokenStore(warehouse))
+    first = OAuthAuth(b24.portal_url, b24.client_id, b24.client_secret, env_token, token_store(warehouse))
+    second = OAuthAuth(b24.portal_url, b24.client_id, b24.client_secret, env_token, token_store(warehouse))
     session = requests.Session()
     first.refresh(session, 5.0)  # rotates: env_token is now invalid on the portal
     second.refresh(session, 5.0)  # must pick up the rotated token from ingest_state, not fail
     assert first.access_token and second.access_token and first.access_token != second.access_token
-    assert PostgresTokenStore(warehouse).load(first.portal_url) == b24.refresh_token != env_token
+    assert token_store(warehouse).load(first.portal_url) == b24.refresh_token != env_token
