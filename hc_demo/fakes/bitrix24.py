@@ -740,16 +740,17 @@ class _Handler(FakeRequestHandler):
     def _handle(self) -> None:
         fake = self.owner
         path = urlsplit(self.path).path
-        method = "?"
+        method = self._method = "?"
+        self._recorded = False
         status = 200
         try:
             if path.rstrip("/") == "/oauth/token":
-                method = "oauth.token"
+                method = self._method = "oauth.token"
                 self._send(200, fake.oauth_refresh(self._params()))
                 return
             m = _REST_WEBHOOK.match(path)
             if m:
-                method = m.group(3)
+                method = self._method = m.group(3)
                 if int(m.group(1)) != fake.webhook_user_id or not secrets.compare_digest(
                     m.group(2).encode(), fake.webhook_secret.encode()
                 ):
@@ -759,7 +760,7 @@ class _Handler(FakeRequestHandler):
                 m2 = _REST_OAUTH.match(path)
                 if not m2:
                     raise ApiError(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
-                method = m2.group(1)
+                method = self._method = m2.group(1)
                 params = self._params()
                 fake.check_token(params.pop("auth", None))
             fault = fake.faults.take(method)
@@ -777,8 +778,17 @@ class _Handler(FakeRequestHandler):
             status = 500
             self._send(500, {"error": "INTERNAL_SERVER_ERROR", "error_description": type(e).__name__})
         finally:
-            with fake.lock:
-                fake.requests_log.append(RequestRecord(method, status, time.time()))
+            self._record(status)  # a request that got no answer (a dropped connection): status -1
+
+    def before_answer(self, status: int) -> None:
+        self._record(status)
+
+    def _record(self, status: int) -> None:
+        if self._recorded:
+            return
+        self._recorded = True
+        with self.owner.lock:
+            self.owner.requests_log.append(RequestRecord(self._method, status, time.time()))
 
 
 FakeBitrix24.handler = _Handler

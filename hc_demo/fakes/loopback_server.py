@@ -47,7 +47,12 @@ class FakeRequestHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         raise NotImplementedError
 
+    def before_answer(self, status: int) -> None:
+        """Called before an answer's first byte leaves: a fake records the request here, so a client
+        that has its answer always finds its request in the fake's log."""
+
     def _send_bytes(self, status: int, data: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
+        self.before_answer(status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))

@@ -284,6 +284,16 @@ class _Handler(FakeRequestHandler):
         user, _, password = decoded.partition(":")
         return user == self.owner.user and secrets.compare_digest(password.encode(), self.owner.password.encode())
 
+    def before_answer(self, status: int) -> None:
+        self._record(status)
+
+    def _record(self, status: int) -> None:
+        if self._recorded:
+            return
+        self._recorded = True
+        with self.owner.lock:
+            self.owner.requests_log.append((self._entity, status, time.time()))
+
     def _fault(self, fault: Fault) -> bool:
         ended = self._fault_transport(fault)
         if ended is not None:
@@ -310,6 +320,7 @@ class _Handler(FakeRequestHandler):
         )
         prefix = f"/{fake.publication}/odata/standard.odata"
         status, entity = 200, "?"
+        self._entity, self._recorded = entity, False
         try:
             with fake.lock:
                 first = not fake._first_done
@@ -323,7 +334,7 @@ class _Handler(FakeRequestHandler):
             if not path.startswith(prefix):
                 raise ODataError(404, "9", "Публикация не найдена")
             rest = path[len(prefix) :].strip("/")
-            entity = rest.split("(", 1)[0] or "$service"
+            entity = self._entity = rest.split("(", 1)[0] or "$service"
             fault = fake.faults.take(entity)
             if fault is not None and self._fault(fault):
                 status = -1
@@ -382,8 +393,7 @@ class _Handler(FakeRequestHandler):
                 "application/json;charset=utf-8",
             )
         finally:
-            with fake.lock:
-                fake.requests_log.append((entity, status, time.time()))
+            self._record(status)  # a request that got no answer (a dropped connection): status -1
             if fake.after_answer is not None and status == 200:
                 fake.after_answer(entity, options)
 
