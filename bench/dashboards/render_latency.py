@@ -14,6 +14,14 @@ alone, e.g. the database `bench/scale --keep-db` kept at the largest size), or -
 
     .venv/bin/python bench/scale --sizes 100k/10M --keep-db --admin-url postgresql://...
     .venv/bin/python bench/dashboards/render_latency.py --warehouse-url postgresql://.../hcbench_scale_xxxxxxxx
+
+A/B on a shared, noisy machine: a second Superset over the same warehouse (a scratch one with other
+gunicorn workers or other assets, or a running one), its cold runs interleaved with the first's
+(A, B, A, B, ...) so that the machine's load falls on both alike; both tables are printed and then B
+against A. Besides wall time each dashboard gets the CPU seconds Chromium spent and, for a scratch
+Superset, those of its gunicorn processes: which side the time goes to.
+
+    .venv/bin/python bench/dashboards/render_latency.py --warehouse-url postgresql://... --workers 1 --compare-workers 2
 """
 
 from __future__ import annotations
@@ -221,10 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     compare = parser.add_argument_group(
         "A/B", "measure a second Superset over the same warehouse, its runs interleaved with the first's "
         "(A, B, A, B, ...): a scratch one with other --compare-workers and/or --compare-assets, or a running one")
-    compare.add_argument("--compare-superset-url", help="a running Superset (same --user/--password)")
+    compare.add_argument("--compare-superset-url", help="a running Superset (logged in with --user/--password)")
     compare.add_argument("--compare-workers", type=int, help="a scratch Superset with this many gunicorn workers")
     compare.add_argument("--compare-assets", type=Path, help="a scratch Superset with the assets of this directory "
-                                                             "(e.g. `git archive main superset_assets | tar -x -C DIR`)")
+                                                             "(e.g. DIR/superset_assets after `git archive main superset_assets | tar -x -C DIR`)")
     args = parser.parse_args(argv)
     logs = args.access_log_dir
     if logs:
@@ -238,7 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         targets = [Target("A" if comparing else "", url, user, password, dashboards(url, user, password),
                           SCRATCH_SERVER_PIDS.get(url))]
         if args.compare_superset_url:
+            if not args.password:
+                parser.error("--compare-superset-url needs --password (or SUPERSET_ADMIN_PASSWORD)")
             b_url, b_assets = args.compare_superset_url, ROOT / "superset_assets"
+            user, password = args.user, args.password
         elif comparing:
             b_assets = args.compare_assets or ROOT / "superset_assets"
             b_url, user, password = stack.enter_context(scratch_superset(
