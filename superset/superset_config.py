@@ -248,7 +248,10 @@ else:
 # The dev profile runs gunicorn with more than one worker (hc_superset/server.py): the failed-login
 # counters live in a SQLite file in the data directory that every worker shares, so the limits hold
 # for the whole server and not per worker. Production keeps them in Redis.
-class _SharedLimitCounters(__import__("limits").storage.Storage):
+from limits.storage import Storage as _LimitStorage  # noqa: E402 (flask-limiter's own dependency)
+
+
+class _SharedLimitCounters(_LimitStorage):
     """Fixed-window counters of limits/flask-limiter in one SQLite file (scheme hcsqlite:///<path>)."""
 
     STORAGE_SCHEME = ["hcsqlite"]
