@@ -29,7 +29,12 @@ class SupersetError(RuntimeError):
 
 
 class SupersetServer:
-    """One Superset web server with its state (metadata db, secret key, logs) in ``data_dir``."""
+    """One Superset web server with its state (metadata db, secret key, logs) in ``data_dir``.
+
+    Two gunicorn workers by default: a dashboard sends its chart, native-filter and drill_info
+    requests at once, and one worker runs their Python on one core at a time (the GIL); two render
+    every dashboard sooner on 2 cores (README «Two gunicorn workers, issue 10»). The workers share the
+    failed-login counters (superset_config.py: a SQLite file in ``data_dir``)."""
 
     def __init__(
         self,
@@ -38,7 +43,7 @@ class SupersetServer:
         port: int = 8088,
         venv: Path = REPO_ROOT / ".venv-superset",
         env: dict[str, str] | None = None,
-        workers: int = 1,
+        workers: int = 2,
         threads: int = 8,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
@@ -144,7 +149,7 @@ class SupersetServer:
         """The data dir 0700, the metadata db, secret key and logs 0600 (they hold password
         hashes, the encrypted warehouse password and its key)."""
         self.data_dir.chmod(0o700)
-        for name in ("superset.db", "secret_key", "server.log", "worker.log", _INIT_STAMP):
+        for name in ("superset.db", "secret_key", "server.log", "worker.log", "login_limits.sqlite", _INIT_STAMP):
             path = self.data_dir / name
             if path.exists():
                 path.chmod(0o600)

@@ -135,7 +135,8 @@ FAB_ADD_SECURITY_API = True
 # username (HAPPYCLIENT_AUTH_RATE_LIMIT, default 5 per minute) and per address over all usernames
 # (HAPPYCLIENT_AUTH_RATE_LIMIT_ADDRESS, default 20 per minute); past it the answer is 429. A
 # successful login costs nothing, so the sync client and the tests are not throttled. Counters
-# live in memory in the dev profile (one gunicorn worker) and in Redis in production.
+# live in a SQLite file every gunicorn worker shares in the dev profile (below) and in Redis in
+# production.
 AUTH_RATE_LIMITED = False  # FAB's own limit counts successful form logins too; ours is below
 RATELIMIT_ENABLED = True
 RATELIMIT_APPLICATION = None
@@ -244,7 +245,97 @@ else:
     EXPLORE_FORM_DATA_CACHE_CONFIG = {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": _cache_dir + "/explore", "CACHE_DEFAULT_TIMEOUT": 86400}
     _broker = f"sqla+sqlite:///{DATA_DIR}/celery_broker.sqlite"
     _results = f"db+sqlite:///{DATA_DIR}/celery_results.sqlite"
-RATELIMIT_STORAGE_URI = _redis_url or "memory://"
+
+
+# The dev profile runs gunicorn with more than one worker (hc_superset/server.py): the failed-login
+# counters live in a SQLite file in the data directory that every worker shares, so the limits hold
+# for the whole server and not per worker. Production keeps them in Redis.
+from limits.storage import Storage as _LimitStorage  # noqa: E402 (flask-limiter's own dependency)
+
+
+class _SharedLimitCounters(_LimitStorage):
+    """Fixed-window counters of limits/flask-limiter in one SQLite file (scheme hcsqlite:///<path>)."""
+
+    STORAGE_SCHEME = ["hcsqlite"]
+
+    def __init__(self, uri=None, wrap_exceptions=False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.path = str(uri).split("://", 1)[1]
+        with self._connect() as conn:
+            conn.execute("create table if not exists counters (key text primary key, value integer not null, expires real not null)")
+
+    @property
+    def base_exceptions(self):
+        import sqlite3
+
+        return sqlite3.Error
+
+    def _connect(self):
+        import sqlite3
+
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        conn.execute("begin immediate")  # one writer at a time across the workers
+        return _Committing(conn)
+
+    def incr(self, key, expiry, amount=1):
+        import time
+
+        now = time.time()
+        with self._connect() as conn:
+            row = conn.execute("select value, expires from counters where key = ?", (key,)).fetchone()
+            value = row[0] + amount if row and row[1] > now else amount
+            expires = row[1] if row and row[1] > now else now + expiry
+            conn.execute("insert or replace into counters values (?, ?, ?)", (key, value, expires))
+            return value
+
+    def get(self, key):
+        import time
+
+        with self._connect() as conn:
+            row = conn.execute("select value from counters where key = ? and expires > ?", (key, time.time())).fetchone()
+        return row[0] if row else 0
+
+    def get_expiry(self, key):
+        import time
+
+        with self._connect() as conn:
+            row = conn.execute("select expires from counters where key = ? and expires > ?", (key, time.time())).fetchone()
+        return row[0] if row else time.time()
+
+    def check(self):
+        try:
+            with self._connect() as conn:
+                conn.execute("select 1")
+            return True
+        except Exception:  # limits asks for a yes/no health check
+            return False
+
+    def reset(self):
+        with self._connect() as conn:
+            return conn.execute("delete from counters").rowcount
+
+    def clear(self, key):
+        with self._connect() as conn:
+            conn.execute("delete from counters where key = ?", (key,))
+
+
+class _Committing:
+    """A SQLite connection in an open transaction: commits on a clean exit, rolls back otherwise, closes."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __enter__(self):
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.conn.execute("rollback" if exc_type else "commit")
+        finally:
+            self.conn.close()
+
+
+RATELIMIT_STORAGE_URI = _redis_url or f"hcsqlite://{DATA_DIR}/login_limits.sqlite"
 
 
 class CeleryConfig:

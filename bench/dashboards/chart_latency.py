@@ -207,6 +207,9 @@ def report(timings: list[ChartTiming], runs: int) -> list[ChartTiming]:
 # ---- --build: a scratch warehouse at the requested size, a scratch Superset ----------------------
 
 
+SCRATCH_SERVER_PIDS: dict[str, int] = {}  # url -> gunicorn master's pid of each scratch Superset running
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -214,9 +217,14 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def scratch_superset(warehouse_url: str) -> Iterator[tuple[str, str, str]]:
-    """Yield (superset_url, user, password) of a scratch Superset with the assets imported over
-    `warehouse_url`; stopped and removed afterwards."""
+def scratch_superset(
+    warehouse_url: str, *, assets_dir: Path = ROOT / "superset_assets", workers: int | None = None,
+    access_log: Path | None = None,
+) -> Iterator[tuple[str, str, str]]:
+    """Yield (superset_url, user, password) of a scratch Superset with the assets of `assets_dir`
+    imported over `warehouse_url`; stopped and removed afterwards. `workers`: gunicorn workers
+    (default: the product's); `access_log`: gunicorn writes
+    every request there with its duration in microseconds (`%(D)s`)."""
     from happyclient.console import Console
     from hc_superset.server import SupersetServer
     from hc_superset.sync import import_assets
@@ -224,14 +232,22 @@ def scratch_superset(warehouse_url: str) -> Iterator[tuple[str, str, str]]:
     work = Path(tempfile.mkdtemp(prefix="hc-bench-superset-"))
     password = secrets.token_urlsafe(16)
     register_secret(password)
-    server = SupersetServer(work / "superset", port=_free_port())
+    env = {}
+    if access_log is not None:
+        env["GUNICORN_CMD_ARGS"] = f"--access-logfile {access_log} --access-logformat '%(t)s %(r)s %(s)s %(D)s'"
+    server = SupersetServer(work / "superset", port=_free_port(), env=env,
+                            **({"workers": workers} if workers else {}))
     try:
-        with Console().step("Superset (scratch instance) and the dashboards"):
+        with Console().step(f"Superset (scratch instance, {server.workers} worker(s)) and the dashboards of {assets_dir}"):
             server.init("admin", password)
             server.start()
-            import_assets(server.url, "admin", password, ROOT / "superset_assets", warehouse_url)
+            import_assets(server.url, "admin", password, assets_dir, warehouse_url)
+        pid = server._read_pid()
+        if pid is not None:
+            SCRATCH_SERVER_PIDS[server.url] = pid
         yield server.url, "admin", password
     finally:
+        SCRATCH_SERVER_PIDS.pop(server.url, None)
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
@@ -291,8 +307,11 @@ def add_environment_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def environment(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Iterator[tuple[str, str, str, str]]:
-    """Yield (superset_url, user, password, warehouse_url) as the options ask."""
+def environment(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, **scratch: Any
+) -> Iterator[tuple[str, str, str, str]]:
+    """Yield (superset_url, user, password, warehouse_url) as the options ask (`scratch`: more
+    arguments of scratch_superset when one is started)."""
     with contextlib.ExitStack() as stack:
         if args.build:
             if not args.admin_url:
@@ -308,7 +327,7 @@ def environment(parser: argparse.ArgumentParser, args: argparse.Namespace) -> It
                 parser.error("--superset-url needs --password (or SUPERSET_ADMIN_PASSWORD)")
             url, user, password = args.superset_url, args.user, args.password
         else:
-            url, user, password = stack.enter_context(scratch_superset(warehouse_url))
+            url, user, password = stack.enter_context(scratch_superset(warehouse_url, **scratch))
         register_secret(password)
         yield url, user, password, warehouse_url
 

@@ -14,11 +14,20 @@ alone, e.g. the database `bench/scale --keep-db` kept at the largest size), or -
 
     .venv/bin/python bench/scale --sizes 100k/10M --keep-db --admin-url postgresql://...
     .venv/bin/python bench/dashboards/render_latency.py --warehouse-url postgresql://.../hcbench_scale_xxxxxxxx
+
+A/B on a shared, noisy machine: a second Superset over the same warehouse (a scratch one with other
+gunicorn workers or other assets, or a running one), its cold runs interleaved with the first's
+(A, B, A, B, ...) so that the machine's load falls on both alike; both tables are printed and then B
+against A. Besides wall time each dashboard gets the CPU seconds Chromium spent and, for a scratch
+Superset, those of its gunicorn processes: which side the time goes to.
+
+    .venv/bin/python bench/dashboards/render_latency.py --warehouse-url postgresql://... --workers 1 --compare-workers 2
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import statistics
 import sys
@@ -31,9 +40,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import load_average  # noqa: E402
 from bench.dashboards.chart_latency import (  # noqa: E402
+    SCRATCH_SERVER_PIDS,
     add_environment_arguments,
     environment,
     percentile,
+    scratch_superset,
     warehouse_size,
 )
 from hc_superset.assets import chart_uuids_in_position, read_assets  # noqa: E402
@@ -50,6 +61,7 @@ class DashboardRender:
     seconds: list[float] = field(default_factory=list)
     page_s: list[float] = field(default_factory=list)  # of which until the page itself had loaded
     browser_cpu_s: list[float] = field(default_factory=list)  # CPU time of Chromium's processes meanwhile
+    server_cpu_s: list[float] = field(default_factory=list)  # CPU time of Superset's gunicorn processes meanwhile
     errors: list[str] = field(default_factory=list)  # chart errors seen in any run
 
     @property
@@ -61,11 +73,11 @@ class DashboardRender:
         return percentile(self.seconds, 0.95)
 
 
-def dashboards(superset_url: str, user: str, password: str) -> list[tuple[int, str, int]]:
-    """(live id, title, number of charts) of every dashboard in superset_assets/."""
+def dashboards(superset_url: str, user: str, password: str, assets_dir: Path = ROOT / "superset_assets") -> list[tuple[int, str, int]]:
+    """(live id, title, number of charts) of every dashboard in `assets_dir`."""
     client = SupersetClient(superset_url, user, password)
     live = {str(d["uuid"]): d["id"] for d in client.list_all("dashboard", ["id", "uuid"])}
-    files = read_assets(ROOT / "superset_assets")
+    files = read_assets(assets_dir)
     return [
         (live[dash["uuid"]], dash["dashboard_title"], len(chart_uuids_in_position(dash["position"])))
         for path, dash in sorted(files.items())
@@ -123,45 +135,72 @@ def render_once(
         time.sleep(POLL_S)
 
 
-def measure(superset_url: str, user: str, password: str, runs: int, timeout: float) -> list[DashboardRender]:
+@dataclass
+class Target:
+    """One Superset to measure: its URL, login and the dashboards (live id, title, charts) on it."""
+    label: str
+    url: str
+    user: str
+    password: str
+    boards: list[tuple[int, str, int]]
+    server_pid: int | None = None  # gunicorn master of a scratch Superset: its CPU time is counted too
+    renders: dict[int, DashboardRender] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.renders = {board_id: DashboardRender(title, charts) for board_id, title, charts in self.boards}
+
+
+def one_run(target: Target, timeout: float) -> None:
+    """A new Chromium (empty profile), log in, open each dashboard once; adds to target.renders."""
     from tests.browser.dashboard_page import login, make_driver
 
-    boards = dashboards(superset_url, user, password)
-    renders = {board_id: DashboardRender(title, charts) for board_id, title, charts in boards}
+    driver = make_driver()
+    profile = (driver.capabilities.get("chrome") or {}).get("userDataDir")
+    try:
+        for attempt in range(3):  # a starved browser or server (a loaded machine) can miss login's 30 s
+            try:
+                login(driver, target.url, target.user, target.password)
+                break
+            except TimeoutError:
+                if attempt == 2:
+                    raise
+        browser_pid = driver.service.process.pid  # chromedriver: Chromium's processes are its descendants
+        for board_id, _title, charts in target.boards:
+            cpu_before = process_tree_cpu_s(browser_pid)
+            server_before = process_tree_cpu_s(target.server_pid) if target.server_pid else 0.0
+            seconds, page, errors = render_once(driver, target.url, board_id, charts, timeout)
+            render = target.renders[board_id]
+            render.browser_cpu_s.append(process_tree_cpu_s(browser_pid) - cpu_before)
+            if target.server_pid:
+                render.server_cpu_s.append(process_tree_cpu_s(target.server_pid) - server_before)
+            render.seconds.append(seconds)
+            render.page_s.append(page)
+            render.errors += errors
+    finally:
+        driver.quit()
+        if profile:
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+def measure(targets: list[Target], runs: int, timeout: float) -> None:
+    """`runs` cold runs on each target, interleaved (A, B, A, B, ...) so that the load of a shared
+    machine falls on every target alike."""
     for run in range(1, runs + 1):
-        driver = make_driver()
-        profile = (driver.capabilities.get("chrome") or {}).get("userDataDir")
-        try:
-            for attempt in range(3):  # a starved browser or server (a loaded machine) can miss login's 30 s
-                try:
-                    login(driver, superset_url, user, password)
-                    break
-                except TimeoutError:
-                    if attempt == 2:
-                        raise
-            browser_pid = driver.service.process.pid  # chromedriver: Chromium's processes are its descendants
-            for board_id, _title, charts in boards:
-                cpu_before = process_tree_cpu_s(browser_pid)
-                seconds, page, errors = render_once(driver, superset_url, board_id, charts, timeout)
-                renders[board_id].browser_cpu_s.append(process_tree_cpu_s(browser_pid) - cpu_before)
-                renders[board_id].seconds.append(seconds)
-                renders[board_id].page_s.append(page)
-                renders[board_id].errors += errors
-        finally:
-            driver.quit()
-            if profile:
-                shutil.rmtree(profile, ignore_errors=True)
-        print(f"  run {run}/{runs}: " + ", ".join(f"{r.title[:24]} {r.seconds[-1]:.1f} s" for r in renders.values())
-              + f"; load {load_average()}", flush=True)
-    return list(renders.values())
+        for target in targets:
+            one_run(target, timeout)
+            print(f"  run {run}/{runs}{' ' + target.label if len(targets) > 1 else ''}: "
+                  + ", ".join(f"{r.title[:24]} {r.seconds[-1]:.1f} s" for r in target.renders.values())
+                  + f"; load {load_average()}", flush=True)
 
 
-def report(renders: list[DashboardRender], runs: int) -> list[DashboardRender]:
-    print(f"\n{runs} cold runs per dashboard (new browser, ?force=true); seconds until every chart has rendered"
-          " (page: of which until the page's load event; browser CPU: CPU seconds Chromium spent meanwhile,"
-          " which the machine's other jobs do not inflate)")
+def report(target: Target, runs: int) -> list[DashboardRender]:
+    renders = list(target.renders.values())
+    print(f"\n{target.label + ': ' if target.label else ''}{runs} cold runs per dashboard (new browser, ?force=true);"
+          " seconds until every chart has rendered (page: of which until the page's load event; browser CPU:"
+          " CPU seconds Chromium spent meanwhile, Superset CPU: its gunicorn processes' (scratch instances only);"
+          " CPU seconds are what the machine's other jobs do not inflate)")
     head = (f"{'dashboard':44} {'charts':>6} {'p50':>7} {'p95':>7} {'max':>7} {'page p50':>9} {'browser CPU p50':>15}"
-            f"  target p95 <= {TARGET_P95_S:g} s")
+            f" {'Superset CPU p50':>16}  target p95 <= {TARGET_P95_S:g} s")
     print(head)
     print("-" * len(head))
     missed = []
@@ -169,8 +208,10 @@ def report(renders: list[DashboardRender], runs: int) -> list[DashboardRender]:
         ok = r.p95 <= TARGET_P95_S
         if not ok:
             missed.append(r)
+        server_cpu = f"{statistics.median(r.server_cpu_s):16.2f}" if r.server_cpu_s else f"{'-':>16}"
         print(f"{r.title[:44]:44} {r.charts:6d} {r.p50:7.2f} {r.p95:7.2f} {max(r.seconds):7.2f}"
-              f" {statistics.median(r.page_s):9.2f} {statistics.median(r.browser_cpu_s):15.2f}  {'ok' if ok else 'MISSED'}")
+              f" {statistics.median(r.page_s):9.2f} {statistics.median(r.browser_cpu_s):15.2f} {server_cpu}"
+              f"  {'ok' if ok else 'MISSED'}")
         for error in sorted(set(r.errors))[:5]:
             print(f"    chart error: {error[:200]}")
     print(f"load average (1, 5, 15 min) at the end: {load_average()}")
@@ -182,12 +223,52 @@ def main(argv: list[str] | None = None) -> int:
     add_environment_arguments(parser)
     parser.add_argument("--runs", type=int, default=10, help="cold runs per dashboard (default 10)")
     parser.add_argument("--timeout", type=float, default=120, help="give up on a dashboard after this long")
+    parser.add_argument("--workers", type=int, help="gunicorn workers of the scratch Superset (default: the product's)")
+    parser.add_argument("--access-log-dir", type=Path, help="scratch Supersets log every request there (a.log, b.log) "
+                                                            "with its duration in microseconds")
+    compare = parser.add_argument_group(
+        "A/B", "measure a second Superset over the same warehouse, its runs interleaved with the first's "
+        "(A, B, A, B, ...): a scratch one with other --compare-workers and/or --compare-assets, or a running one")
+    compare.add_argument("--compare-superset-url", help="a running Superset (logged in with --user/--password)")
+    compare.add_argument("--compare-workers", type=int, help="a scratch Superset with this many gunicorn workers")
+    compare.add_argument("--compare-assets", type=Path, help="a scratch Superset with the assets of this directory "
+                                                             "(e.g. DIR/superset_assets after `git archive main superset_assets | tar -x -C DIR`)")
     args = parser.parse_args(argv)
-    with environment(parser, args) as (url, user, password, warehouse_url):
+    logs = args.access_log_dir
+    if logs:
+        logs.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        url, user, password, warehouse_url = stack.enter_context(environment(
+            parser, args, workers=args.workers, access_log=(logs / "a.log") if logs else None))
         size = warehouse_size(warehouse_url)
         print("warehouse: " + ", ".join(f"{k} {v:,}".replace(",", " ") for k, v in size.items()), flush=True)
-        renders = measure(url, user, password, args.runs, args.timeout)
-    return 1 if report(renders, args.runs) else 0
+        comparing = bool(args.compare_superset_url or args.compare_workers or args.compare_assets)
+        targets = [Target("A" if comparing else "", url, user, password, dashboards(url, user, password),
+                          SCRATCH_SERVER_PIDS.get(url))]
+        if args.compare_superset_url:
+            if not args.password:
+                parser.error("--compare-superset-url needs --password (or SUPERSET_ADMIN_PASSWORD)")
+            b_url, b_assets = args.compare_superset_url, ROOT / "superset_assets"
+            user, password = args.user, args.password
+        elif comparing:
+            b_assets = args.compare_assets or ROOT / "superset_assets"
+            b_url, user, password = stack.enter_context(scratch_superset(
+                warehouse_url, assets_dir=b_assets, workers=args.compare_workers or args.workers,
+                access_log=(logs / "b.log") if logs else None))
+        if comparing:
+            targets.append(Target("B", b_url, user, password, dashboards(b_url, user, password, b_assets),
+                                  SCRATCH_SERVER_PIDS.get(b_url)))
+        measure(targets, args.runs, args.timeout)
+    missed = [r for target in targets for r in report(target, args.runs)]
+    if comparing:
+        a, b = targets
+        print("\nB against A (p50 / p95, browser CPU p50, Superset CPU p50):")
+        for ra, rb in zip(a.renders.values(), b.renders.values(), strict=True):
+            cpu = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
+            print(f"  {ra.title[:44]:44} {ra.p50:.2f} / {ra.p95:.2f} -> {rb.p50:.2f} / {rb.p95:.2f} s;"
+                  f" browser {cpu(ra.browser_cpu_s):.2f} -> {cpu(rb.browser_cpu_s):.2f} s;"
+                  f" Superset {cpu(ra.server_cpu_s):.2f} -> {cpu(rb.server_cpu_s):.2f} s")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ def superset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Superse
     data_dir = tmp_path_factory.mktemp("superset_ch")
     for name in ("superset.db", "secret_key", "init.stamp"):
         shutil.copy2(TEMPLATE_DIR / name, data_dir / name)
-    server = SupersetServer(data_dir, port=free_port())  # one web process: chDB's directory is its alone
+    server = SupersetServer(data_dir, port=free_port(), workers=1)  # one web process: chDB's directory is its alone
     server.init(ADMIN_USER, ADMIN_PASSWORD)
     server.start()
     try:
