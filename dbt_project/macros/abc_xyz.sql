@@ -22,16 +22,27 @@ window_ends as (
 
 ),
 
-window_rows as (
+{#- the abc_months months of each window end (a few hundred rows), joined to the month rows by
+    equality: the date arithmetic runs per window end, not per month row #}
+window_months as (
 
     select
         window_ends.period_end as period_end,
+        {{ add_months('window_ends.period_end', '-window_offsets.months_after') }} as month_start
+    from window_ends
+    {{ integer_series_join(1, months, 'window_offsets', 'months_after') }}
+
+),
+
+window_rows as (
+
+    select
+        window_months.period_end as period_end,
         {{ monthly }}.entity_id as entity_id,
         {{ monthly }}.revenue as revenue
     from {{ monthly }}
-    {{ integer_series_join(1, months, 'window_offsets', 'months_after') }}
-    inner join window_ends
-        on window_ends.period_end = {{ add_months(monthly ~ '.month_start', 'window_offsets.months_after') }}
+    inner join window_months
+        on {{ monthly }}.month_start = window_months.month_start
 
 ),
 

@@ -186,15 +186,13 @@ entries_measured as (
 combined as (
 
     select
-        {{ column_list(funnel_group, 'unioned') }},
-        periods.period_label as period_label,
-        unioned.stage_id,
-        unioned.cohort_deals_created,
-        unioned.cohort_deals_reached,
-        unioned.cohort_reached_and_won,
-        unioned.cohort_deals_won,
-        unioned.period_deals_entered,
-        unioned.median_days_in_stage
+        {%- for column in funnel_group + [
+            'stage_id', 'cohort_deals_created', 'cohort_deals_reached', 'cohort_reached_and_won',
+            'cohort_deals_won', 'period_deals_entered', 'median_days_in_stage',
+        ] %}
+        unioned.{{ column }} as {{ column }},
+        {%- endfor %}
+        periods.period_label as period_label
     from (
         select * from cohort_measured
         union all
