@@ -7,6 +7,10 @@
     'funnel_level', 'period_grain', 'period_start', 'pipeline_id', 'manager_id', 'department_id',
 ] -%}
 {%- set funnel_grain = funnel_group + ['period_label'] -%}
+{%- set measure_columns = [
+    'stage_id', 'cohort_deals_created', 'cohort_deals_reached', 'cohort_reached_and_won', 'cohort_deals_won',
+    'period_deals_entered', 'median_days_in_stage',
+] -%}
 with
 
 stg_bitrix24__statuses as (
@@ -186,11 +190,8 @@ entries_measured as (
 combined as (
 
     select
-        {%- for column in funnel_group + [
-            'stage_id', 'cohort_deals_created', 'cohort_deals_reached', 'cohort_reached_and_won',
-            'cohort_deals_won', 'period_deals_entered', 'median_days_in_stage',
-        ] %}
-        unioned.{{ column }} as {{ column }},
+        {%- for column in funnel_group + measure_columns %}
+            unioned.{{ column }} as {{ column }},
         {%- endfor %}
         periods.period_label as period_label
     from (
