@@ -49,10 +49,10 @@
     group by {{ period }}.period_grain, {{ period }}.period_start, {{ relation }}.manager_id
 {%- endmacro %}
 
-{#- Funnel: the rows of `relation` (a CTE with period_grain, period_start, period_label,
-    pipeline_id, manager_id, department_id) once per funnel_level: 'company' (manager_id and
-    department_id null), 'department' (manager_id null) and 'manager'; rows without a department
-    count for the company only. `columns` are the further columns of `relation` carried along. -#}
+{#- Funnel: the rows of `relation` (a CTE with period_grain, period_start, pipeline_id,
+    manager_id, department_id) once per funnel_level: 'company' (manager_id and department_id
+    null), 'department' (manager_id null) and 'manager'; rows without a department count for the
+    company only. `columns` are the further columns of `relation` carried along. -#}
 {% macro funnel_levels(relation, columns) -%}
     {%- set no_id = "cast(null as " ~ dbt.type_string() ~ ")" -%}
     {%- set levels = {
@@ -65,7 +65,6 @@
             '{{ level }}' as funnel_level,
             {{ relation }}.period_grain,
             {{ relation }}.period_start,
-            {{ relation }}.period_label,
             {{ relation }}.pipeline_id,
             {{ manager_expr }} as manager_id,
             {{ department_expr }} as department_id,

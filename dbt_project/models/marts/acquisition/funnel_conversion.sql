@@ -3,8 +3,13 @@
     reached the stages before it was lost). Cohort columns count deals created in the period;
     period columns count stage entries that happened in the period. stage_to_won_vs_first_ratio
     checks the seed's claim (stage 6 converts 5-13x better than stage 1). -#}
-{%- set funnel_grain = [
-    'funnel_level', 'period_grain', 'period_start', 'period_label', 'pipeline_id', 'manager_id', 'department_id',
+{%- set funnel_group = [
+    'funnel_level', 'period_grain', 'period_start', 'pipeline_id', 'manager_id', 'department_id',
+] -%}
+{%- set funnel_grain = funnel_group + ['period_label'] -%}
+{%- set measure_columns = [
+    'stage_id', 'cohort_deals_created', 'cohort_deals_reached', 'cohort_reached_and_won', 'cohort_deals_won',
+    'period_deals_entered', 'median_days_in_stage',
 ] -%}
 with
 
@@ -91,83 +96,75 @@ entries_per_grain as (
 
 ),
 
-cohort_deals as (
+{# deals counted per period, pipeline, manager, department, outcome and furthest stage before
+    the levels and the stages multiply them: the cohort measures are sums of these counts #}
+cohort_counts as (
 
     select
-        periods.period_grain as period_grain,
-        periods.period_start as period_start,
-        periods.period_label as period_label,
+        per_grain.period_grain as period_grain,
+        per_grain.period_start as period_start,
         per_grain.pipeline_id as pipeline_id,
-        per_grain.deal_id as deal_id,
         per_grain.manager_id as manager_id,
         per_grain.department_id as department_id,
         per_grain.is_won as is_won,
-        coalesce(deal_reach.max_stage_number, 1) as max_stage_number
+        coalesce(deal_reach.max_stage_number, 1) as max_stage_number,
+        count(*) as deals_created
     from deals_per_grain as per_grain
-    inner join periods
-        on
-            per_grain.period_grain = periods.period_grain
-            and per_grain.period_start = periods.period_start
     left join deal_reach
         on per_grain.deal_id = deal_reach.deal_id
-
-),
-
-period_entries as (
-
-    select
-        periods.period_grain as period_grain,
-        periods.period_start as period_start,
-        periods.period_label as period_label,
-        per_grain.pipeline_id as pipeline_id,
-        per_grain.stage_id as stage_id,
-        per_grain.deal_id as deal_id,
-        per_grain.manager_id as manager_id,
-        per_grain.department_id as department_id,
-        per_grain.days_in_stage as days_in_stage
-    from entries_per_grain as per_grain
-    inner join periods
-        on
-            per_grain.period_grain = periods.period_grain
-            and per_grain.period_start = periods.period_start
+    group by
+        per_grain.period_grain,
+        per_grain.period_start,
+        per_grain.pipeline_id,
+        per_grain.manager_id,
+        per_grain.department_id,
+        per_grain.is_won,
+        coalesce(deal_reach.max_stage_number, 1)
 
 ),
 
 cohort_leveled as (
 
-    {{ funnel_levels('cohort_deals', ['deal_id', 'is_won', 'max_stage_number']) }}
+    {{ funnel_levels('cohort_counts', ['is_won', 'max_stage_number', 'deals_created']) }}
 
 ),
 
 entries_leveled as (
 
-    {{ funnel_levels('period_entries', ['stage_id', 'deal_id', 'days_in_stage']) }}
+    {{ funnel_levels('entries_per_grain', ['stage_id', 'deal_id', 'days_in_stage']) }}
 
 ),
 
+{# both measures are grouped without the period's label (the sort keys stay narrow) and
+    matched to int_periods afterwards, which keeps the periods int_periods has #}
 cohort_measured as (
 
     select
-        {{ column_list(funnel_grain, 'cohort_leveled') }},
+        {{ column_list(funnel_group, 'cohort_leveled') }},
         funnel_stages.stage_id as stage_id,
-        count(*) as cohort_deals_created,
+        sum(cohort_leveled.deals_created) as cohort_deals_created,
         sum(
-            case when cohort_leveled.max_stage_number >= funnel_stages.stage_number then 1 else 0 end
+            case
+                when cohort_leveled.max_stage_number >= funnel_stages.stage_number
+                    then cohort_leveled.deals_created
+                else 0
+            end
         ) as cohort_deals_reached,
         sum(
             case
-                when cohort_leveled.max_stage_number >= funnel_stages.stage_number and cohort_leveled.is_won then 1
+                when cohort_leveled.max_stage_number >= funnel_stages.stage_number and cohort_leveled.is_won
+                    then cohort_leveled.deals_created
                 else 0
             end
         ) as cohort_reached_and_won,
-        sum(case when cohort_leveled.is_won then 1 else 0 end) as cohort_deals_won,
+        sum(case when cohort_leveled.is_won then cohort_leveled.deals_created else 0 end) as cohort_deals_won,
         0 as period_deals_entered,
         cast(null as {{ dbt.type_numeric() }}) as median_days_in_stage
     from cohort_leveled
     inner join funnel_stages
         on cohort_leveled.pipeline_id = funnel_stages.pipeline_id
     group by
-        {{ column_list(funnel_grain, 'cohort_leveled') }},
+        {{ column_list(funnel_group, 'cohort_leveled') }},
         funnel_stages.stage_id
 
 ),
@@ -175,7 +172,7 @@ cohort_measured as (
 entries_measured as (
 
     select
-        {{ column_list(funnel_grain) }},
+        {{ column_list(funnel_group) }},
         stage_id,
         0 as cohort_deals_created,
         0 as cohort_deals_reached,
@@ -185,16 +182,27 @@ entries_measured as (
         {{ dbt.safe_cast(median('days_in_stage'), dbt.type_numeric()) }} as median_days_in_stage
     from entries_leveled
     group by
-        {{ column_list(funnel_grain) }},
+        {{ column_list(funnel_group) }},
         stage_id
 
 ),
 
 combined as (
 
-    select * from cohort_measured
-    union all
-    select * from entries_measured
+    select
+        {%- for column in funnel_group + measure_columns %}
+            unioned.{{ column }} as {{ column }},
+        {%- endfor %}
+        periods.period_label as period_label
+    from (
+        select * from cohort_measured
+        union all
+        select * from entries_measured
+    ) as unioned
+    inner join periods
+        on
+            unioned.period_grain = periods.period_grain
+            and unioned.period_start = periods.period_start
 
 ),
 
