@@ -228,15 +228,11 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro clickhouse__delete_changed_sales_documents() -%}
-    {%- set watermark = loaded_watermark() -%}
-    {%- if execute and watermark is not none -%}
-        {%- set changed = staging_changed_since(watermark) -%}
-        {%- do run_query('delete from ' ~ this ~ ' where onec_document_ref in (select document_id from '
-            ~ ref('stg_onec__sales_documents') ~ ' where ' ~ changed ~ ' union all select return_id from '
-            ~ ref('stg_onec__returns') ~ ' where ' ~ changed ~ ')') -%}
-        {%- do run_query('delete from ' ~ this ~ " where sales_line_id in (select concat('file:', sales_line_id) from "
-            ~ ref('stg_files__sales_lines') ~ ' where ' ~ changed ~ ')') -%}
+{% macro clickhouse__hook_statements(statements) -%}
+    {%- if execute -%}
+        {%- for statement in statements -%}
+            {%- do run_query(statement) -%}
+        {%- endfor -%}
     {%- endif -%}
     select 1
 {%- endmacro %}

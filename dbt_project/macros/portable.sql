@@ -56,3 +56,14 @@
     cast({{ numerator }} as Nullable(Decimal(38, 12)))
     {{- ' * ' ~ (factor | int) if (factor | int) != 1 }}{{ ' / ' ~ denominator if denominator is not none }}
 {%- endmacro %}
+
+{#- A hook that runs `statements` (a list of SQL texts) in order; `select 1` when there are none.
+    PostgreSQL takes them as one hook text, `;`-separated; a ClickHouse hook is one statement, so
+    there the macro runs them itself (clickhouse__hook_statements). -#}
+{% macro hook_statements(statements) -%}
+    {{ return(adapter.dispatch('hook_statements')(statements)) }}
+{%- endmacro %}
+
+{% macro default__hook_statements(statements) -%}
+    {{ statements | join(';\n') if statements else 'select 1' }}
+{%- endmacro %}
