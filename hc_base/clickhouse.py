@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
 from hc_base.warehouse_url import is_clickhouse_url, parse_clickhouse_url
 
 # the databases of a ClickHouse warehouse (the schemas of a Postgres one)
