@@ -272,25 +272,39 @@ final as (
         with_previous.cohort_deals_won as cohort_deals_won,
         with_previous.cohort_reached_and_won as cohort_reached_and_won,
         round(
-            {{ decimal_ratio('with_previous.cohort_deals_reached', 'nullif(with_previous.cohort_reached_previous, 0)', 100) }}, 2
+            {{ decimal_ratio(
+                'with_previous.cohort_deals_reached', 'nullif(with_previous.cohort_reached_previous, 0)', 100
+            ) }}, 2
         ) as cohort_conversion_from_previous_pct,
         round(
-            {{ decimal_ratio('with_previous.cohort_deals_reached', 'nullif(with_previous.cohort_reached_first, 0)', 100) }}, 2
+            {{ decimal_ratio(
+                'with_previous.cohort_deals_reached', 'nullif(with_previous.cohort_reached_first, 0)', 100
+            ) }}, 2
         ) as cohort_conversion_from_first_pct,
         round(
-            {{ decimal_ratio('with_previous.cohort_deals_won', 'nullif(with_previous.cohort_deals_created, 0)', 100) }}, 2
+            {{ decimal_ratio(
+                'with_previous.cohort_deals_won', 'nullif(with_previous.cohort_deals_created, 0)', 100
+            ) }}, 2
         ) as cohort_win_rate_pct,
         round(
-            {{ decimal_ratio('with_previous.cohort_reached_and_won', 'nullif(with_previous.cohort_deals_reached, 0)', 100) }}, 2
+            {{ decimal_ratio(
+                'with_previous.cohort_reached_and_won', 'nullif(with_previous.cohort_deals_reached, 0)', 100
+            ) }}, 2
         ) as cohort_stage_to_won_pct,
         round(
-            ({{ decimal_ratio('with_previous.cohort_reached_and_won', 'nullif(with_previous.cohort_deals_reached, 0)') }})
+            (
+                {{ decimal_ratio(
+                    'with_previous.cohort_reached_and_won', 'nullif(with_previous.cohort_deals_reached, 0)'
+                ) }}
+            )
             / nullif(with_previous.first_stage_to_won_share, 0),
             2
         ) as stage_to_won_vs_first_ratio,
         with_previous.period_deals_entered as period_deals_entered,
         round(
-            {{ decimal_ratio('with_previous.period_deals_entered', 'nullif(with_previous.period_entered_previous, 0)', 100) }}, 2
+            {{ decimal_ratio(
+                'with_previous.period_deals_entered', 'nullif(with_previous.period_entered_previous, 0)', 100
+            ) }}, 2
         ) as period_conversion_from_previous_pct,
         round(with_previous.median_days_in_stage, 1) as median_days_in_stage,
 
