@@ -16,10 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from hc_base.redact import register_secret
-from hc_base.warehouse_url import is_clickhouse_url
+from hc_base.warehouse_url import is_clickhouse_url, parse_clickhouse_url
 
 # the databases of a ClickHouse warehouse (the schemas of a Postgres one)
 DATABASES = ("raw", "ingest_state", "staging", "intermediate", "marts", "predictions")
@@ -31,20 +29,15 @@ def connect(url: str, settings: dict[str, Any] | None = None) -> Any:
     """A clickhouse-connect client for `clickhouse://…`, `clickhouses://…` or `chdb:///dir`."""
     import clickhouse_connect
 
-    parts = urlsplit(url)
-    if parts.scheme == "chdb":
-        return clickhouse_connect.get_client(interface="chdb", path=parts.path or None, settings=settings)
-    if parts.scheme not in ("clickhouse", "clickhouses"):
-        raise ValueError(f"not a ClickHouse URL (clickhouse://, clickhouses:// or chdb://): scheme {parts.scheme!r}")
-    secure = parts.scheme == "clickhouses"
-    password = unquote(parts.password) if parts.password else ""
-    register_secret(password or None)
+    target = parse_clickhouse_url(url)
+    if target.chdb_path is not None:
+        return clickhouse_connect.get_client(interface="chdb", path=target.chdb_path, settings=settings)
     return clickhouse_connect.get_client(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or (8443 if secure else 8123),
-        username=unquote(parts.username) if parts.username else "default",
-        password=password,
-        secure=secure,
+        host=target.host,
+        port=target.port,
+        username=target.user,
+        password=target.password,
+        secure=target.secure,
         settings=settings,
     )
 

@@ -87,35 +87,83 @@ def is_clickhouse_url(url: str | None) -> bool:
     return bool(url) and urlsplit(url).scheme in CLICKHOUSE_SCHEMES
 
 
-def clickhouse_dbt_env(url: str) -> dict[str, str]:
-    """Target `clickhouse` of profiles.yml and its HAPPYCLIENT_CH_* variables, for a ClickHouse URL.
-    The URL's database part is not used: the layers are the databases raw, staging, intermediate
-    and marts."""
+class ClickHouseUrlError(WarehouseError, ValueError):
+    """WAREHOUSE_URL is not a usable ClickHouse URL (a ValueError too: the callers of
+    `hc_base.clickhouse.connect` and of Superset's URI builder catch that)."""
+
+
+@dataclass(frozen=True)
+class ClickHouseTarget:
+    """A ClickHouse WAREHOUSE_URL, parsed once for every user (the clickhouse-connect client, dbt's
+    profile variables, Superset's connection). `chdb_path` is set for `chdb:///dir` (ClickHouse in
+    process, tests only), and then the server fields keep their defaults. The URL's database part
+    is not kept: the layers are the databases raw, staging, intermediate and marts. `password` is
+    never part of `repr()` or `str()`."""
+
+    host: str = "127.0.0.1"
+    port: int = 8123
+    user: str = "default"
+    password: str = ""
+    secure: bool = False
+    cluster: str | None = None
+    chdb_path: str | None = None
+
+    def __repr__(self) -> str:
+        if self.chdb_path is not None:
+            return f"ClickHouseTarget(chdb_path={self.chdb_path!r})"
+        return (
+            f"ClickHouseTarget(host={self.host!r}, port={self.port}, user={self.user!r}, "
+            f"password={'***' if self.password else ''!r}, secure={self.secure}, cluster={self.cluster!r})"
+        )
+
+    __str__ = __repr__
+
+
+def parse_clickhouse_url(url: str) -> ClickHouseTarget:
+    """`clickhouse://user:password@host:8123/` (HTTP), `clickhouses://…` (TLS, port 8443 by
+    default), `?cluster=<name>` for ON CLUSTER DDL, or `chdb:///path/to/dir`. User and password are
+    percent-decoded; the password is registered as a secret. Raises `ClickHouseUrlError` (the URL
+    redacted) for anything else."""
     parts = urlsplit(url)
     if parts.scheme == "chdb":
         if not parts.path:
-            raise WarehouseError("a chDB warehouse URL is chdb:///path/to/dir")
-        return {"HAPPYCLIENT_DBT_TARGET": "clickhouse", "HAPPYCLIENT_CHDB_PATH": unquote(parts.path)}
+            raise ClickHouseUrlError("a chDB warehouse URL is chdb:///path/to/dir")
+        return ClickHouseTarget(chdb_path=unquote(parts.path))
     if parts.scheme not in ("clickhouse", "clickhouses"):
-        raise WarehouseError(f"not a ClickHouse URL (clickhouse://, clickhouses://, chdb://): {redact(url)!r}")
+        raise ClickHouseUrlError(f"not a ClickHouse URL (clickhouse://, clickhouses://, chdb://): {redact(url)!r}")
     secure = parts.scheme == "clickhouses"
     password = unquote(parts.password) if parts.password else ""
     register_secret(password or None)
     try:
         port = parts.port or (8443 if secure else 8123)
     except ValueError:
-        raise WarehouseError(f"the port in WAREHOUSE_URL must be a number: {redact(url)!r}") from None
+        raise ClickHouseUrlError(f"the port in WAREHOUSE_URL must be a number: {redact(url)!r}") from None
+    return ClickHouseTarget(
+        host=parts.hostname or "127.0.0.1",
+        port=port,
+        user=unquote(parts.username) if parts.username else "default",
+        password=password,
+        secure=secure,
+        cluster=parse_qs(parts.query).get("cluster", [""])[0] or None,
+    )
+
+
+def clickhouse_dbt_env(url: str) -> dict[str, str]:
+    """Target `clickhouse` of profiles.yml and its HAPPYCLIENT_CH_* variables, for a ClickHouse URL
+    (`parse_clickhouse_url`)."""
+    target = parse_clickhouse_url(url)
+    if target.chdb_path is not None:
+        return {"HAPPYCLIENT_DBT_TARGET": "clickhouse", "HAPPYCLIENT_CHDB_PATH": target.chdb_path}
     env = {
         "HAPPYCLIENT_DBT_TARGET": "clickhouse",
-        "HAPPYCLIENT_CH_HOST": parts.hostname or "127.0.0.1",
-        "HAPPYCLIENT_CH_PORT": str(port),
-        "HAPPYCLIENT_CH_USER": unquote(parts.username) if parts.username else "default",
-        "HAPPYCLIENT_CH_PASSWORD": password,
-        "HAPPYCLIENT_CH_SECURE": "true" if secure else "false",
+        "HAPPYCLIENT_CH_HOST": target.host,
+        "HAPPYCLIENT_CH_PORT": str(target.port),
+        "HAPPYCLIENT_CH_USER": target.user,
+        "HAPPYCLIENT_CH_PASSWORD": target.password,
+        "HAPPYCLIENT_CH_SECURE": "true" if target.secure else "false",
     }
-    cluster = parse_qs(parts.query).get("cluster", [""])[0]
-    if cluster:
-        env["HAPPYCLIENT_CH_CLUSTER"] = cluster
+    if target.cluster:
+        env["HAPPYCLIENT_CH_CLUSTER"] = target.cluster
     return env
 
 

@@ -81,21 +81,16 @@ def clickhouse_sqlalchemy_uri(warehouse_url: str) -> tuple[str, str | None]:
     - ``chdb:///dir`` (tests only: ClickHouse in Superset's own process, which then must be the
       only process with that directory open) -> ``clickhousedb://default@localhost/marts?interface=chdb&path=/dir``.
     """
-    parts = urlsplit(warehouse_url)
-    if parts.scheme == "chdb":
-        if not parts.path:
-            raise ValueError("a chDB warehouse URL is chdb:///path/to/dir")
-        query = urlencode({"interface": "chdb", "path": unquote(parts.path)}, safe="/", quote_via=quote)
+    from hc_base.warehouse_url import parse_clickhouse_url  # here, not at the top: one hunk to merge
+
+    target = parse_clickhouse_url(warehouse_url)
+    if target.chdb_path is not None:
+        query = urlencode({"interface": "chdb", "path": target.chdb_path}, safe="/", quote_via=quote)
         return urlunsplit(("clickhousedb", "default@localhost", "/" + CLICKHOUSE_DATABASE, query, "")), None
-    if parts.scheme not in ("clickhouse", "clickhouses"):
-        raise ValueError(f"warehouse URL: expected clickhouse://, clickhouses:// or chdb://, got scheme {parts.scheme!r}")
-    secure = parts.scheme == "clickhouses"
-    password = unquote(parts.password) if parts.password else None
-    register_secret(password)
-    user = parts.username or "default"
-    netloc = f"{user}{':' + MASKED_PASSWORD if password else ''}@{parts.hostname or '127.0.0.1'}:{parts.port or (8443 if secure else 8123)}"
-    query = "secure=true" if secure else ""
-    return urlunsplit(("clickhousedb", netloc, "/" + CLICKHOUSE_DATABASE, query, "")), password
+    user = quote(target.user, safe="")
+    netloc = f"{user}{':' + MASKED_PASSWORD if target.password else ''}@{target.host}:{target.port}"
+    query = "secure=true" if target.secure else ""
+    return urlunsplit(("clickhousedb", netloc, "/" + CLICKHOUSE_DATABASE, query, "")), target.password or None
 
 
 def warehouse_sqlalchemy_uri(warehouse_url: str) -> tuple[str, str | None]:

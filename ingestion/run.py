@@ -26,6 +26,7 @@ from psycopg import sql
 from hc_base.redact import redact
 from hc_base.warehouse_url import is_clickhouse_url
 
+from . import clickhouse_landing as ch
 from . import landing
 from .bitrix24.auth import OAuthAuth, WebhookAuth
 from .bitrix24.client import Bitrix24Client, rows_of
@@ -105,11 +106,17 @@ class _Load:
         """Mark rows gone from the source; skipped when the table was empty before this load.
         `scope` is the SQL condition on Postgres, `in_scope` the same test on a row's payload (ClickHouse)."""
         if not self.table_was_empty:
-            self.deleted = landing.mark_deleted(self.conn, self.spec.raw_table, live_keys, scope=scope)
+            self.deleted = self._mark_deleted(live_keys, scope, in_scope)
+
+    def _mark_deleted(self, live_keys: Iterable[str], scope: tuple[str, list[Any]] | None,
+                      in_scope: Callable[[dict[str, Any]], bool] | None) -> int:
+        return landing.mark_deleted(self.conn, self.spec.raw_table, live_keys, scope=scope)
 
     def cursor(self) -> dict[str, Any] | None:
-        if self.full_refresh:
-            return None
+        """The entity's stored cursor; none on a full refresh."""
+        return None if self.full_refresh else self._stored_cursor()
+
+    def _stored_cursor(self) -> dict[str, Any] | None:
         return landing.get_cursor(self.conn, self.spec.source, self.spec.entity)
 
     def live_versions(self) -> dict[str, str | None]:
@@ -141,35 +148,23 @@ class _ClickHouseLoad(_Load):
     visible together when the load commits."""
 
     def land(self, records: Iterable[landing.Record], source: str) -> None:
-        from . import clickhouse_landing as ch
-
         self.landed += ch.land(self.conn, self.spec.raw_table, self.counted(records), source=source,
                                load_id=self.load_id)
 
-    def mark_deleted(self, live_keys: Iterable[str], scope: tuple[str, list[Any]] | None = None,
-                     in_scope: Callable[[dict[str, Any]], bool] | None = None) -> None:
-        from . import clickhouse_landing as ch
-
-        if self.table_was_empty:
-            return
+    def _mark_deleted(self, live_keys: Iterable[str], scope: tuple[str, list[Any]] | None,
+                      in_scope: Callable[[dict[str, Any]], bool] | None) -> int:
         keys: list[str] | None = None
         if scope is not None:
             if in_scope is None:
                 raise ValueError("a scoped reconciliation on ClickHouse needs the in_scope test")
             keys = [key for key, payload in self._live_payloads() if in_scope(payload)]
-        self.deleted = ch.mark_deleted(self.conn, self.spec.raw_table, live_keys, load_id=self.load_id, scope=keys)
+        return ch.mark_deleted(self.conn, self.spec.raw_table, live_keys, load_id=self.load_id, scope=keys)
 
-    def cursor(self) -> dict[str, Any] | None:
-        from . import clickhouse_landing as ch
-
-        if self.full_refresh:
-            return None
+    def _stored_cursor(self) -> dict[str, Any] | None:
         return ch.get_cursor(self.conn, self.spec.source, self.spec.entity)
 
     def _live_payloads(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(source_key, payload) of the rows not marked deleted."""
-        from . import clickhouse_landing as ch
-
         result = self.conn.query(
             f"select source_key, payload from {ch.RAW_DATABASE}.{landing.raw_table_name(self.spec.raw_table)}"
             " where _deleted_at is null")
@@ -182,8 +177,6 @@ class _ClickHouseLoad(_Load):
     engine = "clickhouse"
 
     def store_quarantine(self, spool: Any) -> int:
-        from . import clickhouse_landing as ch
-
         return ch.quarantine_rows(self.conn, spool.kept)
 
 
@@ -269,8 +262,6 @@ def ensure_raw_tables(warehouse_url: str, raw_tables: Sequence[str] | None = Non
     """The load-state tables and the raw tables (default: every one of the registry), empty when
     new, on either engine."""
     if is_clickhouse_url(warehouse_url):
-        from . import clickhouse_landing as ch
-
         handle = ch.connect(warehouse_url)
         try:
             ch.ensure_schema(handle, raw_tables)
@@ -286,8 +277,6 @@ def _ingest_clickhouse(spec: EntitySpec, warehouse_url: str, settings: SourceSet
                        require_files: bool) -> _Load:
     """One load into a ClickHouse warehouse: versions written by `load_id`, committed by one row
     (ingestion.clickhouse_landing); a failure leaves them invisible and logs the load failed."""
-    from . import clickhouse_landing as ch
-
     handle = ch.connect(warehouse_url)
     try:
         ch.ensure_schema(handle, [spec.raw_table])

@@ -183,11 +183,18 @@
 {% macro clickhouse__type_float() -%}Nullable(Float64){%- endmacro %}
 
 {#- dbt.safe_cast: NULL, not an error, where the value does not fit (ClickHouse evaluates x / NULL
-    as x / 0 = inf or NaN in the rows it then discards, and a plain CAST of those fails). -#}
+    as x / 0 = inf or NaN in the rows it then discards, and a plain CAST of those fails). A cast to
+    a Decimal of scale s rounds at s places, halves away from zero, as PostgreSQL's cast to
+    numeric(p, s) does (ClickHouse's own cast truncates: 3.966149999999, the Decimal quotient cut at 12
+    places of an exact 3.96615, gave 3.966149 where PostgreSQL has 3.966150): the value goes through
+    Decimal(38, 12) and round(). -#}
 {% macro clickhouse__safe_cast(field, dtype) -%}
     {%- set inner = dtype[9:-1] if dtype.startswith('Nullable(') else dtype -%}
+    {%- set decimal = modules.re.match('^Decimal\\(\\s*\\d+\\s*,\\s*(\\d+)\\s*\\)$', inner) -%}
     {%- if field == 'null' -%}
         CAST(NULL AS Nullable({{ inner }}))
+    {%- elif decimal and decimal.group(1) | int <= 12 -%}
+        accurateCastOrNull(round(accurateCastOrNull({{ field }}, 'Decimal(38, 12)'), {{ decimal.group(1) }}), '{{ inner }}')
     {%- else -%}
         accurateCastOrNull({{ field }}, '{{ inner | replace("'", "\\'") }}')
     {%- endif -%}
@@ -228,15 +235,11 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro clickhouse__delete_changed_sales_documents() -%}
-    {%- set watermark = loaded_watermark() -%}
-    {%- if execute and watermark is not none -%}
-        {%- set changed = staging_changed_since(watermark) -%}
-        {%- do run_query('delete from ' ~ this ~ ' where onec_document_ref in (select document_id from '
-            ~ ref('stg_onec__sales_documents') ~ ' where ' ~ changed ~ ' union all select return_id from '
-            ~ ref('stg_onec__returns') ~ ' where ' ~ changed ~ ')') -%}
-        {%- do run_query('delete from ' ~ this ~ " where sales_line_id in (select concat('file:', sales_line_id) from "
-            ~ ref('stg_files__sales_lines') ~ ' where ' ~ changed ~ ')') -%}
+{% macro clickhouse__hook_statements(statements) -%}
+    {%- if execute -%}
+        {%- for statement in statements -%}
+            {%- do run_query(statement) -%}
+        {%- endfor -%}
     {%- endif -%}
     select 1
 {%- endmacro %}

@@ -225,29 +225,30 @@ sales_lines_unioned as (
     and returns, and every file row, landed or marked deleted after the watermark (read through
     the staging views, whose loaded_at / deleted_at filters reach the raw tables' indexes). -#}
 {% macro delete_changed_sales_documents() -%}
-    {{ return(adapter.dispatch('delete_changed_sales_documents')()) }}
-{%- endmacro %}
-
-{% macro default__delete_changed_sales_documents() -%}
     {%- set watermark = loaded_watermark() -%}
+    {%- set statements = [] -%}
     {%- if watermark is not none -%}
         {%- set changed = staging_changed_since(watermark) -%}
         {#- two statements, each through its own index (onec_document_ref, sales_line_id): one
             delete with `a in (...) or b in (...)` can use neither and scans the whole fact -#}
+        {%- set documents -%}
         delete from {{ this }}
         where onec_document_ref in (
             select document_id from {{ ref('stg_onec__sales_documents') }} where {{ changed }}
             union all
             select return_id from {{ ref('stg_onec__returns') }} where {{ changed }}
-        );
+        )
+        {%- endset -%}
+        {%- set file_rows -%}
         delete from {{ this }}
         where sales_line_id in (
             select {{ dbt.concat(["'file:'", 'sales_line_id']) }}
             from {{ ref('stg_files__sales_lines') }} where {{ changed }}
         )
-    {%- else -%}
-        select 1
+        {%- endset -%}
+        {%- do statements.extend([documents, file_rows]) -%}
     {%- endif -%}
+    {{ hook_statements(statements) }}
 {%- endmacro %}
 
 {#- Staging rows (columns loaded_at, deleted_at) landed or marked deleted after the watermark. -#}

@@ -124,16 +124,12 @@ def test_the_pipeline_succeeds_on_chdb_twice(chdb_runs: dict[str, Any]) -> None:
         assert all(status == "succeeded" or status.startswith("skipped") for status in result["steps"].values()), result["steps"]
 
 
-# Found by this test on the demo data (2026-12-05). Fixed: ClickHouse rounded a Float64's halves to
-# even (fulfilment_pct 1/32*100 = 3.125 gave 3.12, Postgres 3.13); kpi_panel now rounds through
-# the macro round_half_away. Not fixed yet: the assortment-matrix KPI's numerator, the sum of
-# assortment_fulfilment.fulfilment_share, is 1.166699 on ClickHouse where Postgres has 1.1667 (a
-# Decimal division truncating upstream), so its fact 19.44 vs 19.45. strict: the test says so once fixed.
-_KPI_ROUNDING = pytest.mark.xfail(strict=True, reason="kpi_panel: assortment_fulfilment.fulfilment_share truncated on ClickHouse")
-
-
-@pytest.mark.parametrize("index", [pytest.param(0, marks=_KPI_ROUNDING, id=MARTS[0]),
-                                   *[pytest.param(i, id=m) for i, m in enumerate(MARTS) if i]])
+# Found by this test on the demo data (2026-12-05), both fixed: ClickHouse rounded a Float64's halves
+# to even (fulfilment_pct 1/32*100 = 3.125 gave 3.12, Postgres 3.13; kpi_panel rounds through the
+# macro round_half_away), and ClickHouse reads 1.0 as a Float64, so assortment_fulfilment's 4-place
+# shares summed a hair low (1.16669999… cast to 1.166699 where Postgres has 1.1667, the
+# assortment-matrix fact 19.44 vs 19.45; shares and percentages go through the macro decimal_ratio).
+@pytest.mark.parametrize("index", range(len(MARTS)), ids=MARTS)
 def test_mart_is_the_same_as_on_postgres(chdb_runs: dict[str, Any], postgres_run: dict[str, Any], index: int) -> None:
     mart = MARTS[index]
     pg_columns, pg_rows = _postgres(postgres_run["url"], f"select * from marts.{mart}")

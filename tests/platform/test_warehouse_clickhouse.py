@@ -67,3 +67,52 @@ def test_the_dagster_definitions_load_with_a_clickhouse_url(monkeypatch: pytest.
     assert WarehouseResource(url="chdb:///tmp/x").is_clickhouse
     assert not WarehouseResource(url="postgresql://u@h/db").is_clickhouse
     assert WarehouseResource(url="clickhouse://h:8123/").dbt_env()["HAPPYCLIENT_DBT_TARGET"] == "clickhouse"
+
+
+def test_one_parser_for_a_clickhouse_url() -> None:
+    """`parse_clickhouse_url`: TLS, cluster, chDB path and a password of URL-special characters,
+    decoded once; the three users (client, dbt, Superset) read the same parts."""
+    from hc_base.warehouse_url import ClickHouseTarget, ClickHouseUrlError, clickhouse_dbt_env, parse_clickhouse_url
+
+    password = "p@ss:w/o#rd%?"  # written %-encoded in the URL
+    url = "clickhouses://ana%40lyst:p%40ss%3Aw%2Fo%23rd%25%3F@CH.example.org/db?cluster=two_shards"
+    target = parse_clickhouse_url(url)
+    assert target == ClickHouseTarget(host="ch.example.org", port=8443, user="ana@lyst", password=password,
+                                      secure=True, cluster="two_shards")
+    assert parse_clickhouse_url("clickhouse://h:9000") == ClickHouseTarget(host="h", port=9000)
+    assert parse_clickhouse_url("clickhouse://") == ClickHouseTarget()  # 127.0.0.1:8123, user default, no TLS
+    assert parse_clickhouse_url("chdb:///tmp/wh%20dir") == ClickHouseTarget(chdb_path="/tmp/wh dir")
+    env = clickhouse_dbt_env(url)
+    assert (env["HAPPYCLIENT_CH_USER"], env["HAPPYCLIENT_CH_PASSWORD"], env["HAPPYCLIENT_CH_PORT"]) == ("ana@lyst", password, "8443")
+    for text in (repr(target), str(target), f"{target}"):
+        assert password not in text and "p@ss" not in text and "***" in text
+    assert "***" not in repr(ClickHouseTarget())  # no password, no mask
+    for bad in ("chdb://", "postgresql://u:s3cret-pw@h/db", "clickhouse://u:s3cret-pw@h:port/"):
+        with pytest.raises(ClickHouseUrlError) as raised:
+            parse_clickhouse_url(bad)
+        assert isinstance(raised.value, ValueError) and isinstance(raised.value, WarehouseError)
+        assert "s3cret-pw" not in str(raised.value)
+
+
+def test_the_client_connects_with_the_parsed_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    clickhouse_connect = pytest.importorskip("clickhouse_connect")
+    from hc_base import clickhouse
+
+    calls: list[dict] = []
+    monkeypatch.setattr(clickhouse_connect, "get_client", lambda **kwargs: calls.append(kwargs))
+    clickhouse.connect("clickhouses://ana%40lyst:p%40ss%3Aw%2Fo%23rd@ch.local/")
+    clickhouse.connect("chdb:///tmp/wh%20dir")
+    assert calls == [
+        {"host": "ch.local", "port": 8443, "username": "ana@lyst", "password": "p@ss:w/o#rd", "secure": True, "settings": None},
+        {"interface": "chdb", "path": "/tmp/wh dir", "settings": None},  # decoded, as dbt and Superset read it
+    ]
+
+
+def test_superset_reads_the_same_parts() -> None:
+    from hc_superset.sync import clickhouse_sqlalchemy_uri
+
+    assert clickhouse_sqlalchemy_uri("clickhouses://ana%40lyst:p%40ss%3Aw%2Fo%23rd@ch.local/?cluster=c") == (
+        "clickhousedb://ana%40lyst:XXXXXXXXXX@ch.local:8443/marts?secure=true", "p@ss:w/o#rd")
+    assert clickhouse_sqlalchemy_uri("clickhouse://ch.local") == ("clickhousedb://default@ch.local:8123/marts", None)
+    assert clickhouse_sqlalchemy_uri("chdb:///tmp/wh%20dir")[0] == (
+        "clickhousedb://default@localhost/marts?interface=chdb&path=/tmp/wh%20dir")

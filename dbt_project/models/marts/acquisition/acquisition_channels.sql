@@ -221,9 +221,21 @@ final as (
         totals.leads_shipped as leads_shipped,
         totals.new_clients as new_clients,
         totals.marketing_spend_rub as marketing_spend_rub,
-        round(100.0 * totals.leads_created / nullif(totals.period_leads, 0), 2) as lead_share_pct,
-        round(100.0 * totals.new_clients / nullif(totals.period_new_clients, 0), 2) as new_client_share_pct,
-        round(100.0 * totals.leads_shipped / nullif(totals.leads_created, 0), 2) as lead_to_first_shipment_pct,
+        round(
+            {{ decimal_ratio(
+                'totals.leads_created', 'nullif(totals.period_leads, 0)', 100
+            ) }}, 2
+        ) as lead_share_pct,
+        round(
+            {{ decimal_ratio(
+                'totals.new_clients', 'nullif(totals.period_new_clients, 0)', 100
+            ) }}, 2
+        ) as new_client_share_pct,
+        round(
+            {{ decimal_ratio(
+                'totals.leads_shipped', 'nullif(totals.leads_created, 0)', 100
+            ) }}, 2
+        ) as lead_to_first_shipment_pct,
         case
             when totals.source_id <> 'UNKNOWN'
                 then round(totals.marketing_spend_rub / nullif(totals.new_clients, 0), 2)

@@ -240,7 +240,7 @@ with_previous as (
         first_value(measured.cohort_deals_reached) over funnel_stages_in_order as cohort_reached_first,
         lag(measured.period_deals_entered) over funnel_stages_in_order as period_entered_previous,
         first_value(
-            1.0 * measured.cohort_reached_and_won / nullif(measured.cohort_deals_reached, 0)
+            {{ decimal_ratio('measured.cohort_reached_and_won', 'nullif(measured.cohort_deals_reached, 0)') }}
         ) over funnel_stages_in_order as first_stage_to_won_share
     from measured
     window funnel_stages_in_order as (
@@ -280,25 +280,39 @@ final as (
         with_previous.cohort_deals_won as cohort_deals_won,
         with_previous.cohort_reached_and_won as cohort_reached_and_won,
         round(
-            100.0 * with_previous.cohort_deals_reached / nullif(with_previous.cohort_reached_previous, 0), 2
+            {{ decimal_ratio(
+                'with_previous.cohort_deals_reached', 'nullif(with_previous.cohort_reached_previous, 0)', 100
+            ) }}, 2
         ) as cohort_conversion_from_previous_pct,
         round(
-            100.0 * with_previous.cohort_deals_reached / nullif(with_previous.cohort_reached_first, 0), 2
+            {{ decimal_ratio(
+                'with_previous.cohort_deals_reached', 'nullif(with_previous.cohort_reached_first, 0)', 100
+            ) }}, 2
         ) as cohort_conversion_from_first_pct,
         round(
-            100.0 * with_previous.cohort_deals_won / nullif(with_previous.cohort_deals_created, 0), 2
+            {{ decimal_ratio(
+                'with_previous.cohort_deals_won', 'nullif(with_previous.cohort_deals_created, 0)', 100
+            ) }}, 2
         ) as cohort_win_rate_pct,
         round(
-            100.0 * with_previous.cohort_reached_and_won / nullif(with_previous.cohort_deals_reached, 0), 2
+            {{ decimal_ratio(
+                'with_previous.cohort_reached_and_won', 'nullif(with_previous.cohort_deals_reached, 0)', 100
+            ) }}, 2
         ) as cohort_stage_to_won_pct,
         round(
-            (1.0 * with_previous.cohort_reached_and_won / nullif(with_previous.cohort_deals_reached, 0))
+            (
+                {{ decimal_ratio(
+                    'with_previous.cohort_reached_and_won', 'nullif(with_previous.cohort_deals_reached, 0)'
+                ) }}
+            )
             / nullif(with_previous.first_stage_to_won_share, 0),
             2
         ) as stage_to_won_vs_first_ratio,
         with_previous.period_deals_entered as period_deals_entered,
         round(
-            100.0 * with_previous.period_deals_entered / nullif(with_previous.period_entered_previous, 0), 2
+            {{ decimal_ratio(
+                'with_previous.period_deals_entered', 'nullif(with_previous.period_entered_previous, 0)', 100
+            ) }}, 2
         ) as period_conversion_from_previous_pct,
         round(with_previous.median_days_in_stage, 1) as median_days_in_stage,
 

@@ -209,7 +209,7 @@ final as (
         -- numerics
         mandatory_items,
         bought_items,
-        round(1.0 * bought_items / mandatory_items, 4) as fulfilment_share,
+        round({{ decimal_ratio('bought_items', 'mandatory_items') }}, 4) as fulfilment_share,
 
         -- booleans
         bought_items = mandatory_items as is_complete,

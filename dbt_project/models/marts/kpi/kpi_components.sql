@@ -16,7 +16,7 @@
 ] -%}
 {#- a monthly plan figure times the elapsed part of its month (multiplied first: exact for whole days),
     summed and rounded to 6 decimals -#}
-{%- set elapsed_part = ' * plans.plan_days_elapsed / plans.plan_month_days' -%}
+{%- set elapsed_days = ' * plans.plan_days_elapsed' -%}
 {%- set order_key = dbt.concat([
     'documents.source', "'|'", 'documents.document_number', "'|'", 'cast(documents.document_date as ' ~ dbt.type_string() ~ ')',
 ]) -%}
@@ -29,15 +29,15 @@
     'stable_previous': {'stable_clients_previous': 'count(*)'},
     'deals': {'deals_created': 'count(*)', 'deals_won': 'sum(case when deals.is_won then 1 else 0 end)'},
     'activities': {'activities_done': 'count(*)'},
-    'plans': {'revenue_plan_rub': 'round(sum(1.0 * (plans.revenue_plan_rub)' ~ elapsed_part ~ '), 6)',
-              'new_clients_plan': 'round(sum(1.0 * (plans.new_clients_plan)' ~ elapsed_part ~ '), 6)',
-              'stable_growth_plan': 'round(sum(1.0 * (plans.stable_growth_plan)' ~ elapsed_part ~ '), 6)',
+    'plans': {'revenue_plan_rub': 'round(sum(' ~ decimal_ratio('(plans.revenue_plan_rub)' ~ elapsed_days, 'plans.plan_month_days') ~ '), 6)',
+              'new_clients_plan': 'round(sum(' ~ decimal_ratio('(plans.new_clients_plan)' ~ elapsed_days, 'plans.plan_month_days') ~ '), 6)',
+              'stable_growth_plan': 'round(sum(' ~ decimal_ratio('(plans.stable_growth_plan)' ~ elapsed_days, 'plans.plan_month_days') ~ '), 6)',
               'aov_growth_plan_pct_sum': 'sum(case when plans.plan_days_elapsed > 0 then plans.aov_growth_plan_pct end)',
               'aov_growth_plan_rows': 'count(case when plans.plan_days_elapsed > 0 then plans.aov_growth_plan_pct end)',
               'conversion_target_pct_sum':
                   'sum(case when plans.plan_days_elapsed > 0 then plans.conversion_target_pct end)',
               'plan_rows': 'sum(case when plans.plan_days_elapsed > 0 then 1 else 0 end)',
-              'activities_norm': 'round(sum(1.0 * (plans.calls_norm + plans.meetings_norm + plans.tasks_norm)' ~ elapsed_part ~ '), 6)'},
+              'activities_norm': 'round(sum(' ~ decimal_ratio('(plans.calls_norm + plans.meetings_norm + plans.tasks_norm)' ~ elapsed_days, 'plans.plan_month_days') ~ '), 6)'},
     'assortment': {'assortment_share_sum': 'sum(assortment.fulfilment_share)', 'assortment_clients': 'count(*)',
                    'assortment_complete_clients': 'sum(case when assortment.is_complete then 1 else 0 end)'},
 } -%}

@@ -36,20 +36,21 @@
      'totals.stable_clients - totals.stable_clients_previous', 'totals.stable_growth_plan',
      'totals.stable_clients', 'totals.stable_clients_previous'),
     ('order_growth', 'Динамика роста заказа', 4,
-     '100.0 * ((' ~ safe_divide('totals.revenue_rub', 'totals.sales_orders') ~ ')'
-     ~ ' / nullif(' ~ safe_divide('totals.sply_revenue_rub', 'totals.sply_sales_orders') ~ ', 0) - 1)',
+     decimal_ratio('((' ~ safe_divide('totals.revenue_rub', 'totals.sales_orders') ~ ')'
+         ~ ' / nullif(' ~ safe_divide('totals.sply_revenue_rub', 'totals.sply_sales_orders') ~ ', 0) - 1)', factor=100),
      'totals.aov_growth_plan_pct_sum / nullif(totals.aov_growth_plan_rows, 0)',
      'totals.revenue_rub / nullif(totals.sales_orders, 0)',
      'totals.sply_revenue_rub / nullif(totals.sply_sales_orders, 0)'),
     ('funnel_conversion', 'Конверсия воронки продаж', 5,
-     '100.0 * totals.deals_won / nullif(totals.deals_created, 0)',
+     decimal_ratio('totals.deals_won', 'nullif(totals.deals_created, 0)', 100),
      'coalesce(totals.conversion_target_pct_sum / nullif(totals.plan_rows, 0), '
      ~ var('funnel_conversion_target_pct') ~ ')',
      'totals.deals_won', 'totals.deals_created'),
     ('activity_norms', 'Нормативы продаж', 6,
      'totals.activities_done', 'totals.activities_norm', 'totals.activities_done', 'totals.activities_norm'),
     ('assortment_matrix', 'Выполнение ассортиментной матрицы', 7,
-     '100.0 * totals.assortment_share_sum / nullif(totals.assortment_clients, 0)', var('assortment_target_pct') ~ '.0',
+     decimal_ratio('totals.assortment_share_sum', 'nullif(totals.assortment_clients, 0)', 100),
+     var('assortment_target_pct') ~ '.0',
      'totals.assortment_share_sum', 'totals.assortment_clients'),
 ] -%}
 with
@@ -120,9 +121,7 @@ kpis as (
             {{ dbt.safe_cast(numerator, dbt.type_numeric()) }} as numerator_value,
             {{ dbt.safe_cast(denominator, dbt.type_numeric()) }} as denominator_value,
             {% if code == 'assortment_matrix' -%}
-                {{ decimal_on_clickhouse(
-                    '100.0 * totals.assortment_complete_clients / nullif(totals.assortment_clients, 0)'
-                ) }}
+                {{ decimal_ratio('totals.assortment_complete_clients', 'nullif(totals.assortment_clients, 0)', 100) }}
             {%- else -%}
                 cast(null as {{ dbt.type_numeric() }})
             {%- endif %} as clients_complete_pct

@@ -97,9 +97,9 @@ final as (
         adjusted.promoters,
         adjusted.detractors,
         adjusted.answers - adjusted.promoters - adjusted.detractors as passives,
-        round(100.0 * adjusted.promoters / adjusted.answers, 2) as promoter_pct,
-        round(100.0 * adjusted.detractors / adjusted.answers, 2) as detractor_pct,
-        round(100.0 * (adjusted.promoters - adjusted.detractors) / adjusted.answers, 2) as nps,
+        round({{ decimal_ratio('adjusted.promoters', 'adjusted.answers', 100) }}, 2) as promoter_pct,
+        round({{ decimal_ratio('adjusted.detractors', 'adjusted.answers', 100) }}, 2) as detractor_pct,
+        round({{ decimal_ratio('(adjusted.promoters - adjusted.detractors)', 'adjusted.answers', 100) }}, 2) as nps,
         round(100 * (adjusted.promoter_share_adjusted - adjusted.detractor_share_adjusted), 2) as nps_adjusted,
         round(100 * (
             adjusted.promoter_share_adjusted - adjusted.detractor_share_adjusted
