@@ -127,13 +127,13 @@ def land_chunked(client: Any, raw_table: str, records: Iterator[tuple[str, str, 
 
 def land(path: Path, data: DemoData, pg_url: str) -> dict[str, int]:
     """The 1C and Bitrix24 files of `data` and the user-file rows Postgres holds, into chDB."""
-    from tests.clickhouse.chdb_run import PREDICTIONS_DDL
+    from predictions.model import CLICKHOUSE_DDL
 
     client = ch.connect(f"chdb://{path}")
     counts: dict[str, int] = {}
     try:
         ch.ensure_schema(client)
-        for ddl in PREDICTIONS_DDL:
+        for ddl in CLICKHOUSE_DDL:
             client.command(ddl)
         for spec in ENTITIES.values():
             file = demo_file(data, spec)
