@@ -29,9 +29,9 @@ def _bench_files() -> list[Path]:
 def _project_imports(path: Path) -> list[tuple[int, str, str]]:
     imports = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module.split(".")[0] in PROJECT_PACKAGES:
-                imports.extend((node.lineno, node.module, alias.name) for alias in node.names)
+        if (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                and node.module.split(".")[0] in PROJECT_PACKAGES):
+            imports.extend((node.lineno, node.module, alias.name) for alias in node.names)
     return imports
 
 
