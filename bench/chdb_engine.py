@@ -161,7 +161,13 @@ def land(path: Path, data: DemoData, pg_url: str) -> dict[str, int]:
                     written = land_chunked(client, spec.raw_table, iter(cursor), source=source, entity=spec.entity)
                     cursor.close()
                     counts[spec.raw_table] = counts.get(spec.raw_table, 0) + written
-        say(f"    chDB user files: {sum(n for t, n in counts.items() if t.startswith('files__'))} rows")
+            # the rows the files' loads refused, as they are on Postgres (dq_quarantine_summary reads them)
+            refused = [list(row) for row in conn.execute(
+                "select load_id, source, file, row_number, field, value, reason, payload::text"
+                " from ingest_state.quarantine order by id")]
+            counts["quarantine"] = ch.quarantine_rows(client, refused)
+        say(f"    chDB user files: {sum(n for t, n in counts.items() if t.startswith('files__'))} rows, "
+            f"{counts['quarantine']} quarantined rows")
     finally:
         client.close()
     return counts
