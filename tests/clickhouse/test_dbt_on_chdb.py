@@ -30,7 +30,7 @@ require("dbt.adapters.clickhouse")
 
 
 # the marts compared row for row (all columns but load timestamps), and the totals of the sales fact
-MARTS = ("kpi_panel", "client_stability", "client_base_by_region", "abc_xyz_clients")
+MARTS = ("kpi_panel", "client_stability", "client_stability_summary", "client_base_by_region", "abc_xyz_clients")
 SALES_TOTALS = ("select source, line_kind, count(*) as lines, count(distinct client_id) as clients,"
                 " sum(revenue) as revenue, sum(quantity) as quantity from marts.fct_sales_lines group by source, line_kind")
 
