@@ -741,7 +741,7 @@ class _Handler(FakeRequestHandler):
         fake = self.owner
         path = urlsplit(self.path).path
         method = self._method = "?"
-        self._recorded = False
+        self.start_request()
         status = 200
         try:
             if path.rstrip("/") == "/oauth/token":
@@ -778,17 +778,10 @@ class _Handler(FakeRequestHandler):
             status = 500
             self._send(500, {"error": "INTERNAL_SERVER_ERROR", "error_description": type(e).__name__})
         finally:
-            self._record(status)  # a request that got no answer (a dropped connection): status -1
+            self.record_once(status)  # a request that got no answer (a dropped connection): status -1
 
-    def before_answer(self, status: int) -> None:
-        self._record(status)
-
-    def _record(self, status: int) -> None:
-        if self._recorded:
-            return
-        self._recorded = True
-        with self.owner.lock:
-            self.owner.requests_log.append(RequestRecord(self._method, status, time.time()))
+    def log_request_entry(self, status: int) -> RequestRecord:
+        return RequestRecord(self._method, status, time.time())
 
 
 FakeBitrix24.handler = _Handler

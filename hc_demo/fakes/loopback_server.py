@@ -47,9 +47,28 @@ class FakeRequestHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         raise NotImplementedError
 
+    _recorded = True  # until a request starts (start_request): nothing to record
+
+    def start_request(self) -> None:
+        """Called as `_handle()` starts: the request will be recorded once, by `record_once`."""
+        self._recorded = False
+
+    def record_once(self, status: int) -> None:
+        """Record the request in the fake's log (`log_request_entry`) the first time it is called for
+        it: before its answer's first byte leaves (`before_answer`), or when it ends without an
+        answer (a dropped connection: the fake passes status -1), so a client that has its answer
+        always finds its request in the log."""
+        if self._recorded:
+            return
+        self._recorded = True
+        with self.owner.lock:
+            self.owner.requests_log.append(self.log_request_entry(status))
+
+    def log_request_entry(self, status: int) -> Any:
+        raise NotImplementedError
+
     def before_answer(self, status: int) -> None:
-        """Called before an answer's first byte leaves: a fake records the request here, so a client
-        that has its answer always finds its request in the fake's log."""
+        self.record_once(status)
 
     def _send_bytes(self, status: int, data: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
         self.before_answer(status)

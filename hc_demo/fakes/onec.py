@@ -284,15 +284,8 @@ class _Handler(FakeRequestHandler):
         user, _, password = decoded.partition(":")
         return user == self.owner.user and secrets.compare_digest(password.encode(), self.owner.password.encode())
 
-    def before_answer(self, status: int) -> None:
-        self._record(status)
-
-    def _record(self, status: int) -> None:
-        if self._recorded:
-            return
-        self._recorded = True
-        with self.owner.lock:
-            self.owner.requests_log.append((self._entity, status, time.time()))
+    def log_request_entry(self, status: int) -> tuple[str, int, float]:
+        return (self._entity, status, time.time())
 
     def _fault(self, fault: Fault) -> bool:
         ended = self._fault_transport(fault)
@@ -320,7 +313,8 @@ class _Handler(FakeRequestHandler):
         )
         prefix = f"/{fake.publication}/odata/standard.odata"
         status, entity = 200, "?"
-        self._entity, self._recorded = entity, False
+        self._entity = entity
+        self.start_request()
         try:
             with fake.lock:
                 first = not fake._first_done
@@ -393,7 +387,7 @@ class _Handler(FakeRequestHandler):
                 "application/json;charset=utf-8",
             )
         finally:
-            self._record(status)  # a request that got no answer (a dropped connection): status -1
+            self.record_once(status)  # a request that got no answer (a dropped connection): status -1
             if fake.after_answer is not None and status == 200:
                 fake.after_answer(entity, options)
 
