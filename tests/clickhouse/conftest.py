@@ -29,10 +29,10 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 def missing(reason: str) -> None:
     """A missing package skips on a developer's machine; in CI (CI=true, where ./scripts/bootstrap
-    installed everything) it is a broken build and fails."""
+    installed everything) it is a broken build and fails. Works in a test and at a module's top."""
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: ./scripts/bootstrap should have installed it)", pytrace=False)
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
 
 
 def require(module: str) -> object:
@@ -41,11 +41,8 @@ def require(module: str) -> object:
     try:
         return importlib.import_module(module)
     except ImportError as error:
-        reason = f"{module} is not installed ({error}); pip install -e '.[clickhouse]'"
-        if IN_CI:
-            pytest.fail(f"{reason} (CI=true: ./scripts/bootstrap should have installed it)", pytrace=False)
-        pytest.skip(reason, allow_module_level=True)
-        raise  # unreachable: skip and fail raise
+        missing(f"{module} is not installed ({error}); pip install -e '.[clickhouse]'")
+        raise  # unreachable: missing() skips or fails
 
 
 def _python(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
