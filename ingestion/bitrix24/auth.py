@@ -139,13 +139,12 @@ class OAuthAuth:
                     raise
                 self.refresh_token = rotated
                 body = self._trade(session, timeout_s)
+            # _trade registered both tokens as secrets
             new_refresh = body.get("refresh_token")
             if new_refresh:
                 self.refresh_token = str(new_refresh)
-                register_secret(self.refresh_token)
                 self.token_store.save(self.portal_url, self.refresh_token)
             self.access_token = str(body["access_token"])
-            register_secret(self.access_token)
 
     def _trade(self, session: requests.Session, timeout_s: float) -> dict[str, Any]:
         try:
