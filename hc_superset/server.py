@@ -31,11 +31,12 @@ class SupersetError(RuntimeError):
 class SupersetServer:
     """One Superset web server with its state (metadata db, secret key, logs) in ``data_dir``.
 
-    One gunicorn worker by default. Two rendered every dashboard sooner on 2 cores (README «Two
-    gunicorn workers, issue 10»), but with two the weekly report's screenshot (tests/superset/
-    test_reports.py) timed out loading the dashboard in 2 of 4 runs, so the default stays at one
-    until that is understood; `workers=` and bench/dashboards' --workers choose more. Several
-    workers share the failed-login counters (superset_config.py: a SQLite file in ``data_dir``)."""
+    Two gunicorn workers by default: a dashboard sends its chart, native-filter and drill_info
+    requests at once, and one worker runs their Python on one core at a time (the GIL); two render
+    every dashboard sooner on 2 cores (README «Two gunicorn workers, issue 10»). The workers share the
+    failed-login counters (superset_config.py: a SQLite file in ``data_dir``). With several workers
+    the report worker's Chromium used to lose its login to a race on the login page's cookies;
+    superset_config.py's ``WEBDRIVER_AUTH_FUNC`` logs it in without that page."""
 
     def __init__(
         self,
@@ -44,7 +45,7 @@ class SupersetServer:
         port: int = 8088,
         venv: Path = REPO_ROOT / ".venv-superset",
         env: dict[str, str] | None = None,
-        workers: int = 1,
+        workers: int = 2,
         threads: int = 8,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()

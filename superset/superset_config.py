@@ -380,6 +380,32 @@ WEBDRIVER_BASEURL = os.environ.get("SUPERSET_WEBDRIVER_BASEURL", f"http://127.0.
 WEBDRIVER_BASEURL_USER_FRIENDLY = os.environ.get("SUPERSET_PUBLIC_URL", WEBDRIVER_BASEURL)
 SCREENSHOT_LOCATE_WAIT = int(os.environ.get("SUPERSET_SCREENSHOT_LOCATE_WAIT", "120"))
 SCREENSHOT_LOAD_WAIT = int(os.environ.get("SUPERSET_SCREENSHOT_LOAD_WAIT", "120"))
+
+
+def _webdriver_auth(driver, user):  # type: ignore[no-untyped-def]
+    """Log the report worker's Chromium in before it opens a dashboard.
+
+    Superset's own way opens ``/login/`` and then sets the user's session cookie. The login page is
+    the single-page app: while it loads, its own requests come back with a new *anonymous* session
+    cookie, and one that arrives after ours replaces it, so the dashboard redirects to the login
+    page and the screenshot waits until it times out. Whether that happens depends on timing: with
+    several gunicorn workers answering those requests in parallel it did in 2 of 4 runs of
+    tests/superset/test_reports.py. ``/health`` sets no cookie and runs no script, so nothing can
+    overwrite the session cookie set here."""
+    from superset.utils.machine_auth import MachineAuthProvider
+    from superset.utils.urls import headless_url
+
+    provider = MachineAuthProvider()
+    if not hasattr(driver, "add_cookie"):  # a Playwright browser context: Superset's own way
+        return provider.authenticate_browser_context(driver, user)
+    driver.get(headless_url("/health"))
+    for name, value in provider.get_cookies(user).items():
+        driver.add_cookie({"name": name, "value": value, "path": "/", "httpOnly": True,
+                           "secure": SESSION_COOKIE_SECURE, "sameSite": SESSION_COOKIE_SAMESITE})
+    return driver
+
+
+WEBDRIVER_AUTH_FUNC = _webdriver_auth
 ALERT_REPORTS_NOTIFICATION_DRY_RUN = False
 EMAIL_REPORTS_SUBJECT_PREFIX = "[Happy Client] "
 EMAIL_REPORTS_CTA = "Открыть в Superset"

@@ -45,6 +45,10 @@ def test_weekly_report_is_rendered_and_sent(make_database: Callable[[str], str],
         server = SupersetServer(
             tmp_path / "superset",
             port=free_port(),
+            # several gunicorn workers, as in production (docker-compose runs 4): the report worker
+            # once lost its login to a cookie race on the login page there (superset_config.py,
+            # _webdriver_auth); 2 of 4 runs failed so before the fix, none of 4 after
+            workers=2,
             env={
                 "HAPPYCLIENT_SUPERSET_PROFILE": "production",
                 "SUPERSET_METADATA_URL": metadata_url,
