@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import shutil
 import statistics
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -218,6 +220,34 @@ def report(target: Target, runs: int) -> list[DashboardRender]:
     return missed
 
 
+_ACCESS_LINE = re.compile(r"^\[[^\]]*\] (?P<method>[A-Z]+) (?P<path>\S+) \S+ (?P<status>\d{3}) (?P<micros>\d+)\s*$")
+
+
+def access_log_summary(lines: Iterable[str]) -> list[tuple[str, int, float, float]]:
+    """Requests of a scratch Superset's access log (format '%(t)s %(r)s %(s)s %(D)s') grouped by
+    method and path, ids replaced by N and the query string and static file names dropped:
+    (endpoint, count, total seconds, max seconds), the most total time first. Shows which of
+    Superset's requests a dashboard load waits on."""
+    groups: dict[str, list[float]] = {}
+    for line in lines:
+        match = _ACCESS_LINE.match(line)
+        if not match:
+            continue
+        path = match["path"].split("?", 1)[0]
+        path = "/static/…" if path.startswith("/static/") else re.sub(r"/\d+(?=/|$)", "/N", path)
+        groups.setdefault(f"{match['method']} {path}", []).append(int(match["micros"]) / 1e6)
+    rows = [(endpoint, len(s), sum(s), max(s)) for endpoint, s in groups.items()]
+    return sorted(rows, key=lambda row: (-row[2], row[0]))
+
+
+def print_access_log_summary(path: Path, top: int = 12) -> None:
+    if not path.exists():
+        return
+    print(f"\nrequests in {path} (by total time; a request's time is gunicorn's, from its arrival to its answer):")
+    for endpoint, count, total, longest in access_log_summary(path.read_text(errors="replace").splitlines())[:top]:
+        print(f"  {total:8.2f} s  {count:4d} x  mean {1000 * total / count:6.0f} ms  max {1000 * longest:6.0f} ms  {endpoint}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_environment_arguments(parser)
@@ -260,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
                                   SCRATCH_SERVER_PIDS.get(b_url)))
         measure(targets, args.runs, args.timeout)
     missed = [r for target in targets for r in report(target, args.runs)]
+    if logs:
+        for name in ("a.log", "b.log"):
+            print_access_log_summary(logs / name)
     if comparing:
         a, b = targets
         print("\nB against A (p50 / p95, browser CPU p50, Superset CPU p50):")
