@@ -72,10 +72,30 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):  # t
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what} (last state: {last!r})")
 
 
+_RESOURCES_JS = "return document.readyState === 'complete' ? performance.getEntriesByType('resource').length : -1"
+
+
+def _wait_until_quiet(driver: webdriver.Chrome, quiet_s: float = 0.5, timeout: float = 15) -> None:
+    """Until the page has loaded and fetched nothing new for `quiet_s`. The login page is Superset's
+    single-page app: its own requests come back with a new anonymous session cookie, and one that
+    arrives after the login's answer replaces the login (the race superset_config.py's
+    _webdriver_auth avoids for reports). A person does not type that fast; the tests wait as if."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        count = driver.execute_script(_RESOURCES_JS)
+        if count != last or count < 0:
+            last, since = count, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(0.1)
+
+
 def login(driver: webdriver.Chrome, base_url: str, user: str, password: str) -> None:
     driver.delete_all_cookies()
     driver.get(f"{base_url}/login/")
     wait_for(lambda: driver.find_elements(By.ID, "username"), 30, "the login form")
+    _wait_until_quiet(driver)
     driver.find_element(By.ID, "username").send_keys(user)
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "[type=submit]").click()
