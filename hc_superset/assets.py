@@ -14,6 +14,7 @@ Keys are written sorted; dataset columns and metrics sorted by name.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,53 @@ def chart_uuids_in_position(position: dict[str, Any]) -> list[str]:
         for node in position.values()
         if isinstance(node, dict) and node.get("type") == "CHART" and "uuid" in node.get("meta", {})
     ]
+
+
+@dataclass(frozen=True)
+class DashboardTab:
+    """One tab of a dashboard's layout (``id`` None: a dashboard without tabs), with the UUIDs of
+    the charts under it, in layout order. Superset renders (and queries) a tab's charts when the
+    tab is first shown, so a tab is the unit a reader waits for."""
+
+    id: str | None
+    title: str
+    chart_uuids: tuple[str, ...]
+
+
+def dashboard_tabs(position: dict[str, Any]) -> list[DashboardTab]:
+    """The top-level tabs of a dashboard in display order, each with the charts under it; one
+    tab with id None for a dashboard without tabs. Charts outside every tab (above or below the
+    tabs) belong to the first tab: they render with it. Nested tabs count with their outer tab."""
+
+    def charts_under(node_id: str) -> list[str]:
+        node = position.get(node_id) or {}
+        if node.get("type") == "CHART":
+            return [node["meta"]["uuid"]] if "uuid" in node.get("meta", {}) else []
+        return [uuid for child in node.get("children") or [] for uuid in charts_under(child)]
+
+    def first_tabs(node_id: str) -> str | None:
+        node = position.get(node_id) or {}
+        if node.get("type") == "TABS":
+            return node_id
+        for child in node.get("children") or []:
+            found = first_tabs(child)
+            if found:
+                return found
+        return None
+
+    tabs_id = first_tabs("ROOT_ID")
+    in_layout = charts_under("ROOT_ID")
+    if tabs_id is None:
+        return [DashboardTab(None, "", tuple(in_layout))]
+    tabs = [
+        DashboardTab(tab_id, str(position[tab_id].get("meta", {}).get("text", "")), tuple(charts_under(tab_id)))
+        for tab_id in position[tabs_id].get("children") or []
+    ]
+    in_tabs = {uuid for tab in tabs for uuid in tab.chart_uuids}
+    outside = tuple(uuid for uuid in in_layout if uuid not in in_tabs)
+    if outside and tabs:
+        tabs[0] = DashboardTab(tabs[0].id, tabs[0].title, outside + tabs[0].chart_uuids)
+    return tabs
 
 
 def slugify(name: str) -> str:

@@ -5,11 +5,14 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+
+from hc_superset.assets import DashboardTab
 
 # the same variables Superset's report worker reads (README: Configuration)
 CHROMIUM = os.environ.get("CHROMIUM_BINARY") or "/usr/bin/chromium"
@@ -36,7 +39,8 @@ return Array.from(document.querySelectorAll('[data-test-chart-id]')).map(functio
   var viz = el.getAttribute('data-test-viz-type') || '';
   var content = el.querySelector(viz.indexOf('big_number') === 0 ? '.header-line' : 'canvas, svg, table, .header-line') !== null;
   return {id: el.getAttribute('data-test-chart-id'), viz: el.getAttribute('data-test-viz-type'),
-          loading: loading, error: error ? error.innerText : null, content: content};
+          loading: loading, error: error ? error.textContent : null, content: content,
+          visible: el.getClientRects().length > 0};
 });
 """
 
@@ -48,6 +52,11 @@ class ChartState:
     loading: bool
     error: str | None
     content: bool
+    visible: bool = True  # on the tab shown (a chart on another tab is in the page, hidden)
+
+    @property
+    def settled(self) -> bool:
+        return bool(self.content or self.error) and not self.loading
 
 
 def make_driver() -> webdriver.Chrome:
@@ -102,22 +111,79 @@ def login(driver: webdriver.Chrome, base_url: str, user: str, password: str) -> 
     wait_for(lambda: "/login" not in driver.current_url, 30, f"login of {user!r} to finish")
 
 
-def open_dashboard(driver: webdriver.Chrome, base_url: str, dashboard_id: int, expected_charts: int, timeout: float = 90, query: str = "") -> list[ChartState]:
-    """Open a dashboard (``query``: more URL parameters, e.g. ``&native_filters=...``) and wait
-    until each of its charts has rendered content or an error."""
-    driver.get(f"{base_url}/superset/dashboard/{dashboard_id}/?standalone=0{query}")
+# Show a dashboard tab by its title (Superset's tabs are antd tabs inside the dashboard grid).
+_SHOW_TAB_JS = """
+var title = arguments[0];
+var tabs = Array.from(document.querySelectorAll('.dashboard-component-tabs [role="tab"]'));
+var tab = tabs.find(function (t) { return t.textContent.trim() === title; });
+if (!tab) { return tabs.map(function (t) { return t.textContent.trim(); }); }
+tab.click();
+return null;
+"""
 
-    def settled() -> list[ChartState] | None:
-        states = [ChartState(int(s["id"]), s["viz"], s["loading"], s["error"], s["content"]) for s in driver.execute_script(_CHART_STATE_JS)]
-        if len(states) < expected_charts:
-            return None
-        if all((s.content or s.error) and not s.loading for s in states):
-            return states
+# Show the tab a chart is on (it must have been shown once: Superset adds a tab's charts to the
+# page when the tab is first shown). True when the chart is now visible.
+_SHOW_CHART_JS = """
+var chart = document.querySelector('[data-test-chart-id="' + arguments[0] + '"]');
+if (!chart) { return false; }
+var panel = chart.closest('[role="tabpanel"]');
+if (panel && panel.id) {
+  var tab = document.querySelector('[role="tab"][aria-controls="' + panel.id + '"]');
+  if (tab) { tab.click(); }
+}
+return chart.getClientRects().length > 0;
+"""
+
+
+def chart_states(driver: webdriver.Chrome) -> list[ChartState]:
+    return [ChartState(int(s["id"]), s["viz"], s["loading"], s["error"], s["content"], s["visible"]) for s in driver.execute_script(_CHART_STATE_JS)]
+
+
+def show_tab(driver: webdriver.Chrome, title: str) -> None:
+    titles = driver.execute_script(_SHOW_TAB_JS, title)
+    if titles is not None:
+        raise AssertionError(f"no dashboard tab {title!r}; the tabs are {titles}")
+
+
+def tab_settled(states: list[ChartState], charts: int, before: Collection[int] = ()) -> list[ChartState] | None:
+    """The visible charts once `charts` of them are visible and each has rendered content or an
+    error, else None. `before`: the charts of the tab shown before (until the page has switched
+    they are still the visible ones)."""
+    visible = [s for s in states if s.visible]
+    if len(visible) < charts or any(s.id in before for s in visible) or not all(s.settled for s in visible):
         return None
+    return visible
 
-    states = wait_for(settled, timeout, f"{expected_charts} charts of dashboard {dashboard_id} to render")
+
+def wait_for_tab(driver: webdriver.Chrome, charts: int, timeout: float, what: str, before: Collection[int] = ()) -> list[ChartState]:
+    return wait_for(lambda: tab_settled(chart_states(driver), charts, before), timeout, what)
+
+
+def open_dashboard(driver: webdriver.Chrome, base_url: str, dashboard_id: int, layout: Sequence[DashboardTab] | int, timeout: float = 90, query: str = "") -> list[ChartState]:
+    """Open a dashboard (``query``: more URL parameters, e.g. ``&native_filters=...``) and wait
+    until each of its charts has rendered content or an error. ``layout``: its tabs
+    (hc_superset.assets.dashboard_tabs), or the number of charts of a dashboard without tabs.
+    Each tab is shown in turn (Superset queries a tab's charts when it is first shown) and the
+    dashboard is left on its first tab; the states of all charts are returned."""
+    tabs = [DashboardTab(None, "", ("",) * layout)] if isinstance(layout, int) else list(layout)
+    driver.get(f"{base_url}/superset/dashboard/{dashboard_id}/?standalone=0{query}")
+    states: dict[int, ChartState] = {}
+    shown: list[ChartState] = []
+    for number, tab in enumerate(tabs):
+        if number:
+            show_tab(driver, tab.title)
+        what = f"{len(tab.chart_uuids)} charts of dashboard {dashboard_id}" + (f", tab {tab.title!r}," if tab.id else "") + " to render"
+        shown = wait_for_tab(driver, len(tab.chart_uuids), timeout, what, before={s.id for s in shown})
+        states.update((s.id, s) for s in shown)
+    if len(tabs) > 1:
+        show_tab(driver, tabs[0].title)
     time.sleep(0.5)  # let animations (echarts) finish before screenshots
-    return states
+    return list(states.values())
+
+
+def show_chart(driver: webdriver.Chrome, chart_id: int) -> None:
+    """Show the tab the chart is on (a chart on a hidden tab has no text to read)."""
+    wait_for(lambda: driver.execute_script(_SHOW_CHART_JS, chart_id), 10, f"chart {chart_id} to be shown")
 
 
 def screenshot(driver: webdriver.Chrome, path: Path) -> Path:
@@ -132,6 +198,8 @@ def chart_texts(driver: webdriver.Chrome, chart_id: int, selector: str, timeout:
     """The non-empty texts of `selector` in a chart, waiting up to `timeout` s for the first one
     (a chart can report itself rendered a moment before its text is in the page)."""
 
+    show_chart(driver, chart_id)
+
     def texts() -> list[str]:
         found = [e.text for e in driver.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] {selector}')]
         return [t for t in found if t.strip()]
@@ -144,8 +212,11 @@ def chart_texts(driver: webdriver.Chrome, chart_id: int, selector: str, timeout:
 
 def chart_table(driver: webdriver.Chrome, chart_id: int) -> list[list[str]]:
     """The body rows of a table chart, as the texts of their cells."""
+    show_chart(driver, chart_id)
     rows = driver.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] tbody tr')
-    return [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+    # the table chart can keep a hidden copy of its rows (to measure column widths), whose cells
+    # have no text: only the rows a reader sees
+    return [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows if row.is_displayed()]
 
 
 def flush_network_log(driver: webdriver.Chrome) -> None:

@@ -18,7 +18,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from hc_superset.assets import read_assets, slugify
+from hc_superset.assets import dashboard_tabs, read_assets, slugify
 from hc_superset.sync import ImportReport
 from tests.browser.dashboard_page import (
     chart_data_responses,
@@ -28,6 +28,7 @@ from tests.browser.dashboard_page import (
     make_driver,
     open_dashboard,
     screenshot,
+    show_chart,
     wait_for,
 )
 from tests.superset.harness import ASSETS_DIR, PROJECT_ROOT, RunningSuperset
@@ -68,14 +69,27 @@ return parts.join('\\n');
 """
 
 
-def _fingerprints(driver: webdriver.Chrome, chart_ids: list[int]) -> dict[int, str]:
-    def stable() -> dict[int, str] | None:
-        first = {i: driver.execute_script(_FINGERPRINT_JS, i) for i in chart_ids}
-        time.sleep(0.7)
-        second = {i: driver.execute_script(_FINGERPRINT_JS, i) for i in chart_ids}
-        return second if first == second else None
+def _fingerprints(driver: webdriver.Chrome, tabs: list[list[int]]) -> dict[int, str]:
+    """What each chart shows, read tab by tab (`tabs`: the chart ids of each tab) while its tab is
+    shown: a chart on a hidden tab keeps whatever state it was hidden in (a table's sticky header,
+    a canvas drawn at another size), which is not what a reader sees."""
+    shown: dict[int, str] = {}
+    for chart_ids in tabs:
+        show_chart(driver, chart_ids[0])
 
-    return wait_for(stable, 30, "the charts to stop changing")
+        def stable() -> dict[int, str] | None:
+            first = {i: driver.execute_script(_FINGERPRINT_JS, i) for i in chart_ids}  # noqa: B023
+            time.sleep(0.7)
+            second = {i: driver.execute_script(_FINGERPRINT_JS, i) for i in chart_ids}  # noqa: B023
+            return second if first == second else None
+
+        shown.update(wait_for(stable, 30, "the charts to stop changing"))
+    return shown
+
+
+def _first_difference(before: str, after: str) -> str:
+    at = next((i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b), min(len(before), len(after)))
+    return f"at {at}: {before[max(0, at - 40):at + 40]!r} -> {after[max(0, at - 40):at + 40]!r}"
 
 
 def _native_filters_query(filters: dict[str, tuple[str, list[str]]]) -> str:
@@ -115,15 +129,17 @@ def test_each_filter_changes_the_charts_it_applies_to_and_the_dashboard_names_th
     dashboard = DASHBOARDS[title]
     uuids = _chart_uuids(dashboard)
     ids = {u: imported.chart_ids[u] for u in uuids}
+    tabs = dashboard_tabs(dashboard["position"])
+    by_tab = [[ids[u] for u in tab.chart_uuids] for tab in tabs]
     dash_id = imported.dashboard_ids[title]
-    open_dashboard(browser, superset.url, dash_id, len(uuids))
-    before = _fingerprints(browser, list(ids.values()))
+    open_dashboard(browser, superset.url, dash_id, tabs)
+    before = _fingerprints(browser, by_tab)
     problems = []
     for flt in dashboard["metadata"]["native_filter_configuration"]:
         value = _value_that_narrows(warehouse_url, flt)
         column = flt["targets"][0]["column"]["name"]
-        open_dashboard(browser, superset.url, dash_id, len(uuids), query=_native_filters_query({flt["id"]: (column, [value])}))
-        after = _fingerprints(browser, list(ids.values()))
+        open_dashboard(browser, superset.url, dash_id, tabs, query=_native_filters_query({flt["id"]: (column, [value])}))
+        after = _fingerprints(browser, by_tab)
         page = browser.find_element(By.TAG_NAME, "body").text
         excluded = set(flt["scope"].get("excluded") or [])
         for uuid in uuids:
@@ -131,7 +147,7 @@ def test_each_filter_changes_the_charts_it_applies_to_and_the_dashboard_names_th
             where = f"«{flt['name']}» = {value!r}: «{name}»"
             if uuid in excluded:
                 if before[ids[uuid]] != after[ids[uuid]]:
-                    problems.append(f"{where} is out of the filter's scope but changed")
+                    problems.append(f"{where} is out of the filter's scope but changed: {_first_difference(before[ids[uuid]], after[ids[uuid]])}")
                 said = [line for line in page.splitlines() if f"«{flt['name']}»" in line and f"«{name}»" in line and "не примен" in line]
                 if not said:
                     problems.append(f"{where}: the dashboard does not say that the filter does not apply to it")
@@ -164,10 +180,11 @@ def test_dashboard_shows_russian_labels_only_and_its_screenshot(
     title: str, superset: RunningSuperset, imported: ImportReport, browser: webdriver.Chrome
 ) -> None:
     uuids = _chart_uuids(DASHBOARDS[title])
-    open_dashboard(browser, superset.url, imported.dashboard_ids[title], len(uuids))
-    texts = {
-        CHARTS[u]["slice_name"]: browser.execute_script(_FINGERPRINT_JS, imported.chart_ids[u]) or "" for u in uuids
-    }
+    tabs = dashboard_tabs(DASHBOARDS[title]["position"])
+    open_dashboard(browser, superset.url, imported.dashboard_ids[title], tabs)
+    shown = _fingerprints(browser, [[imported.chart_ids[u] for u in tab.chart_uuids] for tab in tabs])
+    show_chart(browser, imported.chart_ids[tabs[0].chart_uuids[0]])  # the screenshot shows the first tab
+    texts = {CHARTS[u]["slice_name"]: shown[imported.chart_ids[u]] or "" for u in uuids}
     bar = " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, '[data-test="filter-bar"], [data-test="dashboard-filters-panel"]'))
     shot = screenshot(browser, ARTIFACTS / f"usability_{slugify(title)}.png")
     if os.environ.get("HAPPYCLIENT_UPDATE_SCREENSHOTS") == "1":
@@ -223,7 +240,7 @@ def test_kpi_table_shows_fact_and_plan_in_each_kpis_own_unit(
 ) -> None:
     title = "Менеджер"
     uuids = _chart_uuids(DASHBOARDS[title])
-    open_dashboard(browser, superset.url, imported.dashboard_ids[title], len(uuids))
+    open_dashboard(browser, superset.url, imported.dashboard_ids[title], dashboard_tabs(DASHBOARDS[title]["position"]))
     kpi_uuid = next(u for u in uuids if CHARTS[u]["slice_name"] == "Выполнение KPI по менеджерам")
     rows = chart_table(browser, imported.chart_ids[kpi_uuid])
     with psycopg.connect(warehouse_url) as conn:
@@ -255,9 +272,10 @@ def test_action_list_names_the_manager_and_ranks_within_each_manager(
 ) -> None:
     title = "Менеджер"
     uuids = _chart_uuids(DASHBOARDS[title])
-    open_dashboard(browser, superset.url, imported.dashboard_ids[title], len(uuids))
+    open_dashboard(browser, superset.url, imported.dashboard_ids[title], dashboard_tabs(DASHBOARDS[title]["position"]))
     uuid = next(u for u in uuids if CHARTS[u]["slice_name"] == "Что сделать сейчас")
     chart_id = imported.chart_ids[uuid]
+    show_chart(browser, chart_id)
     headers = [h.text for h in browser.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] thead th')]
     assert headers[:2] == ["Менеджер", "Место у менеджера"], headers
     rows = chart_table(browser, chart_id)
@@ -347,7 +365,7 @@ def test_unknown_is_last_in_every_list_of_the_dashboard(
     chart_names = {imported.chart_ids[u]: CHARTS[u]["slice_name"] for u in uuids}
     filter_names = {f["id"]: f["name"] for f in dashboard["metadata"]["native_filter_configuration"]}
     flush_network_log(browser)
-    open_dashboard(browser, superset.url, imported.dashboard_ids[title], len(uuids))
+    open_dashboard(browser, superset.url, imported.dashboard_ids[title], dashboard_tabs(DASHBOARDS[title]["position"]))
 
     got: list[tuple[dict, dict]] = []
     missing: list[str] = []
@@ -396,7 +414,7 @@ def test_big_numbers_say_no_data_instead_of_zero_when_the_filter_leaves_nothing(
     uuids = _chart_uuids(dashboard)
     period = next(f for f in dashboard["metadata"]["native_filter_configuration"] if f["id"] == "NATIVE_FILTER-period")
     states = open_dashboard(
-        browser, superset.url, imported.dashboard_ids[title], len(uuids), query=_native_filters_query({period["id"]: ("period_label", ["1999"])})
+        browser, superset.url, imported.dashboard_ids[title], dashboard_tabs(DASHBOARDS[title]["position"]), query=_native_filters_query({period["id"]: ("period_label", ["1999"])})
     )
     big = [u for u in uuids if CHARTS[u]["viz_type"].startswith("big_number")]
     by_id = {s.id: s for s in states}
@@ -404,6 +422,7 @@ def test_big_numbers_say_no_data_instead_of_zero_when_the_filter_leaves_nothing(
     for uuid in big:
         chart_id = imported.chart_ids[uuid]
         # the chart's body, without its header (title, the badge counting the filters on it)
+        show_chart(browser, chart_id)
         shown = " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] .slice_container'))
         assert shown.strip(), f"«{CHARTS[uuid]['slice_name']}»: no chart body found (screenshot {shot})"
         assert not by_id[chart_id].error, f"«{CHARTS[uuid]['slice_name']}»: {by_id[chart_id].error} (screenshot {shot})"
@@ -418,9 +437,10 @@ def test_kpi_table_says_the_current_year_runs_to_the_reporting_date(
     """Issue 16 item 1 on the page: the KPI table of the default (latest, unfinished) year labels
     its span «с начала года по …», the label kpi_panel carries, and the page explains it."""
     uuids = _chart_uuids(DASHBOARDS[title])
-    open_dashboard(browser, superset.url, imported.dashboard_ids[title], len(uuids))
+    open_dashboard(browser, superset.url, imported.dashboard_ids[title], dashboard_tabs(DASHBOARDS[title]["position"]))
     uuid = next(u for u in uuids if CHARTS[u]["slice_name"] == "Выполнение KPI по менеджерам")
     chart_id = imported.chart_ids[uuid]
+    show_chart(browser, chart_id)
     headers = [h.text for h in browser.find_elements(By.CSS_SELECTOR, f'[data-test-chart-id="{chart_id}"] thead th')]
     column = headers.index("Срок периода")
     with psycopg.connect(warehouse_url) as conn:

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from selenium import webdriver
 
-from hc_superset.assets import read_assets, slugify
+from hc_superset.assets import DashboardTab, dashboard_tabs, read_assets, slugify
 from hc_superset.sync import ImportReport
 from tests.browser.dashboard_page import chart_table, chart_texts, login, make_driver, open_dashboard, screenshot
 from tests.superset.harness import ASSETS_DIR, PROJECT_ROOT, RunningSuperset
@@ -22,6 +22,10 @@ DASHBOARDS = {c["dashboard_title"]: c for p, c in read_assets(ASSETS_DIR).items(
 
 def _chart_count(dashboard: dict) -> int:
     return sum(1 for n in dashboard["position"].values() if isinstance(n, dict) and n.get("type") == "CHART")
+
+
+def _tabs(dashboard: dict) -> list[DashboardTab]:
+    return dashboard_tabs(dashboard["position"])
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +62,7 @@ def test_rub_formatting_of_the_expected_values() -> None:
 
 @pytest.mark.parametrize("title", sorted(DASHBOARDS))
 def test_dashboard_renders_every_chart_without_errors(title: str, superset: RunningSuperset, imported: ImportReport, admin_browser: webdriver.Chrome) -> None:
-    states = open_dashboard(admin_browser, superset.url, imported.dashboard_ids[title], _chart_count(DASHBOARDS[title]))
+    states = open_dashboard(admin_browser, superset.url, imported.dashboard_ids[title], _tabs(DASHBOARDS[title]))
     shot = screenshot(admin_browser, ARTIFACTS / f"dashboard_{slugify(title)}.png")
     assert len(states) == _chart_count(DASHBOARDS[title])
     errors = {s.id: s.error for s in states if s.error}
@@ -69,7 +73,7 @@ def test_dashboard_renders_every_chart_without_errors(title: str, superset: Runn
 
 def test_executive_panel_headline_numbers_equal_the_marts(superset: RunningSuperset, imported: ImportReport, admin_browser: webdriver.Chrome, warehouse_url: str) -> None:
     title = "Панель руководителя"
-    open_dashboard(admin_browser, superset.url, imported.dashboard_ids[title], _chart_count(DASHBOARDS[title]))
+    open_dashboard(admin_browser, superset.url, imported.dashboard_ids[title], _tabs(DASHBOARDS[title]))
     ids = {name: imported.chart_ids[c["uuid"]] for p, c in read_assets(ASSETS_DIR).items() if p.startswith("charts/") for name in [c["slice_name"]]}
     with psycopg.connect(warehouse_url) as conn:
         year = conn.execute("select max(period_label) from marts.client_base_by_region where period_grain = 'year'").fetchone()[0]
@@ -115,7 +119,7 @@ def test_executive_panel_headline_numbers_equal_the_marts(superset: RunningSuper
 def test_manager_lists_show_rubles_with_space_separated_thousands(superset: RunningSuperset, imported: ImportReport, admin_browser: webdriver.Chrome, warehouse_url: str) -> None:
     """Money in a table cell (the overdue list's 12-month revenue) reads «1 234 567 ₽» and equals the mart."""
     title = "Менеджер"
-    open_dashboard(admin_browser, superset.url, imported.dashboard_ids[title], _chart_count(DASHBOARDS[title]))
+    open_dashboard(admin_browser, superset.url, imported.dashboard_ids[title], _tabs(DASHBOARDS[title]))
     chart_uuid = next(c["uuid"] for p, c in read_assets(ASSETS_DIR).items() if p.startswith("charts/") and c["slice_name"] == "Клиенты, просрочившие закупку")
     rows = chart_table(admin_browser, imported.chart_ids[chart_uuid])
     with psycopg.connect(warehouse_url) as conn:

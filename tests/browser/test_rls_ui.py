@@ -4,7 +4,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from hc_superset.assets import read_assets
+from hc_superset.assets import dashboard_tabs, read_assets
 from hc_superset.security import ROLE_DEPARTMENT_HEAD, ROLE_DIRECTOR, ROLE_MANAGER, SecurityReport
 from hc_superset.sync import ImportReport
 from tests.browser.dashboard_page import chart_texts, login, make_driver, open_dashboard
@@ -36,12 +36,11 @@ def test_user_of_each_role_sees_only_their_rows(role: str, superset: RunningSupe
     expected = _visible_managers(warehouse_url, username, role)
     title = TITLES[role]
     dashboard = next(c for p, c in read_assets(ASSETS_DIR).items() if p.startswith("dashboards/") and c["dashboard_title"] == title)
-    n_charts = sum(1 for n in dashboard["position"].values() if isinstance(n, dict) and n.get("type") == "CHART")
     chart_uuid = next(c["uuid"] for p, c in read_assets(ASSETS_DIR).items() if p.startswith("charts/") and c["slice_name"] == KPI_TABLE)
     driver = make_driver()
     try:
         login(driver, superset.url, username, USER_PASSWORD)
-        states = open_dashboard(driver, superset.url, imported.dashboard_ids[title], n_charts)
+        states = open_dashboard(driver, superset.url, imported.dashboard_ids[title], dashboard_tabs(dashboard["position"]))
         assert not [s for s in states if s.error], [s.error for s in states if s.error]
         rows = chart_texts(driver, imported.chart_ids[chart_uuid], "tbody tr")
     finally:

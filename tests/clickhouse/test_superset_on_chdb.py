@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from hc_superset.assets import chart_uuids_in_position, read_assets
+from hc_superset.assets import chart_uuids_in_position, dashboard_tabs, read_assets
 from hc_superset.client import SupersetClient
 from hc_superset.server import SupersetServer
 from hc_superset.sync import ImportReport, import_assets, warehouse_sqlalchemy_uri
@@ -213,7 +213,7 @@ def test_panel_renders_on_clickhouse_without_chart_errors(panels: dict) -> None:
     driver = make_driver()
     try:
         login(driver, server.url, ADMIN_USER, ADMIN_PASSWORD)
-        states = open_dashboard(driver, server.url, report.dashboard_ids[PANEL], len(PANEL_CHARTS))
+        states = open_dashboard(driver, server.url, report.dashboard_ids[PANEL], dashboard_tabs(DASHBOARD["position"]))
     finally:
         driver.quit()
     assert len(states) == len(PANEL_CHARTS)

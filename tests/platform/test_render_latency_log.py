@@ -24,3 +24,23 @@ def test_requests_are_grouped_by_endpoint_with_ids_and_queries_dropped() -> None
     assert totals["POST /api/v1/chart/data"] == (0.8, 0.6)
     assert totals["GET /api/v1/dataset/N/drill_info/"] == (0.4, 0.25)
     assert totals["GET /static/…"] == (0.004, 0.003)
+
+
+def test_a_tab_counts_as_rendered_only_once_its_own_charts_are_shown_and_settled() -> None:
+    from tests.browser.dashboard_page import ChartState, tab_settled
+
+    def chart(chart_id: int, visible: bool = True, loading: bool = False, content: bool = True, error: str | None = None) -> ChartState:
+        return ChartState(chart_id, "table", loading, error, content, visible)
+
+    previous = {1, 2}
+    # just after the click: the previous tab's charts are still the visible ones
+    assert tab_settled([chart(1), chart(2), chart(3, visible=False)], 1, previous) is None
+    # the new tab is shown, its chart still loading
+    assert tab_settled([chart(1, visible=False), chart(3, loading=True)], 1, previous) is None
+    # shown, but not every chart of the tab is in the page yet
+    assert tab_settled([chart(3)], 2, previous) is None
+    # a chart with neither content nor an error has not rendered
+    assert tab_settled([chart(3, content=False), chart(4)], 2, previous) is None
+    # rendered: one with content, one with an error; hidden charts do not count
+    settled = tab_settled([chart(1, visible=False), chart(3), chart(4, content=False, error="boom")], 2, previous)
+    assert settled is not None and [s.id for s in settled] == [3, 4]

@@ -8,6 +8,8 @@ import pytest
 from hc_superset.assets import (
     WAREHOUSE_PLACEHOLDER,
     AssetFormatError,
+    DashboardTab,
+    dashboard_tabs,
     dump_yaml,
     normalize_chart,
     normalize_dashboard,
@@ -235,3 +237,57 @@ def test_file_names_are_what_an_export_writes() -> None:
             if path.name != want:
                 wrong.append(f"{kind}/{path.name} -> {want}")
     assert not wrong, wrong
+
+
+def _node(node_id: str, kind: str, children: list[str] = (), **meta: object) -> tuple[str, dict]:
+    return node_id, {"id": node_id, "type": kind, "children": list(children), "meta": dict(meta)}
+
+
+def test_dashboard_tabs_lists_each_tab_with_its_charts_in_layout_order() -> None:
+    """Hand-made layout: a chart above the tabs belongs to the first tab (it renders with it); a
+    nested tab's charts count with their outer tab; a dashboard without tabs is one tab."""
+    position = dict([
+        _node("ROOT_ID", "ROOT", ["GRID_ID"]),
+        _node("GRID_ID", "GRID", ["ROW-top", "TABS-main"]),
+        _node("ROW-top", "ROW", ["CHART-a"]),
+        _node("CHART-a", "CHART", uuid="a"),
+        _node("TABS-main", "TABS", ["TAB-2", "TAB-1"]),  # display order is the TABS node's, not the ids'
+        _node("TAB-1", "TAB", ["ROW-1"], text="Вторая"),
+        _node("ROW-1", "ROW", ["CHART-c", "CHART-b"]),
+        _node("CHART-b", "CHART", uuid="b"),
+        _node("CHART-c", "CHART", uuid="c"),
+        _node("TAB-2", "TAB", ["TABS-inner"], text="Первая"),
+        _node("TABS-inner", "TABS", ["TAB-in"]),
+        _node("TAB-in", "TAB", ["ROW-in"], text="Внутри"),
+        _node("ROW-in", "ROW", ["CHART-d"]),
+        _node("CHART-d", "CHART", uuid="d"),
+    ])
+    assert dashboard_tabs(position) == [
+        DashboardTab("TAB-2", "Первая", ("a", "d")),
+        DashboardTab("TAB-1", "Вторая", ("c", "b")),
+    ]
+    del position["TABS-main"], position["TAB-1"], position["TAB-2"], position["TABS-inner"], position["TAB-in"]
+    position["GRID_ID"]["children"] = ["ROW-top", "ROW-1", "ROW-in"]
+    assert dashboard_tabs(position) == [DashboardTab(None, "", ("a", "c", "b", "d"))]
+
+
+# A reader waits for every chart of the tab they open: Superset's page (~1.6 s on 2 cores) plus its
+# charts, each a query and a render (README: «Dashboards in under 3 s»). Big numbers are one
+# number each; anything else (a table, a plot) counts in full.
+MAX_CHARTS_PER_TAB = 2
+MAX_BIG_NUMBERS_PER_TAB = 4
+
+
+def test_every_tab_holds_few_enough_charts_to_open_quickly() -> None:
+    files = read_assets(ASSETS_DIR)
+    charts = {c["uuid"]: c for p, c in files.items() if p.startswith("charts/")}
+    crowded = []
+    for path, dash in files.items():
+        if not path.startswith("dashboards/"):
+            continue
+        for tab in dashboard_tabs(dash["position"]):
+            big = [u for u in tab.chart_uuids if charts[u]["viz_type"].startswith("big_number")]
+            other = [u for u in tab.chart_uuids if u not in big]
+            if len(other) > MAX_CHARTS_PER_TAB or len(big) > MAX_BIG_NUMBERS_PER_TAB or (big and other):
+                crowded.append(f"«{dash['dashboard_title']}» {tab.title or '(no tabs)'}: {len(big)} big numbers, {len(other)} other charts")
+    assert not crowded, "tabs that wait on too many charts:\n" + "\n".join(crowded)
