@@ -159,13 +159,12 @@ def wait_for_tab(driver: webdriver.Chrome, charts: int, timeout: float, what: st
     return wait_for(lambda: tab_settled(chart_states(driver), charts, before), timeout, what)
 
 
-def open_dashboard(driver: webdriver.Chrome, base_url: str, dashboard_id: int, layout: Sequence[DashboardTab] | int, timeout: float = 90, query: str = "") -> list[ChartState]:
+def open_dashboard(driver: webdriver.Chrome, base_url: str, dashboard_id: int, tabs: Sequence[DashboardTab], timeout: float = 90, query: str = "") -> list[ChartState]:
     """Open a dashboard (``query``: more URL parameters, e.g. ``&native_filters=...``) and wait
-    until each of its charts has rendered content or an error. ``layout``: its tabs
-    (hc_superset.assets.dashboard_tabs), or the number of charts of a dashboard without tabs.
-    Each tab is shown in turn (Superset queries a tab's charts when it is first shown) and the
-    dashboard is left on its first tab; the states of all charts are returned."""
-    tabs = [DashboardTab(None, "", ("",) * layout)] if isinstance(layout, int) else list(layout)
+    until each of its charts has rendered content or an error. ``tabs``: its layout
+    (hc_superset.assets.dashboard_tabs; one tab for a dashboard without tabs). Each tab is shown
+    in turn (Superset queries a tab's charts when it is first shown) and the dashboard is left on
+    its first tab; the states of all charts are returned."""
     driver.get(f"{base_url}/superset/dashboard/{dashboard_id}/?standalone=0{query}")
     states: dict[int, ChartState] = {}
     shown: list[ChartState] = []

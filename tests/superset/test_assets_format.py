@@ -272,7 +272,7 @@ def test_dashboard_tabs_lists_each_tab_with_its_charts_in_layout_order() -> None
 
 
 # A reader waits for every chart of the tab they open: Superset's page (~1.6 s on 2 cores) plus its
-# charts, each a query and a render (README: «Dashboards in under 3 s»). Big numbers are one
+# charts, each a query and a render (README: «Dashboards in about 3 s: tabs»). Big numbers are one
 # number each; anything else (a table, a plot) counts in full.
 MAX_CHARTS_PER_TAB = 2
 MAX_BIG_NUMBERS_PER_TAB = 4
