@@ -1,7 +1,8 @@
 """Fast path for large, regular text files: pyarrow's CSV reader and column-wise conversion.
 
-A regular file is UTF-8 or windows-1251 with no quote character, no NUL, no empty line, every
-row with exactly the header's cells and no cell near the csv field limit. For such a file the
+A regular file is UTF-8 or windows-1251 with no quote character, no NUL, no lone CR, every
+row with exactly the header's cells and no cell near the csv field limit (a blank line is a row
+of empty cells, skipped and not counted, as on the row path). For such a file the
 rows are read by pyarrow (C++, multi-threaded) and converted a column at a time: numbers of the
 plain and space-grouped forms are checked with regular expressions and cast in Arrow; every
 other value goes, once per distinct text, through the same converter as the row-by-row path
@@ -10,13 +11,16 @@ order, to `FileParser._payload` / `_duplicate`, so errors, rows read and rows re
 exactly the row-by-row path's. Payload numbers may be written in another notation of the same
 number (`0.00001` for `1e-05`), which jsonb stores identically.
 
-Any other file (quotes, blank lines, shifted rows, UTF-16, ...) raises `NotRegular` before the
-parser is changed, and takes the row-by-row path.
+Any other file (quotes, shifted rows, UTF-16, text that stops being UTF-8, ...) raises
+`NotRegular` and takes the row-by-row path (`arrow_batches` says when).
 """
 from __future__ import annotations
 
+import codecs
+import hashlib
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +30,7 @@ import pyarrow.compute as pc
 from pyarrow import csv as pacsv
 
 from .columnar import _converter
-from .readers import FIELD_LIMIT
+from .readers import FIELD_LIMIT, NotRegular
 from .values import MAX_ABS, parse_number, parse_text
 
 if TYPE_CHECKING:
@@ -44,31 +48,63 @@ _WS = r"\s\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{2
 _PLAIN_TEXT = (r'^[^' + _WS + r'\x00-\x1f"\\=@+-](?:[^\x00-\x1f"\\]*[^' + _WS + r'\x00-\x1f"\\])?$')
 
 
-class NotRegular(Exception):
-    """The file needs the row-by-row reader."""
-
-
 @dataclass
 class ArrowRecords:
     keys: pa.Array  # string, unique
     payloads: pa.Array  # JSON text
+    key_list: list[str] | None = None  # the keys as Python strings, when they were made anyway
+    backslash: bool = True  # a payload may hold a backslash (a JSON escape); False when none can
 
 
-def _body(parser: FileParser, table: Table) -> bytes:
+def _body(parser: FileParser, table: Table) -> tuple[memoryview, _Digest]:
+    """The file's bytes after the header, as UTF-8, and their file's SHA-256; `NotRegular` for
+    quotes, NUL, lone CR line ends or another encoding. The file is read once: the digest is
+    taken from these bytes, on a thread of its own (hashlib lets go of the GIL) while they are
+    parsed."""
     data = parser.path.read_bytes()
     if b'"' in data or b"\x00" in data or parser.encoding not in ("utf-8", "utf-8-sig", "cp1251"):
         raise NotRegular
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         raise NotRegular  # lone CR line ends
+    digest = _Digest(data)
     offset = 0
     for _ in range(table.header_row):
         offset = data.index(b"\n", offset) + 1
-    body = data[offset:]
-    if body.startswith((b"\n", b"\r\n")) or b"\n\n" in body or b"\n\r\n" in body:
+    body = memoryview(data)[offset:]
+    if body[:1] == b"\n" or body[:2] == b"\r\n":
         raise NotRegular
     if parser.encoding == "cp1251":
-        body = body.decode("cp1251").encode("utf-8")
-    return body
+        try:
+            body = memoryview(codecs.decode(body, "cp1251").encode("utf-8"))
+        except UnicodeDecodeError:
+            raise NotRegular from None
+    return body, digest
+
+
+class _Digest:
+    """SHA-256 of bytes, computed on a thread once `start()` is called (the fast path calls it
+    when its last batch is handed over, while the database finishes the COPY); `str()` waits."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data: bytes | None = data
+        self._value = ""
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        assert self._data is not None
+        self._value = hashlib.sha256(self._data).hexdigest()
+        self._data = None
+
+    def __str__(self) -> str:
+        self.start()
+        assert self._thread is not None
+        self._thread.join()
+        return self._value
 
 
 def _strings(values: pa.ChunkedArray) -> pa.Array:
@@ -119,45 +155,88 @@ def _numbers(values: pa.Array, plan: ColumnPlan) -> pa.Array:
     return fragments
 
 
-BATCH_BYTES = 1 << 24  # the CSV reader's block: about 100k rows, converted and copied while the next is read
+BATCH_BYTES = 1 << 24  # the CSV reader's block: about 100k rows, converted and copied while the next is sent
+FIRST_ROWS = 10_000  # the first batch is cut short, so the database starts on it sooner
 
 
-def _check_structure(body: bytes, delimiter: str, width: int) -> None:
-    """Every line has the header's cell count and is shorter than the csv field limit (no quotes
-    in the file, so a line is a row): else `NotRegular`. Done on the bytes, before any row."""
-    data = np.frombuffer(body, dtype=np.uint8)
-    ends = np.flatnonzero(data == 10)
-    if not body.endswith(b"\n"):
-        ends = np.r_[ends, len(data)]
-    if not len(ends):
-        raise NotRegular
-    before = np.searchsorted(np.flatnonzero(data == ord(delimiter)), ends)  # delimiters before each line end
-    if (np.diff(np.r_[0, before]) != width - 1).any():
-        raise NotRegular
-    if (np.diff(np.r_[-1, ends]) >= FIELD_LIMIT - 8).any():
-        raise NotRegular
+def arrow_batches(parser: FileParser, table: Table, parsers: list[ColumnPlan],
+                  stream: bool = False) -> Iterator[ArrowRecords]:
+    """The file's good records, a block at a time.
 
+    By default the whole body is read by Arrow first (in C++, on every core): a row with another
+    cell count than the header or text that is not UTF-8 (the encoding was judged on the file's
+    start) fails that read, and a cell near the csv field limit is caught after it, all before
+    any row is used. `NotRegular` is raised here, before the generator is returned, so a file
+    the fast path cannot take leaves the parser untouched.
 
-def arrow_batches(parser: FileParser, table: Table, parsers: list[ColumnPlan]) -> Iterator[ArrowRecords]:
-    """The file's good records, a block at a time. `NotRegular` is raised here, before the
-    generator is returned, so a file the fast path cannot take leaves the parser untouched."""
+    `stream=True` reads block by block instead, so the first rows are handed over at once: the
+    same checks are made on each block as it comes, and a later block can raise `NotRegular`
+    from the iteration, after earlier batches were yielded and the parser changed. The caller
+    must then undo what it did with them (`load._land_arrow` rolls back to a savepoint) and
+    read the file again by rows with a new parser."""
     width = len(table.header)
     delimiter = parser.delimiter or ";"
-    if len(delimiter) != 1:  # whitespace-separated (readers.WHITESPACE): the row path
+    if len(delimiter) != 1 or width < 2:  # whitespace-separated (readers.WHITESPACE), one column: the row path
         raise NotRegular
-    body = _body(parser, table)
-    _check_structure(body, delimiter, width)
-    reader = pacsv.open_csv(
-        pa.BufferReader(body),
-        read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)], block_size=BATCH_BYTES),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False),
-        convert_options=pacsv.ConvertOptions(column_types={f"c{i}": pa.string() for i in range(width)},
-                                             strings_can_be_null=False),
-    )
-    return _batches(parser, table, parsers, reader)
+    body, digest = _body(parser, table)
+    if not body:
+        raise NotRegular
+    source = pa.BufferReader(pa.py_buffer(body))
+    options = {
+        "read_options": pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)], block_size=BATCH_BYTES),
+        # no quotes in the file: a line is a row, and every line must hold the header's cells
+        "parse_options": pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False),
+        "convert_options": pacsv.ConvertOptions(column_types={f"c{i}": pa.string() for i in range(width)},
+                                                strings_can_be_null=False),
+    }
+    try:
+        if stream:
+            batches: Iterator[pa.RecordBatch] = _checked(pacsv.open_csv(source, **options))
+        else:
+            whole = pacsv.read_csv(source, **options)
+            _check_cells(whole.columns)
+            batches = iter(whole.to_batches())
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        raise NotRegular from None
+    parser.sha256 = digest
+    return _batches(parser, table, parsers, _cut_first(batches), digest.start)
 
 
-def _batches(parser: FileParser, table: Table, parsers: list[ColumnPlan], reader: Any) -> Iterator[ArrowRecords]:
+def _check_cells(columns: list[Any]) -> None:
+    for column in columns:
+        longest = pc.max(pc.binary_length(column)).as_py()
+        if longest is not None and longest >= FIELD_LIMIT - 8:
+            raise NotRegular  # the row path's csv reader would refuse the cell
+
+
+def _checked(reader: Any) -> Iterator[pa.RecordBatch]:
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            raise NotRegular from None
+        _check_cells(batch.columns)
+        yield batch
+
+
+def _cut_first(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for n, batch in enumerate(batches):
+        if n == 0 and batch.num_rows > 2 * FIRST_ROWS:
+            yield batch.slice(0, FIRST_ROWS)
+            yield batch.slice(FIRST_ROWS)
+        else:
+            yield batch
+
+
+def _batches(parser: FileParser, table: Table, parsers: list[ColumnPlan], reader: Any,
+             done: Callable[[], None]) -> Iterator[ArrowRecords]:
+    yield from _convert(parser, table, parsers, reader)
+    done()
+
+
+def _convert(parser: FileParser, table: Table, parsers: list[ColumnPlan], reader: Any) -> Iterator[ArrowRecords]:
     header = table.header
     width = len(header)
     spec = parser.spec
@@ -193,6 +272,7 @@ def _batches(parser: FileParser, table: Table, parsers: list[ColumnPlan], reader
         parser.rows_read += n
         fragments: list[pa.Array] = []
         key_texts: dict[int, pa.Array] = {}
+        backslash = any("\\" in name for name in template)  # JSON escapes, looked for in the distinct texts
         empty = pa.array([""] * n, pa.string()) if any(plan[2] < 0 for plan in parsers) else None
         for i, plan in enumerate(parsers):
             # each distinct text is converted once: on the column's dictionary, then taken per row
@@ -204,6 +284,8 @@ def _batches(parser: FileParser, table: Table, parsers: list[ColumnPlan], reader
                 fragment, keys = _texts(distinct, plan)
             else:
                 fragment, keys = _python(distinct, plan)
+            if not backslash and plan[3] is not parse_number:  # a number's JSON has no escape
+                backslash = bool(pc.any(pc.match_substring(fragment, "\\")).as_py())
             fragments.append(fragment.take(encoded.indices))
             if i in key_columns and keys is not None:
                 key_texts[i] = keys.take(encoded.indices)
@@ -240,11 +322,17 @@ def _batches(parser: FileParser, table: Table, parsers: list[ColumnPlan], reader
         # duplicates, exactly as the row path finds them: the first good row of a key stays
         dropped = bad.copy()
         line_list = lines.tolist()
-        for row, key in zip(np.flatnonzero(~bad).tolist(), keys.filter(pa.array(~bad)).to_pylist(), strict=True):
-            if key in seen or key in prior:
-                dropped[row] = True
-            else:
-                seen[key] = line_list[row]
+        good_rows = np.flatnonzero(~bad)
+        good_keys = (keys if len(good_rows) == n else keys.filter(pa.array(~bad))).to_pylist()
+        if len(set(good_keys)) == len(good_keys) and seen.keys().isdisjoint(good_keys) and (
+                not prior or prior.keys().isdisjoint(good_keys)):
+            seen.update(zip(good_keys, lines[good_rows].tolist(), strict=True))  # no duplicate (most batches)
+        else:
+            for row, key in zip(good_rows.tolist(), good_keys, strict=True):
+                if key in seen or key in prior:
+                    dropped[row] = True
+                else:
+                    seen[key] = line_list[row]
         for row in np.flatnonzero(dropped).tolist():
             cells = [v[row].as_py() for v in columns]
             if bad[row]:
@@ -260,7 +348,10 @@ def _batches(parser: FileParser, table: Table, parsers: list[ColumnPlan], reader
             pieces.append(fragment if keep is None else fragment.filter(keep))
         pieces.append(pa.scalar("}"))
         payloads = pc.binary_join_element_wise(*pieces, "")
-        yield ArrowRecords(keys if keep is None else keys.filter(keep), payloads)
+        if keep is None:
+            yield ArrowRecords(keys, payloads, good_keys, backslash)
+        else:
+            yield ArrowRecords(keys.filter(keep), payloads, None, backslash)
 
 
 def json_key(key: str) -> str:
@@ -279,7 +370,7 @@ def copy_lines(records: ArrowRecords, tail: str, chunk: int = 200_000) -> list[m
         for old, new in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
             keys = pc.replace_substring(keys, old, new)
     payloads = records.payloads
-    if pc.any(pc.match_substring(payloads, "\\")).as_py():
+    if records.backslash and pc.any(pc.match_substring(payloads, "\\")).as_py():
         payloads = pc.replace_substring(payloads, "\\", "\\\\")  # JSON escapes; no raw tabs/newlines
     lines = pc.binary_join_element_wise(keys, pa.scalar("\t"), payloads, pa.scalar(tail + "\n"), "")
     blocks = []

@@ -27,6 +27,7 @@ from .. import landing
 from ..config import ConfigError, SourceSettings
 from ..mapping import apply_file_aliases
 from ..registry import entities_of
+from .readers import NotRegular
 from .specs import FileSpec, load_specs
 from .validate import ErrorRow, FileParser
 from .values import DateBounds
@@ -130,6 +131,7 @@ class _QuarantineSpool:
         self.say = say
         self.fh = tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed by __exit__
         self.count = 0
+        self.shown = 0  # errors said so far; not wound back by `reset`, so a re-read file says each once
         # the same rows as values, for a ClickHouse warehouse (no COPY): load_id, source, file,
         # row, field, value, reason, payload (JSON text)
         self.kept: list[tuple[Any, ...]] = []
@@ -146,8 +148,9 @@ class _QuarantineSpool:
         def write(errors: list[ErrorRow]) -> None:
             lines = []
             for err, raw in errors:
-                if self.count < SHOWN_ERRORS:
+                if self.shown <= self.count < SHOWN_ERRORS:
                     self.say(f"rejected: {err}")
+                    self.shown = self.count + 1
                 self.count += 1
                 self.kept.append((self.load_id, source, err.file, err.row, err.field,
                                   None if err.value is None else str(err.value).replace("\x00", ""), err.reason,
@@ -161,6 +164,16 @@ class _QuarantineSpool:
             self.fh.write("".join(lines))
 
         return write
+
+    def mark(self) -> tuple[Any, int, int]:
+        return self.fh.tell(), self.count, len(self.kept)
+
+    def reset(self, mark: tuple[Any, int, int]) -> None:
+        """Forget the rows written since `mark` (a file whose fast load was rolled back)."""
+        self.fh.seek(mark[0])
+        self.fh.truncate()
+        self.count = mark[1]
+        del self.kept[mark[2]:]
 
     def copy_into(self, conn: Any) -> int:
         if self.count:
@@ -239,10 +252,20 @@ def _load_paths(load: _Load, file_spec: FileSpec, kind: str, paths: list[Path], 
                 keys[record[0]] = name
                 yield record
 
-        fast = parser.arrow_records() if load.arrow_fast_path else None
+        # on Postgres the fast path streams (rows go to the database at once) and can find the file
+        # irregular part way: it then rolls back to its savepoint, and the file is read by rows
+        fast = parser.arrow_records(stream=load.engine != "clickhouse") if load.arrow_fast_path else None
         if fast is not None:
-            _land_arrow(load, fast, source, keys, path.name)
-        else:
+            mark = spool.mark()
+            try:
+                _land_arrow(load, fast, source, keys, path.name)
+            except NotRegular:
+                spool.reset(mark)
+                load.log(f"{path.name}: irregular part way (a row with another cell count, text that is not "
+                         "UTF-8, or a cell over the csv limit); read again row by row")
+                parser = FileParser(path, file_spec, bounds=bounds, sink=sink, prior_keys=keys)
+                fast = None
+        if fast is None:
             load.land(remember(parser.json_records()), source)
         if parser.rejected is not None:
             raise FileRejectedError(
@@ -259,7 +282,8 @@ def _load_paths(load: _Load, file_spec: FileSpec, kind: str, paths: list[Path], 
         load.errors += parser.error_count
         stat = path.stat()
         seen_files[path.name] = {
-            "size": stat.st_size, "mtime": stat.st_mtime, "sha256": hashes.get(path.name) or _sha256(path),
+            "size": stat.st_size, "mtime": stat.st_mtime,
+            "sha256": hashes.get(path.name) or (str(parser.sha256) if parser.sha256 is not None else _sha256(path)),
             "rows": parser.rows_read, "rejected": parser.rows_rejected, "errors": parser.error_count,
             "encoding": parser.encoding,
         }
@@ -268,15 +292,33 @@ def _load_paths(load: _Load, file_spec: FileSpec, kind: str, paths: list[Path], 
 def _land_arrow(load: _Load, batches: Iterable[Any], source: str, keys: dict[str, str], name: str) -> None:
     """`landing.land` for the Arrow fast path's batches (keys unique): COPY straight into an
     empty raw table, else into the landing temp table and the same upsert. Each batch is
-    copied while the next one is read and converted."""
-    from .arrow_path import copy_lines
-
+    copied while the next one is read and converted. A batch that proves the file irregular
+    (`NotRegular`, streaming) rolls back what this file landed and takes its keys out of `keys`."""
     if load.engine == "clickhouse":
         _insert_arrow(load, batches, source, keys, name)
         return
     conn = load.conn
     table = landing._raw(load.spec.raw_table)
     conn.execute(sql.SQL("lock table {} in share row exclusive mode").format(table))
+    seen_before = load.seen
+    added: list[list[str]] = []  # the keys this file put into `keys`, taken out again on a rollback
+    try:
+        with conn.transaction():  # a savepoint: a batch that proves the file irregular undoes the COPY
+            _copy_arrow(load, batches, source, keys, name, added)
+    except NotRegular:
+        for key_list in added:
+            for key in key_list:
+                keys.pop(key, None)
+        load.seen = seen_before
+        raise
+
+
+def _copy_arrow(load: _Load, batches: Iterable[Any], source: str, keys: dict[str, str], name: str,
+                added: list[list[str]]) -> None:
+    from .arrow_path import copy_lines
+
+    conn = load.conn
+    table = landing._raw(load.spec.raw_table)
     first_load = conn.execute(sql.SQL("select not exists (select 1 from {})").format(table)).fetchone() == (True,)
     if first_load:
         loaded_at = conn.execute("select now()").fetchone()[0].isoformat()  # type: ignore[index]
@@ -292,7 +334,9 @@ def _land_arrow(load: _Load, batches: Iterable[Any], source: str, keys: dict[str
     # a queued writer sends each block from its own thread while the next block is converted
     with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
         for batch in batches:
-            keys.update(dict.fromkeys(batch.keys.to_pylist(), name))
+            key_list = batch.key_list if batch.key_list is not None else batch.keys.to_pylist()
+            added.append(key_list)
+            keys.update(dict.fromkeys(key_list, name))
             for block in copy_lines(batch, tail):
                 copy.write(block)
             count += len(batch.keys)
@@ -318,7 +362,7 @@ def _insert_arrow(load: _Load, batches: Iterable[Any], source: str, keys: dict[s
     def columns() -> Iterator[tuple[Any, Any]]:
         nonlocal count
         for batch in batches:
-            keys.update(dict.fromkeys(batch.keys.to_pylist(), name))
+            keys.update(dict.fromkeys(batch.key_list if batch.key_list is not None else batch.keys.to_pylist(), name))
             yield batch.keys, batch.payloads
             count += len(batch.keys)
             if load.progress is not None:

@@ -45,6 +45,10 @@ class FileFormatError(ValueError):
     """The file cannot be read at all (unknown format, no header, broken XLSX, encoding)."""
 
 
+class NotRegular(Exception):
+    """The file needs the row-by-row reader (raised by the Arrow fast path, `arrow_path`)."""
+
+
 @dataclass(frozen=True)
 class RowProblem:
     """A data row that cannot be split into the header's columns; it goes to quarantine."""
@@ -79,9 +83,13 @@ def detect_encoding(data: bytes) -> str:
     return "utf-8"
 
 
-def _file_encoding(path: Path) -> str:
+def _file_encoding(path: Path, whole: bool = True) -> str:
     """The encoding of the whole file; `FileFormatError` names the line for UTF-16 without a
-    BOM, a file mixing UTF-8 and windows-1251, and bytes neither can decode."""
+    BOM, a file mixing UTF-8 and windows-1251, and bytes neither can decode.
+
+    `whole=False` trusts the first 64 KiB when they are UTF-8 and does not read on: for a
+    reader that checks the rest itself (the Arrow path fails on text that is not UTF-8, and the
+    file then goes through this function in full)."""
     with path.open("rb") as fh:
         head = fh.read(1 << 16)
         encoding = detect_encoding(head)
@@ -99,6 +107,9 @@ def _file_encoding(path: Path) -> str:
         else:
             fh.seek(0)
             first = encoding
+        if (not whole and encoding in ("utf-8", "utf-8-sig")) or _all_utf8(fh):
+            return first
+        fh.seek(3 if first == "utf-8-sig" else 0)
         decoder = codecs.getincrementaldecoder("utf-8")()
         line, cyrillic = 1, 0
         for chunk in iter(lambda: fh.read(1 << 22), b""):
@@ -122,6 +133,51 @@ def _file_encoding(path: Path) -> str:
         except UnicodeDecodeError:
             return _check_cp1251(path)
     return first
+
+
+FAST_UTF8_BYTES = 1 << 20  # from this size, UTF-8 is checked by Arrow first (the common case, in C)
+_UTF8_BLOCK = 1 << 26
+
+
+def _all_utf8(fh: Any) -> bool:
+    """True when the rest of the file is valid UTF-8, checked by Arrow a block at a time (blocks
+    cut after a line end, which never falls inside a character); False when it is not, or when
+    the file is small or pyarrow is missing: then the caller's own decoder, which can also say
+    where it failed, decides. Reads the file once, without building Python strings."""
+    start = fh.tell()
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell() - start
+    fh.seek(start)
+    if size < FAST_UTF8_BYTES:
+        return False
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return False
+
+    def valid(data: Any) -> bool:
+        offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
+        array = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+        try:
+            array.cast(pa.large_string())
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            return False
+        return True
+
+    carry = b""  # the end of the last block, after its last line end
+    while True:
+        block = fh.read(_UTF8_BLOCK)
+        if not block:
+            return valid(carry)
+        cut = block.rfind(b"\n") + 1
+        if not cut:
+            carry += block
+            continue
+        view = memoryview(block)
+        first = block.index(b"\n") + 1 if carry else 0
+        if (carry and not valid(carry + block[:first])) or not valid(view[first:cut]):
+            return False
+        carry = bytes(view[cut:])
 
 
 def _check_cp1251(path: Path) -> str:
@@ -228,12 +284,13 @@ def detect_delimiter(header_line: str) -> str:
     return "," if "," in header_line else ";"
 
 
-def read_table(path: Path) -> Table:
+def read_table(path: Path, whole_encoding: bool = True) -> Table:
+    """The file's header and rows. `whole_encoding=False`: see `_file_encoding(whole=False)`."""
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
         return _read_xlsx(path)
     if suffix in TEXT_SUFFIXES:
-        return _read_text(path)
+        return _read_text(path, whole_encoding)
     raise FileFormatError(f"{path.name}: unsupported file type {suffix!r}; use .csv, .txt or .xlsx")
 
 
@@ -261,8 +318,8 @@ def _shape_problem(cells: list[Any], header: list[str], width: int, short_ok: bo
         "delimiter or decimal comma in a value?)", raw)
 
 
-def _read_text(path: Path) -> Table:
-    encoding = _file_encoding(path)
+def _read_text(path: Path, whole_encoding: bool = True) -> Table:
+    encoding = _file_encoding(path, whole_encoding)
     fh_text = path.open("r", encoding=encoding, newline="")
     header: list[str] | None = None
     header_row = 0

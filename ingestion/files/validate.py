@@ -80,6 +80,7 @@ class FileParser:
     error_count: int = 0
     rows_rejected: int = 0
     future_dates: set[date] = field(default_factory=set)  # dates after today (a sample), loaded with a warning
+    sha256: Any = None  # the Arrow path's digest of the bytes it read (`str()` gives the hex); None on the row path
 
     def _error(self, row: int | None, column: str | None, value: Any, reason: str, raw: dict[str, Any] | None) -> None:
         shown = None if value is None or value == "" else str(value)
@@ -95,10 +96,11 @@ class FileParser:
         self._error(row, column, None, reason, None)
         self.rejected = reason if self.rejected is None else f"{self.rejected}; {reason}"
 
-    def _open(self) -> tuple[Table, list[ColumnPlan]] | None:
-        """Read the header and map the spec's columns; None when the file is rejected whole."""
+    def _open(self, whole_encoding: bool = True) -> tuple[Table, list[ColumnPlan]] | None:
+        """Read the header and map the spec's columns; None when the file is rejected whole.
+        `whole_encoding=False`: the encoding is judged on the file's start (`read_table`)."""
         try:
-            table = read_table(self.path)
+            table = read_table(self.path, whole_encoding)
         except FileFormatError as exc:
             self._reject(None, None, str(exc).split(": ", 1)[-1])
             return None
@@ -236,10 +238,10 @@ class FileParser:
             seen[key] = row_number
             yield key, payload, None
 
-    def arrow_records(self) -> Any:
+    def arrow_records(self, stream: bool = False) -> Any:
         """The good records of a large regular text file as batches of Arrow arrays
         (`arrow_path`), with the same errors and counts as `records()` once consumed; None when
-        the file takes the row path."""
+        the file takes the row path. `stream`: see `arrow_path.arrow_batches`."""
         if self.path.suffix.lower() not in TEXT_SUFFIXES:
             return None
         try:
@@ -248,13 +250,16 @@ class FileParser:
             return None
         if self.path.stat().st_size < arrow_path.MIN_BYTES:
             return None
-        opened = self._open()
-        if opened is None:  # rejected as a whole: nothing to land
-            return iter(())
+        before = (list(self.errors), self.rejected, self.error_count)
+        # the encoding from the file's start: Arrow checks that the rest is UTF-8 as it reads
+        opened = self._open(whole_encoding=False)
+        if opened is None:  # rejected as a whole: the row path says why, with the whole file's encoding
+            self.errors, self.rejected, self.error_count = before
+            return None
         table, parsers = opened
         table.rows.close()
         try:
-            return arrow_path.arrow_batches(self, table, parsers)
+            return arrow_path.arrow_batches(self, table, parsers, stream)
         except arrow_path.NotRegular:
             return None
 
