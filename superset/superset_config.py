@@ -83,6 +83,7 @@ D3_TIME_FORMAT = {
 # ---- features -----------------------------------------------------------------------------
 FEATURE_FLAGS = {
     "ALERT_REPORTS": True,
+    "ALERT_REPORT_TABS": True,
     "DRILL_TO_DETAIL": True,
     "DRILL_BY": True,
     "DASHBOARD_NATIVE_FILTERS": True,

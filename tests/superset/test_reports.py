@@ -10,7 +10,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
+from hc_superset.assets import dashboard_tabs
 from hc_superset.reports import WEEKLY_CRONTAB, ensure_dashboard_report, report_logs
 from hc_superset.server import SupersetServer
 from hc_superset.sync import import_assets
@@ -22,6 +24,10 @@ from tests.superset.smtp_sink import SmtpSink
 _REDIS = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
 REDIS_HOST, REDIS_PORT = _REDIS.hostname or "127.0.0.1", _REDIS.port or 6379
 SCREENSHOT_WAIT_S = 300
+# the panel's tabs, each rendered to its own screenshot of the e-mail
+PANEL_TABS = [tab.id for tab in dashboard_tabs(
+    yaml.safe_load((ASSETS_DIR / "dashboards" / "panel_rukovoditelya.yaml").read_text(encoding="utf-8"))["position"])
+    if tab.id is not None]
 
 
 def _redis_reachable() -> bool:
@@ -95,8 +101,10 @@ def test_weekly_report_is_rendered_and_sent(make_database: Callable[[str], str],
     assert sent, f"no report e-mail; subjects {[m['Subject'] for m in smtp.messages]}; log {logs}; see {server.data_dir / 'worker.log'}"
     message = sent[0]
     images = [part.get_payload(decode=True) for part in message.walk() if part.get_content_type() == "image/png"]
-    assert images and images[0].startswith(b"\x89PNG"), "the e-mail carries no PNG screenshot"
-    out = PROJECT_ROOT / "test-artifacts" / "report_panel_rukovoditelya.png"
-    out.parent.mkdir(exist_ok=True)
-    out.write_bytes(images[0])
+    # one screenshot per tab of the panel (a tab's charts are drawn only when it is shown)
+    assert len(images) == len(PANEL_TABS) == 3 and all(i.startswith(b"\x89PNG") for i in images), len(images)
+    assert len(set(images)) == len(images), "two tabs gave the same picture"
+    (PROJECT_ROOT / "test-artifacts").mkdir(exist_ok=True)
+    for n, image in enumerate(images, 1):
+        (PROJECT_ROOT / "test-artifacts" / f"report_panel_rukovoditelya_tab{n}.png").write_bytes(image)
     assert logs and logs[0]["state"] == "Success", logs
