@@ -1,11 +1,13 @@
 """Every dashboard renders in headless Chromium without chart errors, and shows the marts' numbers."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -69,6 +71,34 @@ def test_dashboard_renders_every_chart_without_errors(title: str, superset: Runn
     assert not errors, f"charts with errors on «{title}» (screenshot {shot}): {errors}"
     if title == "Панель руководителя" and os.environ.get("HAPPYCLIENT_UPDATE_SCREENSHOTS") == "1":
         shutil.copy2(shot, PROJECT_ROOT / "docs" / "screenshots" / "panel_rukovoditelya.png")
+
+
+def test_no_request_leaves_for_another_host(superset: RunningSuperset, imported: ImportReport) -> None:
+    """Everything the pages ask for (scripts, fonts, data, pixels) comes from Superset itself: no
+    CDN, no telemetry. Read from Chromium's network log, in a browser of its own, over the login
+    and every tab of every dashboard. A request the page's Content-Security-Policy blocks never
+    leaves the browser, and is not counted."""
+    driver = make_driver()
+    try:
+        login(driver, superset.url, superset.user, superset.password)
+        for title in sorted(DASHBOARDS):
+            open_dashboard(driver, superset.url, imported.dashboard_ids[title], _tabs(DASHBOARDS[title]))
+        sent: dict[str, str] = {}
+        blocked: set[str] = set()
+        for entry in driver.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            params = message.get("params") or {}
+            if message.get("method") == "Network.requestWillBeSent":
+                sent[params["requestId"]] = (params.get("request") or {}).get("url", "")
+            elif message.get("method") == "Network.loadingFailed" and params.get("blockedReason"):
+                blocked.add(params["requestId"])
+    finally:
+        driver.quit()
+    own = urlsplit(superset.url).netloc
+    others = sorted({url for request_id, url in sent.items() if request_id not in blocked
+                     and urlsplit(url).scheme in ("http", "https", "ws", "wss") and urlsplit(url).netloc != own})
+    assert len(sent) > 100, f"the network log holds only {len(sent)} requests"
+    assert not others, f"requests to other hosts: {others}"
 
 
 def test_executive_panel_headline_numbers_equal_the_marts(superset: RunningSuperset, imported: ImportReport, admin_browser: webdriver.Chrome, warehouse_url: str) -> None:
