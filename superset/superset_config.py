@@ -345,6 +345,9 @@ class CeleryConfig:
     imports = ("superset.sql_lab", "superset.tasks.scheduler", "superset.tasks.thumbnails", "superset.tasks.cache")
     worker_prefetch_multiplier = 1
     task_acks_late = False
+    # the queue of this instance's tasks: instances (or test runs) that share one Redis database
+    # would otherwise take each other's report tasks
+    task_default_queue = os.environ.get("SUPERSET_CELERY_QUEUE", "celery")
     beat_schedule = {
         "reports.scheduler": {"task": "reports.scheduler", "schedule": crontab(minute="*", hour="*")},
         "reports.prune_log": {"task": "reports.prune_log", "schedule": crontab(minute=0, hour=0)},

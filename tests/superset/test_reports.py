@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -59,6 +60,9 @@ def test_weekly_report_is_rendered_and_sent(make_database: Callable[[str], str],
                 "HAPPYCLIENT_SUPERSET_PROFILE": "production",
                 "SUPERSET_METADATA_URL": metadata_url,
                 "REDIS_URL": f"redis://{_REDIS.netloc}/11",  # a database of its own on that server
+                # and a queue of its own: a worker left by another run on that database (seen: one
+                # orphaned when its data dir was deleted) would take this run's report task
+                "SUPERSET_CELERY_QUEUE": f"hc-test-{uuid.uuid4().hex[:12]}",
                 "SMTP_HOST": "127.0.0.1",
                 "SMTP_PORT": str(smtp.port),
                 "SMTP_STARTTLS": "false",
