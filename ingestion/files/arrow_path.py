@@ -55,6 +55,9 @@ class ArrowRecords:
     key_list: list[str] | None = None  # the keys as Python strings, when they were made anyway
     backslash: bool = True  # a payload may hold a backslash (a JSON escape); False when none can
 
+    def python_keys(self) -> list[str]:
+        return self.key_list if self.key_list is not None else self.keys.to_pylist()
+
 
 def _body(parser: FileParser, table: Table) -> tuple[memoryview, _Digest]:
     """The file's bytes after the header, as UTF-8, and their file's SHA-256; `NotRegular` for
@@ -232,11 +235,7 @@ def _cut_first(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
 
 def _batches(parser: FileParser, table: Table, parsers: list[ColumnPlan], reader: Any,
              done: Callable[[], None]) -> Iterator[ArrowRecords]:
-    yield from _convert(parser, table, parsers, reader)
-    done()
-
-
-def _convert(parser: FileParser, table: Table, parsers: list[ColumnPlan], reader: Any) -> Iterator[ArrowRecords]:
+    """The converted batches; `done()` once the last one has been handed over."""
     header = table.header
     width = len(header)
     spec = parser.spec
@@ -246,6 +245,7 @@ def _convert(parser: FileParser, table: Table, parsers: list[ColumnPlan], reader
     if doc is not None:
         key_columns.add(doc)
     template = [json_key(plan[1]) for plan in parsers]
+    template_backslash = any("\\" in name for name in template)
     prior = parser.prior_keys or {}
     seen: dict[str, int] = {}  # key -> line, this file's good rows
     per_document: dict[str, int] = {}
@@ -272,7 +272,7 @@ def _convert(parser: FileParser, table: Table, parsers: list[ColumnPlan], reader
         parser.rows_read += n
         fragments: list[pa.Array] = []
         key_texts: dict[int, pa.Array] = {}
-        backslash = any("\\" in name for name in template)  # JSON escapes, looked for in the distinct texts
+        backslash = template_backslash  # JSON escapes, looked for in the distinct texts
         empty = pa.array([""] * n, pa.string()) if any(plan[2] < 0 for plan in parsers) else None
         for i, plan in enumerate(parsers):
             # each distinct text is converted once: on the column's dictionary, then taken per row
@@ -352,6 +352,7 @@ def _convert(parser: FileParser, table: Table, parsers: list[ColumnPlan], reader
             yield ArrowRecords(keys, payloads, good_keys, backslash)
         else:
             yield ArrowRecords(keys.filter(keep), payloads, None, backslash)
+    done()
 
 
 def json_key(key: str) -> str:

@@ -334,7 +334,7 @@ def _copy_arrow(load: _Load, batches: Iterable[Any], source: str, keys: dict[str
     # a queued writer sends each block from its own thread while the next block is converted
     with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
         for batch in batches:
-            key_list = batch.key_list if batch.key_list is not None else batch.keys.to_pylist()
+            key_list = batch.python_keys()
             added.append(key_list)
             keys.update(dict.fromkeys(key_list, name))
             for block in copy_lines(batch, tail):
@@ -362,7 +362,7 @@ def _insert_arrow(load: _Load, batches: Iterable[Any], source: str, keys: dict[s
     def columns() -> Iterator[tuple[Any, Any]]:
         nonlocal count
         for batch in batches:
-            keys.update(dict.fromkeys(batch.key_list if batch.key_list is not None else batch.keys.to_pylist(), name))
+            keys.update(dict.fromkeys(batch.python_keys(), name))
             yield batch.keys, batch.payloads
             count += len(batch.keys)
             if load.progress is not None:

@@ -107,7 +107,8 @@ def _file_encoding(path: Path, whole: bool = True) -> str:
         else:
             fh.seek(0)
             first = encoding
-        if (not whole and encoding in ("utf-8", "utf-8-sig")) or _all_utf8(fh):
+        # (a BOM made `encoding` "utf-8" above; "cp1251": the start already is not UTF-8)
+        if encoding == "utf-8" and (not whole or _all_utf8(fh)):
             return first
         fh.seek(3 if first == "utf-8-sig" else 0)
         decoder = codecs.getincrementaldecoder("utf-8")()

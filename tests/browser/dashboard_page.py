@@ -5,7 +5,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,23 +224,28 @@ def flush_network_log(driver: webdriver.Chrome) -> None:
     driver.__dict__["_hc_chart_requests"] = {}
 
 
+def network_events(driver: webdriver.Chrome) -> Iterator[tuple[str, dict]]:
+    """(method, params) of each network event Chromium logged since the last read of the log."""
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        yield message.get("method", ""), message.get("params") or {}
+
+
 def chart_data_responses(driver: webdriver.Chrome) -> list[tuple[dict, dict]]:
     """(form_data, first result) of every /api/v1/chart/data request the page finished since the
     last call: what each chart and each native filter was given to draw, in the order the server
     returned it. A request sent before one call and finished before the next is found then."""
     sent: dict[str, dict] = driver.__dict__.setdefault("_hc_chart_requests", {})
     finished: list[str] = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        params = message.get("params") or {}
-        if message.get("method") == "Network.requestWillBeSent":
+    for method, params in network_events(driver):
+        if method == "Network.requestWillBeSent":
             request = params.get("request") or {}
             if "/api/v1/chart/data" in request.get("url", "") and request.get("method") == "POST":
                 try:
                     sent[params["requestId"]] = json.loads(request.get("postData") or "{}").get("form_data") or {}
                 except ValueError:
                     continue
-        elif message.get("method") == "Network.loadingFinished" and params.get("requestId") in sent:
+        elif method == "Network.loadingFinished" and params.get("requestId") in sent:
             finished.append(params["requestId"])
     out = []
     for request_id in finished:

@@ -1,7 +1,6 @@
 """Every dashboard renders in headless Chromium without chart errors, and shows the marts' numbers."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -15,7 +14,15 @@ from selenium import webdriver
 
 from hc_superset.assets import DashboardTab, dashboard_tabs, read_assets, slugify
 from hc_superset.sync import ImportReport
-from tests.browser.dashboard_page import chart_table, chart_texts, login, make_driver, open_dashboard, screenshot
+from tests.browser.dashboard_page import (
+    chart_table,
+    chart_texts,
+    login,
+    make_driver,
+    network_events,
+    open_dashboard,
+    screenshot,
+)
 from tests.superset.harness import ASSETS_DIR, PROJECT_ROOT, RunningSuperset
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -85,12 +92,10 @@ def test_no_request_leaves_for_another_host(superset: RunningSuperset, imported:
             open_dashboard(driver, superset.url, imported.dashboard_ids[title], _tabs(DASHBOARDS[title]))
         sent: dict[str, str] = {}
         blocked: set[str] = set()
-        for entry in driver.get_log("performance"):
-            message = json.loads(entry["message"])["message"]
-            params = message.get("params") or {}
-            if message.get("method") == "Network.requestWillBeSent":
+        for method, params in network_events(driver):
+            if method == "Network.requestWillBeSent":
                 sent[params["requestId"]] = (params.get("request") or {}).get("url", "")
-            elif message.get("method") == "Network.loadingFailed" and params.get("blockedReason"):
+            elif method == "Network.loadingFailed" and params.get("blockedReason"):
                 blocked.add(params["requestId"])
     finally:
         driver.quit()
